@@ -1,0 +1,535 @@
+"""Table control plane: CreateTable, DescribeTable, ListTables, UpdateTable,
+DeleteTable, tags, DescribeLimits, DescribeEndpoints.
+
+Sources: DynamoDB API Reference (CreateTable, DescribeTable, TableDescription,
+ListTables, UpdateTable, DeleteTable, TagResource, UntagResource,
+ListTagsOfResource, DescribeLimits, DescribeEndpoints) and the developer guide
+("Supported data types and naming rules", "Service quotas").
+"""
+
+import datetime
+import re
+import time
+import uuid
+
+import pytest
+
+from conftest import unique_name, wait_active
+
+ARN_RE = re.compile(r"^arn:aws:dynamodb:us-east-1:\d{12}:table/(?P<name>[A-Za-z0-9_.-]+)$")
+
+
+def _wait_gone(client, name, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            client.describe_table(TableName=name)
+        except client.exceptions.ResourceNotFoundException:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"table {name} still exists {timeout}s after DeleteTable")
+
+
+def _create(client, name, *, hash=("pk", "S"), range=None, **extra):
+    attrs = [{"AttributeName": hash[0], "AttributeType": hash[1]}]
+    keys = [{"AttributeName": hash[0], "KeyType": "HASH"}]
+    if range:
+        attrs.append({"AttributeName": range[0], "AttributeType": range[1]})
+        keys.append({"AttributeName": range[0], "KeyType": "RANGE"})
+    params = dict(TableName=name, AttributeDefinitions=attrs, KeySchema=keys)
+    if "ProvisionedThroughput" not in extra and "BillingMode" not in extra:
+        params["BillingMode"] = "PAY_PER_REQUEST"
+    params.update(extra)
+    return client.create_table(**params)
+
+
+# --------------------------------------------------------------------------- CreateTable
+
+
+def test_create_hash_only_table_description(dynamodb, make_table):
+    name = unique_name()
+    make_table(name=name, wait=False)
+    desc = wait_active(dynamodb, name)
+    assert desc["TableName"] == name
+    assert desc["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert desc["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
+    assert desc["TableStatus"] == "ACTIVE"
+    m = ARN_RE.match(desc["TableArn"])
+    assert m and m.group("name") == name, desc["TableArn"]
+    assert desc["ItemCount"] == 0
+    assert desc["TableSizeBytes"] == 0
+    assert isinstance(desc["CreationDateTime"], datetime.datetime)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert abs((now - desc["CreationDateTime"]).total_seconds()) < 300
+    assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    # On-demand tables report zero provisioned throughput.
+    pt = desc["ProvisionedThroughput"]
+    assert pt["ReadCapacityUnits"] == 0
+    assert pt["WriteCapacityUnits"] == 0
+    assert pt["NumberOfDecreasesToday"] == 0
+    assert re.match(r"^[0-9a-f-]{36}$", desc["TableId"]), desc.get("TableId")
+
+
+def test_create_returns_table_description(dynamodb, make_table):
+    name = unique_name()
+    resp = _create(dynamodb, name, range=("sk", "N"))
+    try:
+        desc = resp["TableDescription"]
+        assert desc["TableName"] == name
+        assert desc["TableStatus"] in ("CREATING", "ACTIVE")
+        assert desc["KeySchema"] == [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ]
+        assert sorted(desc["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ]
+        assert ARN_RE.match(desc["TableArn"])
+        assert desc["ItemCount"] == 0
+    finally:
+        wait_active(dynamodb, name)
+        dynamodb.delete_table(TableName=name)
+
+
+@pytest.mark.parametrize("htype,rtype", [("S", "S"), ("N", "B"), ("B", "N")])
+def test_create_key_types(dynamodb, make_table, htype, rtype):
+    name = make_table(hash=("h", htype), range=("r", rtype))
+    desc = dynamodb.describe_table(TableName=name)["Table"]
+    types = {a["AttributeName"]: a["AttributeType"] for a in desc["AttributeDefinitions"]}
+    assert types == {"h": htype, "r": rtype}
+
+
+def test_create_provisioned(dynamodb, make_table):
+    name = make_table(
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput={"ReadCapacityUnits": 7, "WriteCapacityUnits": 3},
+    )
+    desc = dynamodb.describe_table(TableName=name)["Table"]
+    assert desc["ProvisionedThroughput"]["ReadCapacityUnits"] == 7
+    assert desc["ProvisionedThroughput"]["WriteCapacityUnits"] == 3
+    # BillingModeSummary may be absent for a table that was always provisioned;
+    # when present it must say PROVISIONED.
+    if "BillingModeSummary" in desc:
+        assert desc["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
+
+
+def test_create_default_billing_mode_is_provisioned(dynamodb, make_table):
+    # BillingMode defaults to PROVISIONED, so throughput alone is enough.
+    name = make_table(ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
+    desc = dynamodb.describe_table(TableName=name)["Table"]
+    assert desc["ProvisionedThroughput"]["ReadCapacityUnits"] == 1
+    assert desc.get("BillingModeSummary", {"BillingMode": "PROVISIONED"})["BillingMode"] == "PROVISIONED"
+
+
+def test_create_provisioned_without_throughput_fails(dynamodb, expect_error):
+    name = unique_name()
+    expect_error(
+        dynamodb.create_table,
+        "ValidationException",
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PROVISIONED",
+    )
+
+
+def test_create_pay_per_request_with_throughput_fails(dynamodb, expect_error):
+    expect_error(
+        dynamodb.create_table,
+        "ValidationException",
+        TableName=unique_name(),
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+    )
+
+
+def test_create_duplicate_is_resource_in_use(dynamodb, make_table, expect_error):
+    name = make_table()
+    expect_error(_create, "ResourceInUseException", client=dynamodb, name=name)
+
+
+def _bad_create(client, expect_error, attrs, keys, **extra):
+    params = dict(
+        TableName=unique_name(),
+        AttributeDefinitions=attrs,
+        KeySchema=keys,
+        BillingMode="PAY_PER_REQUEST",
+    )
+    params.update(extra)
+    try:
+        err = expect_error(client.create_table, "ValidationException", **params)
+        # Nothing must have been created.
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.describe_table(TableName=params["TableName"])
+        return err
+    finally:
+        _drop_if_created(client, params["TableName"])
+
+
+def _drop_if_created(client, name):
+    """Clean up after a creation that should have failed but did not."""
+    try:
+        client.delete_table(TableName=name)
+    except Exception:
+        pass
+
+
+def test_create_key_attribute_not_defined(dynamodb_unvalidated, expect_error):
+    _bad_create(
+        dynamodb_unvalidated, expect_error,
+        [{"AttributeName": "other", "AttributeType": "S"}],
+        [{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+
+
+def test_create_extra_attribute_definition(dynamodb_unvalidated, expect_error):
+    # Every AttributeDefinition must be used by the key schema or an index.
+    _bad_create(
+        dynamodb_unvalidated, expect_error,
+        [{"AttributeName": "pk", "AttributeType": "S"},
+         {"AttributeName": "unused", "AttributeType": "S"}],
+        [{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+
+
+def test_create_invalid_attribute_type(dynamodb_unvalidated, expect_error):
+    _bad_create(
+        dynamodb_unvalidated, expect_error,
+        [{"AttributeName": "pk", "AttributeType": "BOOL"}],
+        [{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+
+
+def test_create_two_hash_keys(dynamodb_unvalidated, expect_error):
+    _bad_create(
+        dynamodb_unvalidated, expect_error,
+        [{"AttributeName": "a", "AttributeType": "S"}, {"AttributeName": "b", "AttributeType": "S"}],
+        [{"AttributeName": "a", "KeyType": "HASH"}, {"AttributeName": "b", "KeyType": "HASH"}],
+    )
+
+
+def test_create_range_without_hash(dynamodb_unvalidated, expect_error):
+    _bad_create(
+        dynamodb_unvalidated, expect_error,
+        [{"AttributeName": "a", "AttributeType": "S"}],
+        [{"AttributeName": "a", "KeyType": "RANGE"}],
+    )
+
+
+def test_create_range_before_hash(dynamodb_unvalidated, expect_error):
+    _bad_create(
+        dynamodb_unvalidated, expect_error,
+        [{"AttributeName": "a", "AttributeType": "S"}, {"AttributeName": "b", "AttributeType": "S"}],
+        [{"AttributeName": "b", "KeyType": "RANGE"}, {"AttributeName": "a", "KeyType": "HASH"}],
+    )
+
+
+def test_create_three_key_elements(dynamodb_unvalidated, expect_error):
+    _bad_create(
+        dynamodb_unvalidated, expect_error,
+        [{"AttributeName": n, "AttributeType": "S"} for n in "abc"],
+        [{"AttributeName": "a", "KeyType": "HASH"}, {"AttributeName": "b", "KeyType": "RANGE"},
+         {"AttributeName": "c", "KeyType": "RANGE"}],
+    )
+
+
+def test_create_empty_key_schema(dynamodb_unvalidated, expect_error):
+    _bad_create(
+        dynamodb_unvalidated, expect_error,
+        [{"AttributeName": "a", "AttributeType": "S"}],
+        [],
+    )
+
+
+# --------------------------------------------------------------------------- table names
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ab", "x" * 256, "has space", "bad/slash", "bad:colon", "émoji", "a*b"],
+    ids=["too-short", "too-long", "space", "slash", "colon", "non-ascii", "star"],
+)
+def test_invalid_table_names(dynamodb_unvalidated, expect_error, name):
+    try:
+        expect_error(
+            dynamodb_unvalidated.create_table,
+            "ValidationException",
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    finally:
+        _drop_if_created(dynamodb_unvalidated, name)
+
+
+def test_valid_table_name_charset_and_lengths(dynamodb, make_table):
+    short = make_table(name="A" + uuid.uuid4().hex[:2])  # exactly 3 characters
+    assert len(short) == 3
+    long_name = ("T_.-" + unique_name("")).ljust(255, "x")
+    assert len(long_name) == 255
+    made = make_table(name=long_name)
+    assert dynamodb.describe_table(TableName=made)["Table"]["TableName"] == long_name
+
+
+def test_table_names_are_case_sensitive(dynamodb, make_table):
+    base = "case" + unique_name("")
+    lower = make_table(name=base.lower())
+    upper = make_table(name=base.upper())
+    assert lower != upper
+    dynamodb.put_item(TableName=lower, Item={"pk": {"S": "only-lower"}})
+    assert "Item" not in dynamodb.get_item(TableName=upper, Key={"pk": {"S": "only-lower"}})
+
+
+def test_table_name_too_long_on_describe(dynamodb_unvalidated, expect_error):
+    expect_error(dynamodb_unvalidated.describe_table, "ValidationException", TableName="y" * 256)
+
+
+# --------------------------------------------------------------------------- Describe / Delete
+
+
+def test_describe_missing_table(dynamodb, expect_error):
+    expect_error(
+        dynamodb.describe_table,
+        "ResourceNotFoundException",
+        message_prefix="Requested resource not found",
+        TableName=unique_name("missing"),
+    )
+
+
+def test_missing_table_item_operations(dynamodb, expect_error):
+    name = unique_name("missing")
+    key = {"pk": {"S": "a"}}
+    expect_error(dynamodb.get_item, "ResourceNotFoundException", TableName=name, Key=key)
+    expect_error(dynamodb.put_item, "ResourceNotFoundException", TableName=name, Item=key)
+    expect_error(dynamodb.delete_item, "ResourceNotFoundException", TableName=name, Key=key)
+    expect_error(dynamodb.scan, "ResourceNotFoundException", TableName=name)
+
+
+def test_delete_table(dynamodb):
+    name = unique_name()
+    _create(dynamodb, name)
+    wait_active(dynamodb, name)
+    desc = dynamodb.delete_table(TableName=name)["TableDescription"]
+    assert desc["TableName"] == name
+    assert desc["TableStatus"] in ("DELETING", "ACTIVE")
+    assert ARN_RE.match(desc["TableArn"])
+    _wait_gone(dynamodb, name)
+    names = dynamodb.list_tables()["TableNames"]
+    assert name not in names
+
+
+def test_delete_missing_table(dynamodb, expect_error):
+    expect_error(dynamodb.delete_table, "ResourceNotFoundException", TableName=unique_name("gone"))
+
+
+def test_recreate_after_delete_is_empty(dynamodb):
+    name = unique_name()
+    _create(dynamodb, name)
+    wait_active(dynamodb, name)
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "x"}})
+    dynamodb.delete_table(TableName=name)
+    _wait_gone(dynamodb, name)
+    _create(dynamodb, name, hash=("other", "N"))
+    try:
+        desc = wait_active(dynamodb, name)
+        assert desc["KeySchema"] == [{"AttributeName": "other", "KeyType": "HASH"}]
+        assert dynamodb.scan(TableName=name)["Items"] == []
+    finally:
+        dynamodb.delete_table(TableName=name)
+
+
+def test_deletion_protection(dynamodb, expect_error):
+    name = unique_name()
+    _create(dynamodb, name, DeletionProtectionEnabled=True)
+    wait_active(dynamodb, name)
+    try:
+        assert dynamodb.describe_table(TableName=name)["Table"]["DeletionProtectionEnabled"] is True
+        expect_error(dynamodb.delete_table, "ValidationException", TableName=name)
+        dynamodb.describe_table(TableName=name)  # still there
+    finally:
+        dynamodb.update_table(TableName=name, DeletionProtectionEnabled=False)
+        wait_active(dynamodb, name)
+        dynamodb.delete_table(TableName=name)
+
+
+# --------------------------------------------------------------------------- ListTables
+
+
+def test_list_tables_pagination(dynamodb, make_table):
+    prefix = unique_name("lst")
+    names = sorted(make_table(name=f"{prefix}-{i}") for i in range(5))
+    # Walk the whole list one name at a time.
+    seen = []
+    kwargs = {"Limit": 1}
+    while True:
+        page = dynamodb.list_tables(**kwargs)
+        assert len(page["TableNames"]) <= 1
+        seen.extend(page["TableNames"])
+        if "LastEvaluatedTableName" not in page:
+            break
+        assert page["LastEvaluatedTableName"] == page["TableNames"][-1]
+        kwargs["ExclusiveStartTableName"] = page["LastEvaluatedTableName"]
+    mine = [n for n in seen if n.startswith(prefix)]
+    assert mine == names
+    # Table names come back in ascending order.
+    assert seen == sorted(seen)
+    assert len(seen) == len(set(seen))
+
+
+def test_list_tables_exclusive_start(dynamodb, make_table):
+    prefix = unique_name("lse")
+    names = sorted(make_table(name=f"{prefix}-{i}") for i in range(3))
+    page = dynamodb.list_tables(ExclusiveStartTableName=names[0], Limit=2)
+    assert page["TableNames"] == names[1:3]
+
+
+def test_list_tables_paginator(dynamodb, make_table):
+    prefix = unique_name("lsp")
+    names = sorted(make_table(name=f"{prefix}-{i}") for i in range(4))
+    pages = list(
+        dynamodb.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": 2})
+    )
+    assert all(len(p["TableNames"]) <= 2 for p in pages)
+    allnames = [n for p in pages for n in p["TableNames"]]
+    assert [n for n in allnames if n.startswith(prefix)] == names
+
+
+def test_list_tables_limit_bounds(dynamodb_unvalidated, expect_error):
+    expect_error(dynamodb_unvalidated.list_tables, "ValidationException", Limit=0)
+    expect_error(dynamodb_unvalidated.list_tables, "ValidationException", Limit=101)
+    dynamodb_unvalidated.list_tables(Limit=100)
+
+
+# --------------------------------------------------------------------------- UpdateTable
+
+
+def test_update_billing_mode_and_throughput(dynamodb, make_table):
+    name = make_table()
+    desc = dynamodb.update_table(
+        TableName=name,
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 6},
+    )["TableDescription"]
+    assert desc["TableName"] == name
+    desc = wait_active(dynamodb, name)
+    assert desc["ProvisionedThroughput"]["ReadCapacityUnits"] == 5
+    assert desc["ProvisionedThroughput"]["WriteCapacityUnits"] == 6
+    assert desc["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
+
+    dynamodb.update_table(
+        TableName=name,
+        ProvisionedThroughput={"ReadCapacityUnits": 8, "WriteCapacityUnits": 9},
+    )
+    desc = wait_active(dynamodb, name)
+    assert desc["ProvisionedThroughput"]["ReadCapacityUnits"] == 8
+    assert desc["ProvisionedThroughput"]["WriteCapacityUnits"] == 9
+
+
+def test_update_to_pay_per_request(dynamodb, make_table):
+    name = make_table(ProvisionedThroughput={"ReadCapacityUnits": 2, "WriteCapacityUnits": 2})
+    dynamodb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
+    desc = wait_active(dynamodb, name)
+    assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_update_keeps_items(dynamodb, make_table):
+    name = make_table()
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "keep"}, "v": {"N": "1"}})
+    dynamodb.update_table(
+        TableName=name,
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+    )
+    wait_active(dynamodb, name)
+    item = dynamodb.get_item(TableName=name, Key={"pk": {"S": "keep"}})["Item"]
+    assert item == {"pk": {"S": "keep"}, "v": {"N": "1"}}
+
+
+def test_update_missing_table(dynamodb, expect_error):
+    expect_error(
+        dynamodb.update_table,
+        "ResourceNotFoundException",
+        TableName=unique_name("missing"),
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def test_update_table_nothing_to_update(dynamodb, make_table, expect_error):
+    name = make_table()
+    expect_error(dynamodb.update_table, "ValidationException", TableName=name)
+
+
+# --------------------------------------------------------------------------- tags
+
+
+def test_tags_roundtrip(dynamodb, make_table):
+    name = make_table(Tags=[{"Key": "team", "Value": "core"}])
+    arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
+    tags = dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"]
+    assert tags == [{"Key": "team", "Value": "core"}]
+
+    dynamodb.tag_resource(
+        ResourceArn=arn,
+        Tags=[{"Key": "env", "Value": "test"}, {"Key": "team", "Value": "edge"}],
+    )
+    tags = dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"]
+    assert sorted(tags, key=lambda t: t["Key"]) == [
+        {"Key": "env", "Value": "test"},
+        {"Key": "team", "Value": "edge"},  # overwritten
+    ]
+
+    dynamodb.untag_resource(ResourceArn=arn, TagKeys=["team", "not-there"])
+    tags = dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"]
+    assert tags == [{"Key": "env", "Value": "test"}]
+
+
+def test_tags_empty_value_allowed(dynamodb, make_table):
+    name = make_table()
+    arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
+    dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "flag", "Value": ""}])
+    assert dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "flag", "Value": ""}]
+
+
+def test_list_tags_none(dynamodb, make_table):
+    name = make_table()
+    arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
+    assert dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags", []) == []
+
+
+def test_tags_missing_resource(dynamodb, expect_error):
+    some_arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{unique_name('missing')}"
+    expect_error(dynamodb.list_tags_of_resource, "ResourceNotFoundException", ResourceArn=some_arn)
+    expect_error(
+        dynamodb.tag_resource,
+        "ResourceNotFoundException",
+        ResourceArn=some_arn,
+        Tags=[{"Key": "a", "Value": "b"}],
+    )
+
+
+# --------------------------------------------------------------------------- limits / endpoints
+
+
+def test_describe_limits(dynamodb):
+    limits = dynamodb.describe_limits()
+    for field in (
+        "AccountMaxReadCapacityUnits",
+        "AccountMaxWriteCapacityUnits",
+        "TableMaxReadCapacityUnits",
+        "TableMaxWriteCapacityUnits",
+    ):
+        assert isinstance(limits[field], int) and limits[field] > 0, (field, limits)
+    assert limits["TableMaxReadCapacityUnits"] <= limits["AccountMaxReadCapacityUnits"]
+    assert limits["TableMaxWriteCapacityUnits"] <= limits["AccountMaxWriteCapacityUnits"]
+
+
+def test_describe_endpoints(dynamodb):
+    endpoints = dynamodb.describe_endpoints()["Endpoints"]
+    assert len(endpoints) >= 1
+    for ep in endpoints:
+        assert isinstance(ep["Address"], str) and ep["Address"]
+        assert isinstance(ep["CachePeriodInMinutes"], int) and ep["CachePeriodInMinutes"] > 0
