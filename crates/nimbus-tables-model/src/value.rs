@@ -1,0 +1,668 @@
+//! Attribute values and items, and their DynamoDB JSON wire form (`{"S":"x"}`, `{"N":"1.5"}`,
+//! `{"B":"<base64>"}`, `{"BOOL":true}`, `{"NULL":true}`, `{"L":[..]}`, `{"M":{..}}`, `{"SS":[..]}`,
+//! `{"NS":[..]}`, `{"BS":[..]}`).
+//!
+//! # How errors surface
+//!
+//! [`AttributeValue::from_json`] reads a parsed JSON value and reports, in DynamoDB's words, either
+//! [`Error::Serialization`] (wrong JSON type: what DynamoDB answers with `SerializationException`)
+//! or [`Error::Validation`] (empty set, bad number, two type keys, ...: `ValidationException`).
+//! Unknown keys and `null` members inside an AttributeValue are ignored, as DynamoDB does.
+//!
+//! `AttributeValue` also implements serde's `Deserialize` (through `from_json`), so request
+//! structs can embed it directly; serde then flattens every error into one message, and
+//! [`classify_json_error`] recovers the kind (and DynamoDB's bare message) from a
+//! `serde_json::Error`. A service that must prefix the message per parameter (for example
+//! "ExpressionAttributeValues contains invalid value: ... for key :v") deserializes that
+//! parameter as `serde_json::Value` and calls `from_json` itself.
+//!
+//! # Sets
+//!
+//! Sets keep the order the client sent, but compare as sets: `PartialEq` ignores element order,
+//! and number sets compare numerically (`["1","1.0"]` are duplicates and are rejected).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::de::Error as _;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::number::Number;
+
+/// An item: attribute names to values (sorted by name).
+pub type Item = BTreeMap<String, AttributeValue>;
+
+/// Deepest nesting of lists and maps that DynamoDB accepts.
+pub const MAX_NESTING_DEPTH: usize = 32;
+
+/// One DynamoDB attribute value.
+#[derive(Clone)]
+pub enum AttributeValue {
+    /// String.
+    S(String),
+    /// Number.
+    N(Number),
+    /// Binary.
+    B(Vec<u8>),
+    /// Boolean.
+    Bool(bool),
+    /// Null (always `true` on the wire).
+    Null,
+    /// List.
+    L(Vec<AttributeValue>),
+    /// Map.
+    M(Item),
+    /// String set.
+    Ss(Vec<String>),
+    /// Number set.
+    Ns(Vec<Number>),
+    /// Binary set.
+    Bs(Vec<Vec<u8>>),
+}
+
+/// The ten type names, as DynamoDB spells them on the wire.
+pub const TYPE_NAMES: [&str; 10] = ["S", "N", "B", "BOOL", "NULL", "L", "M", "SS", "NS", "BS"];
+
+impl AttributeValue {
+    /// The wire type name: `S`, `N`, `B`, `BOOL`, `NULL`, `L`, `M`, `SS`, `NS` or `BS`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            AttributeValue::S(_) => "S",
+            AttributeValue::N(_) => "N",
+            AttributeValue::B(_) => "B",
+            AttributeValue::Bool(_) => "BOOL",
+            AttributeValue::Null => "NULL",
+            AttributeValue::L(_) => "L",
+            AttributeValue::M(_) => "M",
+            AttributeValue::Ss(_) => "SS",
+            AttributeValue::Ns(_) => "NS",
+            AttributeValue::Bs(_) => "BS",
+        }
+    }
+
+    /// Whether this is one of the three set types.
+    pub fn is_set(&self) -> bool {
+        matches!(
+            self,
+            AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)
+        )
+    }
+
+    /// A string value.
+    pub fn s(text: impl Into<String>) -> AttributeValue {
+        AttributeValue::S(text.into())
+    }
+
+    /// A number value parsed from DynamoDB's syntax.
+    pub fn n(text: &str) -> Result<AttributeValue> {
+        Number::parse(text).map(AttributeValue::N)
+    }
+
+    /// Reads one AttributeValue from its JSON wire form, validating it as DynamoDB does.
+    pub fn from_json(json: &Value) -> Result<AttributeValue> {
+        let value = from_json_at(json)?;
+        if depth(&value) > MAX_NESTING_DEPTH {
+            return Err(Error::validation(MSG_NESTING));
+        }
+        Ok(value)
+    }
+
+    /// The JSON wire form.
+    pub fn to_json(&self) -> Value {
+        let (key, inner) = match self {
+            AttributeValue::S(s) => ("S", Value::String(s.clone())),
+            AttributeValue::N(n) => ("N", Value::String(n.to_string())),
+            AttributeValue::B(b) => ("B", Value::String(BASE64.encode(b))),
+            AttributeValue::Bool(b) => ("BOOL", Value::Bool(*b)),
+            AttributeValue::Null => ("NULL", Value::Bool(true)),
+            AttributeValue::L(l) => (
+                "L",
+                Value::Array(l.iter().map(AttributeValue::to_json).collect()),
+            ),
+            AttributeValue::M(m) => ("M", item_to_json(m)),
+            AttributeValue::Ss(s) => (
+                "SS",
+                Value::Array(s.iter().cloned().map(Value::String).collect()),
+            ),
+            AttributeValue::Ns(s) => (
+                "NS",
+                Value::Array(s.iter().map(|n| Value::String(n.to_string())).collect()),
+            ),
+            AttributeValue::Bs(s) => (
+                "BS",
+                Value::Array(s.iter().map(|b| Value::String(BASE64.encode(b))).collect()),
+            ),
+        };
+        let mut map = serde_json::Map::new();
+        map.insert(key.to_owned(), inner);
+        Value::Object(map)
+    }
+}
+
+/// Reads an item (`{"name": AttributeValue, ...}`) from JSON.
+pub fn item_from_json(json: &Value) -> Result<Item> {
+    map_from_json(json, AttributeValue::from_json)
+}
+
+/// Reads a JSON object of AttributeValues with `read` (`null` members are skipped).
+fn map_from_json(json: &Value, read: fn(&Value) -> Result<AttributeValue>) -> Result<Item> {
+    let Value::Object(map) = json else {
+        return Err(Error::serialization(structure_error(
+            json,
+            "Expected map or null",
+        )));
+    };
+    map.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| Ok((k.clone(), read(v)?)))
+        .collect()
+}
+
+/// The JSON wire form of an item.
+pub fn item_to_json(item: &Item) -> Value {
+    Value::Object(item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+}
+
+const MSG_NESTING: &str = "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit";
+const MSG_EMPTY: &str =
+    "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes";
+const MSG_MULTIPLE: &str = "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes";
+const INVALID: &str = "One or more parameter values were invalid: ";
+
+/// Nesting depth: 0 for scalars and sets, 1 + deepest child for lists and maps.
+pub fn depth(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::L(l) => 1 + l.iter().map(depth).max().unwrap_or(0),
+        AttributeValue::M(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn from_json_at(json: &Value) -> Result<AttributeValue> {
+    let Value::Object(map) = json else {
+        return Err(Error::serialization(structure_error(json, "Expected null")));
+    };
+    let mut found: Option<AttributeValue> = None;
+    let mut count = 0;
+    // DynamoDB checks each present type in turn, then complains about several types at once.
+    for (key, inner) in map {
+        if inner.is_null() || !TYPE_NAMES.contains(&key.as_str()) {
+            continue;
+        }
+        let value = match key.as_str() {
+            "S" => AttributeValue::S(json_string(inner)?.to_owned()),
+            "N" => AttributeValue::N(Number::parse(json_string(inner)?)?),
+            "B" => AttributeValue::B(json_blob(inner)?),
+            "BOOL" => AttributeValue::Bool(json_bool(inner)?),
+            "NULL" => {
+                if !json_bool(inner)? {
+                    return Err(Error::validation(format!(
+                        "{INVALID}Null attribute value types must have the value of true"
+                    )));
+                }
+                AttributeValue::Null
+            }
+            "L" => {
+                let list = json_list(inner)?;
+                let mut out = Vec::with_capacity(list.len());
+                for v in list {
+                    if v.is_null() {
+                        continue;
+                    }
+                    out.push(from_json_at(v)?);
+                }
+                AttributeValue::L(out)
+            }
+            "M" => AttributeValue::M(map_from_json(inner, from_json_at)?),
+            "SS" => {
+                let texts = json_string_list(inner)?;
+                let set = texts.iter().map(|t| (*t).to_owned()).collect();
+                AttributeValue::Ss(checked_set(set, "An string set  may not be empty", || {
+                    format!(
+                        "{INVALID}Input collection [{}] contains duplicates.",
+                        texts.join(", ")
+                    )
+                })?)
+            }
+            "NS" => {
+                let texts = json_string_list(inner)?;
+                if texts.is_empty() {
+                    return Err(Error::validation(format!(
+                        "{INVALID}An number set  may not be empty"
+                    )));
+                }
+                let set = texts
+                    .iter()
+                    .map(|t| Number::parse(t))
+                    .collect::<Result<_>>()?;
+                AttributeValue::Ns(checked_set(set, "", || {
+                    "Input collection contains duplicates".to_owned()
+                })?)
+            }
+            "BS" => {
+                let texts = json_string_list(inner)?;
+                let set = texts
+                    .iter()
+                    .map(|t| decode_blob(t))
+                    .collect::<Result<_>>()?;
+                AttributeValue::Bs(checked_set(set, "Binary sets should not be empty", || {
+                    format!(
+                        "{INVALID}Input collection [{}]of type BS contains duplicates.",
+                        texts.join(", ")
+                    )
+                })?)
+            }
+            _ => continue,
+        };
+        count += 1;
+        found = Some(value);
+    }
+    match (count, found) {
+        (1, Some(v)) => Ok(v),
+        (0, _) | (_, None) => Err(Error::validation(MSG_EMPTY)),
+        _ => Err(Error::validation(MSG_MULTIPLE)),
+    }
+}
+
+/// The members of a set in the wire form (`null` members are skipped).
+fn json_string_list(json: &Value) -> Result<Vec<&str>> {
+    json_list(json)?
+        .iter()
+        .filter(|v| !v.is_null())
+        .map(json_string)
+        .collect()
+}
+
+/// Checks that a set is neither empty nor has duplicates, with DynamoDB's messages.
+fn checked_set<T: Ord>(
+    set: Vec<T>,
+    empty: &str,
+    duplicates: impl FnOnce() -> String,
+) -> Result<Vec<T>> {
+    if set.is_empty() {
+        return Err(Error::validation(format!("{INVALID}{empty}")));
+    }
+    let mut refs: Vec<&T> = set.iter().collect();
+    refs.sort();
+    if refs.windows(2).any(|w| w[0] == w[1]) {
+        return Err(Error::validation(duplicates()));
+    }
+    Ok(set)
+}
+
+/// The Java class name DynamoDB's parser reports for a JSON number.
+fn number_class(n: &serde_json::Number) -> &'static str {
+    match n.as_i64() {
+        Some(v) if (-32768..=32767).contains(&v) => "java.lang.Short",
+        Some(v) if (i64::from(i32::MIN)..=i64::from(i32::MAX)).contains(&v) => "java.lang.Integer",
+        Some(_) => "java.lang.Long",
+        None if n.is_u64() => "java.lang.Long",
+        None => "java.lang.Double",
+    }
+}
+
+fn structure_error(json: &Value, scalar_message: &str) -> String {
+    match json {
+        Value::Array(_) => "Start of list found where not expected".to_owned(),
+        Value::Object(_) => "Start of structure or map found where not expected.".to_owned(),
+        _ => scalar_message.to_owned(),
+    }
+}
+
+/// The serialization error for a JSON value that is not a string where `target` (`an String`,
+/// `a Blob`) is expected.
+fn not_convertible(json: &Value, target: &str) -> Error {
+    Error::serialization(match json {
+        Value::Bool(_) => format!("class java.lang.Boolean can not be converted to {target}"),
+        Value::Number(n) => format!("class {} can not be converted to {target}", number_class(n)),
+        other => structure_error(other, "Expected null"),
+    })
+}
+
+fn json_string(json: &Value) -> Result<&str> {
+    match json {
+        Value::String(s) => Ok(s),
+        other => Err(not_convertible(other, "an String")),
+    }
+}
+
+fn json_bool(json: &Value) -> Result<bool> {
+    match json {
+        Value::Bool(b) => Ok(*b),
+        // DynamoDB's parser accepts a fractional number here (true when |x| >= 1).
+        Value::Number(n) if number_class(n) == "java.lang.Double" => {
+            Ok(n.as_f64().is_some_and(|f| f.abs() >= 1.0))
+        }
+        Value::Number(n) => Err(Error::serialization(format!(
+            "class {} can not be converted to an Boolean",
+            number_class(n)
+        ))),
+        Value::String(s) => Err(Error::serialization(format!(
+            "'{}' can not be converted to an Boolean",
+            s.to_uppercase()
+        ))),
+        other => Err(Error::serialization(structure_error(
+            other,
+            "Expected null",
+        ))),
+    }
+}
+
+fn json_list(json: &Value) -> Result<&Vec<Value>> {
+    match json {
+        Value::Array(a) => Ok(a),
+        Value::Object(_) => Err(Error::serialization(
+            "Start of structure or map found where not expected.",
+        )),
+        _ => Err(Error::serialization("Expected list or null")),
+    }
+}
+
+fn json_blob(json: &Value) -> Result<Vec<u8>> {
+    match json {
+        Value::String(s) => decode_blob(s),
+        other => Err(not_convertible(other, "a Blob")),
+    }
+}
+
+fn decode_blob(text: &str) -> Result<Vec<u8>> {
+    let bad = |why: String| {
+        Error::serialization(format!("'{text}' can not be converted to a Blob: {why}"))
+    };
+    if !text.len().is_multiple_of(4) {
+        return Err(bad(format!(
+            "Base64 encoded length is expected a multiple of 4 bytes but found: {}",
+            text.len()
+        )));
+    }
+    if let Some(c) = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '+' || *c == '/' || *c == '='))
+    {
+        return Err(bad(format!("Invalid Base64 character: '{c}'")));
+    }
+    BASE64
+        .decode(text)
+        .map_err(|_| bad("Invalid last non-pad Base64 character dectected".to_owned()))
+}
+
+/// Prefix that marks a validation error travelling inside a serde error message.
+const VALIDATION_TAG: &str = "\u{1}ValidationException\u{1}";
+
+/// Recovers the kind and DynamoDB's message from a `serde_json::Error` raised while
+/// deserializing a request that embeds [`AttributeValue`]s: validation failures come back as
+/// [`Error::Validation`], everything else (bad JSON, wrong JSON types) as
+/// [`Error::Serialization`].
+pub fn classify_json_error(err: &serde_json::Error) -> Error {
+    let text = err.to_string();
+    // serde_json appends " at line L column C" to messages of errors it did not create itself.
+    let bare = match text.rfind(" at line ") {
+        Some(pos) if err.line() > 0 => &text[..pos],
+        _ => text.as_str(),
+    };
+    match bare.find(VALIDATION_TAG) {
+        Some(pos) => Error::Validation(bare[pos + VALIDATION_TAG.len()..].to_owned()),
+        None => match bare.find(SERIALIZATION_TAG) {
+            Some(pos) => Error::Serialization(bare[pos + SERIALIZATION_TAG.len()..].to_owned()),
+            None => Error::Serialization(bare.to_owned()),
+        },
+    }
+}
+
+const SERIALIZATION_TAG: &str = "\u{1}SerializationException\u{1}";
+
+impl Serialize for AttributeValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        struct Blob<'a>(&'a [u8]);
+        impl Serialize for Blob<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(&BASE64.encode(self.0))
+            }
+        }
+        let mut map = serializer.serialize_map(Some(1))?;
+        match self {
+            AttributeValue::S(s) => map.serialize_entry("S", s)?,
+            AttributeValue::N(n) => map.serialize_entry("N", &n.to_string())?,
+            AttributeValue::B(b) => map.serialize_entry("B", &Blob(b))?,
+            AttributeValue::Bool(b) => map.serialize_entry("BOOL", b)?,
+            AttributeValue::Null => map.serialize_entry("NULL", &true)?,
+            AttributeValue::L(l) => map.serialize_entry("L", l)?,
+            AttributeValue::M(m) => map.serialize_entry("M", m)?,
+            AttributeValue::Ss(s) => map.serialize_entry("SS", s)?,
+            AttributeValue::Ns(s) => {
+                let texts: Vec<String> = s.iter().map(Number::to_string).collect();
+                map.serialize_entry("NS", &texts)?
+            }
+            AttributeValue::Bs(s) => {
+                let blobs: Vec<Blob<'_>> = s.iter().map(|b| Blob(b)).collect();
+                map.serialize_entry("BS", &blobs)?
+            }
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for AttributeValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let json = Value::deserialize(deserializer)?;
+        AttributeValue::from_json(&json).map_err(|e| match e {
+            Error::Validation(m) => D::Error::custom(format!("{VALIDATION_TAG}{m}")),
+            other => D::Error::custom(format!("{SERIALIZATION_TAG}{other}")),
+        })
+    }
+}
+
+impl PartialEq for AttributeValue {
+    fn eq(&self, other: &AttributeValue) -> bool {
+        fn same_set<T: Ord>(a: &[T], b: &[T]) -> bool {
+            if a.len() != b.len() {
+                return false;
+            }
+            let mut x: Vec<&T> = a.iter().collect();
+            let mut y: Vec<&T> = b.iter().collect();
+            x.sort();
+            y.sort();
+            x == y
+        }
+        use AttributeValue::*;
+        match (self, other) {
+            (S(a), S(b)) => a == b,
+            (N(a), N(b)) => a == b,
+            (B(a), B(b)) => a == b,
+            (Bool(a), Bool(b)) => a == b,
+            (Null, Null) => true,
+            (L(a), L(b)) => a == b,
+            (M(a), M(b)) => a == b,
+            (Ss(a), Ss(b)) => same_set(a, b),
+            (Ns(a), Ns(b)) => same_set(a, b),
+            (Bs(a), Bs(b)) => same_set(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for AttributeValue {}
+
+impl fmt::Debug for AttributeValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_json())
+    }
+}
+
+impl fmt::Display for AttributeValue {
+    /// DynamoDB's rendering in error messages: `{S:abc}`-like is not used; the JSON form is.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_json())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(v: Value) -> Error {
+        AttributeValue::from_json(&v).unwrap_err()
+    }
+
+    #[test]
+    fn round_trip_all_types() {
+        let v = json!({"M": {
+            "s": {"S": "x"}, "n": {"N": "1.50"}, "b": {"B": "YWJj"}, "t": {"BOOL": true},
+            "z": {"NULL": true}, "l": {"L": [{"S": "a"}, {"N": "1E+2"}]},
+            "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": ["YQ==", "Yg=="]},
+            "e": {"S": ""}
+        }});
+        let av = AttributeValue::from_json(&v).unwrap();
+        let back = av.to_json();
+        assert_eq!(back["M"]["n"], json!({"N": "1.5"}));
+        assert_eq!(back["M"]["l"]["L"][1], json!({"N": "100"}));
+        assert_eq!(back["M"]["b"], json!({"B": "YWJj"}));
+        assert_eq!(AttributeValue::from_json(&back).unwrap(), av);
+        let via_serde: AttributeValue = serde_json::from_value(v).unwrap();
+        assert_eq!(via_serde, av);
+        assert_eq!(serde_json::to_value(&av).unwrap(), back);
+    }
+
+    #[test]
+    fn validation_messages() {
+        let cases = [
+            (json!({}), MSG_EMPTY),
+            (json!({"a": ""}), MSG_EMPTY),
+            (json!({"S": null}), MSG_EMPTY),
+            (json!({"S": "a", "BOOL": true}), MSG_MULTIPLE),
+            (
+                json!({"NULL": false}),
+                "One or more parameter values were invalid: Null attribute value types must have the value of true",
+            ),
+            (
+                json!({"SS": []}),
+                "One or more parameter values were invalid: An string set  may not be empty",
+            ),
+            (
+                json!({"NS": []}),
+                "One or more parameter values were invalid: An number set  may not be empty",
+            ),
+            (
+                json!({"BS": []}),
+                "One or more parameter values were invalid: Binary sets should not be empty",
+            ),
+            (
+                json!({"SS": ["a", "a"]}),
+                "One or more parameter values were invalid: Input collection [a, a] contains duplicates.",
+            ),
+            (
+                json!({"BS": ["Yg==", "Yg=="]}),
+                "One or more parameter values were invalid: Input collection [Yg==, Yg==]of type BS contains duplicates.",
+            ),
+            (
+                json!({"NS": ["1", "1.0"]}),
+                "Input collection contains duplicates",
+            ),
+            (
+                json!({"NS": ["1", "b"]}),
+                "The parameter cannot be converted to a numeric value: b",
+            ),
+            (
+                json!({"NS": ["1", ""]}),
+                "The parameter cannot be converted to a numeric value",
+            ),
+            (
+                json!({"N": "abc"}),
+                "The parameter cannot be converted to a numeric value: abc",
+            ),
+            (
+                json!({"S": "a", "N": "b"}),
+                "The parameter cannot be converted to a numeric value: b",
+            ),
+            (
+                json!({"N": "1e126"}),
+                "Number overflow. Attempting to store a number with magnitude larger than supported range",
+            ),
+            (json!({"M": {"a": {}}}), MSG_EMPTY),
+            (json!({"L": [{}]}), MSG_EMPTY),
+        ];
+        for (v, msg) in cases {
+            assert_eq!(err(v.clone()), Error::Validation(msg.to_owned()), "{v}");
+        }
+    }
+
+    #[test]
+    fn serialization_errors() {
+        for (v, msg) in [
+            (
+                json!({"S": 5}),
+                "class java.lang.Short can not be converted to an String",
+            ),
+            (
+                json!({"N": 123}),
+                "class java.lang.Short can not be converted to an String",
+            ),
+            (
+                json!({"S": true}),
+                "class java.lang.Boolean can not be converted to an String",
+            ),
+            (json!({"S": []}), "Start of list found where not expected"),
+            (
+                json!({"BOOL": "yes"}),
+                "'YES' can not be converted to an Boolean",
+            ),
+            (json!({"L": "x"}), "Expected list or null"),
+            (json!({"M": []}), "Start of list found where not expected"),
+            (
+                json!({"B": "abc"}),
+                "'abc' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 3",
+            ),
+            (json!("x"), "Expected null"),
+        ] {
+            assert_eq!(err(v.clone()), Error::Serialization(msg.to_owned()), "{v}");
+        }
+    }
+
+    #[test]
+    fn nesting_limit() {
+        let mut v = json!({"S": "x"});
+        for _ in 0..MAX_NESTING_DEPTH {
+            v = json!({"L": [v]});
+        }
+        assert!(AttributeValue::from_json(&v).is_ok());
+        v = json!({"M": {"a": v}});
+        assert_eq!(err(v), Error::Validation(MSG_NESTING.to_owned()));
+    }
+
+    #[test]
+    fn serde_errors_are_classified() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Req {
+            #[serde(rename = "Item")]
+            item: Item,
+        }
+        let e = serde_json::from_str::<Req>(r#"{"Item": {"a": {"SS": []}}}"#).unwrap_err();
+        assert_eq!(
+            classify_json_error(&e),
+            Error::Validation(
+                "One or more parameter values were invalid: An string set  may not be empty".into()
+            )
+        );
+        let e = serde_json::from_str::<Req>(r#"{"Item": {"a": {"S": 1}}}"#).unwrap_err();
+        assert_eq!(
+            classify_json_error(&e),
+            Error::Serialization("class java.lang.Short can not be converted to an String".into())
+        );
+        let e = serde_json::from_str::<Req>(r#"{"Item": 3}"#).unwrap_err();
+        assert!(matches!(classify_json_error(&e), Error::Serialization(_)));
+    }
+
+    #[test]
+    fn sets_compare_unordered() {
+        let a = AttributeValue::from_json(&json!({"NS": ["1", "2"]})).unwrap();
+        let b = AttributeValue::from_json(&json!({"NS": ["2.0", "1"]})).unwrap();
+        assert_eq!(a, b);
+    }
+}
