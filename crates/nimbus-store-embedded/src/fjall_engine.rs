@@ -1,0 +1,133 @@
+//! The [`Engine`] on fjall, a log-structured merge tree with a write-ahead journal.
+//!
+//! One keyspace, `items`, holds every key. Writes go through fjall's single-writer
+//! transaction (reads inside it see its own writes); a durable commit ends with
+//! `PersistMode::SyncAll` on the journal before the transaction becomes visible. fjall fsyncs
+//! the directory itself whenever it creates a journal, a table file or its manifest.
+
+use std::path::Path;
+
+use fjall::{
+    KeyspaceCreateOptions, PersistMode, Readable, SingleWriterTxDatabase, SingleWriterTxKeyspace,
+    SingleWriterWriteTx,
+};
+use nimbus_store::{Direction, KeyRange, Result};
+
+use crate::engine::{Engine, Transaction, Visitor, backend, is_empty_range, slice_bounds};
+
+const KEYSPACE: &str = "items";
+
+pub struct FjallEngine {
+    db: SingleWriterTxDatabase,
+    items: SingleWriterTxKeyspace,
+}
+
+impl FjallEngine {
+    /// Opens (or creates) the database in `path` with a block cache of `cache_size` bytes.
+    pub fn open(path: &Path, cache_size: u64) -> Result<Self, fjall::Error> {
+        let db = SingleWriterTxDatabase::builder(path)
+            .cache_size(cache_size)
+            .open()?;
+        let items = db.keyspace(KEYSPACE, KeyspaceCreateOptions::default)?;
+        Ok(FjallEngine { db, items })
+    }
+}
+
+impl Engine for FjallEngine {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let value = self.items.get(key).map_err(|e| backend("get", e))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    fn scan(&self, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()> {
+        if is_empty_range(range) {
+            return Ok(());
+        }
+        let iter = self.items.inner().range::<&[u8], _>(slice_bounds(range));
+        let mut step = |guard: fjall::Guard| {
+            let (key, value) = guard.into_inner().map_err(|e| backend("scan", e))?;
+            Ok::<_, nimbus_store::Error>(visit(&key, &value))
+        };
+        match direction {
+            Direction::Forward => {
+                for guard in iter {
+                    if step(guard)?.is_break() {
+                        break;
+                    }
+                }
+            }
+            Direction::Reverse => {
+                for guard in iter.rev() {
+                    if step(guard)?.is_break() {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write(
+        &self,
+        durable: bool,
+        apply: &mut dyn FnMut(&mut dyn Transaction) -> Result<()>,
+    ) -> Result<()> {
+        let tx = self
+            .db
+            .write_tx()
+            .durability(durable.then_some(PersistMode::SyncAll));
+        let mut tx = FjallTx {
+            tx,
+            items: &self.items,
+        };
+        apply(&mut tx)?;
+        tx.tx.commit().map_err(|e| backend("commit", e))
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db
+            .persist(PersistMode::SyncAll)
+            .map_err(|e| backend("persist journal", e))
+    }
+}
+
+struct FjallTx<'a> {
+    tx: SingleWriterWriteTx<'a>,
+    items: &'a SingleWriterTxKeyspace,
+}
+
+impl Transaction for FjallTx<'_> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let value = self
+            .tx
+            .get(self.items, key)
+            .map_err(|e| backend("get in transaction", e))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
+        self.tx.insert(self.items, key, value);
+        Ok(())
+    }
+
+    fn delete(&mut self, key: Vec<u8>) -> Result<()> {
+        self.tx.remove(self.items, key);
+        Ok(())
+    }
+
+    fn delete_range(&mut self, range: &KeyRange) -> Result<()> {
+        if is_empty_range(range) {
+            return Ok(());
+        }
+        let keys = self
+            .tx
+            .range::<&[u8], _>(self.items, slice_bounds(range))
+            .map(|guard| guard.key())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| backend("list range to delete", e))?;
+        for key in keys {
+            self.tx.remove(self.items, key);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,437 @@
+//! The contract of `nimbus_store::Store` (as `MemStore` defines it) run against the embedded
+//! engine, plus what only a real backend has: reopening, the directory lock, concurrent
+//! committers sharing syncs.
+
+use std::ops::{Bound, ControlFlow};
+use std::path::Path;
+use std::sync::Arc;
+
+use nimbus_store::mem::MemStore;
+use nimbus_store::{Direction, Error, KeyRange, Store, WriteBatch};
+use nimbus_store_embedded::{EmbeddedOptions, EmbeddedStore};
+
+fn open(dir: &Path) -> EmbeddedStore {
+    EmbeddedStore::open(dir, EmbeddedOptions::default()).expect("open store")
+}
+
+fn fresh() -> (tempfile::TempDir, EmbeddedStore) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(dir.path());
+    (dir, store)
+}
+
+fn put_all(store: &dyn Store, pairs: &[(&[u8], &[u8])]) {
+    let mut batch = WriteBatch::new();
+    for (k, v) in pairs {
+        batch.put(*k, *v);
+    }
+    store.commit(batch).expect("commit");
+}
+
+fn collect(store: &dyn Store, range: &KeyRange, direction: Direction) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut seen = Vec::new();
+    store
+        .scan(range, direction, &mut |k, v| {
+            seen.push((k.to_vec(), v.to_vec()));
+            ControlFlow::Continue(())
+        })
+        .expect("scan");
+    seen
+}
+
+fn keys(store: &dyn Store, range: &KeyRange, direction: Direction) -> Vec<Vec<u8>> {
+    collect(store, range, direction)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}
+
+fn all() -> KeyRange {
+    KeyRange {
+        start: Bound::Unbounded,
+        end: Bound::Unbounded,
+    }
+}
+
+#[test]
+fn checks_guard_the_whole_batch() {
+    let (_dir, s) = fresh();
+    put_all(&s, &[(b"a", b"1")]);
+
+    let mut b = WriteBatch::new();
+    b.check_equals(b"a".to_vec(), b"1".to_vec())
+        .check_absent(b"a".to_vec())
+        .put(b"b".to_vec(), b"2".to_vec())
+        .delete(b"a".to_vec());
+    assert!(matches!(s.commit(b), Err(Error::Conflict { index: 1 })));
+    assert_eq!(s.get(b"a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(s.get(b"b").unwrap(), None);
+
+    let mut b = WriteBatch::new();
+    b.check_equals(b"a".to_vec(), b"2".to_vec())
+        .put(b"b".to_vec(), b"2".to_vec());
+    assert!(matches!(s.commit(b), Err(Error::Conflict { index: 0 })));
+    assert!(matches!(
+        s.commit({
+            let mut b = WriteBatch::new();
+            b.check_absent(b"zz".to_vec());
+            b
+        }),
+        Ok(())
+    ));
+
+    let mut b = WriteBatch::new();
+    b.check(b"a".to_vec(), Some(b"1".to_vec()))
+        .check(b"b".to_vec(), None)
+        .put(b"a".to_vec(), b"10".to_vec())
+        .put(b"b".to_vec(), b"20".to_vec());
+    s.commit(b).unwrap();
+    assert_eq!(s.get(b"a").unwrap(), Some(b"10".to_vec()));
+    assert_eq!(s.get(b"b").unwrap(), Some(b"20".to_vec()));
+}
+
+#[test]
+fn checks_see_the_state_before_the_batch() {
+    let (_dir, s) = fresh();
+    let mut b = WriteBatch::new();
+    b.put(b"k".to_vec(), b"v".to_vec())
+        .check_absent(b"k".to_vec());
+    s.commit(b).unwrap();
+    assert_eq!(s.get(b"k").unwrap(), Some(b"v".to_vec()));
+}
+
+#[test]
+fn delete_and_delete_range() {
+    let (_dir, s) = fresh();
+    put_all(
+        &s,
+        &[
+            (b"a", b""),
+            (b"b1", b""),
+            (b"b2", b""),
+            (b"b3", b""),
+            (b"c", b""),
+        ],
+    );
+    let mut b = WriteBatch::new();
+    b.delete(b"a".to_vec()).delete(b"missing".to_vec());
+    b.delete_range(KeyRange {
+        start: Bound::Excluded(b"b1".to_vec()),
+        end: Bound::Included(b"b3".to_vec()),
+    });
+    s.commit(b).unwrap();
+    assert_eq!(
+        keys(&s, &all(), Direction::Forward),
+        vec![b"b1".to_vec(), b"c".to_vec()]
+    );
+
+    // A range delete in the same batch as puts into the range: ops apply in order.
+    let mut b = WriteBatch::new();
+    b.put(b"b5".to_vec(), b"x".to_vec())
+        .delete_range(KeyRange::prefix(b"b"))
+        .put(b"b9".to_vec(), b"y".to_vec());
+    s.commit(b).unwrap();
+    assert_eq!(
+        keys(&s, &all(), Direction::Forward),
+        vec![b"b9".to_vec(), b"c".to_vec()]
+    );
+
+    let mut b = WriteBatch::new();
+    b.delete_range(all());
+    s.commit(b).unwrap();
+    assert!(keys(&s, &all(), Direction::Forward).is_empty());
+}
+
+#[test]
+fn scans_both_ways_with_bounds_and_early_break() {
+    let (_dir, s) = fresh();
+    put_all(
+        &s,
+        &[
+            (b"p1", b"1"),
+            (b"p2", b"2"),
+            (b"p3", b"3"),
+            (b"q1", b"4"),
+            (b"o9", b"0"),
+        ],
+    );
+    let p = KeyRange::prefix(b"p");
+    assert_eq!(
+        keys(&s, &p, Direction::Forward),
+        vec![b"p1".to_vec(), b"p2".to_vec(), b"p3".to_vec()]
+    );
+    assert_eq!(
+        keys(&s, &p, Direction::Reverse),
+        vec![b"p3".to_vec(), b"p2".to_vec(), b"p1".to_vec()]
+    );
+
+    let mut seen = Vec::new();
+    s.scan(&all(), Direction::Reverse, &mut |k, _| {
+        seen.push(k.to_vec());
+        if seen.len() == 2 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(seen, vec![b"q1".to_vec(), b"p3".to_vec()]);
+
+    let mixed = KeyRange {
+        start: Bound::Excluded(b"p1".to_vec()),
+        end: Bound::Included(b"q1".to_vec()),
+    };
+    assert_eq!(
+        keys(&s, &mixed, Direction::Reverse),
+        vec![b"q1".to_vec(), b"p3".to_vec(), b"p2".to_vec()]
+    );
+
+    let inverted = KeyRange {
+        start: Bound::Included(b"q".to_vec()),
+        end: Bound::Excluded(b"p".to_vec()),
+    };
+    assert!(keys(&s, &inverted, Direction::Forward).is_empty());
+    assert!(keys(&s, &inverted, Direction::Reverse).is_empty());
+}
+
+#[test]
+fn empty_values_are_values() {
+    let (_dir, s) = fresh();
+    put_all(&s, &[(b"e", b"")]);
+    assert_eq!(s.get(b"e").unwrap(), Some(Vec::new()));
+    let mut b = WriteBatch::new();
+    b.check_absent(b"e".to_vec());
+    assert!(matches!(s.commit(b), Err(Error::Conflict { index: 0 })));
+    let mut b = WriteBatch::new();
+    b.check_equals(b"e".to_vec(), Vec::new())
+        .delete(b"e".to_vec());
+    s.commit(b).unwrap();
+    assert_eq!(s.get(b"e").unwrap(), None);
+}
+
+#[test]
+fn binary_keys_with_zero_and_ff_bytes() {
+    let (_dir, s) = fresh();
+    let ks: Vec<Vec<u8>> = vec![
+        vec![0x00],
+        vec![0x00, 0x00],
+        vec![0x01, 0x00, 0xff],
+        vec![0x01, 0xff],
+        vec![0x01, 0xff, 0x00],
+        vec![0xff],
+        vec![0xff, 0xff, 0xff],
+    ];
+    let mut b = WriteBatch::new();
+    for k in ks.iter().rev() {
+        b.put(k.clone(), k.clone());
+    }
+    s.commit(b).unwrap();
+    assert_eq!(keys(&s, &all(), Direction::Forward), ks);
+    assert_eq!(
+        keys(&s, &KeyRange::prefix(&[0x01, 0xff]), Direction::Forward),
+        vec![vec![0x01, 0xff], vec![0x01, 0xff, 0x00]]
+    );
+    assert_eq!(
+        keys(&s, &KeyRange::prefix(&[0xff]), Direction::Reverse),
+        vec![vec![0xff, 0xff, 0xff], vec![0xff]]
+    );
+    assert_eq!(
+        keys(&s, &KeyRange::prefix(&[0x00]), Direction::Forward),
+        vec![vec![0x00], vec![0x00, 0x00]]
+    );
+    for k in &ks {
+        assert_eq!(s.get(k).unwrap().as_ref(), Some(k));
+    }
+}
+
+/// A tiny deterministic generator, so failures replay.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn key(&mut self) -> Vec<u8> {
+        let alphabet = [0x00, 0x01, b'a', b'b', 0xfe, 0xff];
+        let len = 1 + self.below(3) as usize;
+        (0..len)
+            .map(|_| alphabet[self.below(alphabet.len() as u64) as usize])
+            .collect()
+    }
+    fn bound(&mut self) -> Bound<Vec<u8>> {
+        match self.below(3) {
+            0 => Bound::Included(self.key()),
+            1 => Bound::Excluded(self.key()),
+            _ => Bound::Unbounded,
+        }
+    }
+}
+
+/// Random batches applied to the engine and to `MemStore` give the same answers and state.
+#[test]
+fn behaves_like_the_reference_store() {
+    let (_dir, s) = fresh();
+    let reference = MemStore::new();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for round in 0..400 {
+        let mut b = WriteBatch::new();
+        for _ in 0..rng.below(3) {
+            let key = rng.key();
+            let current = reference.get(&key).unwrap();
+            let expected = match (rng.below(4), current) {
+                (0, _) => Some(vec![rng.below(3) as u8]),
+                (_, current) => current,
+            };
+            b.check(key, expected);
+        }
+        for _ in 0..1 + rng.below(4) {
+            match rng.below(10) {
+                0 => {
+                    let (start, end) = (rng.bound(), rng.bound());
+                    b.delete_range(KeyRange { start, end });
+                }
+                1..=3 => {
+                    b.delete(rng.key());
+                }
+                _ => {
+                    let len = rng.below(3) as usize;
+                    b.put(rng.key(), vec![round as u8; len]);
+                }
+            }
+        }
+        let got = s.commit(b.clone());
+        let want = reference.commit(b);
+        match (&got, &want) {
+            (Ok(()), Ok(())) => {}
+            (Err(Error::Conflict { index: g }), Err(Error::Conflict { index: w })) => {
+                assert_eq!(g, w, "round {round}")
+            }
+            _ => panic!("round {round}: engine {got:?}, reference {want:?}"),
+        }
+        let range = KeyRange {
+            start: rng.bound(),
+            end: rng.bound(),
+        };
+        if nimbus_store_embedded::engine::is_empty_range(&range) {
+            continue;
+        }
+        for direction in [Direction::Forward, Direction::Reverse] {
+            assert_eq!(
+                collect(&s, &range, direction),
+                collect(&reference, &range, direction),
+                "round {round} {direction:?} {range:?}"
+            );
+        }
+    }
+    assert_eq!(
+        collect(&s, &all(), Direction::Forward),
+        collect(&reference, &all(), Direction::Forward)
+    );
+}
+
+#[test]
+fn reopen_keeps_commits_and_the_lock_excludes_a_second_store() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open(dir.path());
+        put_all(&s, &[(b"t/1", b"one"), (b"t/2", b"two")]);
+        match EmbeddedStore::open(dir.path(), EmbeddedOptions::default()) {
+            Err(nimbus_store_embedded::Error::Locked { dir: locked }) => {
+                assert_eq!(locked, dir.path())
+            }
+            Err(other) => panic!("expected Locked, got {other}"),
+            Ok(_) => panic!("a second store opened a locked directory"),
+        }
+        s.flush().unwrap();
+    }
+    let s = open(dir.path());
+    assert_eq!(s.get(b"t/1").unwrap(), Some(b"one".to_vec()));
+    assert_eq!(
+        keys(&s, &KeyRange::prefix(b"t/"), Direction::Reverse),
+        vec![b"t/2".to_vec(), b"t/1".to_vec()]
+    );
+}
+
+#[test]
+fn non_durable_mode_keeps_commits_across_a_clean_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let fast = EmbeddedOptions {
+        durable: false,
+        ..EmbeddedOptions::default()
+    };
+    {
+        let s = EmbeddedStore::open(dir.path(), fast.clone()).unwrap();
+        put_all(&s, &[(b"k", b"v")]);
+    }
+    let s = EmbeddedStore::open(dir.path(), fast).unwrap();
+    assert_eq!(s.get(b"k").unwrap(), Some(b"v".to_vec()));
+}
+
+#[test]
+fn concurrent_committers_are_all_acknowledged_and_present() {
+    let (_dir, s) = fresh();
+    let s = Arc::new(s);
+    let threads = 16;
+    let per_thread = 50;
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for n in 0..per_thread {
+                    let mut b = WriteBatch::new();
+                    let key = format!("c/{t:02}/{n:03}");
+                    b.check_absent(key.clone()).put(key.clone(), key.repeat(4));
+                    s.commit(b).expect("commit");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let found = collect(&*s, &KeyRange::prefix(b"c/"), Direction::Forward);
+    assert_eq!(found.len(), threads * per_thread);
+    for (k, v) in found {
+        assert_eq!(v, k.repeat(4));
+    }
+}
+
+/// Committers racing for the same key: the group evaluates them in order, so exactly one
+/// `check_absent` wins per key even when they share a sync.
+#[test]
+fn racing_conditional_puts_have_one_winner() {
+    let (_dir, s) = fresh();
+    let s = Arc::new(s);
+    let keys_to_race = 40;
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let mut won = 0;
+                for n in 0..keys_to_race {
+                    let mut b = WriteBatch::new();
+                    let key = format!("race/{n:03}");
+                    b.check_absent(key.clone()).put(key, vec![t as u8]);
+                    match s.commit(b) {
+                        Ok(()) => won += 1,
+                        Err(Error::Conflict { index: 0 }) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                won
+            })
+        })
+        .collect();
+    let wins: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(wins, keys_to_race);
+    assert_eq!(
+        keys(&*s, &KeyRange::prefix(b"race/"), Direction::Forward).len(),
+        keys_to_race
+    );
+}
