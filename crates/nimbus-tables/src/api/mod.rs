@@ -1,0 +1,36 @@
+//! Wire types of the DynamoDB JSON 1.0 protocol, named and shaped as in the service model
+//! (`dynamodb/2012-08-10/service-2.json`). Server, CLI and tests share them.
+//!
+//! Every member is optional on the wire: inputs keep required members as `Option` so that a
+//! missing one becomes DynamoDB's `ValidationException` rather than a parse error, and outputs
+//! skip members that are `None`. Enumerations stay strings so that an unknown value is reported
+//! as DynamoDB does ("Member must satisfy enum value set").
+
+mod items;
+mod tables;
+
+pub use items::*;
+pub use tables::*;
+
+/// Declares wire structs whose members are all `Option`, PascalCase on the wire, omitted
+/// when `None`.
+macro_rules! wire_structs {
+    ($(
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$field_meta:meta])* $field:ident : $ty:ty, )*
+        }
+    )*) => {$(
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        pub struct $name {
+            $(
+                $(#[$field_meta])*
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$ty>,
+            )*
+        }
+    )*};
+}
+pub(crate) use wire_structs;

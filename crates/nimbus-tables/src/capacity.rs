@@ -1,0 +1,1 @@
+//! Capacity units by DynamoDB's rules.

@@ -1,0 +1,225 @@
+//! Table metadata as kept in the catalog, and its DynamoDB description.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{
+    AttributeDefinition, BillingModeSummary, KeySchemaElement, ProvisionedThroughputDescription,
+    SseDescription, SseSpecification, StreamSpecification, TableClassSummary, TableDescription,
+    Tag,
+};
+use crate::error::{Result, TablesError};
+
+/// The type of a key attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyType {
+    S,
+    N,
+    B,
+}
+
+impl KeyType {
+    pub(crate) fn parse(s: &str) -> Option<KeyType> {
+        match s {
+            "S" => Some(KeyType::S),
+            "N" => Some(KeyType::N),
+            "B" => Some(KeyType::B),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            KeyType::S => "S",
+            KeyType::N => "N",
+            KeyType::B => "B",
+        }
+    }
+}
+
+/// One key attribute of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAttribute {
+    pub name: String,
+    pub kind: KeyType,
+}
+
+/// The primary key of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeySchema {
+    pub hash: KeyAttribute,
+    pub range: Option<KeyAttribute>,
+}
+
+impl KeySchema {
+    /// Whether `name` is one of the key attributes.
+    pub fn is_key(&self, name: &str) -> bool {
+        self.hash.name == name || self.range.as_ref().is_some_and(|r| r.name == name)
+    }
+
+    /// The key attributes, hash first.
+    pub fn attributes(&self) -> impl Iterator<Item = &KeyAttribute> {
+        std::iter::once(&self.hash).chain(self.range.as_ref())
+    }
+}
+
+/// How a table is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BillingMode {
+    Provisioned,
+    PayPerRequest,
+}
+
+impl BillingMode {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            BillingMode::Provisioned => "PROVISIONED",
+            BillingMode::PayPerRequest => "PAY_PER_REQUEST",
+        }
+    }
+}
+
+/// Provisioned throughput and its change history.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub read: i64,
+    pub write: i64,
+    pub last_increase: Option<f64>,
+    pub last_decrease: Option<f64>,
+    pub decreases_today: i64,
+}
+
+/// A catalog entry: everything DynamoDB describes about a table, except the counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableMeta {
+    pub name: String,
+    /// Random id; also the prefix of the table's data.
+    pub id: [u8; 16],
+    pub key_schema: KeySchema,
+    pub attribute_definitions: Vec<AttributeDefinition>,
+    pub billing_mode: BillingMode,
+    pub throughput: Throughput,
+    pub last_update_to_pay_per_request: Option<f64>,
+    /// Epoch seconds.
+    pub created: f64,
+    pub tags: Vec<Tag>,
+    pub deletion_protection: bool,
+    pub table_class: Option<String>,
+    pub stream: Option<StreamSpecification>,
+    pub sse: Option<SseSpecification>,
+}
+
+/// Item count and total item size of a table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub items: i64,
+    pub bytes: i64,
+}
+
+impl Counters {
+    pub(crate) fn encode(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16);
+        out.extend_from_slice(&self.items.to_be_bytes());
+        out.extend_from_slice(&self.bytes.to_be_bytes());
+        out
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Counters> {
+        let (items, bytes) = bytes
+            .split_first_chunk::<8>()
+            .and_then(|(items, rest)| Some((items, rest.first_chunk::<8>()?)))
+            .ok_or_else(|| TablesError::Internal("corrupt table counters".into()))?;
+        Ok(Counters {
+            items: i64::from_be_bytes(*items),
+            bytes: i64::from_be_bytes(*bytes),
+        })
+    }
+}
+
+impl TableMeta {
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|e| TablesError::Internal(format!("encode catalog: {e}")))
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<TableMeta> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| TablesError::Internal(format!("corrupt catalog entry: {e}")))
+    }
+
+    /// `arn:aws:dynamodb:{region}:{account}:table/{name}`.
+    pub fn arn(&self, region: &str, account: &str) -> String {
+        format!("arn:aws:dynamodb:{region}:{account}:table/{}", self.name)
+    }
+
+    /// The table id as DynamoDB shows it (a UUID).
+    pub fn table_id(&self) -> String {
+        uuid::Uuid::from_bytes(self.id).hyphenated().to_string()
+    }
+
+    /// The `TableDescription` of this table.
+    pub fn describe(
+        &self,
+        status: &str,
+        counters: Counters,
+        region: &str,
+        account: &str,
+    ) -> TableDescription {
+        let key_schema = self
+            .key_schema
+            .attributes()
+            .zip(["HASH", "RANGE"])
+            .map(|(attr, kind)| KeySchemaElement {
+                attribute_name: Some(attr.name.clone()),
+                key_type: Some(kind.into()),
+            })
+            .collect();
+        let t = &self.throughput;
+        let pay_per_request = self.billing_mode == BillingMode::PayPerRequest;
+        TableDescription {
+            attribute_definitions: Some(self.attribute_definitions.clone()),
+            table_name: Some(self.name.clone()),
+            key_schema: Some(key_schema),
+            table_status: Some(status.into()),
+            creation_date_time: Some(self.created),
+            provisioned_throughput: Some(ProvisionedThroughputDescription {
+                last_increase_date_time: t.last_increase,
+                last_decrease_date_time: t.last_decrease,
+                number_of_decreases_today: Some(t.decreases_today),
+                read_capacity_units: Some(if pay_per_request { 0 } else { t.read }),
+                write_capacity_units: Some(if pay_per_request { 0 } else { t.write }),
+            }),
+            table_size_bytes: Some(counters.bytes),
+            item_count: Some(counters.items),
+            table_arn: Some(self.arn(region, account)),
+            table_id: Some(self.table_id()),
+            billing_mode_summary: Some(BillingModeSummary {
+                billing_mode: Some(self.billing_mode.as_str().into()),
+                last_update_to_pay_per_request_date_time: self
+                    .last_update_to_pay_per_request
+                    .or(pay_per_request.then_some(self.created)),
+            }),
+            stream_specification: self
+                .stream
+                .clone()
+                .filter(|s| s.stream_enabled == Some(true)),
+            sse_description: self
+                .sse
+                .as_ref()
+                .filter(|s| s.enabled == Some(true))
+                .map(|s| SseDescription {
+                    status: Some("ENABLED".into()),
+                    sse_type: Some(s.sse_type.clone().unwrap_or_else(|| "KMS".into())),
+                    kms_master_key_arn: Some(format!(
+                        "arn:aws:kms:{region}:{account}:key/{}",
+                        s.kms_master_key_id.as_deref().unwrap_or("aws/dynamodb")
+                    )),
+                }),
+            table_class_summary: self.table_class.as_ref().map(|c| TableClassSummary {
+                table_class: Some(c.clone()),
+                last_update_date_time: None,
+            }),
+            deletion_protection_enabled: Some(self.deletion_protection),
+            on_demand_throughput: None,
+            warm_throughput: None,
+        }
+    }
+}

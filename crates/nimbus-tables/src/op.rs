@@ -1,0 +1,93 @@
+//! The typed operation enum: one variant per supported DynamoDB operation.
+
+use crate::api::*;
+use crate::error::{Result, TablesError};
+
+macro_rules! table_ops {
+    ($($name:ident($input:ty),)*) => {
+        /// One DynamoDB request, parsed.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum TableOp {
+            $($name($input),)*
+        }
+
+        impl TableOp {
+            /// Parses the body of the operation `operation` (the part of
+            /// `X-Amz-Target: DynamoDB_20120810.<Op>` after the dot).
+            pub fn parse(operation: &str, body: &[u8]) -> Result<TableOp> {
+                match operation {
+                    $(stringify!($name) => Ok(TableOp::$name(parse_body(body)?)),)*
+                    other => Err(TablesError::UnknownOperation(other.to_string())),
+                }
+            }
+
+            /// The DynamoDB name of the operation.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(TableOp::$name(_) => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+table_ops! {
+    CreateTable(CreateTableInput),
+    DescribeTable(DescribeTableInput),
+    ListTables(ListTablesInput),
+    UpdateTable(UpdateTableInput),
+    DeleteTable(DeleteTableInput),
+    TagResource(TagResourceInput),
+    UntagResource(UntagResourceInput),
+    ListTagsOfResource(ListTagsOfResourceInput),
+    DescribeLimits(DescribeLimitsInput),
+    DescribeEndpoints(DescribeEndpointsRequest),
+}
+
+/// Decodes a JSON body; an empty body is an empty object.
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    serde_json::from_slice(body)
+        .map_err(|e| nimbus_tables_model::value::classify_json_error(&e).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_operations() {
+        let op = TableOp::parse("DescribeTable", br#"{"TableName": "Music"}"#).unwrap();
+        assert_eq!(op.name(), "DescribeTable");
+        assert_eq!(
+            op,
+            TableOp::DescribeTable(DescribeTableInput {
+                table_name: Some("Music".into())
+            })
+        );
+        assert_eq!(
+            TableOp::parse("ListTables", b"").unwrap().name(),
+            "ListTables"
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_operations_and_bad_json() {
+        assert!(matches!(
+            TableOp::parse("Frobnicate", b"{}"),
+            Err(TablesError::UnknownOperation(name)) if name == "Frobnicate"
+        ));
+        assert!(matches!(
+            TableOp::parse("DescribeTable", b"{"),
+            Err(TablesError::Serialization(_))
+        ));
+        assert!(matches!(
+            TableOp::parse("DescribeTable", br#"{"TableName": 5}"#),
+            Err(TablesError::Serialization(_))
+        ));
+    }
+}

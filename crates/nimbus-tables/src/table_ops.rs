@@ -1,0 +1,986 @@
+//! Table operations: CreateTable, DescribeTable, ListTables, UpdateTable, DeleteTable, tags,
+//! DescribeLimits and DescribeEndpoints.
+
+use std::ops::{Bound, ControlFlow};
+
+use nimbus_store::{Direction, Error as StoreError, WriteBatch};
+
+use crate::api::*;
+use crate::catalog::{
+    BillingMode, Counters, KeyAttribute, KeySchema, KeyType, TableMeta, Throughput,
+};
+use crate::error::{Result, TablesError};
+use crate::validate::{Violations, required};
+use crate::{Tables, keys, now_epoch_seconds};
+
+/// Most attempts of an optimistic catalog update before giving up.
+const MAX_ATTEMPTS: usize = 64;
+/// Most tags a table may carry.
+const MAX_TAGS: usize = 50;
+
+const ACTIVE: &str = "ACTIVE";
+
+impl Tables {
+    /// Validates `TableName` (a name, or a table ARN of this region and account) and returns
+    /// the table name.
+    pub(crate) fn table_name(&self, raw: Option<&str>) -> Result<String> {
+        let raw = required(raw, "tableName")?;
+        if let Some(name) = self.name_from_arn(raw) {
+            return Ok(name.to_string());
+        }
+        let mut v = Violations::new();
+        v.name(Some(raw), "tableName");
+        v.finish()?;
+        Ok(raw.to_string())
+    }
+
+    /// The table name in a table ARN of this region and account.
+    fn name_from_arn<'a>(&self, arn: &'a str) -> Option<&'a str> {
+        let prefix = format!(
+            "arn:aws:dynamodb:{}:{}:table/",
+            self.config.region, self.config.account_id
+        );
+        arn.strip_prefix(&prefix).filter(|n| !n.contains('/'))
+    }
+
+    /// The catalog entry of `name` and its stored bytes, if the table exists.
+    pub(crate) fn find_table(&self, name: &str) -> Result<Option<(TableMeta, Vec<u8>)>> {
+        match self.store.get(&keys::catalog(name))? {
+            Some(bytes) => Ok(Some((TableMeta::decode(&bytes)?, bytes))),
+            None => Ok(None),
+        }
+    }
+
+    /// The catalog entry of `name`, or DescribeTable's ResourceNotFoundException.
+    fn existing_table(&self, name: &str) -> Result<(TableMeta, Vec<u8>)> {
+        self.find_table(name)?.ok_or_else(|| {
+            TablesError::ResourceNotFound(format!(
+                "Requested resource not found: Table: {name} not found"
+            ))
+        })
+    }
+
+    /// Item count and size of a table, summed over its stripes.
+    pub(crate) fn counters(&self, meta: &TableMeta) -> Result<Counters> {
+        let mut total = Counters::default();
+        let mut corrupt = None;
+        self.store.scan(
+            &keys::stats_range(&meta.id),
+            Direction::Forward,
+            &mut |_, value| match Counters::decode(value) {
+                Ok(c) => {
+                    total.items += c.items;
+                    total.bytes += c.bytes;
+                    ControlFlow::Continue(())
+                }
+                Err(e) => {
+                    corrupt = Some(e);
+                    ControlFlow::Break(())
+                }
+            },
+        )?;
+        match corrupt {
+            Some(e) => Err(e),
+            None => Ok(total),
+        }
+    }
+
+    fn description(&self, meta: &TableMeta, status: &str) -> Result<TableDescription> {
+        let counters = self.counters(meta)?;
+        Ok(meta.describe(
+            status,
+            counters,
+            &self.config.region,
+            &self.config.account_id,
+        ))
+    }
+
+    /// Applies `change` to the catalog entry of `name` with optimistic retries; returns the
+    /// new entry.
+    fn update_catalog(
+        &self,
+        name: &str,
+        mut change: impl FnMut(&mut TableMeta) -> Result<()>,
+    ) -> Result<TableMeta> {
+        for _ in 0..MAX_ATTEMPTS {
+            let (mut meta, old) = self.existing_table(name)?;
+            change(&mut meta)?;
+            let mut batch = WriteBatch::new();
+            batch
+                .check_equals(keys::catalog(name), old)
+                .put(keys::catalog(name), meta.encode()?);
+            match self.store.commit(batch) {
+                Ok(()) => return Ok(meta),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(TablesError::Internal(format!(
+            "catalog entry of {name} kept changing"
+        )))
+    }
+
+    pub fn create_table(&self, input: CreateTableInput) -> Result<CreateTableOutput> {
+        let mut v = Violations::new();
+        v.required(&input.attribute_definitions, "attributeDefinitions");
+        v.required(&input.key_schema, "keySchema");
+        v.required(&input.table_name, "tableName");
+        v.name(input.table_name.as_deref(), "tableName");
+        if let Some(schema) = &input.key_schema {
+            let len = schema.len() as i64;
+            if !(1..=2).contains(&len) {
+                let constraint = if len < 1 {
+                    "Member must have length greater than or equal to 1"
+                } else {
+                    "Member must have length less than or equal to 2"
+                };
+                v.add(Some(&format!("{schema:?}")), "keySchema", constraint);
+            }
+            for (i, element) in schema.iter().enumerate() {
+                let path = format!("keySchema.{}.member", i + 1);
+                v.required(&element.attribute_name, &format!("{path}.attributeName"));
+                v.required(&element.key_type, &format!("{path}.keyType"));
+                v.one_of(
+                    element.key_type.as_deref(),
+                    &format!("{path}.keyType"),
+                    &["HASH", "RANGE"],
+                );
+            }
+        }
+        for (i, def) in input.attribute_definitions.iter().flatten().enumerate() {
+            let path = format!("attributeDefinitions.{}.member", i + 1);
+            v.required(&def.attribute_name, &format!("{path}.attributeName"));
+            v.required(&def.attribute_type, &format!("{path}.attributeType"));
+            v.one_of(
+                def.attribute_type.as_deref(),
+                &format!("{path}.attributeType"),
+                &["B", "N", "S"],
+            );
+        }
+        check_billing(
+            &mut v,
+            input.billing_mode.as_deref(),
+            input.table_class.as_deref(),
+            input.provisioned_throughput.as_ref(),
+        );
+        v.finish()?;
+
+        let (Some(name), Some(schema), Some(definitions)) = (
+            input.table_name,
+            input.key_schema,
+            input.attribute_definitions,
+        ) else {
+            return Err(TablesError::Internal("validated members missing".into()));
+        };
+
+        if input.local_secondary_indexes.is_some() || input.global_secondary_indexes.is_some() {
+            return Err(TablesError::validation(
+                "One or more parameter values were invalid: Secondary indexes are not supported yet",
+            ));
+        }
+
+        let billing_mode = billing_mode(
+            input.billing_mode.as_deref(),
+            input.provisioned_throughput.as_ref(),
+        )?;
+        let key_schema = key_schema(&schema, &definitions)?;
+        let tags = input.tags.unwrap_or_default();
+        validate_tags(&tags)?;
+        if let Some(stream) = &input.stream_specification {
+            validate_stream(stream)?;
+        }
+
+        let throughput = match &input.provisioned_throughput {
+            Some(p) if billing_mode == BillingMode::Provisioned => Throughput {
+                read: p.read_capacity_units.unwrap_or(0),
+                write: p.write_capacity_units.unwrap_or(0),
+                ..Throughput::default()
+            },
+            _ => Throughput::default(),
+        };
+        let meta = TableMeta {
+            name: name.clone(),
+            id: *uuid::Uuid::new_v4().as_bytes(),
+            key_schema,
+            attribute_definitions: definitions,
+            billing_mode,
+            throughput,
+            last_update_to_pay_per_request: None,
+            created: now_epoch_seconds(),
+            tags,
+            deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
+            table_class: input.table_class,
+            stream: input.stream_specification,
+            sse: input.sse_specification,
+        };
+        let mut batch = WriteBatch::new();
+        batch
+            .check_absent(keys::catalog(&name))
+            .put(keys::catalog(&name), meta.encode()?);
+        match self.store.commit(batch) {
+            Ok(()) => {}
+            Err(StoreError::Conflict { .. }) => {
+                return Err(TablesError::ResourceInUse(format!(
+                    "Table already exists: {name}"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(table = %name, "table created");
+        Ok(CreateTableOutput {
+            table_description: Some(meta.describe(
+                ACTIVE,
+                Counters::default(),
+                &self.config.region,
+                &self.config.account_id,
+            )),
+        })
+    }
+
+    pub fn describe_table(&self, input: DescribeTableInput) -> Result<DescribeTableOutput> {
+        let name = self.table_name(input.table_name.as_deref())?;
+        let (meta, _) = self.existing_table(&name)?;
+        Ok(DescribeTableOutput {
+            table: Some(self.description(&meta, ACTIVE)?),
+        })
+    }
+
+    pub fn list_tables(&self, input: ListTablesInput) -> Result<ListTablesOutput> {
+        let mut v = Violations::new();
+        v.range(input.limit, "limit", 1, Some(100));
+        v.name(
+            input.exclusive_start_table_name.as_deref(),
+            "exclusiveStartTableName",
+        );
+        v.finish()?;
+        let limit = input.limit.unwrap_or(100) as usize;
+        let mut range = keys::catalog_range();
+        if let Some(start) = &input.exclusive_start_table_name {
+            range.start = Bound::Excluded(keys::catalog(start));
+        }
+        let mut names = Vec::new();
+        let mut more = false;
+        self.store.scan(&range, Direction::Forward, &mut |key, _| {
+            if names.len() == limit {
+                more = true;
+                return ControlFlow::Break(());
+            }
+            if let Some(name) = keys::table_name_of(key) {
+                names.push(name.to_string());
+            }
+            ControlFlow::Continue(())
+        })?;
+        let last = if more { names.last().cloned() } else { None };
+        Ok(ListTablesOutput {
+            table_names: Some(names),
+            last_evaluated_table_name: last,
+        })
+    }
+
+    pub fn update_table(&self, input: UpdateTableInput) -> Result<UpdateTableOutput> {
+        let name = self.table_name(input.table_name.as_deref())?;
+        let mut v = Violations::new();
+        check_billing(
+            &mut v,
+            input.billing_mode.as_deref(),
+            input.table_class.as_deref(),
+            input.provisioned_throughput.as_ref(),
+        );
+        v.finish()?;
+        if input.global_secondary_index_updates.is_some() {
+            return Err(TablesError::validation(
+                "One or more parameter values were invalid: Secondary indexes are not supported yet",
+            ));
+        }
+        if input.replica_updates.is_some() {
+            return Err(TablesError::validation(
+                "One or more parameter values were invalid: Replicas are not supported",
+            ));
+        }
+        if input.provisioned_throughput.is_none()
+            && input.billing_mode.is_none()
+            && input.stream_specification.is_none()
+            && input.sse_specification.is_none()
+            && input.table_class.is_none()
+            && input.deletion_protection_enabled.is_none()
+            && input.on_demand_throughput.is_none()
+            && input.warm_throughput.is_none()
+        {
+            return Err(TablesError::validation(
+                "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+            ));
+        }
+        if let Some(stream) = &input.stream_specification {
+            validate_stream(stream)?;
+        }
+        let now = now_epoch_seconds();
+        let meta = self.update_catalog(&name, |meta| {
+            let mode = match input.billing_mode.as_deref() {
+                Some("PAY_PER_REQUEST") => BillingMode::PayPerRequest,
+                Some(_) => BillingMode::Provisioned,
+                None => meta.billing_mode,
+            };
+            match (mode, &input.provisioned_throughput) {
+                (BillingMode::PayPerRequest, Some(_)) => {
+                    return Err(TablesError::validation(
+                        "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+                    ));
+                }
+                (BillingMode::Provisioned, None) if meta.billing_mode != mode => {
+                    return Err(TablesError::validation(
+                        "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+                    ));
+                }
+                (BillingMode::Provisioned, Some(p)) => {
+                    change_throughput(meta, p, mode, now)?;
+                }
+                _ => {}
+            }
+            if mode == BillingMode::PayPerRequest && meta.billing_mode != mode {
+                meta.last_update_to_pay_per_request = Some(now);
+                meta.throughput.read = 0;
+                meta.throughput.write = 0;
+            }
+            meta.billing_mode = mode;
+            if let Some(protect) = input.deletion_protection_enabled {
+                meta.deletion_protection = protect;
+            }
+            if let Some(class) = &input.table_class {
+                meta.table_class = Some(class.clone());
+            }
+            if let Some(stream) = &input.stream_specification {
+                meta.stream = Some(stream.clone());
+            }
+            if let Some(sse) = &input.sse_specification {
+                meta.sse = Some(sse.clone());
+            }
+            Ok(())
+        })?;
+        Ok(UpdateTableOutput {
+            table_description: Some(self.description(&meta, ACTIVE)?),
+        })
+    }
+
+    pub fn delete_table(&self, input: DeleteTableInput) -> Result<DeleteTableOutput> {
+        let name = self.table_name(input.table_name.as_deref())?;
+        for _ in 0..MAX_ATTEMPTS {
+            let (meta, old) = self.existing_table(&name)?;
+            if meta.deletion_protection {
+                return Err(TablesError::validation(
+                    "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
+                ));
+            }
+            let description = self.description(&meta, "DELETING")?;
+            let mut batch = WriteBatch::new();
+            batch
+                .check_equals(keys::catalog(&name), old)
+                .delete(keys::catalog(&name))
+                .delete_range(keys::data_range(&meta.id))
+                .delete_range(keys::stats_range(&meta.id));
+            match self.store.commit(batch) {
+                Ok(()) => {
+                    tracing::info!(table = %name, "table deleted");
+                    return Ok(DeleteTableOutput {
+                        table_description: Some(description),
+                    });
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(TablesError::Internal(format!(
+            "catalog entry of {name} kept changing"
+        )))
+    }
+
+    /// The table name of a resource ARN given to the tagging operations.
+    fn tagged_table(&self, arn: Option<&str>) -> Result<String> {
+        let arn = required(arn, "resourceArn")?;
+        let name = self.name_from_arn(arn).ok_or_else(|| {
+            if arn.starts_with("arn:aws:dynamodb:") && arn.contains(":table/") {
+                TablesError::ResourceNotFound(format!(
+                    "Requested resource not found: ResourcArn: {arn} not found"
+                ))
+            } else {
+                TablesError::validation(format!(
+                    "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+                ))
+            }
+        })?;
+        if self.find_table(name)?.is_none() {
+            return Err(TablesError::ResourceNotFound(format!(
+                "Requested resource not found: ResourcArn: {arn} not found"
+            )));
+        }
+        Ok(name.to_string())
+    }
+
+    pub fn tag_resource(
+        &self,
+        input: TagResourceInput,
+    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let name = self.tagged_table(input.resource_arn.as_deref())?;
+        let tags = required(input.tags, "tags")?;
+        validate_tags(&tags)?;
+        self.update_catalog(&name, |meta| {
+            for tag in &tags {
+                match meta.tags.iter_mut().find(|t| t.key == tag.key) {
+                    Some(existing) => existing.value = tag.value.clone(),
+                    None => meta.tags.push(tag.clone()),
+                }
+            }
+            if meta.tags.len() > MAX_TAGS {
+                return Err(TablesError::LimitExceeded(format!(
+                    "The number of tags for the resource exceeds the maximum of {MAX_TAGS}"
+                )));
+            }
+            Ok(())
+        })?;
+        Ok(serde_json::Map::new())
+    }
+
+    pub fn untag_resource(
+        &self,
+        input: UntagResourceInput,
+    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let name = self.tagged_table(input.resource_arn.as_deref())?;
+        let keys = required(input.tag_keys, "tagKeys")?;
+        self.update_catalog(&name, |meta| {
+            meta.tags
+                .retain(|t| !keys.iter().any(|k| Some(k) == t.key.as_ref()));
+            Ok(())
+        })?;
+        Ok(serde_json::Map::new())
+    }
+
+    pub fn list_tags_of_resource(
+        &self,
+        input: ListTagsOfResourceInput,
+    ) -> Result<ListTagsOfResourceOutput> {
+        let name = self.tagged_table(input.resource_arn.as_deref())?;
+        let (meta, _) = self.existing_table(&name)?;
+        Ok(ListTagsOfResourceOutput {
+            tags: Some(meta.tags),
+            next_token: None,
+        })
+    }
+
+    pub fn describe_limits(&self, _input: DescribeLimitsInput) -> Result<DescribeLimitsOutput> {
+        Ok(DescribeLimitsOutput {
+            account_max_read_capacity_units: Some(80_000),
+            account_max_write_capacity_units: Some(80_000),
+            table_max_read_capacity_units: Some(40_000),
+            table_max_write_capacity_units: Some(40_000),
+        })
+    }
+
+    pub fn describe_endpoints(
+        &self,
+        _input: DescribeEndpointsRequest,
+    ) -> Result<DescribeEndpointsResponse> {
+        Ok(DescribeEndpointsResponse {
+            endpoints: Some(vec![Endpoint {
+                address: Some(self.config.endpoint.clone()),
+                cache_period_in_minutes: Some(1440),
+            }]),
+        })
+    }
+}
+
+/// The constraints on BillingMode, TableClass and ProvisionedThroughput.
+fn check_billing(
+    v: &mut Violations,
+    billing_mode: Option<&str>,
+    table_class: Option<&str>,
+    throughput: Option<&ProvisionedThroughput>,
+) {
+    v.one_of(
+        billing_mode,
+        "billingMode",
+        &["PROVISIONED", "PAY_PER_REQUEST"],
+    );
+    v.one_of(
+        table_class,
+        "tableClass",
+        &["STANDARD", "STANDARD_INFREQUENT_ACCESS"],
+    );
+    if let Some(p) = throughput {
+        v.required(
+            &p.write_capacity_units,
+            "provisionedThroughput.writeCapacityUnits",
+        );
+        v.range(
+            p.write_capacity_units,
+            "provisionedThroughput.writeCapacityUnits",
+            1,
+            None,
+        );
+        v.required(
+            &p.read_capacity_units,
+            "provisionedThroughput.readCapacityUnits",
+        );
+        v.range(
+            p.read_capacity_units,
+            "provisionedThroughput.readCapacityUnits",
+            1,
+            None,
+        );
+    }
+}
+
+/// The billing mode of a new table, checked against its throughput.
+fn billing_mode(
+    mode: Option<&str>,
+    throughput: Option<&ProvisionedThroughput>,
+) -> Result<BillingMode> {
+    if mode == Some("PAY_PER_REQUEST") {
+        if throughput.is_some() {
+            return Err(TablesError::validation(
+                "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+            ));
+        }
+        return Ok(BillingMode::PayPerRequest);
+    }
+    let Some(p) = throughput else {
+        return Err(TablesError::validation(
+            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+        ));
+    };
+    for (units, what) in [
+        (p.read_capacity_units, "ReadCapacityUnits"),
+        (p.write_capacity_units, "WriteCapacityUnits"),
+    ] {
+        if let Some(units) = units
+            && units > 1_000_000_000_000
+        {
+            return Err(TablesError::validation(format!(
+                "Given value {units} for {what} is out of bounds"
+            )));
+        }
+    }
+    Ok(BillingMode::Provisioned)
+}
+
+/// Checks KeySchema against AttributeDefinitions as DynamoDB does and builds the key schema.
+fn key_schema(
+    schema: &[KeySchemaElement],
+    definitions: &[AttributeDefinition],
+) -> Result<KeySchema> {
+    let names: Vec<&str> = schema
+        .iter()
+        .map(|k| k.attribute_name.as_deref().unwrap_or_default())
+        .collect();
+    let defined: Vec<&str> = definitions
+        .iter()
+        .map(|d| d.attribute_name.as_deref().unwrap_or_default())
+        .collect();
+    if names.len() > defined.len() {
+        return Err(TablesError::validation(
+            "Invalid KeySchema: Some index key attribute have no definition",
+        ));
+    }
+    if names.iter().any(|n| !defined.contains(n)) {
+        return Err(TablesError::validation(format!(
+            "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+            names.join(", "),
+            defined.join(", ")
+        )));
+    }
+    if names.len() == 2 && names[0] == names[1] {
+        return Err(TablesError::validation(
+            "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+        ));
+    }
+    if schema[0].key_type.as_deref() != Some("HASH") {
+        return Err(TablesError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    }
+    if let Some(second) = schema.get(1)
+        && second.key_type.as_deref() != Some("RANGE")
+    {
+        return Err(TablesError::validation(
+            "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+        ));
+    }
+    if names.len() != defined.len() {
+        return Err(TablesError::validation(
+            "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+        ));
+    }
+    let attribute = |name: &str| -> Result<KeyAttribute> {
+        let kind = definitions
+            .iter()
+            .find(|d| d.attribute_name.as_deref() == Some(name))
+            .and_then(|d| d.attribute_type.as_deref())
+            .and_then(KeyType::parse)
+            .ok_or_else(|| {
+                TablesError::validation(format!(
+                    "One or more parameter values were invalid: Invalid attribute type for key attribute {name}"
+                ))
+            })?;
+        Ok(KeyAttribute {
+            name: name.to_string(),
+            kind,
+        })
+    };
+    Ok(KeySchema {
+        hash: attribute(names[0])?,
+        range: names.get(1).map(|n| attribute(n)).transpose()?,
+    })
+}
+
+fn validate_tags(tags: &[Tag]) -> Result<()> {
+    if tags.len() > MAX_TAGS {
+        return Err(TablesError::LimitExceeded(format!(
+            "The number of tags for the resource exceeds the maximum of {MAX_TAGS}"
+        )));
+    }
+    let mut v = Violations::new();
+    for (i, tag) in tags.iter().enumerate() {
+        let path = format!("tags.{}.member", i + 1);
+        if let Some(key) = v.required(&tag.key, &format!("{path}.key")) {
+            let len = key.chars().count();
+            if !(1..=128).contains(&len) {
+                v.add(
+                    Some(key),
+                    &format!("{path}.key"),
+                    "Member must have length between 1 and 128",
+                );
+            }
+        }
+        if let Some(value) = v.required(&tag.value, &format!("{path}.value"))
+            && value.chars().count() > 256
+        {
+            v.add(
+                Some(value),
+                &format!("{path}.value"),
+                "Member must have length less than or equal to 256",
+            );
+        }
+    }
+    v.finish()
+}
+
+fn validate_stream(stream: &StreamSpecification) -> Result<()> {
+    let mut v = Violations::new();
+    v.required(&stream.stream_enabled, "streamSpecification.streamEnabled");
+    v.one_of(
+        stream.stream_view_type.as_deref(),
+        "streamSpecification.streamViewType",
+        &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"],
+    );
+    v.finish()?;
+    match (stream.stream_enabled, &stream.stream_view_type) {
+        (Some(true), None) => Err(TablesError::validation(
+            "One or more parameter values were invalid: You must specify a StreamViewType when enabling a stream",
+        )),
+        (Some(false), Some(_)) => Err(TablesError::validation(
+            "One or more parameter values were invalid: You cannot modify the StreamViewType when disabling a stream",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Applies a throughput change to a provisioned table.
+fn change_throughput(
+    meta: &mut TableMeta,
+    requested: &ProvisionedThroughput,
+    mode: BillingMode,
+    now: f64,
+) -> Result<()> {
+    let read = requested
+        .read_capacity_units
+        .unwrap_or(meta.throughput.read);
+    let write = requested
+        .write_capacity_units
+        .unwrap_or(meta.throughput.write);
+    let t = &mut meta.throughput;
+    if meta.billing_mode == mode && read == t.read && write == t.write {
+        return Err(TablesError::validation(format!(
+            "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {}. Requested ReadCapacityUnits: {read}. Current WriteCapacityUnits provisioned for the table: {}. Requested WriteCapacityUnits: {write}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
+            t.read, t.write
+        )));
+    }
+    if meta.billing_mode == mode {
+        if read > t.read || write > t.write {
+            t.last_increase = Some(now);
+        }
+        if read < t.read || write < t.write {
+            t.last_decrease = Some(now);
+            t.decreases_today += 1;
+        }
+    }
+    t.read = read;
+    t.write = write;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::TablesError;
+    use crate::testing::{call, create, service, validation_message};
+
+    #[test]
+    fn create_describe_list_delete() {
+        let (t, _) = service();
+        let created = create(&t, "Music", true);
+        let desc = &created["TableDescription"];
+        assert_eq!(desc["TableStatus"], "ACTIVE");
+        assert_eq!(
+            desc["TableArn"],
+            "arn:aws:dynamodb:us-east-1:000000000000:table/Music"
+        );
+        assert_eq!(desc["KeySchema"][1]["KeyType"], "RANGE");
+        assert_eq!(desc["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST");
+        assert_eq!(desc["ProvisionedThroughput"]["ReadCapacityUnits"], 0);
+        assert_eq!(desc["ItemCount"], 0);
+        assert!(desc["CreationDateTime"].is_f64());
+
+        let described = call(&t, "DescribeTable", json!({"TableName": "Music"})).unwrap();
+        assert_eq!(described["Table"]["TableId"], desc["TableId"]);
+        let by_arn = call(
+            &t,
+            "DescribeTable",
+            json!({"TableName": "arn:aws:dynamodb:us-east-1:000000000000:table/Music"}),
+        )
+        .unwrap();
+        assert_eq!(by_arn["Table"]["TableName"], "Music");
+
+        assert!(matches!(
+            call(&t, "CreateTable", json!({
+                "TableName": "Music", "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            })),
+            Err(TablesError::ResourceInUse(m)) if m == "Table already exists: Music"
+        ));
+
+        let deleted = call(&t, "DeleteTable", json!({"TableName": "Music"})).unwrap();
+        assert_eq!(deleted["TableDescription"]["TableStatus"], "DELETING");
+        assert!(matches!(
+            call(&t, "DescribeTable", json!({"TableName": "Music"})),
+            Err(TablesError::ResourceNotFound(m)) if m == "Requested resource not found: Table: Music not found"
+        ));
+        assert!(matches!(
+            call(&t, "DeleteTable", json!({"TableName": "Music"})),
+            Err(TablesError::ResourceNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn list_tables_pages() {
+        let (t, _) = service();
+        for name in ["ccc", "aaa", "bbb"] {
+            create(&t, name, false);
+        }
+        let all = call(&t, "ListTables", json!({})).unwrap();
+        assert_eq!(all, json!({"TableNames": ["aaa", "bbb", "ccc"]}));
+        let first = call(&t, "ListTables", json!({"Limit": 2})).unwrap();
+        assert_eq!(
+            first,
+            json!({"TableNames": ["aaa", "bbb"], "LastEvaluatedTableName": "bbb"})
+        );
+        let rest = call(&t, "ListTables", json!({"ExclusiveStartTableName": "bbb"})).unwrap();
+        assert_eq!(rest, json!({"TableNames": ["ccc"]}));
+        let message = validation_message(call(&t, "ListTables", json!({"Limit": 0})));
+        assert_eq!(
+            message,
+            "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        );
+    }
+
+    fn create_body(keys: serde_json::Value, defs: serde_json::Value) -> serde_json::Value {
+        json!({"TableName": "t1x", "BillingMode": "PAY_PER_REQUEST", "KeySchema": keys, "AttributeDefinitions": defs})
+    }
+
+    #[test]
+    fn create_table_validation() {
+        let (t, _) = service();
+        let hash = json!([{"AttributeName": "pk", "KeyType": "HASH"}]);
+        let cases = [
+            (
+                create_body(
+                    hash.clone(),
+                    json!([{"AttributeName": "x", "AttributeType": "S"}]),
+                ),
+                "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [pk], AttributeDefinitions: [x]",
+            ),
+            (
+                create_body(
+                    hash.clone(),
+                    json!([{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "x", "AttributeType": "S"}]),
+                ),
+                "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+            ),
+            (
+                create_body(
+                    hash.clone(),
+                    json!([{"AttributeName": "pk", "AttributeType": "BOOL"}]),
+                ),
+                "1 validation error detected: Value 'BOOL' at 'attributeDefinitions.1.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]",
+            ),
+            (
+                create_body(
+                    json!([{"AttributeName": "pk", "KeyType": "RANGE"}]),
+                    json!([{"AttributeName": "pk", "AttributeType": "S"}]),
+                ),
+                "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+            ),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(validation_message(call(&t, "CreateTable", body)), expected);
+        }
+
+        let mut provisioned = create_body(
+            hash.clone(),
+            json!([{"AttributeName": "pk", "AttributeType": "S"}]),
+        );
+        provisioned["BillingMode"] = json!("PROVISIONED");
+        assert_eq!(
+            validation_message(call(&t, "CreateTable", provisioned.clone())),
+            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
+        );
+        let mut on_demand = provisioned.clone();
+        on_demand["BillingMode"] = json!("PAY_PER_REQUEST");
+        on_demand["ProvisionedThroughput"] =
+            json!({"ReadCapacityUnits": 1, "WriteCapacityUnits": 1});
+        assert_eq!(
+            validation_message(call(&t, "CreateTable", on_demand)),
+            "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"
+        );
+        let mut bad_name = provisioned.clone();
+        bad_name["TableName"] = json!("a");
+        assert_eq!(
+            validation_message(call(&t, "CreateTable", bad_name)),
+            "1 validation error detected: Value 'a' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3"
+        );
+        let mut with_gsi = provisioned.clone();
+        with_gsi["GlobalSecondaryIndexes"] = json!([]);
+        assert!(validation_message(call(&t, "CreateTable", with_gsi)).contains("not supported"));
+        assert_eq!(
+            validation_message(call(&t, "CreateTable", json!({"TableName": "abc"}))),
+            "2 validation errors detected: Value null at 'attributeDefinitions' failed to satisfy constraint: Member must not be null; Value null at 'keySchema' failed to satisfy constraint: Member must not be null"
+        );
+    }
+
+    #[test]
+    fn update_table_changes_billing_and_throughput() {
+        let (t, _) = service();
+        create(&t, "Music", false);
+        let updated = call(
+            &t,
+            "UpdateTable",
+            json!({"TableName": "Music", "BillingMode": "PROVISIONED",
+                   "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}}),
+        )
+        .unwrap();
+        let desc = &updated["TableDescription"];
+        assert_eq!(desc["BillingModeSummary"]["BillingMode"], "PROVISIONED");
+        assert_eq!(desc["ProvisionedThroughput"]["ReadCapacityUnits"], 5);
+        let same = call(
+            &t,
+            "UpdateTable",
+            json!({"TableName": "Music", "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}}),
+        );
+        assert!(
+            validation_message(same)
+                .starts_with("The provisioned throughput for the table will not change.")
+        );
+        let lower = call(
+            &t,
+            "UpdateTable",
+            json!({"TableName": "Music", "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 5}}),
+        )
+        .unwrap();
+        assert_eq!(
+            lower["TableDescription"]["ProvisionedThroughput"]["NumberOfDecreasesToday"],
+            1
+        );
+        assert!(
+            validation_message(call(&t, "UpdateTable", json!({"TableName": "Music"})))
+                .starts_with("At least one of")
+        );
+        assert!(matches!(
+            call(
+                &t,
+                "UpdateTable",
+                json!({"TableName": "Nope", "BillingMode": "PAY_PER_REQUEST"})
+            ),
+            Err(TablesError::ResourceNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn deletion_protection_blocks_delete() {
+        let (t, _) = service();
+        create(&t, "Music", false);
+        call(
+            &t,
+            "UpdateTable",
+            json!({"TableName": "Music", "DeletionProtectionEnabled": true}),
+        )
+        .unwrap();
+        let message = validation_message(call(&t, "DeleteTable", json!({"TableName": "Music"})));
+        assert!(message.contains("protected against deletion"));
+        call(
+            &t,
+            "UpdateTable",
+            json!({"TableName": "Music", "DeletionProtectionEnabled": false}),
+        )
+        .unwrap();
+        call(&t, "DeleteTable", json!({"TableName": "Music"})).unwrap();
+    }
+
+    #[test]
+    fn tags_by_arn() {
+        let (t, _) = service();
+        create(&t, "Music", false);
+        let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/Music";
+        call(&t, "TagResource", json!({"ResourceArn": arn, "Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]})).unwrap();
+        call(
+            &t,
+            "TagResource",
+            json!({"ResourceArn": arn, "Tags": [{"Key": "a", "Value": "3"}]}),
+        )
+        .unwrap();
+        call(
+            &t,
+            "UntagResource",
+            json!({"ResourceArn": arn, "TagKeys": ["b"]}),
+        )
+        .unwrap();
+        let tags = call(&t, "ListTagsOfResource", json!({"ResourceArn": arn})).unwrap();
+        assert_eq!(tags, json!({"Tags": [{"Key": "a", "Value": "3"}]}));
+        assert!(matches!(
+            call(
+                &t,
+                "ListTagsOfResource",
+                json!({"ResourceArn": "arn:aws:dynamodb:us-east-1:000000000000:table/Nope"})
+            ),
+            Err(TablesError::ResourceNotFound(_))
+        ));
+        assert!(matches!(
+            call(
+                &t,
+                "TagResource",
+                json!({"ResourceArn": "bogus", "Tags": []})
+            ),
+            Err(TablesError::Validation(_))
+        ));
+    }
+
+    #[test]
+    fn limits_and_endpoints() {
+        let (t, _) = service();
+        let limits = call(&t, "DescribeLimits", json!({})).unwrap();
+        assert_eq!(limits["TableMaxReadCapacityUnits"], 40000);
+        let endpoints = call(&t, "DescribeEndpoints", json!({})).unwrap();
+        assert_eq!(
+            endpoints,
+            json!({"Endpoints": [{"Address": "localhost:4566", "CachePeriodInMinutes": 1440}]})
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! DynamoDB's input constraint checks and their messages:
+//! `1 validation error detected: Value 'x' at 'tableName' failed to satisfy constraint: ...`.
+
+use crate::error::{Result, TablesError};
+
+/// Collects constraint violations of one request, reported together as DynamoDB does.
+#[derive(Debug, Default)]
+pub(crate) struct Violations {
+    errors: Vec<String>,
+}
+
+impl Violations {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `value` (already rendered, `None` for null) at `path` broke `constraint`.
+    pub(crate) fn add(&mut self, value: Option<&str>, path: &str, constraint: &str) {
+        let value = match value {
+            Some(v) => format!("'{v}'"),
+            None => "null".to_string(),
+        };
+        self.errors.push(format!(
+            "Value {value} at '{path}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
+    /// A required member.
+    pub(crate) fn required<'a, T>(&mut self, value: &'a Option<T>, path: &str) -> Option<&'a T> {
+        if value.is_none() {
+            self.add(None, path, "Member must not be null");
+        }
+        value.as_ref()
+    }
+
+    /// A string member restricted to `allowed`.
+    pub(crate) fn one_of(&mut self, value: Option<&str>, path: &str, allowed: &[&str]) {
+        if let Some(v) = value
+            && !allowed.contains(&v)
+        {
+            let set = allowed.join(", ");
+            self.add(
+                Some(v),
+                path,
+                &format!("Member must satisfy enum value set: [{set}]"),
+            );
+        }
+    }
+
+    /// A table or index name: 3 to 255 characters of `[a-zA-Z0-9_.-]`.
+    pub(crate) fn name(&mut self, value: Option<&str>, path: &str) {
+        let Some(v) = value else { return };
+        if !v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        {
+            self.add(
+                Some(v),
+                path,
+                "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            );
+        }
+        let len = v.chars().count();
+        if len < 3 {
+            self.add(
+                Some(v),
+                path,
+                "Member must have length greater than or equal to 3",
+            );
+        }
+        if len > 255 {
+            self.add(
+                Some(v),
+                path,
+                "Member must have length less than or equal to 255",
+            );
+        }
+    }
+
+    /// An integer member with bounds.
+    pub(crate) fn range(&mut self, value: Option<i64>, path: &str, min: i64, max: Option<i64>) {
+        let Some(v) = value else { return };
+        if v < min {
+            self.add(
+                Some(&v.to_string()),
+                path,
+                &format!("Member must have value greater than or equal to {min}"),
+            );
+        }
+        if let Some(max) = max
+            && v > max
+        {
+            self.add(
+                Some(&v.to_string()),
+                path,
+                &format!("Member must have value less than or equal to {max}"),
+            );
+        }
+    }
+
+    /// `Err(ValidationException)` if anything was recorded.
+    pub(crate) fn finish(self) -> Result<()> {
+        match self.errors.len() {
+            0 => Ok(()),
+            n => {
+                let plural = if n == 1 { "error" } else { "errors" };
+                Err(TablesError::Validation(format!(
+                    "{n} validation {plural} detected: {}",
+                    self.errors.join("; ")
+                )))
+            }
+        }
+    }
+}
+
+/// The value of a required member, or DynamoDB's single "must not be null" error.
+pub(crate) fn required<T>(value: Option<T>, path: &str) -> Result<T> {
+    value.ok_or_else(|| {
+        TablesError::Validation(format!(
+            "1 validation error detected: Value null at '{path}' failed to satisfy constraint: Member must not be null"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_violations_like_dynamodb() {
+        let mut v = Violations::new();
+        v.name(Some("a!"), "tableName");
+        let Err(TablesError::Validation(message)) = v.finish() else {
+            panic!("expected a validation error")
+        };
+        assert_eq!(
+            message,
+            "2 validation errors detected: Value 'a!' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; Value 'a!' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3"
+        );
+        assert!(Violations::new().finish().is_ok());
+    }
+}
