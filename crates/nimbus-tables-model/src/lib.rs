@@ -7,6 +7,8 @@
 //! for `SerializationException` and `ValidationException`; `Corrupt` is for stored bytes.
 
 pub mod error;
+pub mod itemcodec;
+pub mod keycodec;
 pub mod number;
 pub mod value;
 

@@ -234,13 +234,11 @@ impl Number {
     }
 
     /// Raw parts for the encoders: sign, coefficient (no trailing zeros) and exponent.
-    #[allow(dead_code)] // used by the key and item codecs
     pub(crate) fn raw(&self) -> (bool, u128, i32) {
         (self.negative, self.coeff, self.exp)
     }
 
     /// The inverse of [`Number::raw`], validating the invariants (for decoders of stored bytes).
-    #[allow(dead_code)] // used by the key and item codecs
     pub(crate) fn from_raw(negative: bool, coeff: u128, exp: i32) -> Option<Number> {
         if coeff == 0 {
             return (!negative && exp == 0).then_some(Number::ZERO);
