@@ -1,0 +1,228 @@
+//! AWS error responses: the one place where a failure becomes an HTTP status, a wire body and
+//! a log level, in the shape of the protocol the client speaks.
+//!
+//! - JSON 1.0 (DynamoDB): `{"__type": "<namespace>#<Code>", "message": "..."}`, status 400 for
+//!   client errors, 500 for server errors.
+//! - REST JSON (Lambda, API Gateway): header `x-amzn-ErrorType: <Code>` and a JSON body
+//!   `{"message": "..."}` (Lambda adds `"Type": "User"` or `"Service"`).
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::sigv4::AuthError;
+
+/// The wire protocol of a service, which decides the shape of its errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `application/x-amz-json-1.0` with `X-Amz-Target` (DynamoDB, DynamoDB Streams).
+    Json10,
+    /// REST JSON with method + path dispatch (Lambda, API Gateway).
+    RestJson,
+}
+
+/// Namespace of the errors common to every AWS JSON service.
+const CORAL: &str = "com.amazon.coral.service";
+/// Namespace of DynamoDB's own errors.
+pub const DYNAMODB: &str = "com.amazonaws.dynamodb.v20120810";
+/// Namespace of validation errors.
+pub const VALIDATE: &str = "com.amazon.coral.validate";
+
+/// An error ready to be sent to an AWS client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsError {
+    pub status: StatusCode,
+    /// The error type a client branches on, e.g. `ValidationException`.
+    pub code: &'static str,
+    /// Namespace used in JSON 1.0 `__type`.
+    pub namespace: &'static str,
+    pub message: String,
+    /// Extra members of the JSON body (e.g. `Item` of a failed DynamoDB condition).
+    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
+    pub protocol: Protocol,
+}
+
+impl AwsError {
+    pub fn new(
+        protocol: Protocol,
+        status: StatusCode,
+        namespace: &'static str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        AwsError {
+            status,
+            code,
+            namespace,
+            message: message.into(),
+            extra: None,
+            protocol,
+        }
+    }
+
+    /// An error common to every AWS service (`com.amazon.coral.service`).
+    pub fn common(
+        protocol: Protocol,
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::new(protocol, status, CORAL, code, message)
+    }
+
+    pub fn unknown_operation(protocol: Protocol, what: &str) -> Self {
+        let status = match protocol {
+            Protocol::Json10 => StatusCode::BAD_REQUEST,
+            Protocol::RestJson => StatusCode::NOT_FOUND,
+        };
+        Self::common(
+            protocol,
+            status,
+            "UnknownOperationException",
+            format!("Unknown operation: {what}"),
+        )
+    }
+
+    pub fn serialization(protocol: Protocol, message: impl Into<String>) -> Self {
+        Self::common(
+            protocol,
+            StatusCode::BAD_REQUEST,
+            "SerializationException",
+            message,
+        )
+    }
+
+    pub fn too_large(protocol: Protocol, code: &'static str, limit: usize) -> Self {
+        Self::common(
+            protocol,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code,
+            format!("Request must be smaller than {limit} bytes for this operation"),
+        )
+    }
+
+    pub fn internal(protocol: Protocol) -> Self {
+        Self::common(
+            protocol,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "Internal server error",
+        )
+    }
+
+    /// The AWS error for a refused signature.
+    pub fn from_auth(protocol: Protocol, err: &AuthError) -> Self {
+        // DynamoDB answers authentication failures with 400, the REST services with 403.
+        let status = match protocol {
+            Protocol::Json10 => StatusCode::BAD_REQUEST,
+            Protocol::RestJson => StatusCode::FORBIDDEN,
+        };
+        let (code, message) = match err {
+            AuthError::Missing => (
+                "MissingAuthenticationTokenException",
+                "Request is missing Authentication Token".to_owned(),
+            ),
+            AuthError::Incomplete(m) => ("IncompleteSignatureException", m.clone()),
+            AuthError::UnknownKey => (
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.".to_owned(),
+            ),
+            AuthError::Mismatch => (
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided. \
+                 Check your AWS Secret Access Key and signing method. Consult the service \
+                 documentation for details."
+                    .to_owned(),
+            ),
+            AuthError::Invalid(m) => ("InvalidSignatureException", m.clone()),
+        };
+        Self::common(protocol, status, code, message)
+    }
+
+    /// The JSON body as the protocol sends it.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::Map::new();
+        match self.protocol {
+            Protocol::Json10 => {
+                body.insert(
+                    "__type".into(),
+                    format!("{}#{}", self.namespace, self.code).into(),
+                );
+                body.insert("message".into(), self.message.clone().into());
+            }
+            Protocol::RestJson => {
+                let kind = if self.status.is_server_error() {
+                    "Service"
+                } else {
+                    "User"
+                };
+                body.insert("Type".into(), kind.into());
+                body.insert("message".into(), self.message.clone().into());
+            }
+        }
+        if let Some(extra) = &self.extra {
+            body.extend(extra.clone());
+        }
+        serde_json::Value::Object(body)
+    }
+}
+
+/// The JSON 1.0 error body, for clients and tests that parse it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Json10ErrorBody {
+    #[serde(rename = "__type")]
+    pub error_type: String,
+    pub message: String,
+}
+
+impl IntoResponse for AwsError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = self.code, message = %self.message, "request failed");
+        } else {
+            tracing::info!(code = self.code, message = %self.message, "request refused");
+        }
+        let content_type = match self.protocol {
+            Protocol::Json10 => "application/x-amz-json-1.0",
+            Protocol::RestJson => "application/json",
+        };
+        let mut response = (
+            self.status,
+            [(http::header::CONTENT_TYPE, content_type)],
+            self.body().to_string(),
+        )
+            .into_response();
+        if self.protocol == Protocol::RestJson {
+            response
+                .headers_mut()
+                .insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json10_body_round_trips() {
+        let e = AwsError::from_auth(Protocol::Json10, &AuthError::UnknownKey);
+        let parsed: Json10ErrorBody = serde_json::from_value(e.body()).expect("shape");
+        assert_eq!(
+            parsed.error_type,
+            "com.amazon.coral.service#UnrecognizedClientException"
+        );
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let again = serde_json::to_value(&parsed).expect("serializes");
+        assert_eq!(again, e.body());
+    }
+
+    #[test]
+    fn rest_errors_carry_the_type_header() {
+        let e = AwsError::from_auth(Protocol::RestJson, &AuthError::Mismatch);
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        let r = e.into_response();
+        assert_eq!(r.headers()["x-amzn-ErrorType"], "InvalidSignatureException");
+    }
+}

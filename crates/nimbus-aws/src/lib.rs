@@ -1,0 +1,201 @@
+//! The AWS API endpoint of Nimbus.
+//!
+//! Owns everything between an AWS client's HTTP request and a service call: request ids,
+//! body limits, SigV4 verification ([`sigv4`]), recognising the service and operation
+//! ([`route`]), and turning service errors into AWS error bodies ([`error`]). The services
+//! themselves (`nimbus-tables`, later functions and gateway) know nothing of HTTP; this crate
+//! knows nothing of storage.
+//!
+//! One request: [`request_id`] gives it an id and a tracing span → [`route::Target::of`] names the
+//! service from `X-Amz-Target` or the path → the signature is parsed ([`sigv4::parse`]) → the
+//! body is read up to the service's limit → the signature is verified → the service handler
+//! runs the operation → the result or the error is written in the protocol's shape.
+
+pub mod error;
+pub mod route;
+pub mod sigv4;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{HeaderValue, StatusCode};
+use tracing::Instrument;
+
+use crate::error::AwsError;
+use crate::route::{Service, Target};
+use crate::sigv4::{KeyPair, Verifier};
+
+/// Configuration of the AWS endpoint.
+#[derive(Debug, Clone)]
+pub struct AwsConfig {
+    pub region: String,
+    /// Key pairs accepted by SigV4 verification.
+    pub keys: Vec<KeyPair>,
+    /// Skip SigV4 verification (development only; the binary warns about it).
+    pub no_auth: bool,
+}
+
+/// Shared state of the AWS endpoint.
+pub struct AwsState {
+    verifier: Option<Verifier>,
+}
+
+impl AwsState {
+    pub fn new(config: AwsConfig) -> Self {
+        let verifier = (!config.no_auth).then(|| Verifier::new(config.keys, config.region));
+        AwsState { verifier }
+    }
+}
+
+/// The request id of the current request, as sent in `x-amzn-RequestId`.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The router of the AWS endpoint.
+pub fn router(state: Arc<AwsState>) -> Router {
+    Router::new()
+        .route("/_nimbus/health", get(health))
+        .fallback(handle)
+        .with_state(state)
+        .layer(middleware::from_fn(request_id))
+}
+
+async fn health() -> impl IntoResponse {
+    (
+        [(http::header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"ok"}"#,
+    )
+}
+
+/// Gives every request an id, a span carrying it, and the `x-amzn-RequestId` header.
+pub async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!("request", request_id = %id);
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    async move {
+        let mut response = next.run(request).await;
+        tracing::debug!(
+            %method,
+            %path,
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "handled"
+        );
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert("x-amzn-RequestId", value);
+        }
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn handle(State(state): State<Arc<AwsState>>, request: Request) -> Response {
+    match handle_inner(&state, request).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn handle_inner(state: &AwsState, request: Request) -> Result<Response, AwsError> {
+    let (parts, body) = request.into_parts();
+    let target = Target::of(&parts)?;
+    let protocol = target.service.protocol();
+    let signature = match &state.verifier {
+        Some(_) => Some(
+            sigv4::parse(&parts.headers, parts.uri.query())
+                .map_err(|e| AwsError::from_auth(protocol, &e))?,
+        ),
+        None => None,
+    };
+    let body = read_body(&parts, body, target.service).await?;
+    if let (Some(verifier), Some(info)) = (&state.verifier, &signature) {
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        verifier
+            .verify(
+                info,
+                target.service.signing_name(),
+                parts.method.as_str(),
+                path_and_query,
+                &parts.headers,
+                &body,
+                SystemTime::now(),
+            )
+            .map_err(|e| AwsError::from_auth(protocol, &e))?;
+    }
+    dispatch(&target, body)
+}
+
+/// Reads the body, refusing it before it is buffered whole when it exceeds the service's limit.
+async fn read_body(
+    parts: &http::request::Parts,
+    body: Body,
+    service: Service,
+) -> Result<bytes::Bytes, AwsError> {
+    let limit = service.body_limit();
+    let too_large = || AwsError::too_large(service.protocol(), service.too_large_code(), limit);
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+        {
+            too_large()
+        } else {
+            AwsError::serialization(service.protocol(), format!("cannot read body: {e}"))
+        }
+    })
+}
+
+fn dispatch(target: &Target, body: bytes::Bytes) -> Result<Response, AwsError> {
+    let protocol = target.service.protocol();
+    match target.service {
+        Service::DynamoDb | Service::DynamoDbStreams => {
+            // The body must be a JSON object even before the operation is known.
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body).map_err(
+                |e| {
+                    AwsError::serialization(
+                        protocol,
+                        format!("Start of structure or map found where not expected: {e}"),
+                    )
+                },
+            )?;
+            Err(AwsError::unknown_operation(protocol, &target.operation))
+        }
+        Service::Lambda | Service::ApiGateway => {
+            Err(AwsError::unknown_operation(protocol, &target.operation))
+        }
+    }
+}
+
+/// A JSON response with status 200 in the protocol's content type.
+pub fn json_response(protocol: error::Protocol, body: Vec<u8>) -> Response {
+    let content_type = match protocol {
+        error::Protocol::Json10 => "application/x-amz-json-1.0",
+        error::Protocol::RestJson => "application/json",
+    };
+    (
+        StatusCode::OK,
+        [(http::header::CONTENT_TYPE, content_type)],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,172 @@
+//! Probes of the kernel's isolation mechanisms. Each probe really tries the mechanism (e.g.
+//! starts a child in new namespaces) rather than guessing from version numbers.
+
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// The verdict of one probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What was probed, e.g. "user namespaces".
+    pub what: &'static str,
+    pub ok: bool,
+    /// One line: what was found, or why it is unavailable.
+    pub detail: String,
+}
+
+/// Which cgroup hierarchy the machine offers for resource limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cgroups {
+    /// Unified hierarchy with the listed controllers enabled at the root.
+    V2 {
+        controllers: Vec<String>,
+    },
+    /// Legacy hierarchies, one per mounted controller.
+    V1 {
+        controllers: Vec<String>,
+    },
+    None,
+}
+
+/// Runs every probe.
+pub fn all() -> Vec<Finding> {
+    vec![namespaces(), cgroups_finding(), seccomp()]
+}
+
+/// Starts `/bin/true` in new user, pid, mount, ipc, uts and network namespaces.
+pub fn namespaces() -> Finding {
+    let flags = libc::CLONE_NEWUSER
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWNS
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWNET;
+    let mut cmd = Command::new("/bin/true");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: the closure runs in the forked child before exec and only calls `unshare`, which
+    // is async-signal-safe; it touches no memory shared with the parent.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::unshare(flags) == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
+            }
+        });
+    }
+    let (ok, detail) = match cmd.status() {
+        Ok(status) if status.success() => (
+            true,
+            "user, pid, mount, ipc, uts and network namespaces can be created".to_owned(),
+        ),
+        Ok(status) => (
+            false,
+            format!("a child in new namespaces exited with {status}"),
+        ),
+        Err(e) => (false, format!("unshare refused: {e}")),
+    };
+    Finding {
+        what: "namespaces",
+        ok,
+        detail,
+    }
+}
+
+/// Which cgroup hierarchy is mounted and with which controllers.
+pub fn cgroups() -> Cgroups {
+    cgroups_at(Path::new("/sys/fs/cgroup"))
+}
+
+fn cgroups_at(root: &Path) -> Cgroups {
+    let wanted = ["memory", "cpu", "pids"];
+    if let Ok(list) = std::fs::read_to_string(root.join("cgroup.controllers")) {
+        let controllers: Vec<String> = list.split_whitespace().map(str::to_owned).collect();
+        if wanted.iter().all(|w| controllers.iter().any(|c| c == w)) {
+            return Cgroups::V2 { controllers };
+        }
+    }
+    let v1: Vec<String> = wanted
+        .iter()
+        .filter(|c| root.join(c).join("tasks").exists())
+        .map(|c| (*c).to_owned())
+        .collect();
+    if !v1.is_empty() {
+        return Cgroups::V1 { controllers: v1 };
+    }
+    Cgroups::None
+}
+
+fn cgroups_finding() -> Finding {
+    let (ok, detail) = match cgroups() {
+        Cgroups::V2 { controllers } => (
+            true,
+            format!("cgroup v2 with controllers: {}", controllers.join(" ")),
+        ),
+        Cgroups::V1 { controllers } => (
+            controllers.iter().any(|c| c == "memory"),
+            format!("cgroup v1 with controllers: {}", controllers.join(" ")),
+        ),
+        Cgroups::None => (
+            false,
+            "no cgroup hierarchy with memory, cpu or pids controllers is mounted".to_owned(),
+        ),
+    };
+    Finding {
+        what: "cgroups",
+        ok,
+        detail,
+    }
+}
+
+/// Whether seccomp filters are available (the kernel lists its filter actions).
+pub fn seccomp() -> Finding {
+    let actions = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail");
+    // SAFETY: PR_GET_SECCOMP takes no pointers and only reads the calling thread's mode.
+    let mode = unsafe { libc::prctl(libc::PR_GET_SECCOMP) };
+    let (ok, detail) = match actions {
+        Ok(list) if mode >= 0 => (
+            true,
+            format!("seccomp filters available (actions: {})", list.trim()),
+        ),
+        Ok(_) => (false, "prctl(PR_GET_SECCOMP) failed".to_owned()),
+        Err(e) => (false, format!("seccomp not available: {e}")),
+    };
+    Finding {
+        what: "seccomp",
+        ok,
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_versions_are_told_apart() {
+        let dir = std::env::temp_dir().join(format!("nimbus-cg-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("memory")).expect("dir");
+        std::fs::write(dir.join("memory/tasks"), "").expect("file");
+        assert_eq!(
+            cgroups_at(&dir),
+            Cgroups::V1 {
+                controllers: vec!["memory".into()]
+            }
+        );
+        std::fs::write(dir.join("cgroup.controllers"), "cpu memory pids io\n").expect("file");
+        assert!(matches!(cgroups_at(&dir), Cgroups::V2 { .. }));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+        assert_eq!(cgroups_at(&dir), Cgroups::None);
+    }
+
+    #[test]
+    fn probes_give_a_verdict() {
+        for finding in all() {
+            assert!(!finding.detail.is_empty(), "{finding:?}");
+        }
+    }
+}

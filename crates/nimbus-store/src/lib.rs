@@ -1,0 +1,172 @@
+//! The storage trait of Nimbus.
+//!
+//! Everything Nimbus keeps (table items, catalogs, function code metadata, gateway
+//! configuration) goes through [`Store`]: one ordered key space of byte keys and byte values,
+//! with range scans in both directions and atomic multi-key write batches guarded by
+//! conditions. Callers build their own key prefixes; the store knows nothing of DynamoDB,
+//! Lambda or HTTP.
+//!
+//! Invariants every backend upholds:
+//! - [`Store::commit`] is atomic: either every check holds and every operation is applied, or
+//!   nothing is applied and [`Error::Conflict`] is returned.
+//! - When `commit` returns `Ok`, the batch is durable (it survives a power cut), unless the
+//!   backend was opened in an explicitly non-durable mode.
+//! - Reads see every batch whose `commit` has returned.
+//!
+//! This crate never depends on a backend: the embedded engine and later PostgreSQL live in
+//! their own crates and are chosen by the binary. [`mem::MemStore`] is the reference
+//! implementation of the contract, used by unit tests of the layers above.
+
+pub mod mem;
+
+use std::ops::{Bound, ControlFlow};
+
+/// Errors of a storage backend.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A check of the batch did not hold; nothing was written. `index` is the position of
+    /// the first failing check in [`WriteBatch::checks`].
+    #[error("condition {index} of the write batch did not hold")]
+    Conflict { index: usize },
+    /// The backend failed (I/O, corruption, closed). Callers report it as an internal error.
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Scan order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Forward,
+    Reverse,
+}
+
+/// A range of keys, bounds on raw bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRange {
+    pub start: Bound<Vec<u8>>,
+    pub end: Bound<Vec<u8>>,
+}
+
+impl KeyRange {
+    /// Every key that starts with `prefix`.
+    pub fn prefix(prefix: &[u8]) -> Self {
+        let start = Bound::Included(prefix.to_vec());
+        let end = match prefix_successor(prefix) {
+            Some(next) => Bound::Excluded(next),
+            None => Bound::Unbounded,
+        };
+        KeyRange { start, end }
+    }
+
+    /// Whether `key` lies inside the range.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        let after_start = match &self.start {
+            Bound::Included(s) => key >= s.as_slice(),
+            Bound::Excluded(s) => key > s.as_slice(),
+            Bound::Unbounded => true,
+        };
+        let before_end = match &self.end {
+            Bound::Included(e) => key <= e.as_slice(),
+            Bound::Excluded(e) => key < e.as_slice(),
+            Bound::Unbounded => true,
+        };
+        after_start && before_end
+    }
+}
+
+/// The smallest byte string greater than every string that starts with `prefix`, if any.
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut next = prefix.to_vec();
+    while let Some(last) = next.pop() {
+        if last < 0xff {
+            next.push(last + 1);
+            return Some(next);
+        }
+    }
+    None
+}
+
+/// A condition checked atomically with the writes of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// The key has no value.
+    Absent(Vec<u8>),
+    /// The key holds exactly this value.
+    Equals(Vec<u8>, Vec<u8>),
+}
+
+/// One write of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Put(Vec<u8>, Vec<u8>),
+    Delete(Vec<u8>),
+    /// Delete every key in the range.
+    DeleteRange(KeyRange),
+}
+
+/// Checks and writes applied atomically by [`Store::commit`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteBatch {
+    pub checks: Vec<Check>,
+    pub ops: Vec<Op>,
+}
+
+impl WriteBatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn check_absent(&mut self, key: impl Into<Vec<u8>>) -> &mut Self {
+        self.checks.push(Check::Absent(key.into()));
+        self
+    }
+    pub fn check_equals(
+        &mut self,
+        key: impl Into<Vec<u8>>,
+        value: impl Into<Vec<u8>>,
+    ) -> &mut Self {
+        self.checks.push(Check::Equals(key.into(), value.into()));
+        self
+    }
+    /// Check that `key` holds `expected` (`None`: holds nothing).
+    pub fn check(&mut self, key: impl Into<Vec<u8>>, expected: Option<Vec<u8>>) -> &mut Self {
+        match expected {
+            Some(v) => self.check_equals(key, v),
+            None => self.check_absent(key),
+        }
+    }
+    pub fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> &mut Self {
+        self.ops.push(Op::Put(key.into(), value.into()));
+        self
+    }
+    pub fn delete(&mut self, key: impl Into<Vec<u8>>) -> &mut Self {
+        self.ops.push(Op::Delete(key.into()));
+        self
+    }
+    pub fn delete_range(&mut self, range: KeyRange) -> &mut Self {
+        self.ops.push(Op::DeleteRange(range));
+        self
+    }
+    pub fn is_empty(&self) -> bool {
+        self.checks.is_empty() && self.ops.is_empty()
+    }
+}
+
+/// Visits one key-value pair of a scan; `Break` stops the scan.
+pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> ControlFlow<()> + 'a;
+
+/// The storage contract. Methods block: async callers run them on a blocking thread.
+pub trait Store: Send + Sync + 'static {
+    /// The value of `key`, if any.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Visits the pairs of `range` in `direction` until the visitor breaks or the range ends.
+    fn scan(&self, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()>;
+
+    /// Applies `batch` atomically if all its checks hold; durable when it returns `Ok`.
+    fn commit(&self, batch: WriteBatch) -> Result<()>;
+
+    /// Makes everything committed so far durable and flushes caches; called at shutdown.
+    fn flush(&self) -> Result<()>;
+}

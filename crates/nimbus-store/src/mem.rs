@@ -1,0 +1,123 @@
+//! [`MemStore`]: the in-memory reference implementation of [`Store`](crate::Store).
+//! Not durable; for unit tests of the layers above and as the contract's executable spec.
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+use crate::{Check, Direction, Error, KeyRange, Op, Result, Store, WriteBatch};
+
+/// An ordered map behind a lock.
+#[derive(Debug, Default)]
+pub struct MemStore {
+    map: RwLock<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn poisoned<T>(_: T) -> Error {
+    Error::Backend("memory store lock poisoned".into())
+}
+
+impl Store for MemStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.map.read().map_err(poisoned)?.get(key).cloned())
+    }
+
+    fn scan(
+        &self,
+        range: &KeyRange,
+        direction: Direction,
+        visit: &mut crate::Visitor<'_>,
+    ) -> Result<()> {
+        let map = self.map.read().map_err(poisoned)?;
+        let iter = map.range::<Vec<u8>, _>((range.start.clone(), range.end.clone()));
+        let mut step = |(k, v): (&Vec<u8>, &Vec<u8>)| visit(k, v);
+        match direction {
+            Direction::Forward => {
+                for pair in iter {
+                    if step(pair).is_break() {
+                        break;
+                    }
+                }
+            }
+            Direction::Reverse => {
+                for pair in iter.rev() {
+                    if step(pair).is_break() {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(&self, batch: WriteBatch) -> Result<()> {
+        let mut map = self.map.write().map_err(poisoned)?;
+        for (index, check) in batch.checks.iter().enumerate() {
+            let holds = match check {
+                Check::Absent(k) => !map.contains_key(k),
+                Check::Equals(k, v) => map.get(k) == Some(v),
+            };
+            if !holds {
+                return Err(Error::Conflict { index });
+            }
+        }
+        for op in batch.ops {
+            match op {
+                Op::Put(k, v) => {
+                    map.insert(k, v);
+                }
+                Op::Delete(k) => {
+                    map.remove(&k);
+                }
+                Op::DeleteRange(r) => map.retain(|k, _| !r.contains(k)),
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prefix_successor;
+    use std::ops::ControlFlow;
+
+    #[test]
+    fn checks_guard_the_whole_batch() {
+        let s = MemStore::new();
+        let mut b = WriteBatch::new();
+        b.check_absent(b"a".to_vec())
+            .put(b"a".to_vec(), b"1".to_vec());
+        s.commit(b.clone()).unwrap();
+        assert!(matches!(s.commit(b), Err(Error::Conflict { index: 0 })));
+        assert_eq!(s.get(b"a").unwrap(), Some(b"1".to_vec()));
+    }
+
+    #[test]
+    fn prefix_scan_both_ways() {
+        let s = MemStore::new();
+        let mut b = WriteBatch::new();
+        for k in [&b"p1"[..], b"p2", b"p3", b"q1"] {
+            b.put(k.to_vec(), k.to_vec());
+        }
+        s.commit(b).unwrap();
+        let mut seen = Vec::new();
+        s.scan(&KeyRange::prefix(b"p"), Direction::Reverse, &mut |k, _| {
+            seen.push(k.to_vec());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(seen, vec![b"p3".to_vec(), b"p2".to_vec(), b"p1".to_vec()]);
+        assert_eq!(prefix_successor(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_successor(&[0xff]), None);
+    }
+}

@@ -1,0 +1,88 @@
+//! The command line. Every command that needs to find the server takes the same
+//! [`ServerArgs`]; values come from flags, then `NIMBUS_*` environment variables, then the TOML
+//! config file, then defaults (see [`crate::config`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nimbus",
+    version,
+    about = "API Gateway + Lambda + DynamoDB in one binary, on your own machine.",
+    long_about = "API Gateway + Lambda + DynamoDB in one binary, on your own machine.\n\n\
+                  Start the server with `nimbus serve`, then point the aws CLI or any AWS SDK at \
+                  the printed endpoint with the printed credentials."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start Nimbus: the AWS API endpoint and the gateway.
+    #[command(
+        after_help = "Examples:\n  nimbus serve\n  nimbus serve --data-dir /var/lib/nimbus --listen 0.0.0.0:4566\n  NIMBUS_REGION=eu-west-1 nimbus serve --config nimbus.toml"
+    )]
+    Serve(ServeArgs),
+    /// Print the access key pair that AWS clients use with this server.
+    #[command(
+        after_help = "Examples:\n  nimbus credentials\n  eval \"$(nimbus credentials --env)\"\n  nimbus credentials --json"
+    )]
+    Credentials(CredentialsArgs),
+    /// Check what this machine allows: namespaces, cgroups, seccomp, interpreters, ports, data dir.
+    Doctor(DoctorArgs),
+}
+
+/// Where the server keeps its data and listens.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServerArgs {
+    /// TOML config file (keys: data_dir, listen, gateway, region, log_level, no_auth, [[credentials]]).
+    #[arg(long, env = "NIMBUS_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory [default: ./.nimbus]
+    #[arg(long, env = "NIMBUS_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the AWS API endpoint [default: 127.0.0.1:4566]
+    #[arg(long, env = "NIMBUS_LISTEN", global = true)]
+    pub listen: Option<SocketAddr>,
+    /// Address of the gateway, the public HTTP port [default: 127.0.0.1:8080]
+    #[arg(long, env = "NIMBUS_GATEWAY", global = true)]
+    pub gateway: Option<SocketAddr>,
+    /// AWS region this server answers for [default: us-east-1]
+    #[arg(long, env = "NIMBUS_REGION", global = true)]
+    pub region: Option<String>,
+    /// Log level or filter, e.g. `info`, `debug`, `nimbus_aws=debug` [default: info]
+    #[arg(long, env = "NIMBUS_LOG", global = true)]
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Accept AWS requests without verifying their signatures. Development only.
+    #[arg(long, env = "NIMBUS_NO_AUTH")]
+    pub no_auth: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Print `{"access_key_id": ..., "secret_access_key": ...}`.
+    #[arg(long, conflicts_with = "env")]
+    pub json: bool,
+    /// Print `export AWS_...=...` lines for a shell.
+    #[arg(long)]
+    pub env: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+}

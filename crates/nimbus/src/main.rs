@@ -1,0 +1,31 @@
+//! The `nimbus` binary: parses the command line, starts telemetry, wires the services and maps
+//! errors to exit codes. Everything else lives in the library crates.
+
+mod cli;
+mod config;
+mod credentials;
+mod doctor;
+mod serve;
+mod telemetry;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Credentials(args) => credentials::run(args),
+        Command::Doctor(args) => doctor::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

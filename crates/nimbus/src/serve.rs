@@ -1,0 +1,181 @@
+//! `nimbus serve`: binds the AWS API endpoint and the gateway, prints how to reach them, and
+//! shuts down gracefully on SIGINT or SIGTERM (in-flight requests finish, storage is flushed,
+//! exit code 0).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use nimbus_aws::sigv4::KeyPair;
+use nimbus_aws::{AwsConfig, AwsState};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::cli::ServeArgs;
+use crate::config::Config;
+use crate::{credentials, telemetry};
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::resolve(&args.server, args.no_auth)?;
+    telemetry::init(&config.log_level)?;
+    let key = credentials::load_or_create(&config.data_dir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    runtime.block_on(serve(config, key))
+}
+
+async fn serve(config: Config, key: KeyPair) -> anyhow::Result<()> {
+    if config.no_auth {
+        tracing::warn!(
+            "SIGNATURE VERIFICATION IS OFF (--no-auth): anyone who can reach {} can read and change everything. Development only.",
+            config.listen
+        );
+    }
+    for finding in nimbus_sandbox::probe::all() {
+        if !finding.ok {
+            tracing::warn!(
+                mechanism = finding.what,
+                "isolation unavailable: {}",
+                finding.detail
+            );
+        }
+    }
+    let aws_listener = TcpListener::bind(config.listen).await.with_context(|| {
+        format!(
+            "listen on {} for the AWS API (is another server running? use --listen)",
+            config.listen
+        )
+    })?;
+    let gateway_listener = TcpListener::bind(config.gateway).await.with_context(|| {
+        format!(
+            "listen on {} for the gateway (use --gateway)",
+            config.gateway
+        )
+    })?;
+    let aws_addr = aws_listener.local_addr()?;
+    let gateway_addr = gateway_listener.local_addr()?;
+
+    let mut keys = vec![key.clone()];
+    keys.extend(config.extra_keys.iter().cloned());
+    let state = Arc::new(AwsState::new(AwsConfig {
+        region: config.region.clone(),
+        keys,
+        no_auth: config.no_auth,
+    }));
+
+    let shutdown = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    tasks.spawn(serve_http(
+        "AWS API",
+        aws_listener,
+        nimbus_aws::router(state),
+        shutdown.clone(),
+    ));
+    tasks.spawn(serve_http(
+        "gateway",
+        gateway_listener,
+        nimbus_gateway::router(),
+        shutdown.clone(),
+    ));
+    tasks.close();
+
+    print_banner(&config, &key, aws_addr, gateway_addr)?;
+    tracing::info!(aws = %aws_addr, gateway = %gateway_addr, "nimbus is ready");
+
+    tokio::select! {
+        signal = shutdown_signal() => tracing::info!("{signal} received, shutting down"),
+        () = shutdown.cancelled() => tracing::error!("a listener failed, shutting down"),
+    }
+    shutdown.cancel();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn serve_http(
+    name: &'static str,
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) {
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await;
+    if let Err(e) = result {
+        tracing::error!("{name} server failed: {e}");
+        shutdown.cancel();
+    }
+}
+
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop with kill -9");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}
+
+fn print_banner(
+    config: &Config,
+    key: &KeyPair,
+    aws: SocketAddr,
+    gateway: SocketAddr,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let endpoint = format!("http://{aws}");
+    writeln!(out, "Nimbus {} is running.", env!("CARGO_PKG_VERSION"))?;
+    writeln!(
+        out,
+        "  AWS API endpoint: {endpoint}  (DynamoDB, Lambda, API Gateway; region {})",
+        config.region
+    )?;
+    writeln!(out, "  Gateway:          http://{gateway}/")?;
+    writeln!(out, "  Data directory:   {}", config.data_dir.display())?;
+    writeln!(out)?;
+    if config.no_auth {
+        writeln!(
+            out,
+            "  WARNING: signature verification is OFF (--no-auth). Development only."
+        )?;
+    }
+    writeln!(
+        out,
+        "Credentials (print them again with `nimbus credentials`):"
+    )?;
+    writeln!(out, "  export AWS_ACCESS_KEY_ID={}", key.access_key_id)?;
+    writeln!(
+        out,
+        "  export AWS_SECRET_ACCESS_KEY={}",
+        key.secret_access_key
+    )?;
+    writeln!(out, "  export AWS_REGION={}", config.region)?;
+    writeln!(out)?;
+    writeln!(out, "Try:")?;
+    writeln!(
+        out,
+        "  aws --endpoint-url {endpoint} --region {} dynamodb list-tables",
+        config.region
+    )?;
+    out.flush()?;
+    Ok(())
+}

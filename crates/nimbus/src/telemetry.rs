@@ -1,0 +1,15 @@
+//! Logging: one subscriber for the whole process, to stderr, filtered by the configured level.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the subscriber. `level` is a level or an `EnvFilter` directive list.
+pub fn init(level: &str) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(level)
+        .map_err(|e| anyhow::anyhow!("invalid log level {level:?}: {e}"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot start logging: {e}"))
+}
