@@ -62,6 +62,7 @@ def test_batch_write_more_than_25_rejected(dynamodb, table, expect_error):
 def test_batch_write_more_than_25_across_tables_rejected(dynamodb, table, table2, expect_error):
     other = [{"PutRequest": {"Item": {"id": {"N": str(i)}, "r": {"S": "x"}}}} for i in range(13)]
     expect_error(dynamodb.batch_write_item, "ValidationException",
+                 message_prefix="Too many items requested for the BatchWriteItem call",
                  RequestItems={table: [_put(i) for i in range(13)], table2: other})
     assert dynamodb.scan(TableName=table, Select="COUNT")["Count"] == 0
 
@@ -138,9 +139,10 @@ def test_batch_get_100_keys(dynamodb, table):
 
 def test_batch_get_more_than_100_rejected(dynamodb, table, expect_error):
     keys = [{"pk": {"S": f"k{i:03d}"}} for i in range(101)]
-    expect_error(dynamodb.batch_get_item, "ValidationException",
-                 message_prefix="Too many items requested for the BatchGetItem call",
-                 RequestItems={table: {"Keys": keys}})
+    # One table over the limit fails the KeyList length constraint (1..100).
+    err = expect_error(dynamodb.batch_get_item, "ValidationException",
+                       RequestItems={table: {"Keys": keys}})
+    assert "100" in err.response["Error"]["Message"]
 
 
 def test_batch_get_more_than_100_across_tables_rejected(dynamodb, table, table2, expect_error):
