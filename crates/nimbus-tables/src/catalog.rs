@@ -9,30 +9,32 @@ use crate::api::{
 };
 use crate::error::{Result, TablesError};
 
-/// The type of a key attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum KeyType {
-    S,
-    N,
-    B,
+/// The type of a key attribute: the model's, stored as `"S"`, `"N"` or `"B"`.
+pub use nimbus_tables_model::keycodec::KeyType;
+
+/// Parses an `AttributeType`, if it may be a key type.
+pub(crate) fn parse_key_type(s: &str) -> Option<KeyType> {
+    match s {
+        "S" => Some(KeyType::S),
+        "N" => Some(KeyType::N),
+        "B" => Some(KeyType::B),
+        _ => None,
+    }
 }
 
-impl KeyType {
-    pub(crate) fn parse(s: &str) -> Option<KeyType> {
-        match s {
-            "S" => Some(KeyType::S),
-            "N" => Some(KeyType::N),
-            "B" => Some(KeyType::B),
-            _ => None,
-        }
+mod key_type_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::{KeyType, parse_key_type};
+
+    pub fn serialize<S: Serializer>(kind: &KeyType, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(kind.name())
     }
 
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            KeyType::S => "S",
-            KeyType::N => "N",
-            KeyType::B => "B",
-        }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<KeyType, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_key_type(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown key type {text}")))
     }
 }
 
@@ -40,6 +42,7 @@ impl KeyType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyAttribute {
     pub name: String,
+    #[serde(with = "key_type_serde")]
     pub kind: KeyType,
 }
 

@@ -15,14 +15,16 @@
 //!   `ReturnConsumedCapacity` says.
 
 pub mod api;
+mod batch;
 mod capacity;
-// Counters and item keys are used by the item operations, which land next.
-#[allow(dead_code)]
 mod catalog;
 pub mod error;
-#[allow(dead_code)]
+mod expressions;
+mod item_ops;
+mod items;
 mod keys;
 mod op;
+mod query;
 mod table_ops;
 mod validate;
 
@@ -50,7 +52,6 @@ pub struct TablesConfig {
 pub struct Tables {
     store: Arc<dyn Store>,
     config: TablesConfig,
-    #[allow(dead_code)]
     usage: Arc<dyn UsageSink>,
 }
 
@@ -89,6 +90,14 @@ impl Tables {
             TableOp::ListTagsOfResource(input) => to_json(self.list_tags_of_resource(input)?),
             TableOp::DescribeLimits(input) => to_json(self.describe_limits(input)?),
             TableOp::DescribeEndpoints(input) => to_json(self.describe_endpoints(input)?),
+            TableOp::PutItem(input) => to_json(self.put_item(input)?),
+            TableOp::GetItem(input) => to_json(self.get_item(input)?),
+            TableOp::UpdateItem(input) => to_json(self.update_item(input)?),
+            TableOp::DeleteItem(input) => to_json(self.delete_item(input)?),
+            TableOp::Query(input) => to_json(self.query(input)?),
+            TableOp::Scan(input) => to_json(self.scan(input)?),
+            TableOp::BatchGetItem(input) => to_json(self.batch_get_item(input)?),
+            TableOp::BatchWriteItem(input) => to_json(self.batch_write_item(input)?),
         }
     }
 }

@@ -42,6 +42,14 @@ table_ops! {
     ListTagsOfResource(ListTagsOfResourceInput),
     DescribeLimits(DescribeLimitsInput),
     DescribeEndpoints(DescribeEndpointsRequest),
+    PutItem(PutItemInput),
+    GetItem(GetItemInput),
+    UpdateItem(UpdateItemInput),
+    DeleteItem(DeleteItemInput),
+    Query(QueryInput),
+    Scan(ScanInput),
+    BatchGetItem(BatchGetItemInput),
+    BatchWriteItem(BatchWriteItemInput),
 }
 
 /// Decodes a JSON body; an empty body is an empty object.

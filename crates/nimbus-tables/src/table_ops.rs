@@ -7,7 +7,7 @@ use nimbus_store::{Direction, Error as StoreError, WriteBatch};
 
 use crate::api::*;
 use crate::catalog::{
-    BillingMode, Counters, KeyAttribute, KeySchema, KeyType, TableMeta, Throughput,
+    BillingMode, Counters, KeyAttribute, KeySchema, TableMeta, Throughput, parse_key_type,
 };
 use crate::error::{Result, TablesError};
 use crate::validate::{Violations, required};
@@ -613,7 +613,7 @@ fn key_schema(
             .iter()
             .find(|d| d.attribute_name.as_deref() == Some(name))
             .and_then(|d| d.attribute_type.as_deref())
-            .and_then(KeyType::parse)
+            .and_then(parse_key_type)
             .ok_or_else(|| {
                 TablesError::validation(format!(
                     "One or more parameter values were invalid: Invalid attribute type for key attribute {name}"

@@ -1,0 +1,327 @@
+//! BatchGetItem and BatchWriteItem. Every write of a BatchWriteItem is applied in one store
+//! commit, so nothing is ever left unprocessed.
+
+use std::collections::BTreeMap;
+
+use nimbus_tables_model::Item;
+
+use crate::Tables;
+use crate::api::*;
+use crate::capacity::{Consumed, Report, read_units, write_units};
+use crate::error::{Result, TablesError};
+use crate::expressions::{ExpressionParams, Expressions};
+use crate::item_ops::check_parameter_mix;
+use crate::items::{MAX_ATTEMPTS, Mutation, PrimaryKey, Stored, Table, check_item_size};
+use crate::validate::required;
+
+/// Most keys of one BatchGetItem.
+const MAX_GET_KEYS: usize = 100;
+/// Most requests of one BatchWriteItem.
+const MAX_WRITES: usize = 25;
+/// Largest BatchGetItem response, in item size; the rest is returned as unprocessed.
+const MAX_GET_BYTES: usize = 16 * 1024 * 1024;
+
+fn duplicates() -> TablesError {
+    TablesError::validation("Provided list of item keys contains duplicates")
+}
+
+/// The `ConsumedCapacity` list of a batch, one entry per table.
+fn report_all(
+    consumed: &BTreeMap<String, Consumed>,
+    report: Report,
+) -> Option<Vec<ConsumedCapacity>> {
+    (report != Report::None).then(|| {
+        consumed
+            .iter()
+            .filter_map(|(table, c)| c.report(table, report))
+            .collect()
+    })
+}
+
+impl Tables {
+    pub fn batch_get_item(&self, input: BatchGetItemInput) -> Result<BatchGetItemOutput> {
+        let requests = required(input.request_items, "requestItems")?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let total: usize = requests
+            .values()
+            .map(|r| r.keys.as_ref().map_or(0, Vec::len))
+            .sum();
+        if total > MAX_GET_KEYS {
+            return Err(TablesError::validation(
+                "Too many items requested for the BatchGetItem call",
+            ));
+        }
+        if requests.is_empty() {
+            return Err(TablesError::validation(
+                "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+            ));
+        }
+        // Validate everything before reading anything.
+        let mut plans = Vec::new();
+        for (name, request) in &requests {
+            let table = self.item_table(Some(name))?;
+            check_parameter_mix(
+                &[("AttributesToGet", request.attributes_to_get.is_some())],
+                &[(
+                    "ProjectionExpression",
+                    request.projection_expression.is_some(),
+                )],
+            )?;
+            let expressions = Expressions::parse(ExpressionParams {
+                names: request.expression_attribute_names.as_ref(),
+                projection: request.projection_expression.as_deref(),
+                ..ExpressionParams::default()
+            })?;
+            let keys = required(request.keys.as_ref(), "keys")?;
+            if keys.is_empty() {
+                return Err(TablesError::validation(
+                    "1 validation error detected: Value '[]' at 'requestItems.keys' failed to satisfy constraint: Member must have length greater than or equal to 1",
+                ));
+            }
+            let mut primaries: Vec<PrimaryKey> = Vec::with_capacity(keys.len());
+            for key in keys {
+                let primary = table.meta.key_from_key(key)?;
+                if primaries.iter().any(|p| p.store_key == primary.store_key) {
+                    return Err(duplicates());
+                }
+                primaries.push(primary);
+            }
+            plans.push((name.clone(), table, request, expressions, primaries));
+        }
+
+        let mut responses: BTreeMap<String, Vec<Item>> = BTreeMap::new();
+        let mut unprocessed: BTreeMap<String, KeysAndAttributes> = BTreeMap::new();
+        let mut consumed: BTreeMap<String, Consumed> = BTreeMap::new();
+        let mut bytes = 0usize;
+        for (name, table, request, expressions, primaries) in plans {
+            let consistent = request.consistent_read.unwrap_or(false);
+            let found = responses.entry(name.clone()).or_default();
+            let mut used = Consumed::default();
+            for primary in primaries {
+                if bytes >= MAX_GET_BYTES {
+                    unprocessed
+                        .entry(name.clone())
+                        .or_insert_with(|| KeysAndAttributes {
+                            keys: Some(Vec::new()),
+                            ..request.clone()
+                        })
+                        .keys
+                        .get_or_insert_with(Vec::new)
+                        .push(primary.attributes);
+                    continue;
+                }
+                let stored = self.read_item(&primary)?;
+                let size = stored.as_ref().map_or(0, |s| s.size);
+                used.add(&Consumed::read(read_units(size, consistent)));
+                bytes += size;
+                if let Some(stored) = stored {
+                    found.push(match expressions.projection() {
+                        Some(p) => p.apply(&stored.item),
+                        None => stored.item,
+                    });
+                }
+            }
+            self.record_usage(&table.meta.name, "BatchGetItem", &used);
+            consumed.entry(name).or_default().add(&used);
+        }
+        Ok(BatchGetItemOutput {
+            responses: Some(responses),
+            unprocessed_keys: Some(unprocessed),
+            consumed_capacity: report_all(&consumed, report),
+        })
+    }
+
+    pub fn batch_write_item(&self, input: BatchWriteItemInput) -> Result<BatchWriteItemOutput> {
+        let requests = required(input.request_items, "requestItems")?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let total: usize = requests.values().map(Vec::len).sum();
+        if requests.is_empty() || total > MAX_WRITES || requests.values().any(Vec::is_empty) {
+            return Err(TablesError::validation(format!(
+                "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to {MAX_WRITES}, Member must have length greater than or equal to 1]"
+            )));
+        }
+        // Validate every request, then read, then commit everything at once.
+        let mut tables: Vec<Table> = Vec::new();
+        let mut writes: Vec<(usize, PrimaryKey, Option<Item>)> = Vec::new();
+        for (name, list) in &requests {
+            let table = self.item_table(Some(name))?;
+            let index = tables.len();
+            for request in list {
+                let (key, new) = match (&request.put_request, &request.delete_request) {
+                    (Some(put), None) => {
+                        let item = required(put.item.clone(), "item")?;
+                        let key = table.meta.key_from_item(&item)?;
+                        check_item_size(&item)?;
+                        (key, Some(item))
+                    }
+                    (None, Some(delete)) => {
+                        let key = required(delete.key.as_ref(), "key")?;
+                        (table.meta.key_from_key(key)?, None)
+                    }
+                    _ => {
+                        return Err(TablesError::validation(
+                            "One or more parameter values were invalid: A WriteRequest must contain exactly one of PutRequest or DeleteRequest",
+                        ));
+                    }
+                };
+                if writes.iter().any(|(_, k, _)| k.store_key == key.store_key) {
+                    return Err(duplicates());
+                }
+                writes.push((index, key, new));
+            }
+            tables.push(table);
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            let olds: Vec<Option<Stored>> = writes
+                .iter()
+                .map(|(_, key, _)| self.read_item(key))
+                .collect::<Result<_>>()?;
+            let mutations: Vec<Mutation<'_>> = writes
+                .iter()
+                .zip(&olds)
+                .map(|((index, key, new), old)| Mutation {
+                    table: &tables[*index],
+                    key,
+                    old: old.as_ref(),
+                    new: new.as_ref(),
+                })
+                .collect();
+            if self.commit_mutations(&mutations)? {
+                let mut consumed: BTreeMap<String, Consumed> = BTreeMap::new();
+                for ((index, _, new), old) in writes.iter().zip(&olds) {
+                    let new_size = new
+                        .as_ref()
+                        .map_or(0, nimbus_tables_model::itemcodec::item_size);
+                    let units = write_units(old.as_ref().map_or(0, |s| s.size), new_size);
+                    consumed
+                        .entry(tables[*index].meta.name.clone())
+                        .or_default()
+                        .add(&Consumed::write(units));
+                }
+                for (table, used) in &consumed {
+                    self.record_usage(table, "BatchWriteItem", used);
+                }
+                return Ok(BatchWriteItemOutput {
+                    unprocessed_items: Some(BTreeMap::new()),
+                    item_collection_metrics: None,
+                    consumed_capacity: report_all(&consumed, report),
+                });
+            }
+            for table in &mut tables {
+                self.refresh_table(table)?;
+            }
+        }
+        Err(TablesError::Internal("items kept changing".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::testing::{call, create, service, validation_message};
+
+    fn key(i: usize) -> Value {
+        json!({"pk": {"S": format!("k{i}")}})
+    }
+
+    #[test]
+    fn batch_write_then_get() {
+        let (t, _) = service();
+        create(&t, "t1x", false);
+        let puts: Vec<Value> = (0..25)
+            .map(|i| json!({"PutRequest": {"Item": {"pk": {"S": format!("k{i}")}, "v": {"N": i.to_string()}}}}))
+            .collect();
+        let out = call(
+            &t,
+            "BatchWriteItem",
+            json!({"RequestItems": {"t1x": puts}, "ReturnConsumedCapacity": "TOTAL"}),
+        )
+        .unwrap();
+        assert_eq!(out["UnprocessedItems"], json!({}));
+        assert_eq!(
+            out["ConsumedCapacity"],
+            json!([{"TableName": "t1x", "CapacityUnits": 25.0}])
+        );
+        let keys: Vec<Value> = (0..3)
+            .map(key)
+            .chain([json!({"pk": {"S": "absent"}})])
+            .collect();
+        let got = call(
+            &t,
+            "BatchGetItem",
+            json!({"RequestItems": {"t1x": {"Keys": keys, "ConsistentRead": true}}}),
+        )
+        .unwrap();
+        assert_eq!(got["Responses"]["t1x"].as_array().map(Vec::len), Some(3));
+        assert_eq!(got["UnprocessedKeys"], json!({}));
+        let desc = call(&t, "DescribeTable", json!({"TableName": "t1x"})).unwrap();
+        assert_eq!(desc["Table"]["ItemCount"], 25);
+
+        let deletes: Vec<Value> = (0..10)
+            .map(|i| json!({"DeleteRequest": {"Key": key(i)}}))
+            .collect();
+        call(
+            &t,
+            "BatchWriteItem",
+            json!({"RequestItems": {"t1x": deletes}}),
+        )
+        .unwrap();
+        let desc = call(&t, "DescribeTable", json!({"TableName": "t1x"})).unwrap();
+        assert_eq!(desc["Table"]["ItemCount"], 15);
+    }
+
+    #[test]
+    fn batch_limits_and_duplicates() {
+        let (t, _) = service();
+        create(&t, "t1x", false);
+        let puts: Vec<Value> = (0..26)
+            .map(|i| json!({"PutRequest": {"Item": key(i)}}))
+            .collect();
+        assert!(
+            validation_message(call(
+                &t,
+                "BatchWriteItem",
+                json!({"RequestItems": {"t1x": puts}})
+            ))
+            .contains("25")
+        );
+        let dup = vec![
+            json!({"PutRequest": {"Item": key(1)}}),
+            json!({"DeleteRequest": {"Key": key(1)}}),
+        ];
+        assert_eq!(
+            validation_message(call(
+                &t,
+                "BatchWriteItem",
+                json!({"RequestItems": {"t1x": dup}})
+            )),
+            "Provided list of item keys contains duplicates"
+        );
+        let keys: Vec<Value> = (0..101).map(key).collect();
+        assert_eq!(
+            validation_message(call(
+                &t,
+                "BatchGetItem",
+                json!({"RequestItems": {"t1x": {"Keys": keys}}})
+            )),
+            "Too many items requested for the BatchGetItem call"
+        );
+        assert_eq!(
+            validation_message(call(
+                &t,
+                "BatchGetItem",
+                json!({"RequestItems": {"t1x": {"Keys": [key(1), key(1)]}}})
+            )),
+            "Provided list of item keys contains duplicates"
+        );
+        // A failed batch writes nothing.
+        let bad = vec![
+            json!({"PutRequest": {"Item": key(1)}}),
+            json!({"PutRequest": {"Item": {"pk": {"N": "1"}}}}),
+        ];
+        assert!(call(&t, "BatchWriteItem", json!({"RequestItems": {"t1x": bad}})).is_err());
+        let got = call(&t, "GetItem", json!({"TableName": "t1x", "Key": key(1)})).unwrap();
+        assert_eq!(got, json!({}));
+    }
+}

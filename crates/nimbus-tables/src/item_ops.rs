@@ -1,0 +1,563 @@
+//! Single-item operations: PutItem, GetItem, UpdateItem, DeleteItem.
+
+use nimbus_tables_model::Item;
+
+use crate::Tables;
+use crate::api::*;
+use crate::capacity::{Consumed, Report, read_units, write_units};
+use crate::error::{Result, TablesError};
+use crate::expressions::{ExpressionParams, Expressions};
+use crate::items::{MAX_ATTEMPTS, Mutation, Stored, Table, check_item_size};
+use crate::validate::{Violations, required};
+
+/// `ReturnValues` of a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReturnValues {
+    None,
+    AllOld,
+    UpdatedOld,
+    AllNew,
+    UpdatedNew,
+}
+
+impl ReturnValues {
+    /// Parses `ReturnValues`; PutItem and DeleteItem allow only `NONE` and `ALL_OLD`.
+    fn parse(value: Option<&str>, update: bool) -> Result<ReturnValues> {
+        let mut v = Violations::new();
+        v.one_of(
+            value,
+            "returnValues",
+            &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"],
+        );
+        v.finish()?;
+        let parsed = match value {
+            None | Some("NONE") => ReturnValues::None,
+            Some("ALL_OLD") => ReturnValues::AllOld,
+            Some("UPDATED_OLD") => ReturnValues::UpdatedOld,
+            Some("ALL_NEW") => ReturnValues::AllNew,
+            _ => ReturnValues::UpdatedNew,
+        };
+        if !update && !matches!(parsed, ReturnValues::None | ReturnValues::AllOld) {
+            return Err(TablesError::validation(
+                "Return values set to invalid value",
+            ));
+        }
+        Ok(parsed)
+    }
+}
+
+/// Whether `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`.
+fn return_old_on_failure(value: Option<&str>) -> Result<bool> {
+    let mut v = Violations::new();
+    v.one_of(
+        value,
+        "returnValuesOnConditionCheckFailure",
+        &["ALL_OLD", "NONE"],
+    );
+    v.finish()?;
+    Ok(value == Some("ALL_OLD"))
+}
+
+/// Refuses `ReturnItemCollectionMetrics` values outside the enumeration.
+fn check_collection_metrics(value: Option<&str>) -> Result<()> {
+    let mut v = Violations::new();
+    v.one_of(value, "returnItemCollectionMetrics", &["SIZE", "NONE"]);
+    v.finish()
+}
+
+/// Refuses a request that mixes legacy and expression parameters, with DynamoDB's message.
+pub(crate) fn check_parameter_mix(
+    legacy: &[(&str, bool)],
+    expression: &[(&str, bool)],
+) -> Result<()> {
+    let used = |params: &[(&str, bool)]| -> Vec<String> {
+        params
+            .iter()
+            .filter(|(_, present)| *present)
+            .map(|(name, _)| name.to_string())
+            .collect()
+    };
+    let (legacy, expression) = (used(legacy), used(expression));
+    if !legacy.is_empty() && !expression.is_empty() {
+        return Err(TablesError::validation(format!(
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
+            legacy.join(", "),
+            expression.join(", ")
+        )));
+    }
+    if !legacy.is_empty() {
+        return Err(TablesError::validation(format!(
+            "The legacy parameters {{{}}} are not supported yet by this server",
+            legacy.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// The condition-check failure, carrying the old item when asked.
+fn condition_failed(old: Option<&Stored>, return_old: bool) -> TablesError {
+    TablesError::condition_failed(old.filter(|_| return_old).map(|s| s.item.clone()))
+}
+
+/// What a conditional write did.
+struct Written {
+    old: Option<Stored>,
+    new: Option<Item>,
+    consumed: Consumed,
+}
+
+impl Tables {
+    /// Reads the item at `key`, lets `decide` compute its replacement (`None` deletes, `Err`
+    /// refuses), and commits it if nothing changed meanwhile; retries otherwise.
+    fn conditional_write(
+        &self,
+        table: &mut Table,
+        key_item: &Item,
+        from_item: bool,
+        operation: &'static str,
+        mut decide: impl FnMut(Option<&Stored>) -> Result<Option<Item>>,
+    ) -> Result<Written> {
+        for _ in 0..MAX_ATTEMPTS {
+            let key = if from_item {
+                table.meta.key_from_item(key_item)?
+            } else {
+                table.meta.key_from_key(key_item)?
+            };
+            let old = self.read_item(&key)?;
+            let new = match decide(old.as_ref()) {
+                Ok(new) => new,
+                Err(e) => {
+                    if matches!(e, TablesError::ConditionalCheckFailed { .. }) {
+                        let size = old.as_ref().map_or(0, |s| s.size);
+                        self.record_usage(
+                            &table.meta.name,
+                            operation,
+                            &Consumed::write(write_units(size, 0)),
+                        );
+                    }
+                    return Err(e);
+                }
+            };
+            let new_size = match &new {
+                Some(item) => check_item_size(item)?,
+                None => 0,
+            };
+            let mutation = Mutation {
+                table,
+                key: &key,
+                old: old.as_ref(),
+                new: new.as_ref(),
+            };
+            if self.commit_mutations(&[mutation])? {
+                let old_size = old.as_ref().map_or(0, |s| s.size);
+                let consumed = Consumed::write(write_units(old_size, new_size));
+                self.record_usage(&table.meta.name, operation, &consumed);
+                return Ok(Written { old, new, consumed });
+            }
+            self.refresh_table(table)?;
+        }
+        Err(TablesError::Internal("item kept changing".into()))
+    }
+
+    pub fn put_item(&self, input: PutItemInput) -> Result<PutItemOutput> {
+        let mut table = self.item_table(input.table_name.as_deref())?;
+        let item = required(input.item, "item")?;
+        let return_values = ReturnValues::parse(input.return_values.as_deref(), false)?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let return_old =
+            return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        check_collection_metrics(input.return_item_collection_metrics.as_deref())?;
+        check_parameter_mix(
+            &[
+                ("Expected", input.expected.is_some()),
+                ("ConditionalOperator", input.conditional_operator.is_some()),
+            ],
+            &[("ConditionExpression", input.condition_expression.is_some())],
+        )?;
+        let expressions = Expressions::parse(ExpressionParams {
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+            condition: input.condition_expression.as_deref(),
+            ..ExpressionParams::default()
+        })?;
+        table.meta.key_from_item(&item)?;
+        check_item_size(&item)?;
+        let written = self.conditional_write(&mut table, &item, true, "PutItem", |old| {
+            if !expressions.condition_holds(old.map(|s| &s.item))? {
+                return Err(condition_failed(old, return_old));
+            }
+            Ok(Some(item.clone()))
+        })?;
+        Ok(PutItemOutput {
+            attributes: written
+                .old
+                .filter(|_| return_values == ReturnValues::AllOld)
+                .map(|s| s.item),
+            consumed_capacity: written.consumed.report(&table.meta.name, report),
+            item_collection_metrics: None,
+        })
+    }
+
+    pub fn delete_item(&self, input: DeleteItemInput) -> Result<DeleteItemOutput> {
+        let mut table = self.item_table(input.table_name.as_deref())?;
+        let key = required(input.key, "key")?;
+        let return_values = ReturnValues::parse(input.return_values.as_deref(), false)?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let return_old =
+            return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        check_collection_metrics(input.return_item_collection_metrics.as_deref())?;
+        check_parameter_mix(
+            &[
+                ("Expected", input.expected.is_some()),
+                ("ConditionalOperator", input.conditional_operator.is_some()),
+            ],
+            &[("ConditionExpression", input.condition_expression.is_some())],
+        )?;
+        let expressions = Expressions::parse(ExpressionParams {
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+            condition: input.condition_expression.as_deref(),
+            ..ExpressionParams::default()
+        })?;
+        let written = self.conditional_write(&mut table, &key, false, "DeleteItem", |old| {
+            if !expressions.condition_holds(old.map(|s| &s.item))? {
+                return Err(condition_failed(old, return_old));
+            }
+            Ok(None)
+        })?;
+        Ok(DeleteItemOutput {
+            attributes: written
+                .old
+                .filter(|_| return_values == ReturnValues::AllOld)
+                .map(|s| s.item),
+            consumed_capacity: written.consumed.report(&table.meta.name, report),
+            item_collection_metrics: None,
+        })
+    }
+
+    pub fn update_item(&self, input: UpdateItemInput) -> Result<UpdateItemOutput> {
+        let mut table = self.item_table(input.table_name.as_deref())?;
+        let key = required(input.key, "key")?;
+        let return_values = ReturnValues::parse(input.return_values.as_deref(), true)?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let return_old =
+            return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        check_collection_metrics(input.return_item_collection_metrics.as_deref())?;
+        check_parameter_mix(
+            &[
+                ("AttributeUpdates", input.attribute_updates.is_some()),
+                ("Expected", input.expected.is_some()),
+                ("ConditionalOperator", input.conditional_operator.is_some()),
+            ],
+            &[
+                ("UpdateExpression", input.update_expression.is_some()),
+                ("ConditionExpression", input.condition_expression.is_some()),
+            ],
+        )?;
+        let expressions = Expressions::parse(ExpressionParams {
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+            condition: input.condition_expression.as_deref(),
+            update: input.update_expression.as_deref(),
+            ..ExpressionParams::default()
+        })?;
+        let primary = table.meta.key_from_key(&key)?;
+        let schema = table.meta.key_schema.clone();
+        if let Some(name) = expressions.updated_key_attribute(&|n| schema.is_key(n)) {
+            return Err(TablesError::validation(format!(
+                "One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key"
+            )));
+        }
+        let mut updated_paths = None;
+        let written = self.conditional_write(&mut table, &key, false, "UpdateItem", |old| {
+            if !expressions.condition_holds(old.map(|s| &s.item))? {
+                return Err(condition_failed(old, return_old));
+            }
+            let mut item = match old {
+                Some(stored) => stored.item.clone(),
+                None => primary.attributes.clone(),
+            };
+            updated_paths = Some(expressions.apply_update(&mut item)?);
+            Ok(Some(item))
+        })?;
+        let attributes = match return_values {
+            ReturnValues::None => None,
+            ReturnValues::AllOld => written.old.map(|s| s.item),
+            ReturnValues::AllNew => written.new,
+            ReturnValues::UpdatedOld => written
+                .old
+                .as_ref()
+                .and_then(|s| updated_paths.as_ref().map(|p| p.apply(&s.item))),
+            ReturnValues::UpdatedNew => written
+                .new
+                .as_ref()
+                .and_then(|n| updated_paths.as_ref().map(|p| p.apply(n))),
+        }
+        .filter(|item| !item.is_empty());
+        Ok(UpdateItemOutput {
+            attributes,
+            consumed_capacity: written.consumed.report(&table.meta.name, report),
+            item_collection_metrics: None,
+        })
+    }
+
+    pub fn get_item(&self, input: GetItemInput) -> Result<GetItemOutput> {
+        let table = self.item_table(input.table_name.as_deref())?;
+        let key = required(input.key, "key")?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        check_parameter_mix(
+            &[("AttributesToGet", input.attributes_to_get.is_some())],
+            &[(
+                "ProjectionExpression",
+                input.projection_expression.is_some(),
+            )],
+        )?;
+        let expressions = Expressions::parse(ExpressionParams {
+            names: input.expression_attribute_names.as_ref(),
+            projection: input.projection_expression.as_deref(),
+            ..ExpressionParams::default()
+        })?;
+        let primary = table.meta.key_from_key(&key)?;
+        let consistent = input.consistent_read.unwrap_or(false);
+        let stored = self.read_item(&primary)?;
+        let consumed = Consumed::read(read_units(
+            stored.as_ref().map_or(0, |s| s.size),
+            consistent,
+        ));
+        self.record_usage(&table.meta.name, "GetItem", &consumed);
+        let item = stored.map(|s| match expressions.projection() {
+            Some(p) => p.apply(&s.item),
+            None => s.item,
+        });
+        Ok(GetItemOutput {
+            item,
+            consumed_capacity: consumed.report(&table.meta.name, report),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::TablesError;
+    use crate::testing::{call, create, service, validation_message};
+
+    #[test]
+    fn put_get_delete_round_trip() {
+        let (t, usage) = service();
+        create(&t, "t1x", false);
+        let item = json!({"pk": {"S": "a"}, "n": {"N": "1.50"}, "l": {"L": [{"NULL": true}]}});
+        let put = call(&t, "PutItem", json!({"TableName": "t1x", "Item": item})).unwrap();
+        assert_eq!(put, json!({}));
+        let got = call(
+            &t,
+            "GetItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "a"}}}),
+        )
+        .unwrap();
+        assert_eq!(got["Item"]["n"], json!({"N": "1.5"}));
+        let old = call(
+            &t,
+            "PutItem",
+            json!({"TableName": "t1x", "Item": {"pk": {"S": "a"}}, "ReturnValues": "ALL_OLD",
+                   "ReturnConsumedCapacity": "TOTAL"}),
+        )
+        .unwrap();
+        assert_eq!(old["Attributes"]["n"], json!({"N": "1.5"}));
+        assert_eq!(
+            old["ConsumedCapacity"],
+            json!({"TableName": "t1x", "CapacityUnits": 1.0})
+        );
+        let deleted = call(
+            &t,
+            "DeleteItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "a"}}, "ReturnValues": "ALL_OLD"}),
+        )
+        .unwrap();
+        assert_eq!(deleted["Attributes"], json!({"pk": {"S": "a"}}));
+        let missing = call(
+            &t,
+            "GetItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "a"}}, "ReturnConsumedCapacity": "INDEXES"}),
+        )
+        .unwrap();
+        assert_eq!(
+            missing,
+            json!({"ConsumedCapacity": {"TableName": "t1x", "CapacityUnits": 0.5, "Table": {"CapacityUnits": 0.5}}})
+        );
+        let (tables, _) = usage.snapshot();
+        assert_eq!(tables["t1x"].requests, 5);
+        assert_eq!(tables["t1x"].write_units, 3.0);
+    }
+
+    #[test]
+    fn counters_follow_writes() {
+        let (t, _) = service();
+        create(&t, "t1x", true);
+        for i in 0..5 {
+            call(&t, "PutItem", json!({"TableName": "t1x", "Item": {"pk": {"S": "p"}, "sk": {"N": i.to_string()}, "v": {"S": "xxxx"}}})).unwrap();
+        }
+        call(
+            &t,
+            "PutItem",
+            json!({"TableName": "t1x", "Item": {"pk": {"S": "p"}, "sk": {"N": "0"}}}),
+        )
+        .unwrap();
+        call(
+            &t,
+            "DeleteItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "p"}, "sk": {"N": "4"}}}),
+        )
+        .unwrap();
+        call(
+            &t,
+            "DeleteItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "p"}, "sk": {"N": "9"}}}),
+        )
+        .unwrap();
+        let desc = call(&t, "DescribeTable", json!({"TableName": "t1x"})).unwrap();
+        assert_eq!(desc["Table"]["ItemCount"], 4);
+        // "pk"+"p" = 3, "sk" + a one-digit number = 2 + 2 (zero: 2 + 1), "v"+"xxxx" = 5.
+        assert_eq!(desc["Table"]["TableSizeBytes"], 6 + 3 * 12);
+    }
+
+    #[test]
+    fn recreated_table_is_empty() {
+        let (t, _) = service();
+        create(&t, "t1x", false);
+        call(
+            &t,
+            "PutItem",
+            json!({"TableName": "t1x", "Item": {"pk": {"S": "a"}}}),
+        )
+        .unwrap();
+        call(&t, "DeleteTable", json!({"TableName": "t1x"})).unwrap();
+        create(&t, "t1x", false);
+        let got = call(
+            &t,
+            "GetItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "a"}}}),
+        )
+        .unwrap();
+        assert_eq!(got, json!({}));
+        let desc = call(&t, "DescribeTable", json!({"TableName": "t1x"})).unwrap();
+        assert_eq!(desc["Table"]["ItemCount"], 0);
+    }
+
+    #[test]
+    fn update_without_expression_creates_key_item() {
+        let (t, _) = service();
+        create(&t, "t1x", false);
+        let out = call(
+            &t,
+            "UpdateItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "u"}}, "ReturnValues": "ALL_NEW"}),
+        )
+        .unwrap();
+        assert_eq!(out["Attributes"], json!({"pk": {"S": "u"}}));
+    }
+
+    #[test]
+    fn key_validation() {
+        let (t, _) = service();
+        create(&t, "t1x", true);
+        let cases = [
+            (
+                json!({"pk": {"S": "a"}}),
+                "The provided key element does not match the schema",
+            ),
+            (
+                json!({"pk": {"S": "a"}, "sk": {"S": "1"}}),
+                "The provided key element does not match the schema",
+            ),
+            (
+                json!({"pk": {"S": "a"}, "sk": {"N": "1"}, "x": {"S": "1"}}),
+                "The provided key element does not match the schema",
+            ),
+            (
+                json!({"pk": {"S": ""}, "sk": {"N": "1"}}),
+                "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk",
+            ),
+        ];
+        for (key, message) in cases {
+            assert_eq!(
+                validation_message(call(&t, "GetItem", json!({"TableName": "t1x", "Key": key}))),
+                message
+            );
+        }
+        assert_eq!(
+            validation_message(call(
+                &t,
+                "PutItem",
+                json!({"TableName": "t1x", "Item": {"sk": {"N": "1"}}})
+            )),
+            "One or more parameter values were invalid: Missing the key pk in the item"
+        );
+        assert_eq!(
+            validation_message(call(
+                &t,
+                "PutItem",
+                json!({"TableName": "t1x", "Item": {"pk": {"N": "1"}, "sk": {"N": "1"}}})
+            )),
+            "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N"
+        );
+        let long = "k".repeat(2049);
+        assert!(
+            validation_message(call(
+                &t,
+                "PutItem",
+                json!({"TableName": "t1x", "Item": {"pk": {"S": long}, "sk": {"N": "1"}}})
+            ))
+            .contains("Size of hashkey")
+        );
+        let big = "x".repeat(400 * 1024);
+        assert_eq!(
+            validation_message(call(
+                &t,
+                "PutItem",
+                json!({"TableName": "t1x", "Item": {"pk": {"S": "a"}, "sk": {"N": "1"}, "d": {"S": big}}})
+            )),
+            "Item size has exceeded the maximum allowed size"
+        );
+        assert!(matches!(
+            call(&t, "GetItem", json!({"TableName": "nope", "Key": {"pk": {"S": "a"}}})),
+            Err(TablesError::ResourceNotFound(m)) if m == "Requested resource not found"
+        ));
+    }
+
+    #[test]
+    fn return_values_rules() {
+        let (t, _) = service();
+        create(&t, "t1x", false);
+        for rv in ["ALL_NEW", "UPDATED_OLD", "UPDATED_NEW"] {
+            let body = json!({"TableName": "t1x", "Item": {"pk": {"S": "a"}}, "ReturnValues": rv});
+            assert_eq!(
+                validation_message(call(&t, "PutItem", body)),
+                "Return values set to invalid value"
+            );
+            let body = json!({"TableName": "t1x", "Key": {"pk": {"S": "a"}}, "ReturnValues": rv});
+            assert_eq!(
+                validation_message(call(&t, "DeleteItem", body)),
+                "Return values set to invalid value"
+            );
+        }
+        let body = json!({"TableName": "t1x", "Item": {"pk": {"S": "a"}}, "ReturnValues": "SOME"});
+        assert!(
+            validation_message(call(&t, "PutItem", body))
+                .contains("Member must satisfy enum value set")
+        );
+    }
+
+    #[test]
+    fn legacy_and_expression_parameters_do_not_mix() {
+        let (t, _) = service();
+        create(&t, "t1x", false);
+        let body = json!({"TableName": "t1x", "Item": {"pk": {"S": "a"}},
+            "Expected": {"a": {"Exists": false}}, "ConditionExpression": "attribute_not_exists(a)"});
+        assert_eq!(
+            validation_message(call(&t, "PutItem", body)),
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}"
+        );
+    }
+}

@@ -1,0 +1,288 @@
+//! The item store of a table: primary keys (validated and encoded), reading items, and
+//! committing item writes together with the table counters, optimistically.
+
+use std::collections::BTreeMap;
+
+use nimbus_metering::UsageRecord;
+use nimbus_store::{Error as StoreError, WriteBatch};
+use nimbus_tables_model::keycodec;
+use nimbus_tables_model::{AttributeValue, Item, itemcodec};
+
+use crate::capacity::Consumed;
+use crate::catalog::{Counters, KeyAttribute, TableMeta};
+use crate::error::{Result, TablesError};
+use crate::{Tables, keys};
+
+/// Most attempts of an optimistic write before giving up.
+pub(crate) const MAX_ATTEMPTS: usize = 64;
+/// Largest item, in DynamoDB's item size.
+pub(crate) const MAX_ITEM_SIZE: usize = 400 * 1024;
+const MAX_HASH_KEY: usize = 2048;
+const MAX_RANGE_KEY: usize = 1024;
+
+/// A table as seen by an item operation: its catalog entry and the stored bytes of that entry
+/// (checked at commit, so that a write never lands in a table deleted meanwhile).
+#[derive(Debug, Clone)]
+pub(crate) struct Table {
+    pub meta: TableMeta,
+    pub catalog_bytes: Vec<u8>,
+}
+
+/// The primary key of one item, validated against the key schema and encoded.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PrimaryKey {
+    /// The key attributes only.
+    pub attributes: Item,
+    /// Hash of the encoded partition key (orders the data, picks the counter stripe).
+    pub hash: u32,
+    /// The item's key in the store.
+    pub store_key: Vec<u8>,
+}
+
+/// An item as read from the store.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub bytes: Vec<u8>,
+    pub item: Item,
+    pub size: usize,
+}
+
+/// One planned item write: what was read, and what replaces it (`None` deletes).
+#[derive(Debug)]
+pub(crate) struct Mutation<'a> {
+    pub table: &'a Table,
+    pub key: &'a PrimaryKey,
+    pub old: Option<&'a Stored>,
+    pub new: Option<&'a Item>,
+}
+
+/// The error for a key that does not match the schema.
+pub(crate) fn key_mismatch() -> TablesError {
+    TablesError::validation("The provided key element does not match the schema")
+}
+
+impl Tables {
+    /// The table named by an item operation, or ResourceNotFoundException.
+    pub(crate) fn item_table(&self, raw_name: Option<&str>) -> Result<Table> {
+        let name = self.table_name(raw_name)?;
+        let (meta, catalog_bytes) = self
+            .find_table(&name)?
+            .ok_or_else(TablesError::table_not_found)?;
+        Ok(Table {
+            meta,
+            catalog_bytes,
+        })
+    }
+
+    /// Reads the item at `key`.
+    pub(crate) fn read_item(&self, key: &PrimaryKey) -> Result<Option<Stored>> {
+        match self.store.get(&key.store_key)? {
+            Some(bytes) => Ok(Some(decode_stored(bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Commits `mutations` atomically, with the counters they change; `Ok(false)` when
+    /// something changed since it was read (the caller reads again and retries).
+    pub(crate) fn commit_mutations(&self, mutations: &[Mutation<'_>]) -> Result<bool> {
+        let mut batch = WriteBatch::new();
+        let mut deltas: BTreeMap<Vec<u8>, Counters> = BTreeMap::new();
+        let mut checked_tables: Vec<&[u8; 16]> = Vec::new();
+        for m in mutations {
+            let meta = &m.table.meta;
+            if !checked_tables.contains(&&meta.id) {
+                checked_tables.push(&meta.id);
+                batch.check_equals(keys::catalog(&meta.name), m.table.catalog_bytes.clone());
+            }
+            batch.check(m.key.store_key.clone(), m.old.map(|s| s.bytes.clone()));
+            let delta = deltas.entry(keys::stats(&meta.id, m.key.hash)).or_default();
+            if let Some(old) = m.old {
+                delta.items -= 1;
+                delta.bytes -= old.size as i64;
+            }
+            match m.new {
+                Some(item) => {
+                    delta.items += 1;
+                    delta.bytes += itemcodec::item_size(item) as i64;
+                    batch.put(m.key.store_key.clone(), itemcodec::encode(item));
+                }
+                None if m.old.is_some() => {
+                    batch.delete(m.key.store_key.clone());
+                }
+                None => {}
+            }
+        }
+        for (stats_key, delta) in deltas {
+            if delta == Counters::default() {
+                continue;
+            }
+            let current = self.store.get(&stats_key)?;
+            let mut counters = match &current {
+                Some(bytes) => Counters::decode(bytes)?,
+                None => Counters::default(),
+            };
+            counters.items += delta.items;
+            counters.bytes += delta.bytes;
+            batch.check(stats_key.clone(), current);
+            batch.put(stats_key, counters.encode());
+        }
+        match self.store.commit(batch) {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Re-reads the catalog entry of `table` after a conflict; ResourceNotFound if it is gone.
+    pub(crate) fn refresh_table(&self, table: &mut Table) -> Result<()> {
+        let (meta, bytes) = self
+            .find_table(&table.meta.name)?
+            .ok_or_else(TablesError::table_not_found)?;
+        table.meta = meta;
+        table.catalog_bytes = bytes;
+        Ok(())
+    }
+
+    /// Records the units an item operation consumed.
+    pub(crate) fn record_usage(&self, table: &str, operation: &'static str, consumed: &Consumed) {
+        self.usage.record(UsageRecord::TableRequest {
+            table: table.to_string(),
+            operation,
+            read_units: consumed.read,
+            write_units: consumed.write,
+        });
+    }
+}
+
+/// Decodes stored item bytes.
+pub(crate) fn decode_stored(bytes: Vec<u8>) -> Result<Stored> {
+    let item = itemcodec::decode(&bytes)?;
+    let size = itemcodec::item_size(&item);
+    Ok(Stored { bytes, item, size })
+}
+
+impl TableMeta {
+    /// The primary key given as a `Key` parameter: exactly the key attributes, with their
+    /// declared types.
+    pub(crate) fn key_from_key(&self, key: &Item) -> Result<PrimaryKey> {
+        let expected = 1 + usize::from(self.key_schema.range.is_some());
+        if key.len() != expected {
+            return Err(key_mismatch());
+        }
+        for attr in self.key_schema.attributes() {
+            match key.get(&attr.name) {
+                Some(value) if keycodec::KeyType::of(value) == Some(attr.kind) => {}
+                _ => return Err(key_mismatch()),
+            }
+        }
+        self.primary_key(key)
+    }
+
+    /// The primary key of a whole item (PutItem): the key attributes must be present with
+    /// their declared types.
+    pub(crate) fn key_from_item(&self, item: &Item) -> Result<PrimaryKey> {
+        for attr in self.key_schema.attributes() {
+            match item.get(&attr.name) {
+                None => {
+                    return Err(TablesError::validation(format!(
+                        "One or more parameter values were invalid: Missing the key {} in the item",
+                        attr.name
+                    )));
+                }
+                Some(value) if keycodec::KeyType::of(value) != Some(attr.kind) => {
+                    return Err(TablesError::validation(format!(
+                        "One or more parameter values were invalid: Type mismatch for key {} expected: {} actual: {}",
+                        attr.name,
+                        attr.kind.name(),
+                        value.type_name()
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        self.primary_key(item)
+    }
+
+    /// Encodes the key attributes of `item` (already type-checked), enforcing the empty-value
+    /// and size rules for keys.
+    fn primary_key(&self, item: &Item) -> Result<PrimaryKey> {
+        let mut attributes = Item::new();
+        let mut encoded = Vec::new();
+        let mut partition_len = 0;
+        for (i, attr) in self.key_schema.attributes().enumerate() {
+            let value = item.get(&attr.name).ok_or_else(key_mismatch)?;
+            check_key_value(
+                attr,
+                value,
+                if i == 0 { MAX_HASH_KEY } else { MAX_RANGE_KEY },
+            )?;
+            keycodec::encode_key_value(value, &mut encoded)?;
+            if i == 0 {
+                partition_len = encoded.len();
+            }
+            attributes.insert(attr.name.clone(), value.clone());
+        }
+        let (partition, sort) = encoded.split_at(partition_len);
+        let hash = keys::partition_hash(partition);
+        Ok(PrimaryKey {
+            attributes,
+            hash,
+            store_key: keys::item(&self.id, hash, partition, sort),
+        })
+    }
+
+    /// The store key of the partition `value` of the hash key, and its hash.
+    pub(crate) fn partition_prefix(&self, value: &AttributeValue) -> Result<(u32, Vec<u8>)> {
+        check_key_value(&self.key_schema.hash, value, MAX_HASH_KEY)?;
+        let mut encoded = Vec::new();
+        keycodec::encode_key_value(value, &mut encoded)?;
+        let hash = keys::partition_hash(&encoded);
+        Ok((hash, keys::item(&self.id, hash, &encoded, &[])))
+    }
+
+    /// The key attributes of `item` (for LastEvaluatedKey).
+    pub(crate) fn key_of(&self, item: &Item) -> Item {
+        self.key_schema
+            .attributes()
+            .filter_map(|a| item.get(&a.name).map(|v| (a.name.clone(), v.clone())))
+            .collect()
+    }
+}
+
+/// DynamoDB's rules for one key value: not empty, not too large.
+fn check_key_value(attr: &KeyAttribute, value: &AttributeValue, max: usize) -> Result<()> {
+    let (len, what) = match value {
+        AttributeValue::S(s) => (s.len(), "string"),
+        AttributeValue::B(b) => (b.len(), "binary"),
+        _ => return Ok(()),
+    };
+    if len == 0 {
+        return Err(TablesError::validation(format!(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {what} value. Key: {}",
+            attr.name
+        )));
+    }
+    if len > max {
+        return Err(TablesError::validation(if max == MAX_HASH_KEY {
+            format!(
+                "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of{MAX_HASH_KEY} bytes"
+            )
+        } else {
+            format!(
+                "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of {MAX_RANGE_KEY} bytes"
+            )
+        }));
+    }
+    Ok(())
+}
+
+/// Refuses an item larger than DynamoDB allows.
+pub(crate) fn check_item_size(item: &Item) -> Result<usize> {
+    let size = itemcodec::item_size(item);
+    if size > MAX_ITEM_SIZE {
+        return Err(TablesError::validation(
+            "Item size has exceeded the maximum allowed size",
+        ));
+    }
+    Ok(size)
+}

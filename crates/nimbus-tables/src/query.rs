@@ -1,0 +1,535 @@
+//! Query and Scan: range scans over a table's items with DynamoDB's paging rules (Limit counts
+//! items read before the filter; a page stops after 1 MB of items read), filters, projections,
+//! Select, and parallel scan segments.
+
+use std::ops::{Bound, ControlFlow};
+
+use nimbus_store::{Direction, KeyRange, prefix_successor};
+use nimbus_tables_model::{AttributeValue, Item, keycodec};
+
+use crate::api::*;
+use crate::capacity::{Consumed, Report, read_units};
+use crate::error::{Result, TablesError};
+use crate::expressions::{ExpressionParams, Expressions, KeyCondition, RangeCondition};
+use crate::item_ops::check_parameter_mix;
+use crate::items::{Table, decode_stored};
+use crate::validate::Violations;
+use crate::{Tables, keys};
+
+/// Items read per page, in bytes of item size, before a page ends.
+const PAGE_BYTES: usize = 1024 * 1024;
+
+/// What a Query or Scan returns of each item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Select {
+    All,
+    Specific,
+    Count,
+}
+
+/// Checks `Select` against the projection as DynamoDB does.
+fn select(value: Option<&str>, projection: Option<&str>, index: Option<&str>) -> Result<Select> {
+    let mut v = Violations::new();
+    v.one_of(
+        value,
+        "select",
+        &[
+            "ALL_ATTRIBUTES",
+            "ALL_PROJECTED_ATTRIBUTES",
+            "SPECIFIC_ATTRIBUTES",
+            "COUNT",
+        ],
+    );
+    v.finish()?;
+    match (value, projection) {
+        (Some("ALL_ATTRIBUTES"), Some(p)) => Err(TablesError::validation(format!(
+            "Cannot specify the {p} when choosing to get ALL_ATTRIBUTES"
+        ))),
+        (Some("COUNT"), Some(p)) => Err(TablesError::validation(format!(
+            "Cannot specify the {p} when choosing to get only the Count"
+        ))),
+        (Some("ALL_PROJECTED_ATTRIBUTES"), _) if index.is_none() => Err(TablesError::validation(
+            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
+        )),
+        (Some("COUNT"), None) => Ok(Select::Count),
+        (_, Some(_)) => Ok(Select::Specific),
+        _ => Ok(Select::All),
+    }
+}
+
+/// One page of a Query or Scan.
+struct Page {
+    items: Vec<Item>,
+    count: i64,
+    scanned: i64,
+    last_key: Option<Item>,
+    consumed: Consumed,
+}
+
+/// The shared parameters of reading one page.
+struct PageRequest<'a> {
+    table: &'a Table,
+    range: KeyRange,
+    direction: Direction,
+    limit: Option<usize>,
+    consistent: bool,
+    expressions: &'a Expressions,
+    select: Select,
+}
+
+impl Tables {
+    /// Reads one page of `request.range`.
+    fn read_page(&self, request: PageRequest<'_>) -> Result<Page> {
+        let mut page = Page {
+            items: Vec::new(),
+            count: 0,
+            scanned: 0,
+            last_key: None,
+            consumed: Consumed::default(),
+        };
+        let mut bytes = 0usize;
+        let mut failure = None;
+        let meta = &request.table.meta;
+        self.store
+            .scan(&request.range, request.direction, &mut |_, value| {
+                let stored = match decode_stored(value.to_vec()) {
+                    Ok(stored) => stored,
+                    Err(e) => {
+                        failure = Some(e);
+                        return ControlFlow::Break(());
+                    }
+                };
+                page.scanned += 1;
+                bytes += stored.size;
+                match request.expressions.filter_keeps(&stored.item) {
+                    Ok(true) => {
+                        page.count += 1;
+                        match (request.select, request.expressions.projection()) {
+                            (Select::Count, _) => {}
+                            (_, Some(p)) => page.items.push(p.apply(&stored.item)),
+                            (_, None) => page.items.push(stored.item.clone()),
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        failure = Some(e);
+                        return ControlFlow::Break(());
+                    }
+                }
+                let full = request.limit.is_some_and(|l| page.scanned as usize >= l)
+                    || bytes >= PAGE_BYTES;
+                if full {
+                    page.last_key = Some(meta.key_of(&stored.item));
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        page.consumed = Consumed::read(read_units(bytes, request.consistent));
+        Ok(page)
+    }
+
+    pub fn query(&self, input: QueryInput) -> Result<QueryOutput> {
+        let table = self.item_table(input.table_name.as_deref())?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let mut v = Violations::new();
+        v.range(input.limit, "limit", 1, None);
+        v.finish()?;
+        check_parameter_mix(
+            &[
+                ("AttributesToGet", input.attributes_to_get.is_some()),
+                ("QueryFilter", input.query_filter.is_some()),
+                ("ConditionalOperator", input.conditional_operator.is_some()),
+                ("KeyConditions", input.key_conditions.is_some()),
+            ],
+            &[
+                (
+                    "ProjectionExpression",
+                    input.projection_expression.is_some(),
+                ),
+                ("FilterExpression", input.filter_expression.is_some()),
+                (
+                    "KeyConditionExpression",
+                    input.key_condition_expression.is_some(),
+                ),
+            ],
+        )?;
+        if input.key_condition_expression.is_none() && input.key_conditions.is_none() {
+            return Err(TablesError::validation(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+            ));
+        }
+        let select = select(
+            input.select.as_deref(),
+            projection_name(&input.projection_expression, &input.attributes_to_get),
+            input.index_name.as_deref(),
+        )?;
+        if let Some(index) = &input.index_name {
+            return Err(missing_index(index));
+        }
+        let expressions = Expressions::parse(ExpressionParams {
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+            projection: input.projection_expression.as_deref(),
+            filter: input.filter_expression.as_deref(),
+            key_condition: input.key_condition_expression.as_deref(),
+            ..ExpressionParams::default()
+        })?;
+        let condition = expressions
+            .key_condition()
+            .ok_or_else(|| TablesError::validation("Query key condition not supported"))?;
+        let mut range = key_condition_range(&table, condition)?;
+        let forward = input.scan_index_forward.unwrap_or(true);
+        if let Some(start) = &input.exclusive_start_key {
+            let start = starting_key(&table, start)?;
+            if forward {
+                range.start = Bound::Excluded(start);
+            } else {
+                range.end = Bound::Excluded(start);
+            }
+        }
+        let page = self.read_page(PageRequest {
+            table: &table,
+            range,
+            direction: if forward {
+                Direction::Forward
+            } else {
+                Direction::Reverse
+            },
+            limit: input.limit.map(|l| l as usize),
+            consistent: input.consistent_read.unwrap_or(false),
+            expressions: &expressions,
+            select,
+        })?;
+        Ok(self.page_output(&table, page, select, report, "Query"))
+    }
+
+    pub fn scan(&self, input: ScanInput) -> Result<ScanOutput> {
+        let table = self.item_table(input.table_name.as_deref())?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let mut v = Violations::new();
+        v.range(input.limit, "limit", 1, None);
+        v.range(input.total_segments, "totalSegments", 1, Some(1_000_000));
+        v.range(input.segment, "segment", 0, Some(999_999));
+        v.finish()?;
+        check_parameter_mix(
+            &[
+                ("AttributesToGet", input.attributes_to_get.is_some()),
+                ("ScanFilter", input.scan_filter.is_some()),
+                ("ConditionalOperator", input.conditional_operator.is_some()),
+            ],
+            &[
+                (
+                    "ProjectionExpression",
+                    input.projection_expression.is_some(),
+                ),
+                ("FilterExpression", input.filter_expression.is_some()),
+            ],
+        )?;
+        let select = select(
+            input.select.as_deref(),
+            projection_name(&input.projection_expression, &input.attributes_to_get),
+            input.index_name.as_deref(),
+        )?;
+        if let Some(index) = &input.index_name {
+            return Err(missing_index(index));
+        }
+        let expressions = Expressions::parse(ExpressionParams {
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+            projection: input.projection_expression.as_deref(),
+            filter: input.filter_expression.as_deref(),
+            ..ExpressionParams::default()
+        })?;
+        let mut range = segment_range(&table, input.segment, input.total_segments)?;
+        if let Some(start) = &input.exclusive_start_key {
+            range.start = Bound::Excluded(starting_key(&table, start)?);
+        }
+        let page = self.read_page(PageRequest {
+            table: &table,
+            range,
+            direction: Direction::Forward,
+            limit: input.limit.map(|l| l as usize),
+            consistent: input.consistent_read.unwrap_or(false),
+            expressions: &expressions,
+            select,
+        })?;
+        Ok(self.page_output(&table, page, select, report, "Scan"))
+    }
+
+    fn page_output(
+        &self,
+        table: &Table,
+        page: Page,
+        select: Select,
+        report: Report,
+        operation: &'static str,
+    ) -> QueryOutput {
+        self.record_usage(&table.meta.name, operation, &page.consumed);
+        QueryOutput {
+            items: (select != Select::Count).then_some(page.items),
+            count: Some(page.count),
+            scanned_count: Some(page.scanned),
+            last_evaluated_key: page.last_key,
+            consumed_capacity: page.consumed.report(&table.meta.name, report),
+        }
+    }
+}
+
+/// Which projection parameter a request used, by its wire name.
+fn projection_name(
+    expression: &Option<String>,
+    attributes_to_get: &Option<Vec<String>>,
+) -> Option<&'static str> {
+    if expression.is_some() {
+        Some("ProjectionExpression")
+    } else if attributes_to_get.is_some() {
+        Some("AttributesToGet")
+    } else {
+        None
+    }
+}
+
+fn missing_index(index: &str) -> TablesError {
+    TablesError::validation(format!(
+        "The table does not have the specified index: {index}"
+    ))
+}
+
+/// The store key of an `ExclusiveStartKey`.
+fn starting_key(table: &Table, start: &Item) -> Result<Vec<u8>> {
+    match table.meta.key_from_key(start) {
+        Ok(key) => Ok(key.store_key),
+        Err(TablesError::Validation(message)) => Err(TablesError::validation(format!(
+            "The provided starting key is invalid: {message}"
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The store range of the items a key condition selects.
+fn key_condition_range(table: &Table, condition: &KeyCondition) -> Result<KeyRange> {
+    let schema = &table.meta.key_schema;
+    let (hash_name, hash_value) = &condition.hash;
+    if *hash_name != schema.hash.name || keycodec::KeyType::of(hash_value) != Some(schema.hash.kind)
+    {
+        return Err(TablesError::validation(
+            "Query condition missed key schema element",
+        ));
+    }
+    let (_, partition) = table.meta.partition_prefix(hash_value)?;
+    let partition_end = match prefix_successor(&partition) {
+        Some(end) => Bound::Excluded(end),
+        None => Bound::Unbounded,
+    };
+    let Some((range_name, condition)) = &condition.range else {
+        return Ok(KeyRange::prefix(&partition));
+    };
+    let range_attr = schema
+        .range
+        .as_ref()
+        .filter(|r| r.name == *range_name)
+        .ok_or_else(|| TablesError::validation("Query condition missed key schema element"))?;
+    let at = |value: &AttributeValue| -> Result<Vec<u8>> {
+        if keycodec::KeyType::of(value) != Some(range_attr.kind) {
+            return Err(TablesError::validation(
+                "One or more parameter values were invalid: Condition parameter type does not match schema type",
+            ));
+        }
+        let mut key = partition.clone();
+        keycodec::encode_key_value(value, &mut key)?;
+        Ok(key)
+    };
+    let start = Bound::Included(partition.clone());
+    Ok(match condition {
+        RangeCondition::Eq(v) => {
+            let key = at(v)?;
+            KeyRange {
+                start: Bound::Included(key.clone()),
+                end: Bound::Included(key),
+            }
+        }
+        RangeCondition::Lt(v) => KeyRange {
+            start,
+            end: Bound::Excluded(at(v)?),
+        },
+        RangeCondition::Le(v) => KeyRange {
+            start,
+            end: Bound::Included(at(v)?),
+        },
+        RangeCondition::Gt(v) => KeyRange {
+            start: Bound::Excluded(at(v)?),
+            end: partition_end,
+        },
+        RangeCondition::Ge(v) => KeyRange {
+            start: Bound::Included(at(v)?),
+            end: partition_end,
+        },
+        RangeCondition::Between(low, high) => KeyRange {
+            start: Bound::Included(at(low)?),
+            end: Bound::Included(at(high)?),
+        },
+        RangeCondition::BeginsWith(prefix) => {
+            if range_attr.kind == keycodec::KeyType::N {
+                return Err(TablesError::validation(
+                    "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
+                ));
+            }
+            at(prefix)?;
+            let mut key = partition.clone();
+            key.extend_from_slice(&keycodec::encode_prefix(prefix)?);
+            KeyRange::prefix(&key)
+        }
+    })
+}
+
+/// The store range of one segment of a parallel scan: a contiguous slice of the hash space.
+fn segment_range(table: &Table, segment: Option<i64>, total: Option<i64>) -> Result<KeyRange> {
+    let (segment, total) = match (segment, total) {
+        (None, None) => return Ok(keys::data_range(&table.meta.id)),
+        (Some(_), None) => {
+            return Err(TablesError::validation(
+                "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(TablesError::validation(
+                "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
+            ));
+        }
+        (Some(s), Some(t)) => (s as u64, t as u64),
+    };
+    if segment >= total {
+        return Err(TablesError::validation(format!(
+            "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {segment} is not less than TotalSegments: {total}"
+        )));
+    }
+    let prefix = keys::data_prefix(&table.meta.id);
+    let bound = |s: u64| -> Vec<u8> {
+        // The first hash of segment `s`: ceil(s * 2^32 / total).
+        let first = (s << 32).div_ceil(total);
+        let mut key = prefix.clone();
+        key.extend_from_slice(&(first as u32).to_be_bytes());
+        key
+    };
+    let start = Bound::Included(bound(segment));
+    let end = if segment + 1 == total {
+        match prefix_successor(&prefix) {
+            Some(end) => Bound::Excluded(end),
+            None => Bound::Unbounded,
+        }
+    } else {
+        Bound::Excluded(bound(segment + 1))
+    };
+    Ok(KeyRange { start, end })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::{Value, json};
+
+    use crate::testing::{call, create, service, validation_message};
+
+    fn fill(t: &crate::Tables, n: usize) {
+        for i in 0..n {
+            call(t, "PutItem", json!({"TableName": "t1x", "Item": {"pk": {"S": format!("p{}", i % 7)}, "sk": {"N": i.to_string()}}})).unwrap();
+        }
+    }
+
+    fn keys_of(page: &Value) -> Vec<(String, String)> {
+        page["Items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| (i["pk"]["S"].to_string(), i["sk"]["N"].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn scan_pages_with_limit() {
+        let (t, _) = service();
+        create(&t, "t1x", true);
+        fill(&t, 20);
+        let mut seen = Vec::new();
+        let mut body = json!({"TableName": "t1x", "Limit": 6});
+        loop {
+            let page = call(&t, "Scan", body.clone()).unwrap();
+            assert!(page["Count"].as_i64().unwrap() <= 6);
+            seen.extend(keys_of(&page));
+            match page.get("LastEvaluatedKey") {
+                Some(last) => body["ExclusiveStartKey"] = last.clone(),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 20);
+        assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), 20);
+        let count = call(&t, "Scan", json!({"TableName": "t1x", "Select": "COUNT"})).unwrap();
+        assert_eq!(count["Count"], 20);
+        assert_eq!(count["ScannedCount"], 20);
+        assert!(count.get("Items").is_none());
+    }
+
+    #[test]
+    fn parallel_scan_segments_partition_the_table() {
+        let (t, _) = service();
+        create(&t, "t1x", true);
+        fill(&t, 40);
+        let mut all = Vec::new();
+        for segment in 0..4 {
+            let mut body =
+                json!({"TableName": "t1x", "Segment": segment, "TotalSegments": 4, "Limit": 3});
+            loop {
+                let page = call(&t, "Scan", body.clone()).unwrap();
+                all.extend(keys_of(&page));
+                match page.get("LastEvaluatedKey") {
+                    Some(last) => body["ExclusiveStartKey"] = last.clone(),
+                    None => break,
+                }
+            }
+        }
+        assert_eq!(all.len(), 40);
+        assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), 40);
+        assert!(
+            validation_message(call(
+                &t,
+                "Scan",
+                json!({"TableName": "t1x", "Segment": 4, "TotalSegments": 4})
+            ))
+            .contains("must be less than")
+        );
+        assert!(
+            validation_message(call(&t, "Scan", json!({"TableName": "t1x", "Segment": 1})))
+                .contains("TotalSegments")
+        );
+    }
+
+    #[test]
+    fn select_and_index_validation() {
+        let (t, _) = service();
+        create(&t, "t1x", true);
+        assert_eq!(
+            validation_message(call(
+                &t,
+                "Scan",
+                json!({"TableName": "t1x", "Select": "ALL_PROJECTED_ATTRIBUTES"})
+            )),
+            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"
+        );
+        assert_eq!(
+            validation_message(call(
+                &t,
+                "Scan",
+                json!({"TableName": "t1x", "IndexName": "byX"})
+            )),
+            "The table does not have the specified index: byX"
+        );
+        assert_eq!(
+            validation_message(call(&t, "Query", json!({"TableName": "t1x"}))),
+            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
+        );
+    }
+}
