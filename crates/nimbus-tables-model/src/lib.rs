@@ -7,6 +7,7 @@
 //! for `SerializationException` and `ValidationException`; `Corrupt` is for stored bytes.
 
 pub mod error;
+pub mod expr;
 pub mod itemcodec;
 pub mod keycodec;
 pub mod number;

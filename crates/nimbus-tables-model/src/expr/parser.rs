@@ -1,0 +1,301 @@
+//! The parser core shared by the expression languages: the token cursor, syntax errors, document
+//! paths, placeholders, operands and function calls, and the semantic errors that DynamoDB
+//! reports after a successful parse in a fixed order of precedence.
+
+use super::lexer::{Tok, Token, tokenize};
+use super::path::{Path, PathElem};
+use super::{
+    ExprKind, ExpressionAttributes, MAX_EXPRESSION_SIZE, MAX_OPERATORS, Operand, is_reserved_word,
+};
+use crate::error::{Error, Result};
+use crate::value::AttributeValue;
+
+/// Kinds of semantic error, in no particular order; each expression kind ranks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cat {
+    Parens,
+    UnknownFunction,
+    MisusedFunction,
+    Reserved,
+    Section,
+    Undefined,
+    Overlap,
+    OperandCount,
+    Distinct,
+    OperandType,
+}
+
+pub(crate) struct Parser<'s, 'a> {
+    pub src: &'s str,
+    toks: Vec<Token>,
+    pos: usize,
+    pub kind: ExprKind,
+    pub attrs: &'a mut ExpressionAttributes,
+    errors: Vec<(Cat, String)>,
+    pub operators: usize,
+}
+
+impl<'s, 'a> Parser<'s, 'a> {
+    /// Checks emptiness and size, and tokenizes.
+    pub fn new(src: &'s str, kind: ExprKind, attrs: &'a mut ExpressionAttributes) -> Result<Self> {
+        if src.len() > MAX_EXPRESSION_SIZE {
+            return Err(kind.error(format!(
+                "Expression size has exceeded the maximum allowed size; expression size: {}",
+                src.len()
+            )));
+        }
+        if src.trim().is_empty() {
+            return Err(kind.error("The expression can not be empty;"));
+        }
+        Ok(Parser {
+            src,
+            toks: tokenize(src),
+            pos: 0,
+            kind,
+            attrs,
+            errors: Vec::new(),
+            operators: 0,
+        })
+    }
+
+    pub fn peek(&self) -> &Token {
+        &self.toks[self.pos.min(self.toks.len() - 1)]
+    }
+
+    pub fn peek_at(&self, ahead: usize) -> &Token {
+        &self.toks[(self.pos + ahead).min(self.toks.len() - 1)]
+    }
+
+    pub fn advance(&mut self) -> Token {
+        let t = self.peek().clone();
+        if self.pos < self.toks.len() - 1 {
+            self.pos += 1;
+        }
+        t
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.peek().tok == Tok::Eof
+    }
+
+    /// The syntax error at the current token: `Syntax error; token: "x", near: "prev x"`.
+    pub fn syntax_error(&self) -> Error {
+        let cur = self.peek();
+        let near_start = if self.pos > 0 {
+            self.toks[self.pos - 1].start
+        } else {
+            cur.start
+        };
+        let near = &self.src[near_start..cur.end];
+        self.kind.error(format!(
+            "Syntax error; token: \"{}\", near: \"{}\"",
+            cur.text(self.src),
+            near
+        ))
+    }
+
+    pub fn expect_punct(&mut self, p: &str) -> Result<()> {
+        if self.peek().is_punct(p) {
+            self.advance();
+            Ok(())
+        } else {
+            Err(self.syntax_error())
+        }
+    }
+
+    pub fn eat_punct(&mut self, p: &str) -> bool {
+        let hit = self.peek().is_punct(p);
+        if hit {
+            self.advance();
+        }
+        hit
+    }
+
+    pub fn eat_keyword(&mut self, word: &str) -> bool {
+        let hit = self.peek().is_keyword(word);
+        if hit {
+            self.advance();
+        }
+        hit
+    }
+
+    /// Records a semantic error; the first of each kind is kept.
+    pub fn note(&mut self, cat: Cat, message: String) {
+        if !self.errors.iter().any(|(c, _)| *c == cat) {
+            self.errors.push((cat, message));
+        }
+    }
+
+    /// Counts one operator or function against DynamoDB's limit.
+    pub fn count_operator(&mut self) -> Result<()> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(self.kind.error(format!(
+                "The expression contains too many operators; operator count: {}",
+                self.operators
+            )));
+        }
+        Ok(())
+    }
+
+    /// Ends the parse: input must be consumed, then the highest-ranked semantic error wins.
+    pub fn finish(&mut self, order: &[Cat]) -> Result<()> {
+        if !self.at_end() {
+            return Err(self.syntax_error());
+        }
+        for cat in order {
+            if let Some((_, m)) = self.errors.iter().find(|(c, _)| c == cat) {
+                return Err(self.kind.error(m));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the current token starts a function call (`name(`).
+    pub fn at_function(&self) -> bool {
+        matches!(self.peek().tok, Tok::Ident(_)) && self.peek_at(1).is_punct("(")
+    }
+
+    /// `path := elem ('.' elem | '[' int ']')*`.
+    pub fn path(&mut self) -> Result<Path> {
+        let mut elems = vec![self.path_elem()?];
+        loop {
+            if self.eat_punct(".") {
+                elems.push(self.path_elem()?);
+            } else if self.peek().is_punct("[") {
+                self.advance();
+                let index = match &self.peek().tok {
+                    Tok::Int(digits) => digits.parse::<usize>().ok(),
+                    _ => None,
+                };
+                let Some(index) = index else {
+                    return Err(self.syntax_error());
+                };
+                self.advance();
+                self.expect_punct("]")?;
+                elems.push(PathElem::Index(index));
+            } else {
+                return Ok(Path(elems));
+            }
+        }
+    }
+
+    fn path_elem(&mut self) -> Result<PathElem> {
+        match self.peek().tok.clone() {
+            Tok::Ident(word) if word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') => {
+                self.advance();
+                if is_reserved_word(&word) {
+                    self.note(
+                        Cat::Reserved,
+                        format!("Attribute name is a reserved keyword; reserved keyword: {word}"),
+                    );
+                }
+                Ok(PathElem::Attr(word))
+            }
+            Tok::Name(placeholder) => {
+                self.advance();
+                match self.attrs.resolve_name(&placeholder) {
+                    Some(name) => Ok(PathElem::Attr(name)),
+                    None => {
+                        self.note(
+                            Cat::Undefined,
+                            format!(
+                                "An expression attribute name used in the document path is not defined; attribute name: {placeholder}"
+                            ),
+                        );
+                        Ok(PathElem::Attr(placeholder))
+                    }
+                }
+            }
+            _ => Err(self.syntax_error()),
+        }
+    }
+
+    /// `:value`, resolved (an undefined one is noted and read as NULL to keep parsing).
+    pub fn value(&mut self) -> Result<AttributeValue> {
+        let Tok::Value(placeholder) = self.peek().tok.clone() else {
+            return Err(self.syntax_error());
+        };
+        self.advance();
+        Ok(match self.attrs.resolve_value(&placeholder) {
+            Some(v) => v,
+            None => {
+                self.note(
+                    Cat::Undefined,
+                    format!("An expression attribute value used in expression is not defined; attribute value: {placeholder}"),
+                );
+                AttributeValue::Null
+            }
+        })
+    }
+
+    /// `operand := path | :value | function(args)`; function calls are returned as their name
+    /// and arguments for the caller (which knows the functions of its language) to check.
+    pub fn operand_or_call(&mut self) -> Result<OperandOrCall> {
+        if self.at_function() {
+            let Tok::Ident(name) = self.advance().tok else {
+                return Err(self.syntax_error());
+            };
+            self.advance(); // (
+            self.count_operator()?;
+            let mut args = vec![self.operand_or_call()?];
+            while self.eat_punct(",") {
+                args.push(self.operand_or_call()?);
+            }
+            self.expect_punct(")")?;
+            return Ok(OperandOrCall::Call(name, args));
+        }
+        match self.peek().tok {
+            Tok::Value(_) => Ok(OperandOrCall::Operand(Operand::Value(self.value()?))),
+            _ => Ok(OperandOrCall::Operand(Operand::Path(self.path()?))),
+        }
+    }
+
+    /// Checks a function's argument count; returns false (and notes the error) when wrong.
+    pub fn check_arity(&mut self, name: &str, args: &[OperandOrCall], arity: usize) -> bool {
+        if args.len() == arity {
+            return true;
+        }
+        self.note(
+            Cat::OperandCount,
+            format!(
+                "Incorrect number of operands for operator or function; operator or function: {name}, number of operands: {}",
+                args.len()
+            ),
+        );
+        false
+    }
+
+    /// Notes "requires a document path" unless `op` is a path.
+    pub fn require_path(&mut self, name: &str, op: &Operand) -> Option<Path> {
+        match op {
+            Operand::Path(p) => Some(p.clone()),
+            _ => {
+                self.note(
+                    Cat::OperandType,
+                    format!("Operator or function requires a document path; operator or function: {name}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Notes a wrong operand type when `op`'s type is known and not in `allowed`.
+    pub fn check_type(&mut self, name: &str, op: &Operand, allowed: &[&str]) {
+        if let Some(t) = op.static_type()
+            && !allowed.contains(&t)
+        {
+            self.note(
+                Cat::OperandType,
+                format!("Incorrect operand type for operator or function; operator or function: {name}, operand type: {t}"),
+            );
+        }
+    }
+}
+
+/// A parsed operand, or a function call still to be interpreted.
+#[derive(Debug, Clone)]
+pub(crate) enum OperandOrCall {
+    Operand(Operand),
+    Call(String, Vec<OperandOrCall>),
+}
