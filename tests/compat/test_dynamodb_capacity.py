@@ -1,0 +1,200 @@
+"""ReturnConsumedCapacity: TOTAL, INDEXES, NONE, with DynamoDB's unit rules.
+
+Sources: developer guide "Read/write capacity mode" and "Item sizes and
+formats": one read unit per 4 KB (strongly consistent), half for eventually
+consistent reads, one write unit per 1 KB, sizes rounded up; GetItem of a
+missing item still consumes; Query and Scan sum the sizes of all items read
+and round once per request; BatchGetItem rounds each item separately;
+UpdateItem charges the larger of the before and after sizes; API Reference
+ConsumedCapacity.
+
+Sizes here use only string attributes so that item sizes are exact:
+size = sum(len(name) + len(value)) in UTF-8 bytes.
+"""
+
+import pytest
+
+KB = 1024
+
+
+def item_of(pk, size, sk=None):
+    """An item of exactly `size` bytes."""
+    item = {"pk": {"S": pk}}
+    used = 2 + len(pk)
+    if sk is not None:
+        item["sk"] = {"S": sk}
+        used += 2 + len(sk)
+    fill = size - used - 1  # attribute name "d"
+    assert fill >= 0
+    item["d"] = {"S": "x" * fill}
+    return item
+
+
+@pytest.fixture
+def table(make_table):
+    return make_table(hash=("pk", "S"))
+
+
+@pytest.fixture
+def table_hr(make_table):
+    return make_table(hash=("pk", "S"), range=("sk", "S"))
+
+
+def units(resp):
+    cc = resp["ConsumedCapacity"]
+    return cc["CapacityUnits"]
+
+
+def test_none_and_default_omit_consumed_capacity(dynamodb, table):
+    assert "ConsumedCapacity" not in dynamodb.put_item(TableName=table, Item=item_of("a", 10))
+    assert "ConsumedCapacity" not in dynamodb.put_item(TableName=table, Item=item_of("a", 10),
+                                                       ReturnConsumedCapacity="NONE")
+    assert "ConsumedCapacity" not in dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}},
+                                                       ReturnConsumedCapacity="NONE")
+
+
+@pytest.mark.parametrize("size,expected", [(3 + 1, 1.0), (KB, 1.0), (KB + 1, 2.0), (2 * KB, 2.0),
+                                           (10 * KB + 1, 11.0)])
+def test_put_item_write_units(dynamodb, table, size, expected):
+    resp = dynamodb.put_item(TableName=table, Item=item_of("a", size), ReturnConsumedCapacity="TOTAL")
+    assert resp["ConsumedCapacity"]["TableName"] == table
+    assert units(resp) == expected
+
+
+@pytest.mark.parametrize(
+    "size,consistent,expected",
+    [(100, False, 0.5), (100, True, 1.0), (4 * KB, True, 1.0), (4 * KB + 1, True, 2.0),
+     (4 * KB + 1, False, 1.0), (9 * KB, True, 3.0), (9 * KB, False, 1.5)],
+)
+def test_get_item_read_units(dynamodb, table, size, consistent, expected):
+    dynamodb.put_item(TableName=table, Item=item_of("a", size))
+    resp = dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}}, ConsistentRead=consistent,
+                             ReturnConsumedCapacity="TOTAL")
+    assert resp["ConsumedCapacity"]["TableName"] == table
+    assert units(resp) == expected
+
+
+def test_get_missing_item_still_consumes(dynamodb, table):
+    resp = dynamodb.get_item(TableName=table, Key={"pk": {"S": "none"}}, ReturnConsumedCapacity="TOTAL")
+    assert units(resp) == 0.5
+    resp = dynamodb.get_item(TableName=table, Key={"pk": {"S": "none"}}, ConsistentRead=True,
+                             ReturnConsumedCapacity="TOTAL")
+    assert units(resp) == 1.0
+
+
+def test_projection_does_not_reduce_read_units(dynamodb, table):
+    dynamodb.put_item(TableName=table, Item=item_of("a", 9 * KB))
+    resp = dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}}, ProjectionExpression="pk",
+                             ConsistentRead=True, ReturnConsumedCapacity="TOTAL")
+    assert units(resp) == 3.0
+
+
+def test_update_item_charges_larger_of_before_and_after(dynamodb, table):
+    dynamodb.put_item(TableName=table, Item=item_of("a", 3 * KB))
+    resp = dynamodb.update_item(TableName=table, Key={"pk": {"S": "a"}}, UpdateExpression="REMOVE d",
+                                ReturnConsumedCapacity="TOTAL")
+    assert units(resp) == 3.0
+    resp = dynamodb.update_item(TableName=table, Key={"pk": {"S": "a"}}, UpdateExpression="SET d = :v",
+                                ExpressionAttributeValues={":v": {"S": "x" * (2 * KB)}},
+                                ReturnConsumedCapacity="TOTAL")
+    assert units(resp) == 3.0  # 3 + 1 + 2048 bytes -> 3 KB
+
+
+def test_delete_item_units(dynamodb, table):
+    dynamodb.put_item(TableName=table, Item=item_of("a", 2 * KB + 5))
+    resp = dynamodb.delete_item(TableName=table, Key={"pk": {"S": "a"}}, ReturnConsumedCapacity="TOTAL")
+    assert units(resp) == 3.0
+    resp = dynamodb.delete_item(TableName=table, Key={"pk": {"S": "a"}}, ReturnConsumedCapacity="TOTAL")
+    assert units(resp) == 1.0  # deleting a missing item still costs one unit
+
+
+def test_put_overwrite_charges_larger_item(dynamodb, table):
+    dynamodb.put_item(TableName=table, Item=item_of("a", 3 * KB))
+    resp = dynamodb.put_item(TableName=table, Item=item_of("a", 100), ReturnConsumedCapacity="TOTAL")
+    assert units(resp) == 3.0
+
+
+def test_indexes_mode_reports_table(dynamodb, table):
+    resp = dynamodb.put_item(TableName=table, Item=item_of("a", 2 * KB), ReturnConsumedCapacity="INDEXES")
+    cc = resp["ConsumedCapacity"]
+    assert cc["TableName"] == table
+    assert cc["CapacityUnits"] == 2.0
+    assert cc["Table"]["CapacityUnits"] == 2.0
+
+
+def _fill_partition(dynamodb, table, n, size):
+    for i in range(n):
+        dynamodb.put_item(TableName=table, Item=item_of("q", size, sk=f"{i:02d}"))
+
+
+def test_query_sums_then_rounds(dynamodb, table_hr):
+    _fill_partition(dynamodb, table_hr, 10, KB)  # 10 KB read in total
+    resp = dynamodb.query(TableName=table_hr, KeyConditionExpression="pk = :p",
+                          ExpressionAttributeValues={":p": {"S": "q"}},
+                          ConsistentRead=True, ReturnConsumedCapacity="TOTAL")
+    assert resp["Count"] == 10
+    assert units(resp) == 3.0
+    resp = dynamodb.query(TableName=table_hr, KeyConditionExpression="pk = :p",
+                          ExpressionAttributeValues={":p": {"S": "q"}}, ReturnConsumedCapacity="TOTAL")
+    assert units(resp) == 1.5
+
+
+def test_query_filter_does_not_reduce_units(dynamodb, table_hr):
+    _fill_partition(dynamodb, table_hr, 8, KB)  # 8 KB
+    resp = dynamodb.query(TableName=table_hr, KeyConditionExpression="pk = :p",
+                          FilterExpression="attribute_not_exists(d)",
+                          ExpressionAttributeValues={":p": {"S": "q"}},
+                          ConsistentRead=True, ReturnConsumedCapacity="TOTAL")
+    assert resp["Count"] == 0
+    assert units(resp) == 2.0
+
+
+def test_query_small_result_minimum(dynamodb, table_hr):
+    _fill_partition(dynamodb, table_hr, 2, 10)
+    resp = dynamodb.query(TableName=table_hr, KeyConditionExpression="pk = :p",
+                          ExpressionAttributeValues={":p": {"S": "q"}}, ReturnConsumedCapacity="TOTAL")
+    assert units(resp) == 0.5
+    resp = dynamodb.query(TableName=table_hr, KeyConditionExpression="pk = :p",
+                          ExpressionAttributeValues={":p": {"S": "nobody"}},
+                          ReturnConsumedCapacity="TOTAL")
+    assert units(resp) == 0.5
+
+
+def test_scan_units(dynamodb, table):
+    for i in range(6):
+        dynamodb.put_item(TableName=table, Item=item_of(f"s{i}", 2 * KB))  # 12 KB
+    resp = dynamodb.scan(TableName=table, ReturnConsumedCapacity="TOTAL", ConsistentRead=True)
+    assert units(resp) == 3.0
+    resp = dynamodb.scan(TableName=table, ReturnConsumedCapacity="TOTAL", Select="COUNT")
+    assert units(resp) == 1.5
+
+
+def test_batch_get_rounds_each_item(dynamodb, table):
+    for i in range(3):
+        dynamodb.put_item(TableName=table, Item=item_of(f"b{i}", KB))
+    resp = dynamodb.batch_get_item(
+        RequestItems={table: {"Keys": [{"pk": {"S": f"b{i}"}} for i in range(3)]}},
+        ReturnConsumedCapacity="TOTAL")
+    caps = resp["ConsumedCapacity"]
+    assert isinstance(caps, list) and len(caps) == 1
+    assert caps[0]["TableName"] == table
+    assert caps[0]["CapacityUnits"] == 1.5
+    resp = dynamodb.batch_get_item(
+        RequestItems={table: {"Keys": [{"pk": {"S": f"b{i}"}} for i in range(3)], "ConsistentRead": True}},
+        ReturnConsumedCapacity="TOTAL")
+    assert resp["ConsumedCapacity"][0]["CapacityUnits"] == 3.0
+
+
+def test_batch_write_units_per_table(dynamodb, table, table_hr):
+    resp = dynamodb.batch_write_item(RequestItems={
+        table: [{"PutRequest": {"Item": item_of("w1", KB + 1)}},
+                {"PutRequest": {"Item": item_of("w2", 10)}}],
+        table_hr: [{"PutRequest": {"Item": item_of("w", 10, sk="s")}}],
+    }, ReturnConsumedCapacity="TOTAL")
+    caps = {c["TableName"]: c["CapacityUnits"] for c in resp["ConsumedCapacity"]}
+    assert caps == {table: 3.0, table_hr: 1.0}
+
+
+def test_batch_none_omits(dynamodb, table):
+    resp = dynamodb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item_of("z", 10)}}]})
+    assert "ConsumedCapacity" not in resp
