@@ -183,7 +183,7 @@ impl Tables {
         table.meta.key_from_item(&item)?;
         check_item_size(&item)?;
         let written = self.conditional_write(&mut table, &item, true, "PutItem", |old| {
-            if !expressions.condition_holds(old.map(|s| &s.item))? {
+            if !expressions.condition_holds(old.map(|s| &s.item)) {
                 return Err(condition_failed(old, return_old));
             }
             Ok(Some(item.clone()))
@@ -220,7 +220,7 @@ impl Tables {
             ..ExpressionParams::default()
         })?;
         let written = self.conditional_write(&mut table, &key, false, "DeleteItem", |old| {
-            if !expressions.condition_holds(old.map(|s| &s.item))? {
+            if !expressions.condition_holds(old.map(|s| &s.item)) {
                 return Err(condition_failed(old, return_old));
             }
             Ok(None)
@@ -262,15 +262,10 @@ impl Tables {
             ..ExpressionParams::default()
         })?;
         let primary = table.meta.key_from_key(&key)?;
-        let schema = table.meta.key_schema.clone();
-        if let Some(name) = expressions.updated_key_attribute(&|n| schema.is_key(n)) {
-            return Err(TablesError::validation(format!(
-                "One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key"
-            )));
-        }
+        expressions.check_update_spares_key(&table.meta.key_schema)?;
         let mut updated_paths = None;
         let written = self.conditional_write(&mut table, &key, false, "UpdateItem", |old| {
-            if !expressions.condition_holds(old.map(|s| &s.item))? {
+            if !expressions.condition_holds(old.map(|s| &s.item)) {
                 return Err(condition_failed(old, return_old));
             }
             let mut item = match old {
@@ -287,11 +282,11 @@ impl Tables {
             ReturnValues::UpdatedOld => written
                 .old
                 .as_ref()
-                .and_then(|s| updated_paths.as_ref().map(|p| p.apply(&s.item))),
+                .and_then(|s| updated_paths.as_ref().map(|p| p.project(&s.item))),
             ReturnValues::UpdatedNew => written
                 .new
                 .as_ref()
-                .and_then(|n| updated_paths.as_ref().map(|p| p.apply(n))),
+                .and_then(|n| updated_paths.as_ref().map(|p| p.project(n))),
         }
         .filter(|item| !item.is_empty());
         Ok(UpdateItemOutput {
@@ -559,5 +554,106 @@ mod tests {
             validation_message(call(&t, "PutItem", body)),
             "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}"
         );
+    }
+
+    #[test]
+    fn conditions_and_failure_item() {
+        let (t, _) = service();
+        create(&t, "t1x", false);
+        let item = json!({"pk": {"S": "a"}, "a": {"N": "1"}});
+        call(&t, "PutItem", json!({"TableName": "t1x", "Item": item, "ConditionExpression": "attribute_not_exists(pk)"})).unwrap();
+        let again = call(
+            &t,
+            "PutItem",
+            json!({"TableName": "t1x", "Item": item,
+            "ConditionExpression": "attribute_not_exists(pk)", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+        );
+        match again {
+            Err(TablesError::ConditionalCheckFailed {
+                message,
+                item: Some(old),
+            }) => {
+                assert_eq!(message, "The conditional request failed");
+                assert_eq!(serde_json::to_value(old).unwrap(), item);
+            }
+            other => panic!("expected a failed condition, got {other:?}"),
+        }
+        let delete = call(
+            &t,
+            "DeleteItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "a"}},
+            "ConditionExpression": "a = :v", "ExpressionAttributeValues": {":v": {"N": "2"}}}),
+        );
+        assert!(matches!(
+            delete,
+            Err(TablesError::ConditionalCheckFailed { item: None, .. })
+        ));
+        let unused = call(
+            &t,
+            "DeleteItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "a"}},
+            "ConditionExpression": "a = :v", "ExpressionAttributeValues": {":v": {"N": "2"}, ":w": {"N": "3"}}}),
+        );
+        assert_eq!(
+            validation_message(unused),
+            "Value provided in ExpressionAttributeValues unused in expressions: keys: {:w}"
+        );
+    }
+
+    #[test]
+    fn update_expressions_and_return_values() {
+        let (t, _) = service();
+        create(&t, "t1x", false);
+        call(&t, "PutItem", json!({"TableName": "t1x", "Item": {"pk": {"S": "k"}, "a": {"N": "1"}, "b": {"N": "2"}, "c": {"N": "3"}}})).unwrap();
+        let body = |rv: &str| {
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "k"}},
+            "UpdateExpression": "SET a = a + :one, d = :four REMOVE c",
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":four": {"N": "4"}}, "ReturnValues": rv})
+        };
+        let old = call(&t, "UpdateItem", body("UPDATED_OLD")).unwrap();
+        assert_eq!(old["Attributes"], json!({"a": {"N": "1"}, "c": {"N": "3"}}));
+        let new = call(&t, "UpdateItem", body("UPDATED_NEW")).unwrap();
+        assert_eq!(new["Attributes"], json!({"a": {"N": "3"}, "d": {"N": "4"}}));
+        let all = call(&t, "UpdateItem", body("ALL_NEW")).unwrap();
+        assert_eq!(
+            all["Attributes"],
+            json!({"pk": {"S": "k"}, "a": {"N": "4"}, "b": {"N": "2"}, "d": {"N": "4"}})
+        );
+        let key_update = call(
+            &t,
+            "UpdateItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "k"}},
+            "UpdateExpression": "SET pk = :v", "ExpressionAttributeValues": {":v": {"S": "x"}}}),
+        );
+        assert_eq!(
+            validation_message(key_update),
+            "One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key"
+        );
+        let missing = call(
+            &t,
+            "UpdateItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "new"}},
+            "UpdateExpression": "SET a = :v", "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {":v": {"N": "1"}}}),
+        );
+        assert!(matches!(
+            missing,
+            Err(TablesError::ConditionalCheckFailed { .. })
+        ));
+        let got = call(
+            &t,
+            "GetItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "new"}}}),
+        )
+        .unwrap();
+        assert_eq!(got, json!({}));
+        let projected = call(
+            &t,
+            "GetItem",
+            json!({"TableName": "t1x", "Key": {"pk": {"S": "k"}},
+            "ProjectionExpression": "#a, b", "ExpressionAttributeNames": {"#a": "a"}}),
+        )
+        .unwrap();
+        assert_eq!(projected["Item"], json!({"a": {"N": "4"}, "b": {"N": "2"}}));
     }
 }

@@ -5,12 +5,13 @@
 use std::ops::{Bound, ControlFlow};
 
 use nimbus_store::{Direction, KeyRange, prefix_successor};
+use nimbus_tables_model::expr::RangeCondition;
 use nimbus_tables_model::{AttributeValue, Item, keycodec};
 
 use crate::api::*;
 use crate::capacity::{Consumed, Report, read_units};
 use crate::error::{Result, TablesError};
-use crate::expressions::{ExpressionParams, Expressions, KeyCondition, RangeCondition};
+use crate::expressions::{ExpressionParams, Expressions};
 use crate::item_ops::check_parameter_mix;
 use crate::items::{Table, decode_stored};
 use crate::validate::Violations;
@@ -101,19 +102,12 @@ impl Tables {
                 };
                 page.scanned += 1;
                 bytes += stored.size;
-                match request.expressions.filter_keeps(&stored.item) {
-                    Ok(true) => {
-                        page.count += 1;
-                        match (request.select, request.expressions.projection()) {
-                            (Select::Count, _) => {}
-                            (_, Some(p)) => page.items.push(p.apply(&stored.item)),
-                            (_, None) => page.items.push(stored.item.clone()),
-                        }
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        failure = Some(e);
-                        return ControlFlow::Break(());
+                if request.expressions.filter_keeps(&stored.item) {
+                    page.count += 1;
+                    match (request.select, request.expressions.projection()) {
+                        (Select::Count, _) => {}
+                        (_, Some(p)) => page.items.push(p.apply(&stored.item)),
+                        (_, None) => page.items.push(stored.item.clone()),
                     }
                 }
                 let full = request.limit.is_some_and(|l| page.scanned as usize >= l)
@@ -177,10 +171,10 @@ impl Tables {
             key_condition: input.key_condition_expression.as_deref(),
             ..ExpressionParams::default()
         })?;
-        let condition = expressions
-            .key_condition()
+        let (hash, condition) = expressions
+            .key_condition(&table.meta.key_schema)?
             .ok_or_else(|| TablesError::validation("Query key condition not supported"))?;
-        let mut range = key_condition_range(&table, condition)?;
+        let mut range = key_condition_range(&table, &hash, condition.as_ref())?;
         let forward = input.scan_index_forward.unwrap_or(true);
         if let Some(start) = &input.exclusive_start_key {
             let start = starting_key(&table, start)?;
@@ -309,34 +303,33 @@ fn starting_key(table: &Table, start: &Item) -> Result<Vec<u8>> {
     }
 }
 
+fn type_mismatch() -> TablesError {
+    TablesError::validation(
+        "One or more parameter values were invalid: Condition parameter type does not match schema type",
+    )
+}
+
 /// The store range of the items a key condition selects.
-fn key_condition_range(table: &Table, condition: &KeyCondition) -> Result<KeyRange> {
+fn key_condition_range(
+    table: &Table,
+    hash_value: &AttributeValue,
+    condition: Option<&RangeCondition>,
+) -> Result<KeyRange> {
     let schema = &table.meta.key_schema;
-    let (hash_name, hash_value) = &condition.hash;
-    if *hash_name != schema.hash.name || keycodec::KeyType::of(hash_value) != Some(schema.hash.kind)
-    {
-        return Err(TablesError::validation(
-            "Query condition missed key schema element",
-        ));
+    if keycodec::KeyType::of(hash_value) != Some(schema.hash.kind) {
+        return Err(type_mismatch());
     }
     let (_, partition) = table.meta.partition_prefix(hash_value)?;
     let partition_end = match prefix_successor(&partition) {
         Some(end) => Bound::Excluded(end),
         None => Bound::Unbounded,
     };
-    let Some((range_name, condition)) = &condition.range else {
+    let (Some(condition), Some(range_attr)) = (condition, schema.range.as_ref()) else {
         return Ok(KeyRange::prefix(&partition));
     };
-    let range_attr = schema
-        .range
-        .as_ref()
-        .filter(|r| r.name == *range_name)
-        .ok_or_else(|| TablesError::validation("Query condition missed key schema element"))?;
     let at = |value: &AttributeValue| -> Result<Vec<u8>> {
         if keycodec::KeyType::of(value) != Some(range_attr.kind) {
-            return Err(TablesError::validation(
-                "One or more parameter values were invalid: Condition parameter type does not match schema type",
-            ));
+            return Err(type_mismatch());
         }
         let mut key = partition.clone();
         keycodec::encode_key_value(value, &mut key)?;
@@ -531,5 +524,66 @@ mod tests {
             validation_message(call(&t, "Query", json!({"TableName": "t1x"}))),
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         );
+    }
+
+    #[test]
+    fn query_key_conditions_order_and_filter() {
+        let (t, _) = service();
+        create(&t, "t1x", true);
+        fill(&t, 35);
+        let query = |expr: &str, values: Value, extra: Value| {
+            let mut body = json!({"TableName": "t1x", "KeyConditionExpression": expr,
+                "ExpressionAttributeValues": values});
+            for (k, v) in extra.as_object().into_iter().flatten() {
+                body[k] = v.clone();
+            }
+            call(&t, "Query", body).unwrap()
+        };
+        // p0 holds sk 0, 7, 14, 21, 28.
+        let all = query("pk = :p", json!({":p": {"S": "p0"}}), json!({}));
+        assert_eq!(all["Count"], 5);
+        assert_eq!(all["Items"][1]["sk"], json!({"N": "7"}));
+        let reverse = query(
+            "pk = :p",
+            json!({":p": {"S": "p0"}}),
+            json!({"ScanIndexForward": false}),
+        );
+        assert_eq!(reverse["Items"][0]["sk"], json!({"N": "28"}));
+        let between = query(
+            "pk = :p AND sk BETWEEN :a AND :b",
+            json!({":p": {"S": "p0"}, ":a": {"N": "7"}, ":b": {"N": "21"}}),
+            json!({}),
+        );
+        assert_eq!(between["Count"], 3);
+        let greater = query(
+            "pk = :p AND sk > :a",
+            json!({":p": {"S": "p0"}, ":a": {"N": "7"}}),
+            json!({}),
+        );
+        assert_eq!(greater["Count"], 3);
+        let filtered = query(
+            "pk = :p",
+            json!({":p": {"S": "p0"}, ":x": {"N": "10"}}),
+            json!({"FilterExpression": "sk > :x", "Limit": 4}),
+        );
+        assert_eq!(filtered["Count"], 2);
+        assert_eq!(filtered["ScannedCount"], 4);
+        assert_eq!(
+            filtered["LastEvaluatedKey"],
+            json!({"pk": {"S": "p0"}, "sk": {"N": "21"}})
+        );
+        let rest = query(
+            "pk = :p",
+            json!({":p": {"S": "p0"}}),
+            json!({"ExclusiveStartKey": filtered["LastEvaluatedKey"].clone()}),
+        );
+        assert_eq!(rest["Count"], 1);
+        let mismatch = call(
+            &t,
+            "Query",
+            json!({"TableName": "t1x", "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"N": "1"}}}),
+        );
+        assert!(validation_message(mismatch).contains("does not match schema type"));
     }
 }
