@@ -11,6 +11,7 @@
 //! body is read up to the service's limit → the signature is verified → the service handler
 //! runs the operation → the result or the error is written in the protocol's shape.
 
+pub mod dynamodb;
 pub mod error;
 pub mod route;
 pub mod sigv4;
@@ -41,15 +42,22 @@ pub struct AwsConfig {
     pub no_auth: bool,
 }
 
+/// The services behind the endpoint.
+#[derive(Clone)]
+pub struct Services {
+    pub tables: Arc<nimbus_tables::Tables>,
+}
+
 /// Shared state of the AWS endpoint.
 pub struct AwsState {
     verifier: Option<Verifier>,
+    services: Services,
 }
 
 impl AwsState {
-    pub fn new(config: AwsConfig) -> Self {
+    pub fn new(config: AwsConfig, services: Services) -> Self {
         let verifier = (!config.no_auth).then(|| Verifier::new(config.keys, config.region));
-        AwsState { verifier }
+        AwsState { verifier, services }
     }
 }
 
@@ -136,7 +144,7 @@ async fn handle_inner(state: &AwsState, request: Request) -> Result<Response, Aw
             )
             .map_err(|e| AwsError::from_auth(protocol, &e))?;
     }
-    dispatch(&target, body)
+    dispatch(state, &target, &body).await
 }
 
 /// Reads the body, refusing it before it is buffered whole when it exceeds the service's limit.
@@ -165,22 +173,13 @@ async fn read_body(
     })
 }
 
-fn dispatch(target: &Target, body: bytes::Bytes) -> Result<Response, AwsError> {
+async fn dispatch(state: &AwsState, target: &Target, body: &[u8]) -> Result<Response, AwsError> {
     let protocol = target.service.protocol();
     match target.service {
-        Service::DynamoDb | Service::DynamoDbStreams => {
-            // The body must be a JSON object even before the operation is known.
-            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body).map_err(
-                |e| {
-                    AwsError::serialization(
-                        protocol,
-                        format!("Start of structure or map found where not expected: {e}"),
-                    )
-                },
-            )?;
-            Err(AwsError::unknown_operation(protocol, &target.operation))
+        Service::DynamoDb => {
+            dynamodb::handle(&state.services.tables, &target.operation, body).await
         }
-        Service::Lambda | Service::ApiGateway => {
+        Service::DynamoDbStreams | Service::Lambda | Service::ApiGateway => {
             Err(AwsError::unknown_operation(protocol, &target.operation))
         }
     }

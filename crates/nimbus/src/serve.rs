@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use nimbus_aws::sigv4::KeyPair;
-use nimbus_aws::{AwsConfig, AwsState};
+use nimbus_aws::{AwsConfig, AwsState, Services};
+use nimbus_store::Store;
+use nimbus_store_embedded::{EmbeddedOptions, EmbeddedStore};
+use nimbus_tables::{Tables, TablesConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -18,6 +21,9 @@ use crate::cli::ServeArgs;
 use crate::config::Config;
 use crate::{credentials, telemetry};
 
+/// The account id shown in ARNs. One server is one account.
+const ACCOUNT_ID: &str = "000000000000";
+
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -25,14 +31,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::resolve(&args.server, args.no_auth)?;
     telemetry::init(&config.log_level)?;
     let key = credentials::load_or_create(&config.data_dir)?;
+    let store_dir = config.data_dir.join("store");
+    let store: Arc<dyn Store> = Arc::new(
+        EmbeddedStore::open(&store_dir, EmbeddedOptions::default())
+            .with_context(|| format!("open the store in {}", store_dir.display()))?,
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("start the async runtime")?;
-    runtime.block_on(serve(config, key))
+    let result = runtime.block_on(serve(config, key, Arc::clone(&store)));
+    store.flush().context("flush the store")?;
+    tracing::info!("storage flushed");
+    result
 }
 
-async fn serve(config: Config, key: KeyPair) -> anyhow::Result<()> {
+async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::Result<()> {
     if config.no_auth {
         tracing::warn!(
             "SIGNATURE VERIFICATION IS OFF (--no-auth): anyone who can reach {} can read and change everything. Development only.",
@@ -65,11 +79,27 @@ async fn serve(config: Config, key: KeyPair) -> anyhow::Result<()> {
 
     let mut keys = vec![key.clone()];
     keys.extend(config.extra_keys.iter().cloned());
-    let state = Arc::new(AwsState::new(AwsConfig {
-        region: config.region.clone(),
-        keys,
-        no_auth: config.no_auth,
-    }));
+    let usage = Arc::new(nimbus_metering::Totals::new());
+    let tables = Tables::new(
+        store,
+        TablesConfig {
+            region: config.region.clone(),
+            account_id: ACCOUNT_ID.to_owned(),
+            endpoint: aws_addr.to_string(),
+        },
+        usage,
+    )
+    .context("start the table service")?;
+    let state = Arc::new(AwsState::new(
+        AwsConfig {
+            region: config.region.clone(),
+            keys,
+            no_auth: config.no_auth,
+        },
+        Services {
+            tables: Arc::new(tables),
+        },
+    ));
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
@@ -101,7 +131,6 @@ async fn serve(config: Config, key: KeyPair) -> anyhow::Result<()> {
     {
         tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
     }
-    tracing::info!("stopped");
     Ok(())
 }
 
