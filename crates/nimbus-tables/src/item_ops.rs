@@ -99,6 +99,89 @@ fn condition_failed(old: Option<&Stored>, return_old: bool) -> TablesError {
     TablesError::condition_failed(old.filter(|_| return_old).map(|s| s.item.clone()))
 }
 
+/// The parameters every single-item write shares, as given.
+struct WriteParams<'a> {
+    return_values: Option<&'a str>,
+    consumed: Option<&'a str>,
+    on_failure: Option<&'a str>,
+    metrics: Option<&'a str>,
+    expected: bool,
+    conditional_operator: bool,
+    /// Whether `AttributeUpdates` was given; `None` for operations without it.
+    attribute_updates: Option<bool>,
+    expressions: ExpressionParams<'a>,
+}
+
+/// The parameters every single-item write shares, checked.
+struct WriteOptions {
+    return_values: ReturnValues,
+    report: Report,
+    return_old: bool,
+    expressions: Expressions,
+}
+
+/// The [`WriteParams`] of a PutItem, DeleteItem or UpdateItem input.
+macro_rules! write_params {
+    ($input:expr, $attribute_updates:expr, $update:expr) => {
+        WriteParams {
+            return_values: $input.return_values.as_deref(),
+            consumed: $input.return_consumed_capacity.as_deref(),
+            on_failure: $input.return_values_on_condition_check_failure.as_deref(),
+            metrics: $input.return_item_collection_metrics.as_deref(),
+            expected: $input.expected.is_some(),
+            conditional_operator: $input.conditional_operator.is_some(),
+            attribute_updates: $attribute_updates,
+            expressions: ExpressionParams {
+                names: $input.expression_attribute_names.as_ref(),
+                values: $input.expression_attribute_values.as_ref(),
+                condition: $input.condition_expression.as_deref(),
+                update: $update,
+                ..ExpressionParams::default()
+            },
+        }
+    };
+}
+
+impl WriteParams<'_> {
+    fn parse(self) -> Result<WriteOptions> {
+        let update = self.attribute_updates.is_some();
+        let return_values = ReturnValues::parse(self.return_values, update)?;
+        let report = Report::parse(self.consumed)?;
+        let return_old = return_old_on_failure(self.on_failure)?;
+        check_collection_metrics(self.metrics)?;
+        let mut legacy = vec![("AttributeUpdates", self.attribute_updates == Some(true))];
+        legacy.push(("Expected", self.expected));
+        legacy.push(("ConditionalOperator", self.conditional_operator));
+        check_parameter_mix(
+            &legacy,
+            &[
+                ("UpdateExpression", self.expressions.update.is_some()),
+                ("ConditionExpression", self.expressions.condition.is_some()),
+            ],
+        )?;
+        Ok(WriteOptions {
+            return_values,
+            report,
+            return_old,
+            expressions: Expressions::parse(self.expressions)?,
+        })
+    }
+}
+
+impl WriteOptions {
+    /// The output of PutItem and DeleteItem: the old item when `ALL_OLD` asked for it.
+    fn old_output(&self, written: Written, table: &Table) -> PutItemOutput {
+        PutItemOutput {
+            attributes: written
+                .old
+                .filter(|_| self.return_values == ReturnValues::AllOld)
+                .map(|s| s.item),
+            consumed_capacity: written.consumed.report(&table.meta.name, self.report),
+            item_collection_metrics: None,
+        }
+    }
+}
+
 /// What a conditional write did.
 struct Written {
     old: Option<Stored>,
@@ -115,6 +198,7 @@ impl Tables {
         key_item: &Item,
         from_item: bool,
         operation: &'static str,
+        options: &WriteOptions,
         mut decide: impl FnMut(Option<&Stored>) -> Result<Option<Item>>,
     ) -> Result<Written> {
         for _ in 0..MAX_ATTEMPTS {
@@ -124,7 +208,15 @@ impl Tables {
                 table.meta.key_from_key(key_item)?
             };
             let old = self.read_item(&key)?;
-            let new = match decide(old.as_ref()) {
+            let decided = if options
+                .expressions
+                .condition_holds(old.as_ref().map(|s| &s.item))
+            {
+                decide(old.as_ref())
+            } else {
+                Err(condition_failed(old.as_ref(), options.return_old))
+            };
+            let new = match decided {
                 Ok(new) => new,
                 Err(e) => {
                     if matches!(e, TablesError::ConditionalCheckFailed { .. }) {
@@ -162,136 +254,61 @@ impl Tables {
     pub fn put_item(&self, input: PutItemInput) -> Result<PutItemOutput> {
         let mut table = self.item_table(input.table_name.as_deref())?;
         let item = required(input.item, "item")?;
-        let return_values = ReturnValues::parse(input.return_values.as_deref(), false)?;
-        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
-        let return_old =
-            return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
-        check_collection_metrics(input.return_item_collection_metrics.as_deref())?;
-        check_parameter_mix(
-            &[
-                ("Expected", input.expected.is_some()),
-                ("ConditionalOperator", input.conditional_operator.is_some()),
-            ],
-            &[("ConditionExpression", input.condition_expression.is_some())],
-        )?;
-        let expressions = Expressions::parse(ExpressionParams {
-            names: input.expression_attribute_names.as_ref(),
-            values: input.expression_attribute_values.as_ref(),
-            condition: input.condition_expression.as_deref(),
-            ..ExpressionParams::default()
-        })?;
+        let options = write_params!(input, None, None).parse()?;
         table.meta.key_from_item(&item)?;
         check_item_size(&item)?;
-        let written = self.conditional_write(&mut table, &item, true, "PutItem", |old| {
-            if !expressions.condition_holds(old.map(|s| &s.item)) {
-                return Err(condition_failed(old, return_old));
-            }
-            Ok(Some(item.clone()))
-        })?;
-        Ok(PutItemOutput {
-            attributes: written
-                .old
-                .filter(|_| return_values == ReturnValues::AllOld)
-                .map(|s| s.item),
-            consumed_capacity: written.consumed.report(&table.meta.name, report),
-            item_collection_metrics: None,
-        })
+        let written =
+            self.conditional_write(&mut table, &item, true, "PutItem", &options, |_| {
+                Ok(Some(item.clone()))
+            })?;
+        Ok(options.old_output(written, &table))
     }
 
     pub fn delete_item(&self, input: DeleteItemInput) -> Result<DeleteItemOutput> {
         let mut table = self.item_table(input.table_name.as_deref())?;
         let key = required(input.key, "key")?;
-        let return_values = ReturnValues::parse(input.return_values.as_deref(), false)?;
-        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
-        let return_old =
-            return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
-        check_collection_metrics(input.return_item_collection_metrics.as_deref())?;
-        check_parameter_mix(
-            &[
-                ("Expected", input.expected.is_some()),
-                ("ConditionalOperator", input.conditional_operator.is_some()),
-            ],
-            &[("ConditionExpression", input.condition_expression.is_some())],
-        )?;
-        let expressions = Expressions::parse(ExpressionParams {
-            names: input.expression_attribute_names.as_ref(),
-            values: input.expression_attribute_values.as_ref(),
-            condition: input.condition_expression.as_deref(),
-            ..ExpressionParams::default()
-        })?;
-        let written = self.conditional_write(&mut table, &key, false, "DeleteItem", |old| {
-            if !expressions.condition_holds(old.map(|s| &s.item)) {
-                return Err(condition_failed(old, return_old));
-            }
-            Ok(None)
-        })?;
-        Ok(DeleteItemOutput {
-            attributes: written
-                .old
-                .filter(|_| return_values == ReturnValues::AllOld)
-                .map(|s| s.item),
-            consumed_capacity: written.consumed.report(&table.meta.name, report),
-            item_collection_metrics: None,
-        })
+        let options = write_params!(input, None, None).parse()?;
+        let written =
+            self.conditional_write(&mut table, &key, false, "DeleteItem", &options, |_| {
+                Ok(None)
+            })?;
+        Ok(options.old_output(written, &table))
     }
 
     pub fn update_item(&self, input: UpdateItemInput) -> Result<UpdateItemOutput> {
         let mut table = self.item_table(input.table_name.as_deref())?;
         let key = required(input.key, "key")?;
-        let return_values = ReturnValues::parse(input.return_values.as_deref(), true)?;
-        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
-        let return_old =
-            return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
-        check_collection_metrics(input.return_item_collection_metrics.as_deref())?;
-        check_parameter_mix(
-            &[
-                ("AttributeUpdates", input.attribute_updates.is_some()),
-                ("Expected", input.expected.is_some()),
-                ("ConditionalOperator", input.conditional_operator.is_some()),
-            ],
-            &[
-                ("UpdateExpression", input.update_expression.is_some()),
-                ("ConditionExpression", input.condition_expression.is_some()),
-            ],
-        )?;
-        let expressions = Expressions::parse(ExpressionParams {
-            names: input.expression_attribute_names.as_ref(),
-            values: input.expression_attribute_values.as_ref(),
-            condition: input.condition_expression.as_deref(),
-            update: input.update_expression.as_deref(),
-            ..ExpressionParams::default()
-        })?;
+        let options = write_params!(
+            input,
+            Some(input.attribute_updates.is_some()),
+            input.update_expression.as_deref()
+        )
+        .parse()?;
+        let expressions = &options.expressions;
         let primary = table.meta.key_from_key(&key)?;
         expressions.check_update_spares_key(&table.meta.key_schema)?;
-        let mut updated_paths = None;
-        let written = self.conditional_write(&mut table, &key, false, "UpdateItem", |old| {
-            if !expressions.condition_holds(old.map(|s| &s.item)) {
-                return Err(condition_failed(old, return_old));
-            }
-            let mut item = match old {
-                Some(stored) => stored.item.clone(),
-                None => primary.attributes.clone(),
-            };
-            updated_paths = Some(expressions.apply_update(&mut item)?);
-            Ok(Some(item))
-        })?;
-        let attributes = match return_values {
+        let mut changes = None;
+        let written =
+            self.conditional_write(&mut table, &key, false, "UpdateItem", &options, |old| {
+                let mut item = match old {
+                    Some(stored) => stored.item.clone(),
+                    None => primary.attributes.clone(),
+                };
+                changes = Some(expressions.apply_update(&mut item)?);
+                Ok(Some(item))
+            })?;
+        let changed = |item: &Item| changes.as_ref().map(|c| c.project(item));
+        let attributes = match options.return_values {
             ReturnValues::None => None,
             ReturnValues::AllOld => written.old.map(|s| s.item),
             ReturnValues::AllNew => written.new,
-            ReturnValues::UpdatedOld => written
-                .old
-                .as_ref()
-                .and_then(|s| updated_paths.as_ref().map(|p| p.project(&s.item))),
-            ReturnValues::UpdatedNew => written
-                .new
-                .as_ref()
-                .and_then(|n| updated_paths.as_ref().map(|p| p.project(n))),
+            ReturnValues::UpdatedOld => written.old.as_ref().and_then(|s| changed(&s.item)),
+            ReturnValues::UpdatedNew => written.new.as_ref().and_then(changed),
         }
         .filter(|item| !item.is_empty());
         Ok(UpdateItemOutput {
             attributes,
-            consumed_capacity: written.consumed.report(&table.meta.name, report),
+            consumed_capacity: written.consumed.report(&table.meta.name, options.report),
             item_collection_metrics: None,
         })
     }
