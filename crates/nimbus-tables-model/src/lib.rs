@@ -10,6 +10,7 @@ pub mod error;
 pub mod expr;
 pub mod itemcodec;
 pub mod keycodec;
+pub mod legacy;
 pub mod number;
 pub mod value;
 

@@ -47,6 +47,8 @@ impl UpdateAction {
 pub struct UpdateExpression {
     /// The actions, in expression order.
     pub actions: Vec<UpdateAction>,
+    /// Built from legacy `AttributeUpdates`: type mismatches are reported in its words.
+    legacy: bool,
 }
 
 /// What an applied update touched.
@@ -118,12 +120,37 @@ impl UpdateExpression {
             p.note(Cat::Overlap, message);
         }
         p.finish(UPDATE_ORDER)?;
-        Ok(UpdateExpression { actions })
+        Ok(UpdateExpression::new(actions))
+    }
+
+    /// An update of the given actions (as an expression would give them).
+    pub fn new(actions: Vec<UpdateAction>) -> UpdateExpression {
+        UpdateExpression {
+            actions,
+            legacy: false,
+        }
+    }
+
+    /// An update converted from legacy `AttributeUpdates`.
+    pub fn legacy(actions: Vec<UpdateAction>) -> UpdateExpression {
+        UpdateExpression {
+            actions,
+            legacy: true,
+        }
     }
 
     /// Applies the update to `item` (an empty item when none exists yet). On error the item may
     /// be partly updated: apply to a copy when the original must survive a failure.
     pub fn apply(&self, item: &mut Item) -> Result<Changes> {
+        self.apply_actions(item).map_err(|e| match e {
+            Error::Validation(m) if self.legacy && m == MSG_TYPE => {
+                Error::validation("Type mismatch for attribute to update")
+            }
+            other => other,
+        })
+    }
+
+    fn apply_actions(&self, item: &mut Item) -> Result<Changes> {
         let original = item.clone();
         let mut values = Vec::new();
         for action in &self.actions {
