@@ -112,7 +112,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_nimbus(tmp_root: Path) -> NimbusServer:
+def _start_nimbus(tmp_root: Path, reuse: bool = False) -> NimbusServer:
+    """Start `nimbus serve` with data in <tmp_root>/data. With reuse=True the data
+    dir is expected to exist already (a restart) and the log goes to a new file."""
     binary = os.environ.get("NIMBUS_BIN", str(REPO_ROOT / "target" / "debug" / "nimbus"))
     if not Path(binary).exists():
         pytest.fail(
@@ -121,8 +123,12 @@ def _start_nimbus(tmp_root: Path) -> NimbusServer:
             pytrace=False,
         )
     data_dir = tmp_root / "data"
-    data_dir.mkdir()
+    data_dir.mkdir(exist_ok=reuse)
     log_path = tmp_root / "nimbus.log"
+    n = 1
+    while log_path.exists():
+        n += 1
+        log_path = tmp_root / f"nimbus-{n}.log"
     port = _free_port()
     gateway_port = _free_port()
     while gateway_port == port:

@@ -109,9 +109,7 @@ def test_data_survives_restart():
     finally:
         code = _stop(server)
     assert code == 0, server.log_tail()
-    (root / "data2").mkdir()
-    # Start again on the same data dir (the start helper creates <root>/data).
-    again = _start_nimbus_on(root)
+    again = _start_nimbus(root, reuse=True)
     try:
         client = boto3.client("dynamodb", endpoint_url=again.endpoint, region_name=again.region,
                               aws_access_key_id=again.access_key, aws_secret_access_key=again.secret_key,
@@ -120,7 +118,3 @@ def test_data_survives_restart():
         assert item == {"pk": {"S": "k"}, "v": {"N": "42"}}
     finally:
         assert _stop(again) == 0, again.log_tail()
-
-
-def _start_nimbus_on(root: Path):
-    return _start_nimbus(root, reuse=True)
