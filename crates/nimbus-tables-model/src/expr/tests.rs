@@ -353,6 +353,22 @@ fn update_apply_errors() {
 }
 
 #[test]
+fn update_nesting_limit() {
+    let mut deep = json!({"S": "x"});
+    for _ in 0..32 {
+        deep = json!({"L": [deep]});
+    }
+    let start = json!({"a": deep, "m": {"M": {}}});
+    assert!(run_update("set b = a", json!({}), start.clone()).is_ok());
+    assert_eq!(
+        run_update("set m.x = a", json!({}), start)
+            .unwrap_err()
+            .to_string(),
+        "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
+    );
+}
+
+#[test]
 fn projection() {
     let mut a = attrs(&[("#s", "status")], json!({}));
     let p = Projection::parse("a, b.c, l[3], l[1], #s", &mut a).unwrap();

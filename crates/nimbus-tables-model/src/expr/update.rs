@@ -15,7 +15,7 @@ use super::path::{Path, check_paths};
 use super::projection::project_paths;
 use super::{ExprKind, ExpressionAttributes, Operand};
 use crate::error::{Error, Result};
-use crate::value::{AttributeValue, Item};
+use crate::value::{AttributeValue, Item, MAX_NESTING_DEPTH, MSG_NESTING, depth};
 
 /// One action of an update.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,7 +177,14 @@ impl UpdateExpression {
             path.remove(item).map_err(|_| Error::validation(MSG_PATH))?;
         }
         let paths: Vec<Path> = self.actions.iter().map(|a| a.path().clone()).collect();
-        let attributes = paths.iter().map(|p| p.top().to_owned()).collect();
+        let attributes: BTreeSet<String> = paths.iter().map(|p| p.top().to_owned()).collect();
+        if attributes
+            .iter()
+            .filter_map(|a| item.get(a))
+            .any(|v| depth(v) > MAX_NESTING_DEPTH)
+        {
+            return Err(Error::validation(MSG_NESTING));
+        }
         Ok(Changes { paths, attributes })
     }
 }
