@@ -172,7 +172,8 @@ pub(crate) fn value_of<'a>(op: &'a Operand, item: &'a Item) -> Option<Cow<'a, At
         Operand::Value(v) => Some(Cow::Borrowed(v)),
         Operand::Size(inner) => {
             let n = match value_of(inner, item)?.as_ref() {
-                AttributeValue::S(s) => s.len(),
+                // DynamoDB counts a string's UTF-16 code units.
+                AttributeValue::S(s) => s.encode_utf16().count(),
                 AttributeValue::B(b) => b.len(),
                 AttributeValue::L(l) => l.len(),
                 AttributeValue::M(m) => m.len(),

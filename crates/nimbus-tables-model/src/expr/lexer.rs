@@ -78,15 +78,13 @@ pub(crate) fn tokenize(source: &str) -> Vec<Token> {
                 chars.next();
                 let end = word(&mut chars, start + 1);
                 let text = source[start..end].to_owned();
-                out.push(Token {
-                    tok: if c == '#' {
-                        Tok::Name(text)
-                    } else {
-                        Tok::Value(text)
-                    },
-                    start,
-                    end,
-                });
+                // A lone `#` or `:` is not a placeholder.
+                let tok = match c {
+                    _ if end == start + 1 => Tok::Other(c),
+                    '#' => Tok::Name(text),
+                    _ => Tok::Value(text),
+                };
+                out.push(Token { tok, start, end });
                 continue;
             }
             c if c.is_ascii_digit() => {

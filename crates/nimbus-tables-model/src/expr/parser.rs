@@ -10,6 +10,11 @@ use super::{
 use crate::error::{Error, Result};
 use crate::value::AttributeValue;
 
+/// Words that are tokens of the expression grammars, never attribute names.
+const KEYWORDS: &[&str] = &[
+    "AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE",
+];
+
 /// Kinds of semantic error, in no particular order; each expression kind ranks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cat {
@@ -78,15 +83,23 @@ impl<'s, 'a> Parser<'s, 'a> {
         self.peek().tok == Tok::Eof
     }
 
-    /// The syntax error at the current token: `Syntax error; token: "x", near: "prev x"`.
+    /// The syntax error at the current token, quoted as DynamoDB does: the token, and the
+    /// source from the token before it to the token after it (`token: "b", near: "a b c"`).
     pub fn syntax_error(&self) -> Error {
         let cur = self.peek();
-        let near_start = if self.pos > 0 {
-            self.toks[self.pos - 1].start
+        let prev = self.pos.checked_sub(1).map(|i| &self.toks[i]);
+        let near = if cur.tok == Tok::Eof {
+            prev.map_or("", |p| &self.src[p.start..p.end])
         } else {
-            cur.start
+            let start = prev.map_or(cur.start, |p| p.start);
+            let next = self.peek_at(1);
+            let end = if next.tok == Tok::Eof {
+                cur.end
+            } else {
+                next.end
+            };
+            &self.src[start..end]
         };
-        let near = &self.src[near_start..cur.end];
         self.kind.error(format!(
             "Syntax error; token: \"{}\", near: \"{}\"",
             cur.text(self.src),
@@ -182,7 +195,10 @@ impl<'s, 'a> Parser<'s, 'a> {
 
     fn path_elem(&mut self) -> Result<PathElem> {
         match self.peek().tok.clone() {
-            Tok::Ident(word) if word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') => {
+            Tok::Ident(word)
+                if word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && !KEYWORDS.iter().any(|k| word.eq_ignore_ascii_case(k)) =>
+            {
                 self.advance();
                 if is_reserved_word(&word) {
                     self.note(

@@ -60,12 +60,22 @@ fn condition_syntax_errors() {
         (
             "a = ",
             json!({}),
-            "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \"= \"",
+            "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \"=\"",
         ),
         (
             "a b",
             json!({}),
             "Invalid ConditionExpression: Syntax error; token: \"b\", near: \"a b\"",
+        ),
+        (
+            "SET x",
+            json!({}),
+            "Invalid ConditionExpression: Syntax error; token: \"SET\", near: \"SET x\"",
+        ),
+        (
+            "ADD #v",
+            json!({}),
+            "Invalid ConditionExpression: Syntax error; token: \"ADD\", near: \"ADD #v\"",
         ),
         (
             "",
@@ -154,11 +164,11 @@ fn condition_semantic_errors() {
 fn condition_evaluation() {
     let it = item(json!({
         "name": {"S": "alice"}, "age": {"N": "30"}, "tags": {"SS": ["x", "y"]},
-        "m": {"M": {"l": {"L": [{"N": "1"}, {"S": "two"}]}}}, "c": {"BOOL": true}
+        "m": {"M": {"l": {"L": [{"N": "1"}, {"S": "two"}]}}}, "c": {"BOOL": true}, "u": {"S": "\u{e9}\u{1d11e}"}
     }));
     let vals = json!({
         ":a": {"S": "alice"}, ":al": {"S": "al"}, ":n20": {"N": "20"}, ":n40": {"N": "40"},
-        ":x": {"S": "x"}, ":two": {"S": "two"}, ":t": {"S": "SS"}, ":s": {"N": "2"}
+        ":x": {"S": "x"}, ":two": {"S": "two"}, ":t": {"S": "SS"}, ":s": {"N": "2"}, ":three": {"N": "3"}
     });
     let check = |src: &str, expected: bool| {
         let c = cond(src, vals.clone()).unwrap();
@@ -182,6 +192,7 @@ fn condition_evaluation() {
     );
     check("attribute_type(tags, :t)", true);
     check("size(tags) = :s AND size(m.l) = :s", true);
+    check("size(u) = :three", true);
     check("#n < :n20", false);
     check("#c = :a OR #n = :a AND age < :n20", false);
 }
@@ -195,9 +206,19 @@ fn update_parse_errors() {
             "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \"x\"",
         ),
         (
-            "whatever",
+            "ADD hits : incr",
             json!({}),
-            "Invalid UpdateExpression: Syntax error; token: \"whatever\", near: \"whatever\"",
+            "Invalid UpdateExpression: Syntax error; token: \":\", near: \"hits : incr\"",
+        ),
+        (
+            "SET a = :v, updated = :v updated = :v",
+            json!({":v": {"N": "1"}}),
+            "Invalid UpdateExpression: Syntax error; token: \"updated\", near: \":v updated =\"",
+        ),
+        (
+            "INVALID SYNTAX HERE",
+            json!({}),
+            "Invalid UpdateExpression: Syntax error; token: \"INVALID\", near: \"INVALID SYNTAX\"",
         ),
         (
             "set a = #c set c = :d",
