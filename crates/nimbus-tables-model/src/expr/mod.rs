@@ -2,7 +2,7 @@
 //! projection expressions and key condition expressions, parsed into small trees and evaluated
 //! against an [`Item`](crate::Item).
 //!
-//! The parsers are hand-written recursive descent over a tokenizer ([`lexer`]) rather than
+//! The parsers are hand-written recursive descent over a tokenizer (`lexer`) rather than
 //! generated: the grammar is small, and DynamoDB's error messages need exact token spans
 //! (`Syntax error; token: "x", near: "SET x"`) and a fixed precedence among semantic errors
 //! (an undefined `#name` is reported before a wrong operand type, and so on), which is simpler to
