@@ -4,12 +4,10 @@
 //! the writer thread of [`EmbeddedStore`](crate::EmbeddedStore) is its only writer, so the
 //! checks it evaluates inside a [`Transaction`] cannot race with another write.
 
-use std::ops::{Bound, ControlFlow};
+use std::ops::Bound;
 
+pub use nimbus_store::Visitor;
 use nimbus_store::{Direction, KeyRange, Result};
-
-/// The visitor of a scan: gets each pair, breaks to stop.
-pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> ControlFlow<()> + 'a;
 
 /// A storage engine under the group-commit writer.
 pub trait Engine: Send + Sync + 'static {
