@@ -537,6 +537,30 @@ mod tests {
         assert_eq!(n("100"), n("1e2"));
     }
 
+    /// Compares two plain decimal strings (as `Display` writes them) digit by digit.
+    fn reference_cmp(a: &str, b: &str) -> Ordering {
+        let split = |s: &str| {
+            let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
+            let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+            (neg, int.to_owned(), frac.to_owned())
+        };
+        let magnitude = |(_, ia, fa): &(bool, String, String),
+                         (_, ib, fb): &(bool, String, String)| {
+            let width = fa.len().max(fb.len());
+            ia.len()
+                .cmp(&ib.len())
+                .then_with(|| ia.cmp(ib))
+                .then_with(|| format!("{fa:0<width$}").cmp(&format!("{fb:0<width$}")))
+        };
+        let (x, y) = (split(a), split(b));
+        match (x.0, y.0) {
+            (false, true) => Ordering::Greater,
+            (true, false) => Ordering::Less,
+            (false, false) => magnitude(&x, &y),
+            (true, true) => magnitude(&y, &x),
+        }
+    }
+
     fn small_decimal() -> impl Strategy<Value = (i64, u32)> {
         (-10_000_000_000i64..10_000_000_000, 0u32..8)
     }
@@ -569,6 +593,11 @@ mod tests {
             let sum = x.checked_add(&y).unwrap();
             let expect = Number::parse(&format!("{}e-8", xi + yi)).unwrap();
             prop_assert_eq!(sum, expect);
+        }
+
+        #[test]
+        fn order_matches_plain_decimal_reference(x in any_number(), y in any_number()) {
+            prop_assert_eq!(x.cmp(&y), reference_cmp(&x.to_string(), &y.to_string()));
         }
 
         #[test]

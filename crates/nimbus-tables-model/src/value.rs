@@ -659,6 +659,47 @@ mod tests {
         assert!(matches!(classify_json_error(&e), Error::Serialization(_)));
     }
 
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let key = prop_oneof![
+            Just("S"),
+            Just("N"),
+            Just("B"),
+            Just("BOOL"),
+            Just("NULL"),
+            Just("L"),
+            Just("M"),
+            Just("SS"),
+            Just("NS"),
+            Just("BS"),
+            Just("x")
+        ]
+        .prop_map(str::to_owned);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|f| json!(f)),
+            "[0-9a-zA-Z+/=.eE-]{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 4, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(key.clone(), inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_json_never_panics_and_round_trips(v in json_value()) {
+            if let Ok(av) = AttributeValue::from_json(&v) {
+                proptest::prop_assert_eq!(AttributeValue::from_json(&av.to_json()).unwrap(), av);
+            }
+        }
+    }
+
     #[test]
     fn sets_compare_unordered() {
         let a = AttributeValue::from_json(&json!({"NS": ["1", "2"]})).unwrap();
