@@ -186,12 +186,19 @@ impl IntoResponse for AwsError {
             Protocol::Json10 => "application/x-amz-json-1.0",
             Protocol::RestJson => "application/json",
         };
+        let body = self.body().to_string().into_bytes();
+        let crc = (self.protocol == Protocol::Json10).then(|| crc32fast::hash(&body));
         let mut response = (
             self.status,
             [(http::header::CONTENT_TYPE, content_type)],
-            self.body().to_string(),
+            body,
         )
             .into_response();
+        if let Some(crc) = crc {
+            response
+                .headers_mut()
+                .insert("x-amz-crc32", HeaderValue::from(crc));
+        }
         if self.protocol == Protocol::RestJson {
             response
                 .headers_mut()

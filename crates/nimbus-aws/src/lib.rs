@@ -185,16 +185,24 @@ async fn dispatch(state: &AwsState, target: &Target, body: &[u8]) -> Result<Resp
     }
 }
 
-/// A JSON response with status 200 in the protocol's content type.
+/// A JSON response with status 200 in the protocol's content type. JSON 1.0 responses carry
+/// `x-amz-crc32`, the CRC32 of the body that DynamoDB clients check.
 pub fn json_response(protocol: error::Protocol, body: Vec<u8>) -> Response {
     let content_type = match protocol {
         error::Protocol::Json10 => "application/x-amz-json-1.0",
         error::Protocol::RestJson => "application/json",
     };
-    (
+    let crc = (protocol == error::Protocol::Json10).then(|| crc32fast::hash(&body));
+    let mut response = (
         StatusCode::OK,
         [(http::header::CONTENT_TYPE, content_type)],
         body,
     )
-        .into_response()
+        .into_response();
+    if let Some(crc) = crc {
+        response
+            .headers_mut()
+            .insert("x-amz-crc32", HeaderValue::from(crc));
+    }
+    response
 }
