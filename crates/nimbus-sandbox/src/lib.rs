@@ -10,3 +10,4 @@
 //! `// SAFETY:` comment.
 
 pub mod probe;
+pub mod process;
