@@ -1,0 +1,647 @@
+// Nimbus bootstrap for the nodejs* managed runtimes.
+//
+// Run as `node bootstrap.mjs` inside an execution environment. It speaks the
+// Lambda Runtime API at AWS_LAMBDA_RUNTIME_API, loads the handler named by
+// _HANDLER (`path/file.export[.nested]`) from the task root and serves
+// invocations one at a time with the semantics of AWS's Node.js runtime:
+//
+// - module resolution as AWS does it: an extensionless file or `file.js` by
+//   require() unless the nearest package.json says "type": "module"; then
+//   `.js` (ESM case) and `.mjs` by import(), `.cjs` by require(); finally
+//   require.resolve() from the task root (node_modules, NODE_PATH);
+// - async and promise-returning handlers answer when the promise settles;
+//   callback handlers answer when the callback is called and, while
+//   context.callbackWaitsForEmptyEventLoop is true (the default), once the
+//   event loop has nothing else to do; context.succeed/fail/done answer at
+//   once; a non-async handler that never calls back answers null when the
+//   loop empties;
+// - errors are posted as {errorType, errorMessage, trace}; loading failures
+//   go to /runtime/init/error as Runtime.ImportModuleError,
+//   Runtime.HandlerNotFound, Runtime.MalformedHandlerName or
+//   Runtime.UserCodeSyntaxError; an uncaught exception or unhandled rejection
+//   fails the invocation in progress (Runtime.UnhandledPromiseRejection for
+//   rejections) and ends the process, as on AWS;
+// - console.* writes `<ISO time>\t<request id>\t<LEVEL>\t<message>` lines
+//   (JSON lines when AWS_LAMBDA_LOG_FORMAT=JSON), filtered by
+//   AWS_LAMBDA_LOG_LEVEL.
+//
+// ES modules do not see NODE_PATH. When NIMBUS_NODE_SDK_DIR is set (a
+// directory holding node_modules/, or a node_modules directory itself), a
+// module resolve hook lets bare imports that the task root cannot resolve
+// (`import { DynamoDBClient } from "@aws-sdk/client-dynamodb"`) resolve
+// from there. The hook needs module.register (Node 18.19 / 20.6 and later).
+
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import util from 'node:util';
+import { createRequire } from 'node:module';
+import * as nodeModule from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const API_PREFIX = '/2018-06-01/runtime';
+const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
+
+// ---------------------------------------------------------------------------
+// Errors
+
+function runtimeError(name, message, stack) {
+  const err = new Error(message);
+  err.name = `Runtime.${name}`;
+  if (stack !== undefined) err.stack = stack;
+  return err;
+}
+
+function isErrorLike(obj) {
+  return (
+    obj &&
+    typeof obj.name === 'string' &&
+    typeof obj.message === 'string' &&
+    typeof obj.stack === 'string'
+  );
+}
+
+// The body of an error post, as AWS's runtime builds it.
+function toRapidResponse(error) {
+  try {
+    if (util.types.isNativeError(error) || isErrorLike(error)) {
+      return {
+        errorType: error.name,
+        errorMessage: error.message,
+        trace: error.stack.split('\n'),
+      };
+    }
+    return {
+      errorType: typeof error,
+      errorMessage: String(error),
+      trace: [],
+    };
+  } catch {
+    return {
+      errorType: 'handled',
+      errorMessage:
+        'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+      trace: [],
+    };
+  }
+}
+
+function intoError(err) {
+  return err instanceof Error ? err : new Error(err);
+}
+
+// The error as it is written to the log: a tab, then JSON with the
+// non-enumerable properties made visible.
+function toFormatted(error) {
+  const withProps = (_k, v) => {
+    if (v instanceof Error) {
+      const ret = Object.assign(
+        { errorType: v.name, errorMessage: v.message, code: v.code },
+        v,
+      );
+      if (typeof v.stack === 'string') ret.stack = v.stack.split('\n');
+      return ret;
+    }
+    return v;
+  };
+  try {
+    return '\t' + JSON.stringify(error, withProps);
+  } catch {
+    return '\t' + JSON.stringify(toRapidResponse(error));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Logging
+
+const REQUEST_ID = Symbol.for('aws.lambda.runtime.requestId');
+const LEVELS = Object.freeze({
+  TRACE: { name: 'TRACE', priority: 1 },
+  DEBUG: { name: 'DEBUG', priority: 2 },
+  INFO: { name: 'INFO', priority: 3 },
+  WARN: { name: 'WARN', priority: 4 },
+  ERROR: { name: 'ERROR', priority: 5 },
+  FATAL: { name: 'FATAL', priority: 6 },
+});
+const LOG_JSON = (process.env.AWS_LAMBDA_LOG_FORMAT || '').toUpperCase() === 'JSON';
+
+function jsonErrorReplacer(_k, value) {
+  if (value instanceof Error) {
+    return Object.assign(
+      {
+        errorType: value?.constructor?.name ?? 'UnknownError',
+        errorMessage: value.message,
+        stackTrace: typeof value.stack === 'string' ? value.stack.split('\n') : value.stack,
+      },
+      value,
+    );
+  }
+  return value;
+}
+
+function formatJsonLine(requestId, time, level, params) {
+  const result = { timestamp: time, level: level.name, requestId };
+  if (params.length === 1) {
+    result.message = params[0];
+    try {
+      return JSON.stringify(result, jsonErrorReplacer);
+    } catch {
+      result.message = util.format(result.message);
+      return JSON.stringify(result);
+    }
+  }
+  result.message = util.format(...params);
+  for (const param of params) {
+    if (param instanceof Error) {
+      result.errorType = param?.constructor?.name ?? 'UnknownError';
+      result.errorMessage = param.message;
+      result.stackTrace = typeof param.stack === 'string' ? param.stack.split('\n') : [];
+      break;
+    }
+  }
+  return JSON.stringify(result);
+}
+
+function writeLog(level, params) {
+  const time = new Date().toISOString();
+  const requestId = globalThis[REQUEST_ID];
+  const line = LOG_JSON
+    ? formatJsonLine(requestId, time, level, params)
+    : `${time}\t${requestId}\t${level.name}\t${util.format(...params)}`;
+  process.stdout.write(line.replace(/\n/g, '\r') + '\n');
+}
+
+function patchConsole() {
+  const threshold =
+    LEVELS[(process.env.AWS_LAMBDA_LOG_LEVEL || '').toUpperCase()] ?? LEVELS.TRACE;
+  const nop = () => {};
+  const logger = (level) =>
+    level.priority >= threshold.priority ? (...params) => writeLog(level, params) : nop;
+  console.trace = logger(LEVELS.TRACE);
+  console.debug = logger(LEVELS.DEBUG);
+  console.info = logger(LEVELS.INFO);
+  console.log = console.info;
+  console.warn = logger(LEVELS.WARN);
+  console.error = logger(LEVELS.ERROR);
+  console.fatal = (...params) => writeLog(LEVELS.FATAL, params);
+}
+
+function logError(label, err) {
+  if (LOG_JSON) console.error(intoError(err));
+  else console.error(label, toFormatted(intoError(err)));
+}
+
+// ---------------------------------------------------------------------------
+// Runtime API client
+
+class RuntimeClient {
+  constructor(address) {
+    const at = address.lastIndexOf(':');
+    this.hostname = (at < 0 ? address : address.slice(0, at)).replace(/^\[|\]$/g, '');
+    this.port = at < 0 ? 80 : parseInt(address.slice(at + 1), 10);
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  }
+
+  request(method, urlPath, body, headers) {
+    return new Promise((resolve, reject) => {
+      const options = {
+        hostname: this.hostname,
+        port: this.port,
+        path: urlPath,
+        method,
+        agent: this.agent,
+        headers: { ...headers },
+      };
+      if (body !== undefined) options.headers['Content-Length'] = Buffer.byteLength(body);
+      const req = http.request(options, (res) => {
+        const chunks = [];
+        res.on('data', (chunk) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  async nextInvocation() {
+    const res = await this.request('GET', `${API_PREFIX}/invocation/next`);
+    if (res.status !== 200) {
+      throw new Error(`GET /invocation/next answered ${res.status}: ${res.body}`);
+    }
+    return { bodyJson: res.body.toString('utf8'), headers: res.headers };
+  }
+
+  async post(urlPath, bodyString, headers) {
+    const res = await this.request('POST', urlPath, bodyString, {
+      'Content-Type': 'application/json',
+      ...headers,
+    });
+    if (res.status !== 202) {
+      process.stderr.write(`nimbus runtime: POST ${urlPath} answered ${res.status}: ${res.body}\n`);
+    }
+  }
+
+  postInvocationResponse(response, id) {
+    const body = JSON.stringify(response === undefined ? null : response);
+    return this.post(`${API_PREFIX}/invocation/${encodeURIComponent(id)}/response`, body);
+  }
+
+  postInvocationError(error, id) {
+    const response = toRapidResponse(error);
+    return this.post(
+      `${API_PREFIX}/invocation/${encodeURIComponent(id)}/error`,
+      JSON.stringify(response),
+      { [ERROR_TYPE_HEADER]: headerSafe(response.errorType) },
+    );
+  }
+
+  postInitError(error) {
+    const response = toRapidResponse(error);
+    return this.post(`${API_PREFIX}/init/error`, JSON.stringify(response), {
+      [ERROR_TYPE_HEADER]: headerSafe(response.errorType),
+    });
+  }
+}
+
+function headerSafe(value) {
+  // eslint-disable-next-line no-control-regex
+  return String(value ?? 'Unhandled').replace(/[^\x20-\x7e]/g, '?');
+}
+
+// ---------------------------------------------------------------------------
+// Loading the handler
+
+function hasPackageJsonTypeModule(folder) {
+  // The nearest package.json decides; a node_modules folder or the root ends
+  // the search.
+  for (;;) {
+    if (folder.endsWith('/node_modules')) return false;
+    const pj = path.join(folder, 'package.json');
+    if (fs.existsSync(pj)) {
+      try {
+        const pkg = JSON.parse(fs.readFileSync(pj, 'utf8'));
+        if (pkg) return pkg.type === 'module';
+      } catch (e) {
+        console.warn(
+          `${pj} cannot be read, it will be ignored for ES module detection purposes.`,
+          e,
+        );
+        return false;
+      }
+    }
+    const parent = path.dirname(folder);
+    if (parent === folder) return false;
+    folder = parent;
+  }
+}
+
+function tryRequire(file) {
+  return fs.existsSync(file) ? require(file) : undefined;
+}
+
+async function tryImport(file) {
+  return fs.existsSync(file) ? await import(pathToFileURL(file).href) : undefined;
+}
+
+async function loadModule(appRoot, moduleRoot, moduleName) {
+  const lambdaStylePath = path.resolve(appRoot, moduleRoot, moduleName);
+  const extensionless = tryRequire(lambdaStylePath);
+  if (extensionless) return extensionless;
+
+  const typeModule = hasPackageJsonTypeModule(path.dirname(lambdaStylePath));
+  if (!typeModule) {
+    const loaded = tryRequire(lambdaStylePath + '.js');
+    if (loaded) return loaded;
+  }
+  const loaded =
+    (typeModule && (await tryImport(lambdaStylePath + '.js'))) ||
+    (await tryImport(lambdaStylePath + '.mjs')) ||
+    tryRequire(lambdaStylePath + '.cjs');
+  if (loaded) return loaded;
+
+  const resolved = require.resolve(moduleName, {
+    paths: [appRoot, path.resolve(appRoot, moduleRoot)],
+  });
+  return require(resolved);
+}
+
+async function loadHandler(appRoot, fullHandler) {
+  if (fullHandler.includes('..')) {
+    throw runtimeError(
+      'MalformedHandlerName',
+      `'${fullHandler}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
+  }
+  const handlerString = path.basename(fullHandler);
+  const moduleRoot = fullHandler.substring(0, fullHandler.indexOf(handlerString));
+  const match = handlerString.match(/^([^.]*)\.(.*)$/);
+  if (!match) throw runtimeError('MalformedHandlerName', 'Bad handler');
+  const [, moduleName, handlerPath] = match;
+
+  let userApp;
+  try {
+    userApp = await loadModule(appRoot, moduleRoot, moduleName);
+  } catch (e) {
+    if (e instanceof SyntaxError) {
+      throw runtimeError('UserCodeSyntaxError', String(e), e.stack);
+    }
+    if (e && e.code === 'MODULE_NOT_FOUND') {
+      throw runtimeError('ImportModuleError', String(e));
+    }
+    throw e;
+  }
+
+  const handler = handlerPath.split('.').reduce((obj, key) => obj && obj[key], userApp);
+  if (!handler) {
+    throw runtimeError('HandlerNotFound', `${fullHandler} is undefined or not exported`);
+  }
+  if (typeof handler !== 'function') {
+    throw runtimeError('HandlerNotFound', `${fullHandler} is not a function`);
+  }
+  return handler;
+}
+
+// An ES module resolve hook: bare specifiers that do not resolve from the
+// importing module are tried once more from NIMBUS_NODE_SDK_DIR.
+const SDK_RESOLVE_HOOK = `
+const BARE = /^(?![a-zA-Z][a-zA-Z0-9+.-]*:)(?![./])/;
+let parentURL;
+export async function initialize(data) { parentURL = data.parentURL; }
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (err) {
+    if (!parentURL || err?.code !== 'ERR_MODULE_NOT_FOUND' || !BARE.test(specifier)) throw err;
+    try {
+      return await next(specifier, { ...context, parentURL });
+    } catch {
+      throw err;
+    }
+  }
+}
+`;
+
+function registerSdkResolveHook() {
+  const dir = process.env.NIMBUS_NODE_SDK_DIR;
+  if (!dir) return;
+  if (typeof nodeModule.register !== 'function') {
+    process.stderr.write(
+      `nimbus runtime: NIMBUS_NODE_SDK_DIR is set but Node ${process.version} has no module.register; ES modules resolve bare imports from the task root only\n`,
+    );
+    return;
+  }
+  // Resolution looks for node_modules/<name> in the parent URL's directory
+  // and its ancestors: point it at the folder that holds node_modules.
+  const abs = path.resolve(dir);
+  const holder = path.basename(abs) === 'node_modules' ? path.dirname(abs) : abs;
+  const parentURL = pathToFileURL(path.join(holder, '__nimbus_sdk__.mjs')).href;
+  nodeModule.register('data:text/javascript,' + encodeURIComponent(SDK_RESOLVE_HOOK), {
+    parentURL: import.meta.url,
+    data: { parentURL },
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The invoke loop
+
+const BEFORE_EXIT = Symbol.for('aws.lambda.beforeExit');
+const beforeExit = {
+  invoke: () => globalThis[BEFORE_EXIT](),
+  reset: () => (globalThis[BEFORE_EXIT] = () => {}),
+  set: (listener) => (globalThis[BEFORE_EXIT] = listener),
+};
+
+function isPromise(obj) {
+  return obj && typeof obj.then === 'function';
+}
+
+function isAsyncFunction(fn) {
+  try {
+    return fn.constructor && fn.constructor.name === 'AsyncFunction';
+  } catch {
+    return false;
+  }
+}
+
+class Runtime {
+  constructor(client, handler, errorCallbacks) {
+    this.client = client;
+    this.handler = handler;
+    this.isAsync = isAsyncFunction(handler);
+    this.errorCallbacks = errorCallbacks;
+  }
+
+  scheduleIteration() {
+    setImmediate(() => {
+      this.handleOnce().catch((err) => {
+        console.log(`Unexpected Top Level Error: ${err}`);
+        this.errorCallbacks.uncaughtException(err);
+      });
+    });
+  }
+
+  async handleOnce() {
+    let invocation;
+    try {
+      invocation = await this.client.nextInvocation();
+    } catch (err) {
+      process.stderr.write(`nimbus runtime: waiting for the next invocation failed: ${err}\n`);
+      process.exit(1);
+    }
+    const { bodyJson, headers } = invocation;
+    const id = headers['lambda-runtime-aws-request-id'];
+    globalThis[REQUEST_ID] = id;
+    if (headers['lambda-runtime-trace-id']) {
+      process.env._X_AMZN_TRACE_ID = headers['lambda-runtime-trace-id'];
+    } else {
+      delete process.env._X_AMZN_TRACE_ID;
+    }
+
+    const [callback, callbackContext, markCompleted] = this.buildCallbackContext(id);
+    try {
+      this.errorCallbacks.uncaughtException = (error) =>
+        this.client.postInvocationError(error, id).finally(() => process.exit(129));
+      this.errorCallbacks.unhandledRejection = (error) =>
+        this.client.postInvocationError(error, id).finally(() => process.exit(128));
+
+      // If the event loop empties before the handler answered: an async
+      // handler failed to settle its promise; any other answers null.
+      beforeExit.set(() => {
+        markCompleted();
+        if (this.isAsync) {
+          const err = runtimeError(
+            'NodeJsExit',
+            'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled.',
+          );
+          logError('Invoke Error', err);
+          this.client.postInvocationError(err, id).then(() => this.scheduleIteration());
+        } else {
+          this.client.postInvocationResponse(null, id).then(() => this.scheduleIteration());
+        }
+      });
+
+      const context = Object.assign(callbackContext, buildContext(headers));
+      const result = this.handler(JSON.parse(bodyJson), context, callback);
+      if (isPromise(result)) {
+        result.then(callbackContext.succeed, callbackContext.fail).catch(callbackContext.fail);
+      }
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  // The callback and the succeed/fail/done part of the context. Only the
+  // first call of any of them counts.
+  buildCallbackContext(id) {
+    const client = this.client;
+    const next = () => this.scheduleIteration();
+    let completed = false;
+    let waitForEmptyEventLoop = true;
+
+    const postError = (err) => {
+      logError('Invoke Error', err);
+      client.postInvocationError(err, id).then(next);
+    };
+    const complete = (result) => {
+      if (completed) {
+        console.error(
+          'Invocation has already been reported as done. Cannot call complete more than once per invocation.',
+        );
+        return;
+      }
+      completed = true;
+      let body;
+      try {
+        body = JSON.stringify(result === undefined ? null : result);
+      } catch {
+        postError(new Error('Unable to stringify response body'));
+        return;
+      }
+      client
+        .post(`${API_PREFIX}/invocation/${encodeURIComponent(id)}/response`, body)
+        .then(next);
+    };
+
+    const callback = (err, result) => {
+      beforeExit.reset();
+      if (err !== undefined && err !== null) {
+        postError(err);
+      } else if (!waitForEmptyEventLoop) {
+        complete(result);
+      } else {
+        beforeExit.set(() => setImmediate(() => complete(result)));
+      }
+    };
+    const done = (err, result) => {
+      beforeExit.reset();
+      if (err !== undefined && err !== null) postError(err);
+      else complete(result);
+    };
+
+    let finished = false;
+    const once =
+      (fn) =>
+      (...args) => {
+        if (!finished) {
+          finished = true;
+          fn(...args);
+        }
+      };
+
+    const callbackContext = {
+      get callbackWaitsForEmptyEventLoop() {
+        return waitForEmptyEventLoop;
+      },
+      set callbackWaitsForEmptyEventLoop(value) {
+        waitForEmptyEventLoop = value;
+      },
+      succeed: once((result) => done(null, result)),
+      fail: once((err) => done(err === undefined || err === null ? 'handled' : err, null)),
+      done: once(done),
+    };
+    return [once(callback), callbackContext, () => (completed = true)];
+  }
+}
+
+function parseJsonHeader(value, name) {
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch (err) {
+    // The Runtime API carries JSON text; accept the Invoke API's base64 too.
+    try {
+      return JSON.parse(Buffer.from(value, 'base64').toString('utf8'));
+    } catch {
+      throw new Error(`Cannot parse ${name} as json: ${err}`);
+    }
+  }
+}
+
+function buildContext(headers) {
+  const deadline = Number(headers['lambda-runtime-deadline-ms']);
+  const env = process.env;
+  return {
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    clientContext: parseJsonHeader(headers['lambda-runtime-client-context'], 'ClientContext'),
+    identity: parseJsonHeader(headers['lambda-runtime-cognito-identity'], 'CognitoIdentity'),
+    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    awsRequestId: headers['lambda-runtime-aws-request-id'],
+    tenantId: headers['lambda-runtime-aws-tenant-id'],
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Start-up
+
+async function main() {
+  patchConsole();
+  const address = process.env.AWS_LAMBDA_RUNTIME_API;
+  if (!address) {
+    process.stderr.write('nimbus runtime: AWS_LAMBDA_RUNTIME_API is not set\n');
+    process.exit(1);
+  }
+  const client = new RuntimeClient(address);
+
+  const errorCallbacks = {
+    uncaughtException: (error) => client.postInitError(error).finally(() => process.exit(129)),
+    unhandledRejection: (error) => client.postInitError(error).finally(() => process.exit(128)),
+  };
+  process.on('uncaughtException', (error) => {
+    logError('Uncaught Exception', error);
+    errorCallbacks.uncaughtException(error);
+  });
+  process.on('unhandledRejection', (reason) => {
+    const error = runtimeError('UnhandledPromiseRejection', String(reason));
+    error.reason = reason;
+    logError('Unhandled Promise Rejection', error);
+    errorCallbacks.unhandledRejection(error);
+  });
+  beforeExit.reset();
+  process.on('beforeExit', () => beforeExit.invoke());
+
+  registerSdkResolveHook();
+
+  const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
+  let handler;
+  try {
+    handler = await loadHandler(appRoot, process.env._HANDLER || '');
+  } catch (err) {
+    // On AWS a loading failure surfaces as an uncaught exception of the
+    // bootstrap: logged as such, posted as the init error, exit code 129.
+    logError('Uncaught Exception', err);
+    await client.postInitError(err).catch(() => {});
+    process.exit(129);
+  }
+  new Runtime(client, handler, errorCallbacks).scheduleIteration();
+}
+
+main();
