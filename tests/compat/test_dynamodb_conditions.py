@@ -117,7 +117,12 @@ CASES = [
     ("(a = :n5 OR a = :n6) AND a = :n7", False),
     ("NOT a = :n4 AND a = :n4", False),
     ("NOT (a = :n4 AND a = :n4)", True),
-    ("((a = :n5))", True),
+    ("(a = :n5)", True),
+    ("((a = :n5) AND (b = :n7))", True),
+    # a parenthesised operand is accepted; doubled parentheses are not (below)
+    ("(a) = :n5", True),
+    ("(size(s)) = :n5", True),
+    ("(a) BETWEEN (:n4) AND :n6", True),
     ("NOT NOT a = :n5", True),
     # existence
     ("attribute_exists(a)", True),
@@ -354,6 +359,15 @@ def test_invalid_condition_expressions(dynamodb, table, expect_error, expr, valu
         kwargs["ExpressionAttributeValues"] = values
     expect_error(dynamodb.put_item, "ValidationException",
                  message_prefix="Invalid ConditionExpression", **kwargs)
+
+
+@pytest.mark.parametrize("expr", ["((a = :n5))", "a = :n5 AND ((b = :n7))", "((a)) = :n5"])
+def test_redundant_parentheses_rejected(dynamodb, table, expect_error, expr):
+    # DynamoDB refuses parentheses that wrap an already parenthesised group.
+    expect_error(dynamodb.put_item, "ValidationException",
+                 message_prefix="Invalid ConditionExpression: The expression has redundant parentheses;",
+                 TableName=table, Item=ITEM, ConditionExpression=expr,
+                 ExpressionAttributeValues=_used_values(expr))
 
 
 def test_in_operand_limit(dynamodb, table, expect_error):

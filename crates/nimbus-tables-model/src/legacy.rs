@@ -1,7 +1,8 @@
 //! The legacy (pre-expression) parameters, converted to the same structures as expressions:
 //! `Expected` and `QueryFilter`/`ScanFilter` to a [`Condition`], `KeyConditions` to a
 //! [`KeyCondition`], `AttributeUpdates` to an [`UpdateExpression`], `AttributesToGet` to a
-//! [`Projection`]. The wire shapes are here too (serde, PascalCase as on the wire), validated
+//! [`Projection`]. The wire shapes are here too (serde, PascalCase as on the wire); as in the
+//! service's other wire shapes, enumerations stay strings and are checked by the converters
 //! with DynamoDB's messages.
 
 use std::collections::BTreeMap;
@@ -16,8 +17,7 @@ use crate::expr::{
 use crate::value::AttributeValue;
 
 /// `ComparisonOperator` of the legacy conditions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ComparisonOperator {
     /// Equal.
     Eq,
@@ -48,6 +48,23 @@ pub enum ComparisonOperator {
 }
 
 impl ComparisonOperator {
+    /// Every operator, in the order DynamoDB lists the enumeration in its messages.
+    const ALL: [ComparisonOperator; 13] = [
+        ComparisonOperator::In,
+        ComparisonOperator::Null,
+        ComparisonOperator::Between,
+        ComparisonOperator::Lt,
+        ComparisonOperator::NotContains,
+        ComparisonOperator::Eq,
+        ComparisonOperator::Gt,
+        ComparisonOperator::NotNull,
+        ComparisonOperator::Ne,
+        ComparisonOperator::Le,
+        ComparisonOperator::BeginsWith,
+        ComparisonOperator::Ge,
+        ComparisonOperator::Contains,
+    ];
+
     /// The wire name: `EQ`, `NOT_NULL`, ...
     pub fn name(self) -> &'static str {
         match self {
@@ -66,11 +83,17 @@ impl ComparisonOperator {
             ComparisonOperator::BeginsWith => "BEGINS_WITH",
         }
     }
+
+    /// Parses the wire name of the member at `path` (for the message of an unknown name).
+    fn parse(value: &str, path: &str) -> Result<ComparisonOperator> {
+        let names = Self::ALL.map(Self::name);
+        let at = one_of(value, path, &names)?;
+        Ok(Self::ALL[at])
+    }
 }
 
 /// `ConditionalOperator`: how several legacy conditions combine (default `AND`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "UPPERCASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConditionalOperator {
     /// All must hold.
     #[default]
@@ -79,7 +102,45 @@ pub enum ConditionalOperator {
     Or,
 }
 
-/// One entry of `Expected`.
+impl ConditionalOperator {
+    /// Parses the `ConditionalOperator` member; absent means `AND`.
+    pub fn parse(value: Option<&str>) -> Result<ConditionalOperator> {
+        match value {
+            None => Ok(ConditionalOperator::And),
+            Some(v) => match one_of(v, "conditionalOperator", &["OR", "AND"])? {
+                0 => Ok(ConditionalOperator::Or),
+                _ => Ok(ConditionalOperator::And),
+            },
+        }
+    }
+}
+
+/// `Action` of an `AttributeUpdates` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AttributeAction {
+    /// Replace (the default).
+    #[default]
+    Put,
+    /// Add to a number or set, append to a list.
+    Add,
+    /// Remove the attribute, or elements of a set.
+    Delete,
+}
+
+impl AttributeAction {
+    fn parse(value: Option<&str>, path: &str) -> Result<AttributeAction> {
+        match value {
+            None => Ok(AttributeAction::Put),
+            Some(v) => Ok(match one_of(v, path, &["ADD", "PUT", "DELETE"])? {
+                0 => AttributeAction::Add,
+                1 => AttributeAction::Put,
+                _ => AttributeAction::Delete,
+            }),
+        }
+    }
+}
+
+/// `ExpectedAttributeValue`: one entry of `Expected`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ExpectedAttributeValue {
@@ -91,46 +152,34 @@ pub struct ExpectedAttributeValue {
     pub exists: Option<bool>,
     /// `ComparisonOperator`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comparison_operator: Option<ComparisonOperator>,
+    pub comparison_operator: Option<String>,
     /// `AttributeValueList`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute_value_list: Option<Vec<AttributeValue>>,
 }
 
-/// One entry of `QueryFilter`, `ScanFilter` or `KeyConditions` (the `Condition` shape).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `Condition`: one entry of `QueryFilter`, `ScanFilter` or `KeyConditions`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LegacyCondition {
-    /// `ComparisonOperator`.
-    pub comparison_operator: ComparisonOperator,
     /// `AttributeValueList`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute_value_list: Option<Vec<AttributeValue>>,
+    /// `ComparisonOperator` (required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison_operator: Option<String>,
 }
 
-/// `Action` of an `AttributeUpdates` entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum AttributeAction {
-    /// Replace (the default).
-    #[default]
-    Put,
-    /// Add to a number or set, append to a list.
-    Add,
-    /// Remove the attribute, or elements of a set.
-    Delete,
-}
-
-/// One entry of `AttributeUpdates`.
+/// `AttributeValueUpdate`: one entry of `AttributeUpdates`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AttributeValueUpdate {
     /// `Value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<AttributeValue>,
-    /// `Action`.
+    /// `Action`: `PUT` (the default), `ADD` or `DELETE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<AttributeAction>,
+    pub action: Option<String>,
 }
 
 const INVALID: &str = "One or more parameter values were invalid: ";
@@ -139,9 +188,48 @@ fn invalid(message: impl std::fmt::Display) -> Error {
     Error::validation(format!("{INVALID}{message}"))
 }
 
-/// The error when a request mixes legacy and expression parameters; names are listed in the
-/// order given (DynamoDB's order for the operation).
-pub fn check_not_mixed(non_expression: &[&str], expression: &[&str]) -> Result<()> {
+/// One member constraint violation, in DynamoDB's words.
+fn violation(value: Option<&str>, path: &str, constraint: &str) -> Error {
+    let value = value.map_or("null".to_owned(), |v| format!("'{v}'"));
+    Error::validation(format!(
+        "1 validation error detected: Value {value} at '{path}' failed to satisfy constraint: {constraint}"
+    ))
+}
+
+/// The position of `value` in the enumeration `allowed` of the member at `path`.
+fn one_of(value: &str, path: &str, allowed: &[&str]) -> Result<usize> {
+    allowed.iter().position(|a| *a == value).ok_or_else(|| {
+        violation(
+            Some(value),
+            path,
+            &format!(
+                "Member must satisfy enum value set: [{}]",
+                allowed.join(", ")
+            ),
+        )
+    })
+}
+
+/// The operator of a `Condition` entry (a required member) of the map parameter `param`.
+fn condition_operator(c: &LegacyCondition, param: &str, name: &str) -> Result<ComparisonOperator> {
+    let path = format!("{param}.{name}.member.comparisonOperator");
+    match &c.comparison_operator {
+        Some(op) => ComparisonOperator::parse(op, &path),
+        None => Err(violation(None, &path, "Member must not be null")),
+    }
+}
+
+/// Refuses a request that mixes legacy and expression parameters. Each list names the
+/// parameters with whether the request has them, in the order DynamoDB's message lists them.
+pub fn check_not_mixed(non_expression: &[(&str, bool)], expression: &[(&str, bool)]) -> Result<()> {
+    let used = |params: &[(&str, bool)]| -> Vec<String> {
+        params
+            .iter()
+            .filter(|(_, present)| *present)
+            .map(|(name, _)| (*name).to_owned())
+            .collect()
+    };
+    let (non_expression, expression) = (used(non_expression), used(expression));
     if non_expression.is_empty() || expression.is_empty() {
         return Ok(());
     }
@@ -155,12 +243,16 @@ pub fn check_not_mixed(non_expression: &[&str], expression: &[&str]) -> Result<(
 /// Converts `Expected` (with `ConditionalOperator`) to a condition.
 pub fn expected_to_condition(
     expected: &BTreeMap<String, ExpectedAttributeValue>,
-    op: Option<ConditionalOperator>,
+    op: ConditionalOperator,
 ) -> Result<Condition> {
     let mut parts = Vec::new();
     for (name, e) in expected {
         let path = Path::attr(name.clone());
-        if let Some(cmp) = e.comparison_operator {
+        if let Some(cmp) = &e.comparison_operator {
+            let cmp = ComparisonOperator::parse(
+                cmp,
+                &format!("expected.{name}.member.comparisonOperator"),
+            )?;
             if e.exists.is_some() {
                 return Err(invalid(format!(
                     "Exists and ComparisonOperator cannot be used together for Attribute: {name}"
@@ -205,25 +297,27 @@ pub fn expected_to_condition(
             }
         }
     }
-    Ok(combine(parts, op.unwrap_or_default()))
+    Ok(combine(parts, op))
 }
 
-/// Converts `QueryFilter` or `ScanFilter` (with `ConditionalOperator`) to a condition.
+/// Converts `QueryFilter` or `ScanFilter` (with `ConditionalOperator`) to a condition; `param`
+/// is the parameter's member name in messages (`queryFilter`, `scanFilter`).
 pub fn filter_to_condition(
     filter: &BTreeMap<String, LegacyCondition>,
-    op: Option<ConditionalOperator>,
+    op: ConditionalOperator,
+    param: &str,
 ) -> Result<Condition> {
     let parts = filter
         .iter()
         .map(|(name, c)| {
             comparison(
                 Path::attr(name.clone()),
-                c.comparison_operator,
+                condition_operator(c, param, name)?,
                 c.attribute_value_list.as_deref().unwrap_or(&[]),
             )
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(combine(parts, op.unwrap_or_default()))
+    Ok(combine(parts, op))
 }
 
 fn combine(parts: Vec<Condition>, op: ConditionalOperator) -> Condition {
@@ -311,10 +405,11 @@ pub fn key_conditions_to_key_condition(
     }
     let mut parts = Vec::new();
     for (name, c) in conditions {
+        let cmp = condition_operator(c, "keyConditions", name)?;
         let values = c.attribute_value_list.as_deref().unwrap_or(&[]);
-        check_values(c.comparison_operator, values)?;
+        check_values(cmp, values)?;
         let v = |i: usize| values[i].clone();
-        let pred = match c.comparison_operator {
+        let pred = match cmp {
             C::Eq => RangeCondition::Eq(v(0)),
             C::Lt => RangeCondition::Lt(v(0)),
             C::Le => RangeCondition::Le(v(0)),
@@ -340,7 +435,10 @@ pub fn attribute_updates_to_update(
     let mut actions = Vec::new();
     for (name, u) in updates {
         let path = Path::attr(name.clone());
-        let action = u.action.unwrap_or_default();
+        let action = AttributeAction::parse(
+            u.action.as_deref(),
+            &format!("attributeUpdates.{name}.member.action"),
+        )?;
         let Some(value) = &u.value else {
             if action != AttributeAction::Delete {
                 return Err(invalid(
@@ -407,12 +505,12 @@ mod tests {
             "c": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "1"}]}
         }))
         .unwrap();
-        let c = expected_to_condition(&e, None).unwrap();
+        let c = expected_to_condition(&e, ConditionalOperator::And).unwrap();
         assert!(c.evaluate(&item(json!({"a": {"S": "x"}, "c": {"N": "2"}}))));
         assert!(!c.evaluate(&item(
             json!({"a": {"S": "x"}, "b": {"N": "1"}, "c": {"N": "2"}})
         )));
-        let c = expected_to_condition(&e, Some(ConditionalOperator::Or)).unwrap();
+        let c = expected_to_condition(&e, ConditionalOperator::Or).unwrap();
         assert!(c.evaluate(&item(json!({"b": {"N": "1"}, "c": {"N": "2"}}))));
         for (json, msg) in [
             (
@@ -442,10 +540,42 @@ mod tests {
         ] {
             let e: BTreeMap<String, ExpectedAttributeValue> = serde_json::from_value(json).unwrap();
             assert_eq!(
-                expected_to_condition(&e, None).unwrap_err().to_string(),
+                expected_to_condition(&e, ConditionalOperator::And)
+                    .unwrap_err()
+                    .to_string(),
                 format!("{INVALID}{msg}")
             );
         }
+    }
+
+    #[test]
+    fn enumerations_are_checked_with_dynamodb_messages() {
+        let f: BTreeMap<String, LegacyCondition> =
+            serde_json::from_value(json!({"a": {"ComparisonOperator": "LIKE"}})).unwrap();
+        assert_eq!(
+            filter_to_condition(&f, ConditionalOperator::And, "scanFilter")
+                .unwrap_err()
+                .to_string(),
+            "1 validation error detected: Value 'LIKE' at 'scanFilter.a.member.comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: [IN, NULL, BETWEEN, LT, NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]"
+        );
+        let k: BTreeMap<String, LegacyCondition> =
+            serde_json::from_value(json!({"pk": {"AttributeValueList": [{"S": "h"}]}})).unwrap();
+        assert_eq!(
+            key_conditions_to_key_condition(&k).unwrap_err().to_string(),
+            "1 validation error detected: Value null at 'keyConditions.pk.member.comparisonOperator' failed to satisfy constraint: Member must not be null"
+        );
+        assert_eq!(
+            ConditionalOperator::parse(Some("XOR"))
+                .unwrap_err()
+                .to_string(),
+            "1 validation error detected: Value 'XOR' at 'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value set: [OR, AND]"
+        );
+        let u: BTreeMap<String, AttributeValueUpdate> =
+            serde_json::from_value(json!({"a": {"Action": "SET", "Value": {"S": "x"}}})).unwrap();
+        assert_eq!(
+            attribute_updates_to_update(&u).unwrap_err().to_string(),
+            "1 validation error detected: Value 'SET' at 'attributeUpdates.a.member.action' failed to satisfy constraint: Member must satisfy enum value set: [ADD, PUT, DELETE]"
+        );
     }
 
     #[test]
@@ -456,7 +586,7 @@ mod tests {
             "t": {"ComparisonOperator": "IN", "AttributeValueList": [{"S": "a"}, {"S": "b"}]}
         }))
         .unwrap();
-        let c = filter_to_condition(&f, None).unwrap();
+        let c = filter_to_condition(&f, ConditionalOperator::And, "scanFilter").unwrap();
         assert!(c.evaluate(&item(
             json!({"s": {"S": "abc"}, "n": {"N": "2"}, "t": {"S": "b"}})
         )));
@@ -537,8 +667,12 @@ mod tests {
         }
         assert_eq!(
             check_not_mixed(
-                &["AttributeUpdates", "Expected"],
-                &["UpdateExpression", "ConditionExpression"]
+                &[
+                    ("AttributeUpdates", true),
+                    ("Expected", true),
+                    ("ConditionalOperator", false)
+                ],
+                &[("UpdateExpression", true), ("ConditionExpression", true)]
             )
             .unwrap_err()
             .to_string(),

@@ -26,7 +26,6 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::de::Error as _;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -450,10 +449,15 @@ impl Serialize for AttributeValue {
 impl<'de> Deserialize<'de> for AttributeValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         let json = Value::deserialize(deserializer)?;
-        AttributeValue::from_json(&json).map_err(|e| match e {
-            Error::Validation(m) => D::Error::custom(format!("{VALIDATION_TAG}{m}")),
-            other => D::Error::custom(format!("{SERIALIZATION_TAG}{other}")),
-        })
+        AttributeValue::from_json(&json).map_err(to_serde_error)
+    }
+}
+
+/// Carries `e` through serde so that [`classify_json_error`] recovers its kind and message.
+pub fn to_serde_error<E: serde::de::Error>(e: Error) -> E {
+    match e {
+        Error::Validation(m) => E::custom(format!("{VALIDATION_TAG}{m}")),
+        other => E::custom(format!("{SERIALIZATION_TAG}{other}")),
     }
 }
 

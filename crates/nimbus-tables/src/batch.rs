@@ -10,7 +10,6 @@ use crate::api::*;
 use crate::capacity::{Consumed, Report, read_units, write_units};
 use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
-use crate::item_ops::check_parameter_mix;
 use crate::items::{MAX_ATTEMPTS, Mutation, PrimaryKey, Stored, Table, check_item_size};
 use crate::validate::required;
 
@@ -42,6 +41,19 @@ impl Tables {
     pub fn batch_get_item(&self, input: BatchGetItemInput) -> Result<BatchGetItemOutput> {
         let requests = required(input.request_items, "requestItems")?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        // The KeyList of one table holds 1 to 100 keys (a member constraint); the whole call
+        // reads at most 100 items.
+        for (name, request) in &requests {
+            let keys = request.keys.as_ref().map_or(1, Vec::len);
+            let bound = match keys {
+                0 => "greater than or equal to 1".to_owned(),
+                n if n > MAX_GET_KEYS => format!("less than or equal to {MAX_GET_KEYS}"),
+                _ => continue,
+            };
+            return Err(TablesError::validation(format!(
+                "1 validation error detected: Value at 'requestItems.{name}.member.keys' failed to satisfy constraint: Member must have length {bound}"
+            )));
+        }
         let total: usize = requests
             .values()
             .map(|r| r.keys.as_ref().map_or(0, Vec::len))
@@ -60,24 +72,16 @@ impl Tables {
         let mut plans = Vec::new();
         for (name, request) in &requests {
             let table = self.item_table(Some(name))?;
-            check_parameter_mix(
-                &[("AttributesToGet", request.attributes_to_get.is_some())],
-                &[(
-                    "ProjectionExpression",
-                    request.projection_expression.is_some(),
-                )],
-            )?;
             let expressions = Expressions::parse(ExpressionParams {
                 names: request.expression_attribute_names.as_ref(),
                 projection: request.projection_expression.as_deref(),
+                attributes_to_get: request.attributes_to_get.as_deref(),
                 ..ExpressionParams::default()
             })?;
-            let keys = required(request.keys.as_ref(), "keys")?;
-            if keys.is_empty() {
-                return Err(TablesError::validation(
-                    "1 validation error detected: Value '[]' at 'requestItems.keys' failed to satisfy constraint: Member must have length greater than or equal to 1",
-                ));
-            }
+            let keys = required(
+                request.keys.as_ref(),
+                &format!("requestItems.{name}.member.keys"),
+            )?;
             let mut primaries: Vec<PrimaryKey> = Vec::with_capacity(keys.len());
             for key in keys {
                 let primary = table.meta.key_from_key(key)?;
@@ -134,11 +138,21 @@ impl Tables {
     pub fn batch_write_item(&self, input: BatchWriteItemInput) -> Result<BatchWriteItemOutput> {
         let requests = required(input.request_items, "requestItems")?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
-        let total: usize = requests.values().map(Vec::len).sum();
-        if requests.is_empty() || total > MAX_WRITES || requests.values().any(Vec::is_empty) {
+        // Each table's list holds 1 to 25 requests (a member constraint); the whole call makes
+        // at most 25.
+        if requests.is_empty()
+            || requests
+                .values()
+                .any(|list| list.is_empty() || list.len() > MAX_WRITES)
+        {
             return Err(TablesError::validation(format!(
                 "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to {MAX_WRITES}, Member must have length greater than or equal to 1]"
             )));
+        }
+        if requests.values().map(Vec::len).sum::<usize>() > MAX_WRITES {
+            return Err(TablesError::validation(
+                "Too many items requested for the BatchWriteItem call",
+            ));
         }
         // Validate every request, then read, then commit everything at once.
         let mut tables: Vec<Table> = Vec::new();
@@ -305,7 +319,7 @@ mod tests {
                 "BatchGetItem",
                 json!({"RequestItems": {"t1x": {"Keys": keys}}})
             )),
-            "Too many items requested for the BatchGetItem call"
+            "1 validation error detected: Value at 'requestItems.t1x.member.keys' failed to satisfy constraint: Member must have length less than or equal to 100"
         );
         assert_eq!(
             validation_message(call(

@@ -1,18 +1,26 @@
 //! Adapter between the request parameters and the model crate's expression languages: parses
 //! every expression of a request at once (so that unused or undefined names and values are
-//! found across all of them) and evaluates them on items.
+//! found across all of them), converts the legacy parameters (`Expected`, `AttributeUpdates`,
+//! `AttributesToGet`, `KeyConditions`, `QueryFilter`, `ScanFilter`) to the same structures, and
+//! evaluates them on items.
+
+use std::collections::BTreeMap;
 
 use nimbus_tables_model::expr::{
     Changes, Condition, ExprKind, ExpressionAttributes, KeyCondition, Projection, RangeCondition,
     UpdateExpression,
 };
+use nimbus_tables_model::legacy::{self, ConditionalOperator};
 use nimbus_tables_model::{AttributeValue, Item};
 
-use crate::api::{AttributeNames, AttributeValues};
+use crate::api::{
+    AttributeNames, AttributeValueUpdate, AttributeValues, Condition as LegacyCondition,
+    ExpectedAttributeValue,
+};
 use crate::catalog::KeySchema;
 use crate::error::{Result, TablesError};
 
-/// The expression parameters of one request.
+/// The expression parameters of one request, and the legacy parameters they replace.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct ExpressionParams<'a> {
     pub names: Option<&'a AttributeNames>,
@@ -22,6 +30,13 @@ pub(crate) struct ExpressionParams<'a> {
     pub projection: Option<&'a str>,
     pub filter: Option<&'a str>,
     pub key_condition: Option<&'a str>,
+    pub attributes_to_get: Option<&'a [String]>,
+    pub attribute_updates: Option<&'a BTreeMap<String, AttributeValueUpdate>>,
+    pub expected: Option<&'a BTreeMap<String, ExpectedAttributeValue>>,
+    pub query_filter: Option<&'a BTreeMap<String, LegacyCondition>>,
+    pub scan_filter: Option<&'a BTreeMap<String, LegacyCondition>>,
+    pub conditional_operator: Option<&'a str>,
+    pub key_conditions: Option<&'a BTreeMap<String, LegacyCondition>>,
 }
 
 /// The parsed expressions of one request.
@@ -29,14 +44,43 @@ pub(crate) struct ExpressionParams<'a> {
 pub(crate) struct Expressions {
     condition: Option<Condition>,
     filter: Option<Condition>,
+    /// The filter came from `QueryFilter` rather than a `FilterExpression`.
+    legacy_filter: bool,
     update: Option<UpdateExpression>,
     projection: Option<Projection>,
     key_condition: Option<KeyCondition>,
 }
 
+impl ExpressionParams<'_> {
+    /// Refuses a mix of legacy and expression parameters. One order serves every operation:
+    /// each lists its own parameters in this order.
+    fn check_not_mixed(&self) -> Result<()> {
+        Ok(legacy::check_not_mixed(
+            &[
+                ("AttributesToGet", self.attributes_to_get.is_some()),
+                ("AttributeUpdates", self.attribute_updates.is_some()),
+                ("Expected", self.expected.is_some()),
+                ("QueryFilter", self.query_filter.is_some()),
+                ("ScanFilter", self.scan_filter.is_some()),
+                ("ConditionalOperator", self.conditional_operator.is_some()),
+                ("KeyConditions", self.key_conditions.is_some()),
+            ],
+            &[
+                ("ProjectionExpression", self.projection.is_some()),
+                ("UpdateExpression", self.update.is_some()),
+                ("ConditionExpression", self.condition.is_some()),
+                ("FilterExpression", self.filter.is_some()),
+                ("KeyConditionExpression", self.key_condition.is_some()),
+            ],
+        )?)
+    }
+}
+
 impl Expressions {
-    /// Parses every expression of `params` and checks the use of names and values.
+    /// Parses every expression of `params`, checks the use of names and values, and converts
+    /// the legacy parameters.
     pub(crate) fn parse(params: ExpressionParams<'_>) -> Result<Expressions> {
+        params.check_not_mixed()?;
         let value_users = params.condition.is_some()
             || params.update.is_some()
             || params.filter.is_some()
@@ -73,13 +117,42 @@ impl Expressions {
             .map(|src| Projection::parse(src, &mut attrs))
             .transpose()?;
         attrs.check_unused()?;
-        Ok(Expressions {
+        let mut expressions = Expressions {
             condition,
             filter,
+            legacy_filter: false,
             update,
             projection,
             key_condition,
-        })
+        };
+        expressions.convert_legacy(&params)?;
+        Ok(expressions)
+    }
+
+    /// Fills in what the legacy parameters say (never mixed with expressions, so nothing is
+    /// overwritten).
+    fn convert_legacy(&mut self, params: &ExpressionParams<'_>) -> Result<()> {
+        let op = ConditionalOperator::parse(params.conditional_operator)?;
+        if let Some(expected) = params.expected {
+            self.condition = Some(legacy::expected_to_condition(expected, op)?);
+        }
+        if let Some(filter) = params.query_filter {
+            self.filter = Some(legacy::filter_to_condition(filter, op, "queryFilter")?);
+            self.legacy_filter = true;
+        }
+        if let Some(filter) = params.scan_filter {
+            self.filter = Some(legacy::filter_to_condition(filter, op, "scanFilter")?);
+        }
+        if let Some(updates) = params.attribute_updates {
+            self.update = Some(legacy::attribute_updates_to_update(updates)?);
+        }
+        if let Some(names) = params.attributes_to_get {
+            self.projection = Some(legacy::attributes_to_get(names));
+        }
+        if let Some(conditions) = params.key_conditions {
+            self.key_condition = Some(legacy::key_conditions_to_key_condition(conditions)?);
+        }
+        Ok(())
     }
 
     /// Whether the condition holds for `item` (`None`: no such item). True without one.
@@ -128,6 +201,22 @@ impl Expressions {
         };
         let range = schema.range.as_ref().map(|r| r.name.as_str());
         Ok(Some(condition.resolve(&schema.hash.name, range)?))
+    }
+
+    /// Refuses a Query filter on a key attribute, as DynamoDB does.
+    pub(crate) fn check_filter_spares_key(&self, schema: &KeySchema) -> Result<()> {
+        let paths = self.filter.iter().flat_map(|f| f.paths());
+        let Some(key) = paths.map(|p| p.top()).find(|name| schema.is_key(name)) else {
+            return Ok(());
+        };
+        let parameter = if self.legacy_filter {
+            "QueryFilter"
+        } else {
+            "Filter Expression"
+        };
+        Err(TablesError::validation(format!(
+            "{parameter} can only contain non-primary key attributes: Primary key attribute: {key}"
+        )))
     }
 
     /// The projection, if the request has one.

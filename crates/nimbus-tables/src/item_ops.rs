@@ -65,35 +65,6 @@ fn check_collection_metrics(value: Option<&str>) -> Result<()> {
     v.finish()
 }
 
-/// Refuses a request that mixes legacy and expression parameters, with DynamoDB's message.
-pub(crate) fn check_parameter_mix(
-    legacy: &[(&str, bool)],
-    expression: &[(&str, bool)],
-) -> Result<()> {
-    let used = |params: &[(&str, bool)]| -> Vec<String> {
-        params
-            .iter()
-            .filter(|(_, present)| *present)
-            .map(|(name, _)| name.to_string())
-            .collect()
-    };
-    let (legacy, expression) = (used(legacy), used(expression));
-    if !legacy.is_empty() && !expression.is_empty() {
-        return Err(TablesError::validation(format!(
-            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
-            legacy.join(", "),
-            expression.join(", ")
-        )));
-    }
-    if !legacy.is_empty() {
-        return Err(TablesError::validation(format!(
-            "The legacy parameters {{{}}} are not supported yet by this server",
-            legacy.join(", ")
-        )));
-    }
-    Ok(())
-}
-
 /// The condition-check failure, carrying the old item when asked.
 fn condition_failed(old: Option<&Stored>, return_old: bool) -> TablesError {
     TablesError::condition_failed(old.filter(|_| return_old).map(|s| s.item.clone()))
@@ -105,10 +76,8 @@ struct WriteParams<'a> {
     consumed: Option<&'a str>,
     on_failure: Option<&'a str>,
     metrics: Option<&'a str>,
-    expected: bool,
-    conditional_operator: bool,
-    /// Whether `AttributeUpdates` was given; `None` for operations without it.
-    attribute_updates: Option<bool>,
+    /// UpdateItem (which allows every `ReturnValues`).
+    update: bool,
     expressions: ExpressionParams<'a>,
 }
 
@@ -122,20 +91,24 @@ struct WriteOptions {
 
 /// The [`WriteParams`] of a PutItem, DeleteItem or UpdateItem input.
 macro_rules! write_params {
-    ($input:expr, $attribute_updates:expr, $update:expr) => {
+    ($input:expr) => {
+        write_params!($input, false, None, None)
+    };
+    ($input:expr, $is_update:expr, $update:expr, $attribute_updates:expr) => {
         WriteParams {
             return_values: $input.return_values.as_deref(),
             consumed: $input.return_consumed_capacity.as_deref(),
             on_failure: $input.return_values_on_condition_check_failure.as_deref(),
             metrics: $input.return_item_collection_metrics.as_deref(),
-            expected: $input.expected.is_some(),
-            conditional_operator: $input.conditional_operator.is_some(),
-            attribute_updates: $attribute_updates,
+            update: $is_update,
             expressions: ExpressionParams {
                 names: $input.expression_attribute_names.as_ref(),
                 values: $input.expression_attribute_values.as_ref(),
                 condition: $input.condition_expression.as_deref(),
+                expected: $input.expected.as_ref(),
+                conditional_operator: $input.conditional_operator.as_deref(),
                 update: $update,
+                attribute_updates: $attribute_updates,
                 ..ExpressionParams::default()
             },
         }
@@ -144,21 +117,10 @@ macro_rules! write_params {
 
 impl WriteParams<'_> {
     fn parse(self) -> Result<WriteOptions> {
-        let update = self.attribute_updates.is_some();
-        let return_values = ReturnValues::parse(self.return_values, update)?;
+        let return_values = ReturnValues::parse(self.return_values, self.update)?;
         let report = Report::parse(self.consumed)?;
         let return_old = return_old_on_failure(self.on_failure)?;
         check_collection_metrics(self.metrics)?;
-        let mut legacy = vec![("AttributeUpdates", self.attribute_updates == Some(true))];
-        legacy.push(("Expected", self.expected));
-        legacy.push(("ConditionalOperator", self.conditional_operator));
-        check_parameter_mix(
-            &legacy,
-            &[
-                ("UpdateExpression", self.expressions.update.is_some()),
-                ("ConditionExpression", self.expressions.condition.is_some()),
-            ],
-        )?;
         Ok(WriteOptions {
             return_values,
             report,
@@ -254,7 +216,7 @@ impl Tables {
     pub fn put_item(&self, input: PutItemInput) -> Result<PutItemOutput> {
         let mut table = self.item_table(input.table_name.as_deref())?;
         let item = required(input.item, "item")?;
-        let options = write_params!(input, None, None).parse()?;
+        let options = write_params!(input).parse()?;
         table.meta.key_from_item(&item)?;
         check_item_size(&item)?;
         let written =
@@ -267,7 +229,7 @@ impl Tables {
     pub fn delete_item(&self, input: DeleteItemInput) -> Result<DeleteItemOutput> {
         let mut table = self.item_table(input.table_name.as_deref())?;
         let key = required(input.key, "key")?;
-        let options = write_params!(input, None, None).parse()?;
+        let options = write_params!(input).parse()?;
         let written =
             self.conditional_write(&mut table, &key, false, "DeleteItem", &options, |_| {
                 Ok(None)
@@ -280,8 +242,9 @@ impl Tables {
         let key = required(input.key, "key")?;
         let options = write_params!(
             input,
-            Some(input.attribute_updates.is_some()),
-            input.update_expression.as_deref()
+            true,
+            input.update_expression.as_deref(),
+            input.attribute_updates.as_ref()
         )
         .parse()?;
         let expressions = &options.expressions;
@@ -317,16 +280,10 @@ impl Tables {
         let table = self.item_table(input.table_name.as_deref())?;
         let key = required(input.key, "key")?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
-        check_parameter_mix(
-            &[("AttributesToGet", input.attributes_to_get.is_some())],
-            &[(
-                "ProjectionExpression",
-                input.projection_expression.is_some(),
-            )],
-        )?;
         let expressions = Expressions::parse(ExpressionParams {
             names: input.expression_attribute_names.as_ref(),
             projection: input.projection_expression.as_deref(),
+            attributes_to_get: input.attributes_to_get.as_deref(),
             ..ExpressionParams::default()
         })?;
         let primary = table.meta.key_from_key(&key)?;

@@ -12,7 +12,6 @@ use crate::api::*;
 use crate::capacity::{Consumed, Report, read_units};
 use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
-use crate::item_ops::check_parameter_mix;
 use crate::items::{Table, decode_stored};
 use crate::validate::Violations;
 use crate::{Tables, keys};
@@ -28,8 +27,13 @@ enum Select {
     Count,
 }
 
-/// Checks `Select` against the projection as DynamoDB does.
-fn select(value: Option<&str>, projection: Option<&str>, index: Option<&str>) -> Result<Select> {
+/// Checks `Select` against the projection as DynamoDB does (`operation`: Query or Scan).
+fn select(
+    operation: &str,
+    value: Option<&str>,
+    projection: Option<&str>,
+    index: Option<&str>,
+) -> Result<Select> {
     let mut v = Violations::new();
     v.one_of(
         value,
@@ -52,6 +56,17 @@ fn select(value: Option<&str>, projection: Option<&str>, index: Option<&str>) ->
         (Some("ALL_PROJECTED_ATTRIBUTES"), _) if index.is_none() => Err(TablesError::validation(
             "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
         )),
+        // Query words this one as a constraint violation; Scan gives the bare phrase.
+        (Some("SPECIFIC_ATTRIBUTES"), None) => {
+            let envelope = if operation == "Query" {
+                "1 validation error detected: "
+            } else {
+                ""
+            };
+            Err(TablesError::validation(format!(
+                "{envelope}Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES"
+            )))
+        }
         (Some("COUNT"), None) => Ok(Select::Count),
         (_, Some(_)) => Ok(Select::Specific),
         _ => Ok(Select::All),
@@ -131,31 +146,20 @@ impl Tables {
         let mut v = Violations::new();
         v.range(input.limit, "limit", 1, None);
         v.finish()?;
-        check_parameter_mix(
-            &[
-                ("AttributesToGet", input.attributes_to_get.is_some()),
-                ("QueryFilter", input.query_filter.is_some()),
-                ("ConditionalOperator", input.conditional_operator.is_some()),
-                ("KeyConditions", input.key_conditions.is_some()),
-            ],
-            &[
-                (
-                    "ProjectionExpression",
-                    input.projection_expression.is_some(),
-                ),
-                ("FilterExpression", input.filter_expression.is_some()),
-                (
-                    "KeyConditionExpression",
-                    input.key_condition_expression.is_some(),
-                ),
-            ],
-        )?;
-        if input.key_condition_expression.is_none() && input.key_conditions.is_none() {
-            return Err(TablesError::validation(
-                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
-            ));
-        }
+        let expressions = Expressions::parse(ExpressionParams {
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+            projection: input.projection_expression.as_deref(),
+            filter: input.filter_expression.as_deref(),
+            key_condition: input.key_condition_expression.as_deref(),
+            attributes_to_get: input.attributes_to_get.as_deref(),
+            query_filter: input.query_filter.as_ref(),
+            conditional_operator: input.conditional_operator.as_deref(),
+            key_conditions: input.key_conditions.as_ref(),
+            ..ExpressionParams::default()
+        })?;
         let select = select(
+            "Query",
             input.select.as_deref(),
             projection_name(&input.projection_expression, &input.attributes_to_get),
             input.index_name.as_deref(),
@@ -163,21 +167,16 @@ impl Tables {
         if let Some(index) = &input.index_name {
             return Err(missing_index(index));
         }
-        let expressions = Expressions::parse(ExpressionParams {
-            names: input.expression_attribute_names.as_ref(),
-            values: input.expression_attribute_values.as_ref(),
-            projection: input.projection_expression.as_deref(),
-            filter: input.filter_expression.as_deref(),
-            key_condition: input.key_condition_expression.as_deref(),
-            ..ExpressionParams::default()
+        let (hash, condition) = expressions.key_condition(&table.meta.key_schema)?.ok_or_else(|| {
+            TablesError::validation(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+            )
         })?;
-        let (hash, condition) = expressions
-            .key_condition(&table.meta.key_schema)?
-            .ok_or_else(|| TablesError::validation("Query key condition not supported"))?;
+        expressions.check_filter_spares_key(&table.meta.key_schema)?;
         let mut range = key_condition_range(&table, &hash, condition.as_ref())?;
         let forward = input.scan_index_forward.unwrap_or(true);
         if let Some(start) = &input.exclusive_start_key {
-            let start = starting_key(&table, start)?;
+            let start = query_starting_key(&table, start, &hash, condition.as_ref())?;
             if forward {
                 range.start = Bound::Excluded(start);
             } else {
@@ -208,21 +207,18 @@ impl Tables {
         v.range(input.total_segments, "totalSegments", 1, Some(1_000_000));
         v.range(input.segment, "segment", 0, Some(999_999));
         v.finish()?;
-        check_parameter_mix(
-            &[
-                ("AttributesToGet", input.attributes_to_get.is_some()),
-                ("ScanFilter", input.scan_filter.is_some()),
-                ("ConditionalOperator", input.conditional_operator.is_some()),
-            ],
-            &[
-                (
-                    "ProjectionExpression",
-                    input.projection_expression.is_some(),
-                ),
-                ("FilterExpression", input.filter_expression.is_some()),
-            ],
-        )?;
+        let expressions = Expressions::parse(ExpressionParams {
+            names: input.expression_attribute_names.as_ref(),
+            values: input.expression_attribute_values.as_ref(),
+            projection: input.projection_expression.as_deref(),
+            filter: input.filter_expression.as_deref(),
+            attributes_to_get: input.attributes_to_get.as_deref(),
+            scan_filter: input.scan_filter.as_ref(),
+            conditional_operator: input.conditional_operator.as_deref(),
+            ..ExpressionParams::default()
+        })?;
         let select = select(
+            "Scan",
             input.select.as_deref(),
             projection_name(&input.projection_expression, &input.attributes_to_get),
             input.index_name.as_deref(),
@@ -230,13 +226,6 @@ impl Tables {
         if let Some(index) = &input.index_name {
             return Err(missing_index(index));
         }
-        let expressions = Expressions::parse(ExpressionParams {
-            names: input.expression_attribute_names.as_ref(),
-            values: input.expression_attribute_values.as_ref(),
-            projection: input.projection_expression.as_deref(),
-            filter: input.filter_expression.as_deref(),
-            ..ExpressionParams::default()
-        })?;
         let mut range = segment_range(&table, input.segment, input.total_segments)?;
         if let Some(start) = &input.exclusive_start_key {
             range.start = Bound::Excluded(starting_key(&table, start)?);
@@ -292,7 +281,44 @@ fn missing_index(index: &str) -> TablesError {
     ))
 }
 
-/// The store key of an `ExclusiveStartKey`.
+/// The store key of a Query's `ExclusiveStartKey`, which must be a key of the table inside
+/// the queried partition and satisfy the sort key condition.
+fn query_starting_key(
+    table: &Table,
+    start: &Item,
+    hash: &AttributeValue,
+    condition: Option<&RangeCondition>,
+) -> Result<Vec<u8>> {
+    let key = match table.meta.key_from_key(start) {
+        Ok(key) => key,
+        Err(TablesError::Validation(_)) => {
+            return Err(TablesError::validation(
+                "The provided starting key is invalid",
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let schema = &table.meta.key_schema;
+    if key.attributes.get(&schema.hash.name) != Some(hash) {
+        return Err(TablesError::validation(
+            "The provided starting key is outside query boundaries based on provided conditions",
+        ));
+    }
+    let sort = schema
+        .range
+        .as_ref()
+        .and_then(|r| key.attributes.get(&r.name));
+    if let (Some(condition), Some(sort)) = (condition, sort)
+        && !condition.matches(sort)
+    {
+        return Err(TablesError::validation(
+            "The provided starting key does not match the range key predicate",
+        ));
+    }
+    Ok(key.store_key)
+}
+
+/// The store key of a Scan's `ExclusiveStartKey`.
 fn starting_key(table: &Table, start: &Item) -> Result<Vec<u8>> {
     match table.meta.key_from_key(start) {
         Ok(key) => Ok(key.store_key),
@@ -429,7 +455,7 @@ mod tests {
 
     fn fill(t: &crate::Tables, n: usize) {
         for i in 0..n {
-            call(t, "PutItem", json!({"TableName": "t1x", "Item": {"pk": {"S": format!("p{}", i % 7)}, "sk": {"N": i.to_string()}}})).unwrap();
+            call(t, "PutItem", json!({"TableName": "t1x", "Item": {"pk": {"S": format!("p{}", i % 7)}, "sk": {"N": i.to_string()}, "n": {"N": i.to_string()}}})).unwrap();
         }
     }
 
@@ -564,7 +590,7 @@ mod tests {
         let filtered = query(
             "pk = :p",
             json!({":p": {"S": "p0"}, ":x": {"N": "10"}}),
-            json!({"FilterExpression": "sk > :x", "Limit": 4}),
+            json!({"FilterExpression": "n > :x", "Limit": 4}),
         );
         assert_eq!(filtered["Count"], 2);
         assert_eq!(filtered["ScannedCount"], 4);
@@ -578,6 +604,40 @@ mod tests {
             json!({"ExclusiveStartKey": filtered["LastEvaluatedKey"].clone()}),
         );
         assert_eq!(rest["Count"], 1);
+        let start = |key: Value, condition: &str| {
+            let body = json!({"TableName": "t1x", "KeyConditionExpression": condition,
+                "ExpressionAttributeValues": {":p": {"S": "p0"}, ":a": {"N": "7"}},
+                "ExclusiveStartKey": key});
+            validation_message(call(&t, "Query", body))
+        };
+        assert_eq!(
+            start(json!({"pk": {"S": "p0"}}), "pk = :p AND sk > :a"),
+            "The provided starting key is invalid"
+        );
+        assert_eq!(
+            start(
+                json!({"pk": {"S": "p1"}, "sk": {"N": "8"}}),
+                "pk = :p AND sk > :a"
+            ),
+            "The provided starting key is outside query boundaries based on provided conditions"
+        );
+        assert_eq!(
+            start(
+                json!({"pk": {"S": "p0"}, "sk": {"N": "7"}}),
+                "pk = :p AND sk > :a"
+            ),
+            "The provided starting key does not match the range key predicate"
+        );
+        let on_key = call(
+            &t,
+            "Query",
+            json!({"TableName": "t1x", "KeyConditionExpression": "pk = :p",
+            "FilterExpression": "sk > :x", "ExpressionAttributeValues": {":p": {"S": "p0"}, ":x": {"N": "1"}}}),
+        );
+        assert_eq!(
+            validation_message(on_key),
+            "Filter Expression can only contain non-primary key attributes: Primary key attribute: sk"
+        );
         let mismatch = call(
             &t,
             "Query",

@@ -109,6 +109,44 @@ const CONDITION_ORDER: &[Cat] = &[
 ];
 
 impl Condition {
+    /// Every document path the condition reads, in expression order.
+    pub fn paths(&self) -> Vec<&Path> {
+        let mut out = Vec::new();
+        self.collect_paths(&mut out);
+        out
+    }
+
+    fn collect_paths<'a>(&'a self, out: &mut Vec<&'a Path>) {
+        match self {
+            Condition::Compare(_, a, b)
+            | Condition::BeginsWith(a, b)
+            | Condition::Contains(a, b) => {
+                a.collect_paths(out);
+                b.collect_paths(out);
+            }
+            Condition::Between(a, b, c) => {
+                for o in [a, b, c] {
+                    o.collect_paths(out);
+                }
+            }
+            Condition::In(a, list) => {
+                a.collect_paths(out);
+                list.iter().for_each(|o| o.collect_paths(out));
+            }
+            Condition::And(x, y) | Condition::Or(x, y) => {
+                x.collect_paths(out);
+                y.collect_paths(out);
+            }
+            Condition::Not(x) => x.collect_paths(out),
+            Condition::Exists(p) | Condition::NotExists(p) => out.push(p),
+            Condition::AttributeType(p, o) => {
+                out.push(p);
+                o.collect_paths(out);
+            }
+            Condition::True => {}
+        }
+    }
+
     /// Parses a condition or filter expression (`kind` names the parameter in errors).
     pub fn parse(src: &str, kind: ExprKind, attrs: &mut ExpressionAttributes) -> Result<Condition> {
         let mut p = Parser::new(src, kind, attrs)?;
@@ -260,13 +298,9 @@ fn not_expr(p: &mut Parser<'_, '_>) -> Result<Condition> {
 }
 
 fn primary(p: &mut Parser<'_, '_>) -> Result<Condition> {
-    if p.eat_punct("(") {
-        if p.peek().is_punct("(") && matches_redundant(p) {
-            p.note(
-                Cat::Parens,
-                "The expression has redundant parentheses;".to_owned(),
-            );
-        }
+    if p.peek().is_punct("(") && !operand_in_parens(p) {
+        p.advance();
+        p.note_redundant_parens();
         let c = or_expr(p)?;
         p.expect_punct(")")?;
         return Ok(c);
@@ -333,26 +367,18 @@ fn primary(p: &mut Parser<'_, '_>) -> Result<Condition> {
     }
 }
 
-/// After `(` with another `(` next: whether the inner parentheses close right before ours,
-/// as in `((a = b))`.
-fn matches_redundant(p: &Parser<'_, '_>) -> bool {
-    let mut depth = 0usize;
-    let mut i = 0;
-    loop {
-        let t = p.peek_at(i);
-        if t.tok == super::lexer::Tok::Eof {
-            return false;
-        }
-        if t.is_punct("(") {
-            depth += 1;
-        } else if t.is_punct(")") {
-            depth -= 1;
-            if depth == 0 {
-                return p.peek_at(i + 1).is_punct(")");
-            }
-        }
-        i += 1;
-    }
+/// At `(`: whether the group is an operand, as in `(a) = :v` or `(size(a)) > :n`: the group
+/// is followed by a comparison, `BETWEEN` or `IN`.
+fn operand_in_parens(p: &Parser<'_, '_>) -> bool {
+    let Some(close) = p.matching_paren(0) else {
+        return false;
+    };
+    let next = p.peek_at(close + 1);
+    ["=", "<>", "<", "<=", ">", ">="]
+        .iter()
+        .any(|s| next.is_punct(s))
+        || next.is_keyword("BETWEEN")
+        || next.is_keyword("IN")
 }
 
 fn check_distinct(p: &mut Parser<'_, '_>, name: &str, a: &Operand, b: &Operand) {

@@ -127,6 +127,21 @@ impl ExpressionAttributes {
         Ok(out)
     }
 
+    /// For `#[serde(deserialize_with)]` on an optional `ExpressionAttributeValues` member: reads
+    /// it with [`values_from_json`](Self::values_from_json), so a bad value is reported with
+    /// its key.
+    pub fn deserialize_values<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Option<BTreeMap<String, AttributeValue>>, D::Error> {
+        let json = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
+        if json.is_null() {
+            return Ok(None);
+        }
+        Self::values_from_json(&json)
+            .map(Some)
+            .map_err(crate::value::to_serde_error)
+    }
+
     /// After all expressions of the request are parsed: the error DynamoDB gives for names or
     /// values that no expression used.
     pub fn check_unused(&self) -> Result<()> {
@@ -230,6 +245,23 @@ pub enum Operand {
 }
 
 impl Operand {
+    /// Adds the document paths the operand reads to `out`.
+    pub(crate) fn collect_paths<'a>(&'a self, out: &mut Vec<&'a Path>) {
+        match self {
+            Operand::Path(p) => out.push(p),
+            Operand::Value(_) => {}
+            Operand::Size(o) => o.collect_paths(out),
+            Operand::IfNotExists(p, o) => {
+                out.push(p);
+                o.collect_paths(out);
+            }
+            Operand::ListAppend(a, b) | Operand::Plus(a, b) | Operand::Minus(a, b) => {
+                a.collect_paths(out);
+                b.collect_paths(out);
+            }
+        }
+    }
+
     /// The type of the operand when it is known without an item (constants and functions with
     /// a fixed result type).
     pub(crate) fn static_type(&self) -> Option<&'static str> {

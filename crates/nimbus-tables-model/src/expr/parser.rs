@@ -245,9 +245,51 @@ impl<'s, 'a> Parser<'s, 'a> {
         })
     }
 
-    /// `operand := path | :value | function(args)`; function calls are returned as their name
-    /// and arguments for the caller (which knows the functions of its language) to check.
+    /// With `(` at lookahead `at`: the lookahead of its matching `)`, if any.
+    pub fn matching_paren(&self, at: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        let mut i = at;
+        loop {
+            let t = self.peek_at(i);
+            if t.tok == Tok::Eof {
+                return None;
+            }
+            if t.is_punct("(") {
+                depth += 1;
+            } else if t.is_punct(")") {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            i += 1;
+        }
+    }
+
+    /// Just after a `(`, with another `(` next: notes redundant parentheses when the inner
+    /// group closes right before the outer one, as in `((a = b))` or `((a))`.
+    pub fn note_redundant_parens(&mut self) {
+        if self.peek().is_punct("(")
+            && let Some(close) = self.matching_paren(0)
+            && self.peek_at(close + 1).is_punct(")")
+        {
+            self.note(
+                Cat::Parens,
+                "The expression has redundant parentheses;".to_owned(),
+            );
+        }
+    }
+
+    /// `operand := path | :value | function(args) | ( operand )`; function calls are returned
+    /// as their name and arguments for the caller (which knows the functions of its language)
+    /// to check.
     pub fn operand_or_call(&mut self) -> Result<OperandOrCall> {
+        if self.eat_punct("(") {
+            self.note_redundant_parens();
+            let inner = self.operand_or_call()?;
+            self.expect_punct(")")?;
+            return Ok(inner);
+        }
         if self.at_function() {
             let Tok::Ident(name) = self.advance().tok else {
                 return Err(self.syntax_error());

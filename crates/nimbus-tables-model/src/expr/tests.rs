@@ -155,6 +155,16 @@ fn condition_semantic_errors() {
             json!({}),
             "Invalid ConditionExpression: The expression has redundant parentheses;",
         ),
+        (
+            "((a)) = b",
+            json!({}),
+            "Invalid ConditionExpression: The expression has redundant parentheses;",
+        ),
+        (
+            "(a = b AND (((c = d))))",
+            json!({}),
+            "Invalid ConditionExpression: The expression has redundant parentheses;",
+        ),
     ] {
         assert_eq!(cond_err(src, values), expected, "{src}");
     }
@@ -195,6 +205,10 @@ fn condition_evaluation() {
     check("size(u) = :three", true);
     check("#n < :n20", false);
     check("#c = :a OR #n = :a AND age < :n20", false);
+    check("(#n) = :a", true);
+    check("(age) BETWEEN (:n20) AND :n40 AND (size(tags)) = :s", true);
+    check("((age) > :n20)", true);
+    check("(age) IN (:n20, (:n40))", false);
 }
 
 #[test]
@@ -361,6 +375,15 @@ fn update_apply_errors() {
         msg("set e = b - :n", json!({"b": {"S": "x"}})),
         "An operand in the update expression has an incorrect data type"
     );
+    // A failed update leaves the item as it was, even after earlier actions succeeded.
+    let u = UpdateExpression::parse(
+        "SET a = :n ADD d :n",
+        &mut attrs(&[], json!({":n": {"N": "1"}})),
+    )
+    .unwrap();
+    let mut it = item(json!({"d": {"S": "x"}}));
+    assert!(u.apply(&mut it).is_err());
+    assert_eq!(it, item(json!({"d": {"S": "x"}})));
     assert!(
         run_update(
             "delete d :a",

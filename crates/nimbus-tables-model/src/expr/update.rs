@@ -139,23 +139,28 @@ impl UpdateExpression {
         }
     }
 
-    /// Applies the update to `item` (an empty item when none exists yet). On error the item may
-    /// be partly updated: apply to a copy when the original must survive a failure.
+    /// Applies the update to `item` (an empty item when none exists yet). All or nothing: on
+    /// error `item` is left as it was.
     pub fn apply(&self, item: &mut Item) -> Result<Changes> {
-        self.apply_actions(item).map_err(|e| match e {
-            Error::Validation(m) if self.legacy && m == MSG_TYPE => {
-                Error::validation("Type mismatch for attribute to update")
-            }
-            other => other,
-        })
+        let mut updated = item.clone();
+        let changes = self
+            .apply_actions(item, &mut updated)
+            .map_err(|e| match e {
+                Error::Validation(m) if self.legacy && m == MSG_TYPE => {
+                    Error::validation("Type mismatch for attribute to update")
+                }
+                other => other,
+            })?;
+        *item = updated;
+        Ok(changes)
     }
 
-    fn apply_actions(&self, item: &mut Item) -> Result<Changes> {
-        let original = item.clone();
+    /// Applies the actions to `item`, a copy of `original` (from which `SET` values come).
+    fn apply_actions(&self, original: &Item, item: &mut Item) -> Result<Changes> {
         let mut values = Vec::new();
         for action in &self.actions {
             if let UpdateAction::Set(_, op) = action {
-                values.push(eval(op, &original)?);
+                values.push(eval(op, original)?);
             }
         }
         let mut values = values.into_iter();

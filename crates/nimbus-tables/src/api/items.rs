@@ -2,7 +2,12 @@
 
 use std::collections::BTreeMap;
 
+pub use nimbus_tables_model::legacy::{
+    AttributeValueUpdate, ExpectedAttributeValue, LegacyCondition as Condition,
+};
 use nimbus_tables_model::{AttributeValue, Item};
+
+use nimbus_tables_model::expr::ExpressionAttributes;
 
 use super::wire_structs;
 
@@ -12,27 +17,6 @@ pub type AttributeNames = BTreeMap<String, String>;
 pub type AttributeValues = BTreeMap<String, AttributeValue>;
 
 wire_structs! {
-    /// `ExpectedAttributeValue` (legacy conditions).
-    pub struct ExpectedAttributeValue {
-        value: AttributeValue,
-        exists: bool,
-        comparison_operator: String,
-        attribute_value_list: Vec<AttributeValue>,
-    }
-
-    /// `AttributeValueUpdate` (legacy updates).
-    pub struct AttributeValueUpdate {
-        value: AttributeValue,
-        /// `PUT`, `ADD` or `DELETE`.
-        action: String,
-    }
-
-    /// `Condition` (legacy key conditions and filters).
-    pub struct Condition {
-        attribute_value_list: Vec<AttributeValue>,
-        comparison_operator: String,
-    }
-
     /// `Capacity`.
     pub struct Capacity {
         read_capacity_units: f64,
@@ -69,6 +53,7 @@ wire_structs! {
         conditional_operator: String,
         condition_expression: String,
         expression_attribute_names: AttributeNames,
+        #[serde(deserialize_with = "ExpressionAttributes::deserialize_values")]
         expression_attribute_values: AttributeValues,
         return_values_on_condition_check_failure: String,
     }
@@ -110,6 +95,7 @@ wire_structs! {
         update_expression: String,
         condition_expression: String,
         expression_attribute_names: AttributeNames,
+        #[serde(deserialize_with = "ExpressionAttributes::deserialize_values")]
         expression_attribute_values: AttributeValues,
         return_values_on_condition_check_failure: String,
     }
@@ -125,6 +111,7 @@ wire_structs! {
         return_item_collection_metrics: String,
         condition_expression: String,
         expression_attribute_names: AttributeNames,
+        #[serde(deserialize_with = "ExpressionAttributes::deserialize_values")]
         expression_attribute_values: AttributeValues,
         return_values_on_condition_check_failure: String,
     }
@@ -147,6 +134,7 @@ wire_structs! {
         filter_expression: String,
         key_condition_expression: String,
         expression_attribute_names: AttributeNames,
+        #[serde(deserialize_with = "ExpressionAttributes::deserialize_values")]
         expression_attribute_values: AttributeValues,
     }
 
@@ -175,6 +163,7 @@ wire_structs! {
         projection_expression: String,
         filter_expression: String,
         expression_attribute_names: AttributeNames,
+        #[serde(deserialize_with = "ExpressionAttributes::deserialize_values")]
         expression_attribute_values: AttributeValues,
         consistent_read: bool,
     }
