@@ -12,16 +12,25 @@
 //! table internals: functions reach tables through Nimbus' own AWS endpoint, like any client.
 
 pub mod code;
+pub mod environment;
 pub mod error;
+pub mod invoke;
+pub mod logs;
 pub mod model;
 pub mod registry;
+pub mod runtime_api;
+pub mod runtimes;
+pub mod scheduler;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nimbus_metering::UsageSink;
 use nimbus_store::Store;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use error::{FunctionsError, Result};
 pub use model::{FunctionConfig, InvocationType, InvokeInput, InvokeOutput, ResolvedFunction};
@@ -29,7 +38,7 @@ pub use model::{FunctionConfig, InvocationType, InvokeInput, InvokeOutput, Resol
 /// Configuration of the function service.
 #[derive(Clone)]
 pub struct FunctionsConfig {
-    /// Where extracted packages, runtime shims and installed SDKs live.
+    /// Where extracted packages, runtime shims, installed SDKs and logs live.
     pub data_dir: PathBuf,
     pub region: String,
     pub account_id: String,
@@ -42,6 +51,17 @@ pub struct FunctionsConfig {
     pub idle_timeout: Duration,
     /// Environments across all functions (the account's concurrency limit).
     pub max_environments: u32,
+    /// `PATH` used to find interpreters, and given to functions.
+    pub search_path: String,
+    /// Delay before the first retry of a failed asynchronous invocation; the second waits
+    /// twice as long (Lambda: one and two minutes).
+    pub async_retry_delay: Duration,
+    /// Log streams not written to for this long are deleted.
+    pub log_retention: Duration,
+    /// Where the runtime shims and the installed AWS SDKs live (default `<data-dir>/runtimes`).
+    pub runtimes_dir: PathBuf,
+    /// Install a runtime's AWS SDK on first use of that runtime.
+    pub auto_install_sdks: bool,
 }
 
 impl std::fmt::Debug for FunctionsConfig {
@@ -56,27 +76,104 @@ impl std::fmt::Debug for FunctionsConfig {
     }
 }
 
-/// The function service. Share it by `Arc`.
+/// The function service. Share it by `Arc`; call [`Functions::start`] once inside the async
+/// runtime and [`Functions::shutdown`] before exit.
 pub struct Functions {
     store: Arc<dyn Store>,
     config: FunctionsConfig,
     registry: registry::Registry,
     usage: Arc<dyn UsageSink>,
+    scheduler: scheduler::Scheduler,
+    logs: logs::LogStore,
+    runtime_dirs: runtimes::RuntimeDirs,
+    code: code::CodeCache,
+    tasks: TaskTracker,
+    stop: CancellationToken,
+    queue_wakeup: Notify,
+    sdk_install: Mutex<()>,
+    use_cgroups: bool,
 }
 
 impl Functions {
+    /// Opens the service: the registry, the log store and the runtime shims. Blocks on I/O.
     pub fn new(
         store: Arc<dyn Store>,
         config: FunctionsConfig,
         usage: Arc<dyn UsageSink>,
     ) -> Result<Functions> {
         let registry = registry::Registry::new(Arc::clone(&store), &config)?;
+        let io = |what: &str, e: std::io::Error| FunctionsError::Service(format!("{what}: {e}"));
+        let logs =
+            logs::LogStore::open(config.data_dir.join("logs")).map_err(|e| io("open logs", e))?;
+        let runtime_dirs =
+            runtimes::RuntimeDirs::new(config.runtimes_dir.clone(), config.search_path.clone());
+        runtime_dirs
+            .write_shims()
+            .map_err(|e| io("write runtime shims", e))?;
+        let use_cgroups = match nimbus_sandbox::probe::cgroups() {
+            nimbus_sandbox::probe::Cgroups::None => {
+                tracing::warn!("no cgroups: function memory limits are not enforced");
+                false
+            }
+            _ => true,
+        };
         Ok(Functions {
+            scheduler: scheduler::Scheduler::new(config.max_environments, config.idle_timeout),
+            code: code::CodeCache::new(config.data_dir.join("code")),
             store,
-            config,
             registry,
             usage,
+            logs,
+            runtime_dirs,
+            tasks: TaskTracker::new(),
+            stop: CancellationToken::new(),
+            queue_wakeup: Notify::new(),
+            sdk_install: Mutex::new(()),
+            use_cgroups,
+            config,
         })
+    }
+
+    /// Starts the background work: the asynchronous-invocation worker, the reaper of idle
+    /// environments and the expiry of old log streams.
+    pub fn start(self: &Arc<Self>) {
+        self.tasks.spawn(Arc::clone(self).run_queue());
+        let this = Arc::clone(self);
+        self.tasks.spawn(async move {
+            let period = (this.config.idle_timeout / 4)
+                .clamp(Duration::from_secs(1), Duration::from_secs(60));
+            let mut ticks = 0u64;
+            loop {
+                tokio::select! {
+                    () = this.stop.cancelled() => return,
+                    () = tokio::time::sleep(period) => {}
+                }
+                let reaped = this.scheduler.reap();
+                if reaped > 0 {
+                    tracing::debug!(reaped, "idle environments stopped");
+                }
+                ticks += 1;
+                if ticks % 60 == 1 {
+                    let logs = this.logs.clone();
+                    let retention = this.config.log_retention;
+                    let _ = tokio::task::spawn_blocking(move || logs.expire(retention)).await;
+                }
+            }
+        });
+    }
+
+    /// Stops every environment and background task.
+    pub async fn shutdown(&self) {
+        self.stop.cancel();
+        self.scheduler.drain_all();
+        self.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(10), self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("function tasks still running at shutdown");
+        }
+        self.logs.flush();
     }
 
     pub fn config(&self) -> &FunctionsConfig {
@@ -95,16 +192,26 @@ impl Functions {
         &self.usage
     }
 
-    /// Invokes a function: resolves name and qualifier, checks the payload limits (6 MB
-    /// synchronous, 256 KB asynchronous), then runs it in a warm or new environment
-    /// (`RequestResponse`), queues it durably (`Event`), or only checks it (`DryRun`).
-    pub async fn invoke(&self, input: InvokeInput) -> Result<InvokeOutput> {
-        let resolved = self
-            .registry
-            .resolve(&input.function_name, input.qualifier.as_deref())?;
-        Err(FunctionsError::Service(format!(
-            "{} cannot run yet: execution environments are not available",
-            resolved.config.function_name
-        )))
+    /// The log events of `function` since `since_ms` (epoch ms), oldest first. Blocks on I/O.
+    pub fn log_events(
+        &self,
+        function: &str,
+        stream: Option<&str>,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<logs::LogEvent>> {
+        self.logs
+            .events(function, stream, since_ms, limit)
+            .map_err(|e| FunctionsError::Service(format!("read logs: {e}")))
+    }
+
+    /// The function's code, configuration or existence changed: stop its idle environments.
+    pub fn on_function_changed(&self, function: &str) {
+        self.scheduler.drain_function(function);
+    }
+
+    /// (busy, live) environments.
+    pub fn environment_counts(&self) -> (u32, u32) {
+        self.scheduler.counts()
     }
 }

@@ -1,0 +1,404 @@
+//! Execution environments: one runtime process with its own Runtime API endpoint, cgroup,
+//! `/tmp`, log stream and Lambda environment variables, running one invocation at a time.
+//!
+//! [`Environment::start`] is the one place where Nimbus creates an environment; the process
+//! itself is started by `nimbus-sandbox`. Phases follow Lambda: init (until the runtime first
+//! asks for an invocation, bounded by [`INIT_TIMEOUT`]), invoke (bounded by the function's
+//! timeout: on expiry the environment is killed and never reused), shutdown.
+
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use nimbus_sandbox::process::{Cgroup, Limits, SpawnSpec};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::{oneshot, watch};
+use tokio_util::task::TaskTracker;
+
+use crate::logs::{LogStream, now_ms};
+use crate::model::FunctionConfig;
+use crate::runtime_api::{InitState, Invocation, Outcome, RuntimeApi};
+use crate::runtimes::Launch;
+
+/// Lambda's limit on the init phase.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything needed to start an environment.
+#[derive(Debug, Clone)]
+pub struct EnvironmentSpec {
+    pub id: String,
+    pub config: FunctionConfig,
+    pub task_root: PathBuf,
+    /// Private scratch space, the environment's `/tmp`.
+    pub tmp_dir: PathBuf,
+    pub launch: Launch,
+    /// Variables Nimbus sets for every function (region, endpoint, credentials, `PATH`).
+    pub base_env: Vec<(String, String)>,
+    pub use_cgroups: bool,
+}
+
+/// Why an environment did not become ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitFailure {
+    /// The runtime reported `/init/error` with this body.
+    Reported(Bytes),
+    /// The process ended during init.
+    Exited(String),
+    /// Init took longer than [`INIT_TIMEOUT`].
+    TimedOut,
+    /// The process could not be started.
+    Spawn(String),
+}
+
+/// How one invocation in an environment ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeResult {
+    Completed(Outcome),
+    TimedOut,
+}
+
+/// A running environment.
+pub struct Environment {
+    pub id: String,
+    pub config: FunctionConfig,
+    pub log: LogStream,
+    /// How long init took.
+    pub init_duration: Duration,
+    api: RuntimeApi,
+    pid: u32,
+    cgroup: Option<Arc<Cgroup>>,
+    alive: Arc<AtomicBool>,
+    exited: watch::Receiver<Option<String>>,
+    /// Output captured for `LogType: Tail` while an invocation runs.
+    capture: Arc<Mutex<Option<String>>>,
+}
+
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment")
+            .field("id", &self.id)
+            .field("function", &self.config.function_name)
+            .field("version", &self.config.version)
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
+    }
+}
+
+fn describe_exit(status: std::io::Result<ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => format!("exit status {code}"),
+            (None, Some(9)) => "signal: killed".to_owned(),
+            (None, Some(sig)) => format!("signal: {sig}"),
+            (None, None) => "unknown status".to_owned(),
+        },
+        Err(e) => format!("wait failed: {e}"),
+    }
+}
+
+impl Environment {
+    /// Starts the runtime and waits for the end of its init phase.
+    pub async fn start(
+        spec: EnvironmentSpec,
+        log: LogStream,
+        tasks: &TaskTracker,
+    ) -> Result<Environment, (InitFailure, Duration)> {
+        let started = Instant::now();
+        let fail = |f: InitFailure| (f, started.elapsed());
+        let api = RuntimeApi::start(tasks)
+            .await
+            .map_err(|e| fail(InitFailure::Spawn(format!("runtime API: {e}"))))?;
+        if let Err(e) = std::fs::create_dir_all(&spec.tmp_dir) {
+            return Err(fail(InitFailure::Spawn(format!("create /tmp: {e}"))));
+        }
+        let cgroup = if spec.use_cgroups {
+            let memory = u64::from(spec.config.memory_size) << 20;
+            let limits = Limits {
+                memory_bytes: memory,
+                cpu_weight_mb: spec.config.memory_size,
+                pids: 1024,
+            };
+            match Cgroup::create(&format!("env-{}", spec.id), &limits) {
+                Ok(group) => Some(Arc::new(group)),
+                Err(e) => return Err(fail(InitFailure::Spawn(e.to_string()))),
+            }
+        } else {
+            None
+        };
+        let env = lambda_env(&spec, &api.address(), &log.name);
+        let process = SpawnSpec {
+            program: spec.launch.program.clone(),
+            args: spec.launch.args.iter().map(Into::into).collect(),
+            env,
+            cwd: spec.task_root.clone(),
+        };
+        let mut child = match nimbus_sandbox::process::spawn(&process, cgroup.as_deref()) {
+            Ok(child) => child,
+            Err(e) => {
+                if let Some(group) = &cgroup {
+                    group.remove();
+                }
+                return Err(fail(InitFailure::Spawn(e.to_string())));
+            }
+        };
+        let pid = child.id().unwrap_or(0);
+        let capture = Arc::new(Mutex::new(None));
+        if let Some(out) = child.stdout.take() {
+            tasks.spawn(forward_output(out, log.clone(), Arc::clone(&capture)));
+        }
+        if let Some(err) = child.stderr.take() {
+            tasks.spawn(forward_output(err, log.clone(), Arc::clone(&capture)));
+        }
+        let (exit_tx, exited) = watch::channel(None);
+        let alive = Arc::new(AtomicBool::new(true));
+        {
+            let alive = Arc::clone(&alive);
+            let cgroup = cgroup.clone();
+            let tmp = spec.tmp_dir.clone();
+            tasks.spawn(async move {
+                let status = describe_exit(child.wait().await);
+                alive.store(false, Ordering::SeqCst);
+                if let Some(group) = &cgroup {
+                    let reason = if group.oom_killed() {
+                        "signal: killed (memory limit exceeded)".to_owned()
+                    } else {
+                        status.clone()
+                    };
+                    group.kill_all();
+                    group.remove();
+                    let _ = exit_tx.send(Some(reason));
+                } else {
+                    let _ = exit_tx.send(Some(status));
+                }
+                let _ = tokio::fs::remove_dir_all(&tmp).await;
+            });
+        }
+        let mut environment = Environment {
+            id: spec.id,
+            config: spec.config,
+            log,
+            init_duration: Duration::ZERO,
+            api,
+            pid,
+            cgroup,
+            alive,
+            exited,
+            capture,
+        };
+        match environment.wait_init().await {
+            Ok(()) => {
+                environment.init_duration = started.elapsed();
+                Ok(environment)
+            }
+            Err(failure) => {
+                environment.kill();
+                Err((failure, started.elapsed()))
+            }
+        }
+    }
+
+    async fn wait_init(&self) -> Result<(), InitFailure> {
+        let mut init = self.api.init_state();
+        let mut exited = self.exited.clone();
+        let wait = async {
+            loop {
+                let state = init.borrow_and_update().clone();
+                match state {
+                    InitState::Ready => return Ok(()),
+                    InitState::Failed(body) => return Err(InitFailure::Reported(body)),
+                    InitState::Starting => {}
+                }
+                let status = exited.borrow_and_update().clone();
+                if let Some(status) = status {
+                    // A runtime that reported its init error exits right after: prefer the report.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let state = init.borrow().clone();
+                    if let InitState::Failed(body) = state {
+                        return Err(InitFailure::Reported(body));
+                    }
+                    return Err(InitFailure::Exited(status));
+                }
+                tokio::select! {
+                    _ = init.changed() => {}
+                    _ = exited.changed() => {}
+                }
+            }
+        };
+        tokio::time::timeout(INIT_TIMEOUT, wait)
+            .await
+            .unwrap_or(Err(InitFailure::TimedOut))
+    }
+
+    /// Whether the process is still running.
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::SeqCst)
+    }
+
+    /// Runs one invocation; on timeout the environment is killed.
+    pub async fn invoke(
+        &self,
+        request_id: &str,
+        payload: Bytes,
+        invoked_arn: &str,
+        client_context: Option<String>,
+    ) -> InvokeResult {
+        let timeout = Duration::from_secs(u64::from(self.config.timeout));
+        let (done, result) = oneshot::channel();
+        let invocation = Invocation {
+            request_id: request_id.to_owned(),
+            payload,
+            deadline_ms: now_ms() + timeout.as_millis() as u64,
+            invoked_arn: invoked_arn.to_owned(),
+            trace_id: format!(
+                "Root=1-{:08x}-{};Sampled=0",
+                now_ms() / 1000,
+                &uuid::Uuid::new_v4().simple().to_string()[..24]
+            ),
+            client_context,
+            done,
+        };
+        if let Err(invocation) = self.api.submit(invocation).await {
+            let _ = invocation.done.send(Outcome::Exited(self.exit_reason()));
+        }
+        let mut exited = self.exited.clone();
+        let outcome = tokio::select! {
+            r = result => r.unwrap_or_else(|_| Outcome::Exited(self.exit_reason())),
+            _ = exited.wait_for(Option::is_some) => {
+                // The process is gone: give the API a moment to deliver a report sent just before.
+                Outcome::Exited(self.exit_reason())
+            }
+            _ = tokio::time::sleep(timeout) => {
+                self.kill();
+                return InvokeResult::TimedOut;
+            }
+        };
+        if matches!(outcome, Outcome::Exited(_)) {
+            self.kill();
+        }
+        InvokeResult::Completed(outcome)
+    }
+
+    /// Starts capturing output for `LogType: Tail`.
+    pub fn begin_capture(&self) {
+        if let Ok(mut c) = self.capture.lock() {
+            *c = Some(String::new());
+        }
+    }
+
+    /// The output captured since [`Self::begin_capture`], ending the capture.
+    pub fn take_capture(&self) -> String {
+        self.capture
+            .lock()
+            .ok()
+            .and_then(|mut c| c.take())
+            .unwrap_or_default()
+    }
+
+    /// Writes a platform line (START, END, REPORT) to the log stream and the capture.
+    pub fn log_line(&self, line: &str) {
+        self.log.write(line);
+        append_capture(&self.capture, line);
+    }
+
+    fn exit_reason(&self) -> String {
+        self.exited
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| "the runtime stopped answering".to_owned())
+    }
+
+    /// The highest memory use of the environment so far, in MiB.
+    pub fn max_memory_used_mb(&self) -> u32 {
+        self.cgroup
+            .as_ref()
+            .and_then(|g| g.memory_peak_bytes())
+            .or_else(|| vm_hwm_bytes(self.pid))
+            .map(|b| b.div_ceil(1 << 20) as u32)
+            .unwrap_or(0)
+    }
+
+    /// Stops the environment now.
+    pub fn kill(&self) {
+        self.alive.store(false, Ordering::SeqCst);
+        if self.pid != 0 {
+            nimbus_sandbox::process::kill_group(self.pid);
+        }
+        if let Some(group) = &self.cgroup {
+            group.kill_all();
+        }
+        self.api.fail_all("the environment was stopped");
+        self.api.stop();
+    }
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Peak resident memory of one process, where there is no cgroup to ask.
+fn vm_hwm_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The environment variables of the runtime process, as Lambda documents them; the
+/// function's own variables come last and cannot override the reserved ones.
+fn lambda_env(spec: &EnvironmentSpec, api: &str, stream: &str) -> Vec<(String, String)> {
+    let c = &spec.config;
+    let mut env: Vec<(String, String)> = spec.base_env.clone();
+    let mut set = |k: &str, v: String| env.push((k.to_owned(), v));
+    set("AWS_LAMBDA_RUNTIME_API", api.to_owned());
+    set("_HANDLER", c.handler.clone());
+    set("LAMBDA_TASK_ROOT", spec.task_root.display().to_string());
+    set("LAMBDA_RUNTIME_DIR", spec.task_root.display().to_string());
+    set("AWS_LAMBDA_FUNCTION_NAME", c.function_name.clone());
+    set("AWS_LAMBDA_FUNCTION_VERSION", c.version.clone());
+    set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", c.memory_size.to_string());
+    set("AWS_LAMBDA_LOG_GROUP_NAME", c.log_group.clone());
+    set("AWS_LAMBDA_LOG_STREAM_NAME", stream.to_owned());
+    set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned());
+    set("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", c.runtime));
+    set("TMPDIR", spec.tmp_dir.display().to_string());
+    set("HOME", spec.tmp_dir.display().to_string());
+    set("TZ", ":UTC".to_owned());
+    set("LANG", "en_US.UTF-8".to_owned());
+    env.extend(spec.launch.env.iter().cloned());
+    let reserved: Vec<String> = env.iter().map(|(k, _)| k.clone()).collect();
+    for (k, v) in &c.environment {
+        if !reserved.contains(k) {
+            env.push((k.clone(), v.clone()));
+        }
+    }
+    env
+}
+
+/// Copies a pipe of the runtime into its log stream, line by line.
+async fn forward_output(
+    pipe: impl AsyncRead + Unpin,
+    log: LogStream,
+    capture: Arc<Mutex<Option<String>>>,
+) {
+    let mut lines = BufReader::new(pipe).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        log.write(&line);
+        append_capture(&capture, &line);
+    }
+}
+
+/// Adds a line to the `LogType: Tail` capture, if one is running.
+fn append_capture(capture: &Mutex<Option<String>>, line: &str) {
+    if let Ok(mut c) = capture.lock()
+        && let Some(buf) = c.as_mut()
+    {
+        buf.push_str(line);
+        buf.push('\n');
+    }
+}

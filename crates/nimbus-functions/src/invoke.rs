@@ -1,0 +1,648 @@
+//! Invocations: synchronous (`RequestResponse`) in a warm or new environment, asynchronous
+//! (`Event`) through a durable queue in the store with Lambda's two retries, and `DryRun`.
+//!
+//! Every synchronous run writes Lambda's `START`, `END` and `REPORT` lines to the
+//! environment's log stream and records its usage (billed duration at 1 ms granularity,
+//! configured memory, max memory used) with the metering sink.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use nimbus_metering::UsageRecord;
+use nimbus_store::{Direction, KeyRange, WriteBatch};
+use serde::{Deserialize, Serialize};
+
+use crate::Functions;
+use crate::environment::{Environment, EnvironmentSpec, InitFailure, InvokeResult};
+use crate::error::{FunctionsError, Result};
+use crate::model::{InvocationType, InvokeInput, InvokeOutput, ResolvedFunction};
+use crate::runtime_api::{MAX_RESPONSE, Outcome};
+use crate::runtimes;
+use crate::scheduler::Slot;
+
+/// Largest synchronous request payload (6 MB).
+pub const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
+/// Largest asynchronous request payload (256 KB).
+pub const MAX_ASYNC_PAYLOAD: usize = 256 * 1024;
+/// Retries of a failed asynchronous invocation, as Lambda.
+pub const ASYNC_RETRIES: u32 = 2;
+/// How much of the log `LogType: Tail` returns.
+const TAIL_BYTES: usize = 4096;
+
+const QUEUE_PREFIX: &str = "functions/async/";
+
+/// An asynchronous invocation waiting in the store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct QueuedInvocation {
+    function: String,
+    qualifier: Option<String>,
+    payload_base64: String,
+    attempt: u32,
+    request_id: String,
+}
+
+fn queue_key(not_before_ms: u64, request_id: &str, attempt: u32) -> Vec<u8> {
+    format!("{QUEUE_PREFIX}{not_before_ms:016x}/{request_id}/{attempt}").into_bytes()
+}
+
+fn parse_not_before(key: &[u8]) -> Option<u64> {
+    let rest = key.strip_prefix(QUEUE_PREFIX.as_bytes())?;
+    let hex = std::str::from_utf8(rest.get(..16)?).ok()?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
+fn error_payload(error_type: &str, message: &str) -> Bytes {
+    Bytes::from(serde_json::json!({"errorType": error_type, "errorMessage": message}).to_string())
+}
+
+impl Functions {
+    /// Invokes a function: resolves name and qualifier, checks the payload, then runs it
+    /// (`RequestResponse`), queues it durably (`Event`), or only checks it (`DryRun`).
+    pub async fn invoke(self: &Arc<Self>, input: InvokeInput) -> Result<InvokeOutput> {
+        let limit = match input.invocation_type {
+            InvocationType::Event => MAX_ASYNC_PAYLOAD,
+            _ => MAX_SYNC_PAYLOAD,
+        };
+        if input.payload.len() > limit {
+            return Err(FunctionsError::RequestTooLarge(format!(
+                "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+            )));
+        }
+        let payload = if input.payload.iter().all(u8::is_ascii_whitespace) {
+            Bytes::from_static(b"{}")
+        } else {
+            if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&input.payload) {
+                return Err(FunctionsError::InvalidRequestContent(format!(
+                    "Could not parse request body into json: Could not parse payload into json: {e}"
+                )));
+            }
+            input.payload.clone()
+        };
+        let resolved = self
+            .resolve(&input.function_name, input.qualifier.as_deref())
+            .await?;
+        match input.invocation_type {
+            InvocationType::DryRun => Ok(InvokeOutput {
+                status_code: 204,
+                function_error: None,
+                log_result: None,
+                executed_version: resolved.config.version.clone(),
+                payload: Bytes::new(),
+            }),
+            InvocationType::Event => {
+                self.enqueue(&input, &payload).await?;
+                Ok(InvokeOutput {
+                    status_code: 202,
+                    function_error: None,
+                    log_result: None,
+                    executed_version: resolved.config.version.clone(),
+                    payload: Bytes::new(),
+                })
+            }
+            InvocationType::RequestResponse => {
+                let request_id = uuid::Uuid::new_v4().to_string();
+                self.run(
+                    &resolved,
+                    &request_id,
+                    payload,
+                    input.client_context,
+                    input.log_tail,
+                )
+                .await
+            }
+        }
+    }
+
+    async fn resolve(
+        self: &Arc<Self>,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<ResolvedFunction> {
+        let this = Arc::clone(self);
+        let name = name.to_owned();
+        let qualifier = qualifier.map(str::to_owned);
+        tokio::task::spawn_blocking(move || this.registry.resolve(&name, qualifier.as_deref()))
+            .await
+            .map_err(|e| FunctionsError::Service(format!("resolve task failed: {e}")))?
+    }
+
+    /// Runs one invocation of an already resolved function synchronously.
+    pub async fn run(
+        self: &Arc<Self>,
+        resolved: &ResolvedFunction,
+        request_id: &str,
+        payload: Bytes,
+        client_context: Option<String>,
+        log_tail: bool,
+    ) -> Result<InvokeOutput> {
+        let config = &resolved.config;
+        let (env, cold_init) = match self.scheduler.acquire(resolved)? {
+            Slot::Warm(env) => (env, None),
+            Slot::Cold => match self.start_environment(resolved).await {
+                Ok(env) => {
+                    let init = env.init_duration;
+                    (Arc::new(env), Some(init))
+                }
+                Err(failure) => {
+                    self.scheduler.abandon(resolved);
+                    return Ok(self.init_failed(resolved, request_id, failure));
+                }
+            },
+        };
+        if log_tail {
+            env.begin_capture();
+        }
+        env.log_line(&format!(
+            "START RequestId: {request_id} Version: {}",
+            config.version
+        ));
+        let started = Instant::now();
+        let result = env
+            .invoke(request_id, payload, &resolved.invoked_arn, client_context)
+            .await;
+        let duration = started.elapsed();
+        let (healthy, function_error, body, status) = match result {
+            InvokeResult::Completed(Outcome::Response(body)) => (true, None, body, None),
+            InvokeResult::Completed(Outcome::Error {
+                payload,
+                error_type,
+            }) => {
+                let kind = error_type.unwrap_or_else(|| "Unhandled".to_owned());
+                (
+                    true,
+                    Some("Unhandled"),
+                    payload,
+                    Some(format!("Status: error\tError Type: {kind}")),
+                )
+            }
+            InvokeResult::Completed(Outcome::ResponseTooLarge(size)) => (
+                true,
+                Some("Unhandled"),
+                error_payload(
+                    "Function.ResponseSizeTooLarge",
+                    &format!(
+                        "Response payload size ({size} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."
+                    ),
+                ),
+                Some("Status: error\tError Type: Function.ResponseSizeTooLarge".to_owned()),
+            ),
+            InvokeResult::Completed(Outcome::Exited(reason)) => (
+                false,
+                Some("Unhandled"),
+                error_payload(
+                    "Runtime.ExitError",
+                    &format!("RequestId: {request_id} Error: Runtime exited with error: {reason}"),
+                ),
+                Some("Status: error\tError Type: Runtime.ExitError".to_owned()),
+            ),
+            InvokeResult::TimedOut => {
+                let message = format!(
+                    "{} {request_id} Task timed out after {}.00 seconds",
+                    iso_now(),
+                    config.timeout
+                );
+                env.log_line(&message);
+                (
+                    false,
+                    Some("Unhandled"),
+                    Bytes::from(
+                        serde_json::json!({"errorType": "Sandbox.Timedout", "errorMessage": message})
+                            .to_string(),
+                    ),
+                    Some("Status: timeout".to_owned()),
+                )
+            }
+        };
+        self.finish(
+            resolved,
+            &env,
+            request_id,
+            duration,
+            cold_init,
+            status.as_deref(),
+        );
+        let log_result = log_tail.then(|| {
+            // Output written just before the response may still be in the pipe.
+            tail(&env.take_capture())
+        });
+        self.scheduler.release(resolved, env, healthy);
+        Ok(InvokeOutput {
+            status_code: 200,
+            function_error: function_error.map(str::to_owned),
+            log_result,
+            executed_version: config.version.clone(),
+            payload: body,
+        })
+    }
+
+    /// Writes END and REPORT and records usage.
+    fn finish(
+        &self,
+        resolved: &ResolvedFunction,
+        env: &Environment,
+        request_id: &str,
+        duration: Duration,
+        cold_init: Option<Duration>,
+        status: Option<&str>,
+    ) {
+        let config = &resolved.config;
+        let ms = duration.as_secs_f64() * 1000.0;
+        let init_ms = cold_init.map(|d| d.as_secs_f64() * 1000.0);
+        // Since August 2025 Lambda bills the init phase of on-demand environments too.
+        let billed = (ms + init_ms.unwrap_or(0.0)).ceil().max(1.0) as u64;
+        let max_memory = env.max_memory_used_mb();
+        env.log_line(&format!("END RequestId: {request_id}"));
+        let mut report = format!(
+            "REPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {} MB\tMax Memory Used: {max_memory} MB",
+            config.memory_size
+        );
+        if let Some(init) = init_ms {
+            report.push_str(&format!("\tInit Duration: {init:.2} ms"));
+        }
+        if let Some(status) = status {
+            report.push('\t');
+            report.push_str(status);
+        }
+        env.log_line(&report);
+        self.usage.record(UsageRecord::Invocation {
+            function: config.function_name.clone(),
+            billed_duration_ms: billed,
+            memory_mb: config.memory_size,
+            max_memory_used_mb: max_memory,
+        });
+    }
+
+    /// The answer to an invocation whose environment failed to start.
+    fn init_failed(
+        &self,
+        resolved: &ResolvedFunction,
+        request_id: &str,
+        (failure, took): (InitFailure, Duration),
+    ) -> InvokeOutput {
+        let config = &resolved.config;
+        let (error_type, body) = match failure {
+            InitFailure::Reported(body) => {
+                let kind = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["errorType"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "Runtime.Unknown".to_owned());
+                (kind, body)
+            }
+            InitFailure::Exited(reason) => (
+                "Runtime.ExitError".to_owned(),
+                error_payload(
+                    "Runtime.ExitError",
+                    &format!("RequestId: {request_id} Error: Runtime exited with error: {reason}"),
+                ),
+            ),
+            InitFailure::TimedOut => (
+                "Sandbox.Timedout".to_owned(),
+                error_payload(
+                    "Sandbox.Timedout",
+                    &format!(
+                        "RequestId: {request_id} Error: INIT phase timed out after {} seconds",
+                        crate::environment::INIT_TIMEOUT.as_secs()
+                    ),
+                ),
+            ),
+            InitFailure::Spawn(message) => (
+                "Runtime.InvalidEntrypoint".to_owned(),
+                error_payload("Runtime.InvalidEntrypoint", &message),
+            ),
+        };
+        let stream = self
+            .logs
+            .stream(&config.function_name, &config.version, &new_env_id());
+        stream.write(&format!(
+            "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: {error_type}",
+            took.as_secs_f64() * 1000.0
+        ));
+        stream.write(&format!(
+            "START RequestId: {request_id} Version: {}",
+            config.version
+        ));
+        stream.write(&format!("END RequestId: {request_id}"));
+        stream.write(&format!(
+            "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: 0 MB\tStatus: error\tError Type: {error_type}",
+            took.as_secs_f64() * 1000.0,
+            took.as_millis().max(1),
+            config.memory_size
+        ));
+        InvokeOutput {
+            status_code: 200,
+            function_error: Some("Unhandled".to_owned()),
+            log_result: None,
+            executed_version: config.version.clone(),
+            payload: body,
+        }
+    }
+
+    /// Starts a new environment for `resolved`: extracts its code, picks the runtime, and
+    /// starts the process.
+    async fn start_environment(
+        self: &Arc<Self>,
+        resolved: &ResolvedFunction,
+    ) -> std::result::Result<Environment, (InitFailure, Duration)> {
+        let started = Instant::now();
+        let fail = |m: String| (InitFailure::Spawn(m), started.elapsed());
+        let config = resolved.config.clone();
+        let this = Arc::clone(self);
+        let sha = config.code_sha256_hex.clone();
+        let runtime = config.runtime.clone();
+        let family = runtimes::Family::of(&runtime);
+        let prepared = tokio::task::spawn_blocking(move || {
+            if let (Some(family), true) = (family, this.config.auto_install_sdks) {
+                this.ensure_sdk(family);
+            }
+            let task_root = this.code.dir(this.store.as_ref(), &sha)?;
+            Ok::<_, FunctionsError>(task_root)
+        })
+        .await
+        .map_err(|e| fail(format!("prepare task failed: {e}")))?;
+        let task_root = prepared.map_err(|e| fail(e.to_string()))?;
+        let launch = match runtimes::launch(&self.runtime_dirs, &runtime, &task_root) {
+            Ok(launch) => launch,
+            Err(e) => {
+                return Err((
+                    InitFailure::Reported(error_payload(e.error_type, &e.message)),
+                    started.elapsed(),
+                ));
+            }
+        };
+        let id = new_env_id();
+        let log = self
+            .logs
+            .stream(&config.function_name, &config.version, &id);
+        if let Some(note) = &launch.substitute {
+            log.write(&format!("NIMBUS: {note}"));
+        }
+        let spec = EnvironmentSpec {
+            tmp_dir: self.config.data_dir.join("environments").join(&id),
+            id,
+            config,
+            task_root,
+            launch,
+            base_env: self.base_env(),
+            use_cgroups: self.use_cgroups,
+        };
+        Environment::start(spec, log, &self.tasks).await
+    }
+
+    /// Installs the runtime's SDK on first use; a failure is logged and the function runs
+    /// without it (its imports of the SDK then fail visibly).
+    fn ensure_sdk(&self, family: runtimes::Family) {
+        let _guard = self.sdk_install.lock().unwrap_or_else(|p| p.into_inner());
+        if runtimes::sdk_installed(&self.runtime_dirs, family) {
+            return;
+        }
+        tracing::info!("installing the {family:?} AWS SDK for functions (first use)");
+        match runtimes::install_sdk(&self.runtime_dirs, family) {
+            Ok(_) => tracing::info!("{family:?} AWS SDK installed"),
+            Err(e) => tracing::warn!("{e}; functions run without the AWS SDK"),
+        }
+    }
+
+    fn base_env(&self) -> Vec<(String, String)> {
+        let c = &self.config;
+        vec![
+            ("PATH".into(), c.search_path.clone()),
+            ("AWS_REGION".into(), c.region.clone()),
+            ("AWS_DEFAULT_REGION".into(), c.region.clone()),
+            ("AWS_ACCESS_KEY_ID".into(), c.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY".into(), c.secret_access_key.clone()),
+            ("AWS_ENDPOINT_URL".into(), c.aws_endpoint.clone()),
+            ("AWS_ENDPOINT_URL_DYNAMODB".into(), c.aws_endpoint.clone()),
+            ("AWS_ENDPOINT_URL_LAMBDA".into(), c.aws_endpoint.clone()),
+        ]
+    }
+
+    /// Puts an asynchronous invocation in the durable queue.
+    async fn enqueue(self: &Arc<Self>, input: &InvokeInput, payload: &Bytes) -> Result<()> {
+        let queued = QueuedInvocation {
+            function: input.function_name.clone(),
+            qualifier: input.qualifier.clone(),
+            payload_base64: base64::engine::general_purpose::STANDARD.encode(payload),
+            attempt: 0,
+            request_id: uuid::Uuid::new_v4().to_string(),
+        };
+        let value = serde_json::to_vec(&queued)
+            .map_err(|e| FunctionsError::Service(format!("encode queued invocation: {e}")))?;
+        let key = queue_key(crate::logs::now_ms(), &queued.request_id, 0);
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            let mut batch = WriteBatch::new();
+            batch.put(key, value);
+            store.commit(batch)
+        })
+        .await
+        .map_err(|e| FunctionsError::Service(format!("enqueue task failed: {e}")))??;
+        self.queue_wakeup.notify_one();
+        Ok(())
+    }
+
+    /// The asynchronous-invocation worker: runs due invocations, retries failures twice with
+    /// back-off, and keeps throttled ones queued. Runs until `stop` is cancelled.
+    pub(crate) async fn run_queue(self: Arc<Self>) {
+        let mut in_progress = std::collections::HashSet::<Vec<u8>>::new();
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+        loop {
+            while let Ok(key) = done_rx.try_recv() {
+                in_progress.remove(&key);
+            }
+            let now = crate::logs::now_ms();
+            let due = self.due_invocations(now, &in_progress).await;
+            let mut next_wake = Duration::from_secs(1);
+            for (key, queued) in due {
+                match queued {
+                    Ok(q) => {
+                        in_progress.insert(key.clone());
+                        let this = Arc::clone(&self);
+                        let done = done_tx.clone();
+                        self.tasks.spawn(async move {
+                            this.run_queued(&key, q).await;
+                            let _ = done.send(key);
+                            this.queue_wakeup.notify_one();
+                        });
+                    }
+                    Err(at) => {
+                        next_wake = next_wake.min(Duration::from_millis(at.saturating_sub(now)))
+                    }
+                }
+            }
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                () = self.queue_wakeup.notified() => {}
+                () = tokio::time::sleep(next_wake) => {}
+            }
+        }
+    }
+
+    /// Queue entries due now (`Ok`) and the time of the next one not yet due (`Err`).
+    async fn due_invocations(
+        self: &Arc<Self>,
+        now: u64,
+        in_progress: &std::collections::HashSet<Vec<u8>>,
+    ) -> Vec<(Vec<u8>, std::result::Result<QueuedInvocation, u64>)> {
+        let store = Arc::clone(&self.store);
+        let skip = in_progress.clone();
+        let scanned = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let result = store.scan(
+                &KeyRange::prefix(QUEUE_PREFIX.as_bytes()),
+                Direction::Forward,
+                &mut |k, v| {
+                    if skip.contains(k) {
+                        return ControlFlow::Continue(());
+                    }
+                    let not_before = parse_not_before(k).unwrap_or(0);
+                    if not_before > now {
+                        out.push((k.to_vec(), Err(not_before)));
+                        return ControlFlow::Break(());
+                    }
+                    match serde_json::from_slice::<QueuedInvocation>(v) {
+                        Ok(q) => out.push((k.to_vec(), Ok(q))),
+                        Err(e) => tracing::error!("unreadable queued invocation dropped: {e}"),
+                    }
+                    if out.len() >= 64 {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                },
+            );
+            if let Err(e) = result {
+                tracing::error!("cannot read the invocation queue: {e}");
+            }
+            out
+        })
+        .await;
+        scanned.unwrap_or_default()
+    }
+
+    async fn run_queued(self: &Arc<Self>, key: &[u8], queued: QueuedInvocation) {
+        let payload = match base64::engine::general_purpose::STANDARD.decode(&queued.payload_base64)
+        {
+            Ok(p) => Bytes::from(p),
+            Err(e) => {
+                tracing::error!("queued invocation with a corrupt payload dropped: {e}");
+                self.requeue(key, None).await;
+                return;
+            }
+        };
+        let outcome = match self
+            .resolve(&queued.function, queued.qualifier.as_deref())
+            .await
+        {
+            Ok(resolved) => {
+                self.run(&resolved, &queued.request_id, payload, None, false)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let next = match outcome {
+            Ok(out) if out.function_error.is_none() => None,
+            Ok(_) if queued.attempt < ASYNC_RETRIES => {
+                let delay = self.config.async_retry_delay * (queued.attempt + 1);
+                let mut again = queued.clone();
+                again.attempt += 1;
+                Some((crate::logs::now_ms() + delay.as_millis() as u64, again))
+            }
+            Ok(_) => {
+                tracing::warn!(
+                    function = %queued.function,
+                    request_id = %queued.request_id,
+                    "asynchronous invocation failed after {ASYNC_RETRIES} retries; discarded"
+                );
+                None
+            }
+            Err(FunctionsError::TooManyRequests { .. }) => {
+                Some((crate::logs::now_ms() + 1000, queued.clone()))
+            }
+            Err(FunctionsError::ResourceNotFound(m)) => {
+                tracing::warn!("asynchronous invocation of a missing function discarded: {m}");
+                None
+            }
+            Err(e) => {
+                tracing::error!("asynchronous invocation failed: {e}");
+                Some((crate::logs::now_ms() + 1000, queued.clone()))
+            }
+        };
+        self.requeue(key, next).await;
+    }
+
+    /// Removes `key` from the queue and, atomically, queues `next` if given.
+    async fn requeue(self: &Arc<Self>, key: &[u8], next: Option<(u64, QueuedInvocation)>) {
+        let store = Arc::clone(&self.store);
+        let key = key.to_vec();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut batch = WriteBatch::new();
+            batch.delete(key);
+            if let Some((at, q)) = next {
+                let value = serde_json::to_vec(&q)
+                    .map_err(|e| nimbus_store::Error::Backend(e.to_string()))?;
+                batch.put(queue_key(at, &q.request_id, q.attempt), value);
+            }
+            store.commit(batch)
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("cannot update the invocation queue: {e}"),
+            Err(e) => tracing::error!("queue update task failed: {e}"),
+        }
+    }
+}
+
+/// A fresh environment id, also the tail of its log stream's name.
+pub(crate) fn new_env_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn iso_now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        now.millisecond()
+    )
+}
+
+/// The last 4 KB of `log`, base64, cut at a line start where possible.
+fn tail(log: &str) -> String {
+    let bytes = log.as_bytes();
+    let start = bytes.len().saturating_sub(TAIL_BYTES);
+    let mut slice = &bytes[start..];
+    if start > 0
+        && let Some(nl) = slice.iter().position(|b| *b == b'\n')
+    {
+        slice = &slice[nl + 1..];
+    }
+    base64::engine::general_purpose::STANDARD.encode(slice)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_keys_sort_by_due_time() {
+        let a = queue_key(5, "x", 0);
+        let b = queue_key(300, "a", 1);
+        assert!(a < b);
+        assert_eq!(parse_not_before(&b), Some(300));
+        let long = "line\n".repeat(2000);
+        let t = base64::engine::general_purpose::STANDARD
+            .decode(tail(&long))
+            .expect("base64");
+        assert!(t.len() <= TAIL_BYTES);
+        assert!(t.starts_with(b"line\n"));
+    }
+}
