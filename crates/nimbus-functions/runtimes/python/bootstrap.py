@@ -136,7 +136,23 @@ class RuntimeClient(object):
         self.rfile = None
 
     def _connect(self):
-        sock = socket.create_connection((self.host, self.port))
+        sock = None
+        # An address literal (the usual case) is connected directly: a name
+        # lookup would also import the idna codec.
+        for family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                socket.inet_pton(family, self.host)
+            except (OSError, ValueError):
+                continue
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.connect((self.host, self.port))
+            except OSError:
+                sock.close()
+                raise
+            break
+        if sock is None:
+            sock = socket.create_connection((self.host, self.port))
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
@@ -646,6 +662,13 @@ def _log_error(error):
 # Handler loading and invocation
 
 
+def _str(value):
+    try:
+        return str(value)
+    except Exception:
+        return "<unprintable %s object>" % type(value).__name__
+
+
 def make_error(error_message, error_type, stack_trace, invoke_id=None):
     return {
         "errorMessage": error_message if error_message else "",
@@ -731,7 +754,7 @@ def handle_invocation(client, request_handler, headers, body):
         error = make_error(e.msg, e.exception_type, e.trace, invoke_id)
     except Exception:
         etype, value, tb = sys.exc_info()
-        error = make_error(str(value), etype.__name__, _user_frames(tb), invoke_id)
+        error = make_error(_str(value), etype.__name__, _user_frames(tb), invoke_id)
         del tb
 
     if error is not None:
@@ -768,7 +791,7 @@ def main():
             error = make_error(e.msg, e.exception_type, e.trace)
         else:
             etype, value, tb = sys.exc_info()
-            error = make_error(str(value), etype.__name__, _user_frames(tb))
+            error = make_error(_str(value), etype.__name__, _user_frames(tb))
             del tb
         _log_error(error)
         _flush()
