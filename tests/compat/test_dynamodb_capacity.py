@@ -122,6 +122,22 @@ def test_indexes_mode_reports_table(dynamodb, table):
     assert cc["Table"]["CapacityUnits"] == 2.0
 
 
+def test_single_item_operations_report_no_read_write_split(dynamodb, table):
+    # DynamoDB reports ReadCapacityUnits / WriteCapacityUnits only for transactions; item
+    # operations, Query and Scan give the aggregate CapacityUnits alone, in both modes.
+    key = {"pk": {"S": "a"}}
+    for mode in ("TOTAL", "INDEXES"):
+        for resp in (
+            dynamodb.put_item(TableName=table, Item=item_of("a", 10), ReturnConsumedCapacity=mode),
+            dynamodb.get_item(TableName=table, Key=key, ReturnConsumedCapacity=mode),
+            dynamodb.scan(TableName=table, ReturnConsumedCapacity=mode),
+            dynamodb.delete_item(TableName=table, Key=key, ReturnConsumedCapacity=mode),
+        ):
+            cc = resp["ConsumedCapacity"]
+            assert "ReadCapacityUnits" not in cc and "WriteCapacityUnits" not in cc
+            assert ("Table" in cc) == (mode == "INDEXES")
+
+
 def _fill_partition(dynamodb, table, n, size):
     for i in range(n):
         dynamodb.put_item(TableName=table, Item=item_of("q", size, sk=f"{i:02d}"))

@@ -187,6 +187,20 @@ def test_scan_filter(dynamodb, table, cond, count):
     assert resp["ScannedCount"] == 5
 
 
+def test_query_filter_on_key_attribute_rejected(dynamodb, table, expect_error):
+    expect_error(dynamodb.query, "ValidationException",
+                 message_prefix="QueryFilter can only contain non-primary key attributes: Primary key attribute: sk",
+                 TableName=table,
+                 KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]}},
+                 QueryFilter={"sk": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "1"}]}})
+
+
+def test_unknown_comparison_operator_rejected(dynamodb, table, expect_error):
+    expect_error(dynamodb.scan, "ValidationException",
+                 contains="Member must satisfy enum value set",
+                 TableName=table, ScanFilter={"a": {"ComparisonOperator": "LIKE", "AttributeValueList": [{"N": "1"}]}})
+
+
 # --------------------------------------------------------------------------- mixing is rejected
 
 

@@ -289,6 +289,45 @@ def test_exclusive_start_key_must_match_schema(dynamodb, num_table, expect_error
                  values={":p": {"S": "p"}}, ExclusiveStartKey={"pk": {"S": "p"}})
 
 
+@pytest.mark.parametrize(
+    "start,message",
+    [
+        ({"pk": {"S": "p"}}, "The provided starting key is invalid"),
+        ({"pk": {"S": "p"}, "sk": {"S": "1"}}, "The provided starting key is invalid"),
+        ({"pk": {"S": "p"}, "sk": {"N": "1"}, "x": {"S": "1"}}, "The provided starting key is invalid"),
+        ({"pk": {"S": "other"}, "sk": {"N": "1"}},
+         "The provided starting key is outside query boundaries based on provided conditions"),
+        ({"pk": {"S": "p"}, "sk": {"N": "-10"}},
+         "The provided starting key does not match the range key predicate"),
+    ],
+)
+def test_query_exclusive_start_key_checked_against_query(dynamodb, num_table, expect_error, start, message):
+    # Query checks the starting key against the key schema, the queried partition and the
+    # sort key condition, with shorter messages than Scan's.
+    err = expect_error(q, "ValidationException", dynamodb=dynamodb, table=num_table,
+                       cond="pk = :p AND sk > :v", values={":p": {"S": "p"}, ":v": {"N": "0"}},
+                       ExclusiveStartKey=start)
+    assert err.response["Error"]["Message"] == message
+
+
+def test_scan_exclusive_start_key_checked_against_schema(dynamodb, num_table, expect_error):
+    expect_error(dynamodb.scan, "ValidationException",
+                 message_prefix="The provided starting key is invalid: The provided key element does not match the schema",
+                 TableName=num_table, ExclusiveStartKey={"pk": {"S": "p"}, "bad": {"N": "1"}})
+
+
+def test_select_specific_attributes_needs_projection(dynamodb, num_table, expect_error):
+    # Query wraps the phrase in the "1 validation error detected:" envelope; Scan does not.
+    msg = "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES"
+    err = expect_error(q, "ValidationException", dynamodb=dynamodb, table=num_table, cond="pk = :p",
+                       values={":p": {"S": "p"}}, Select="SPECIFIC_ATTRIBUTES")
+    assert err.response["Error"]["Message"] == "1 validation error detected: " + msg
+    err = expect_error(dynamodb.scan, "ValidationException", TableName=num_table, Select="SPECIFIC_ATTRIBUTES")
+    assert err.response["Error"]["Message"] == msg
+    resp = dynamodb.scan(TableName=num_table, Select="SPECIFIC_ATTRIBUTES", AttributesToGet=["sk"])
+    assert all(set(item) == {"sk"} for item in resp["Items"])
+
+
 def test_one_megabyte_page_limit(dynamodb, make_table):
     name = make_table(hash=("pk", "S"), range=("sk", "N"))
     blob = "x" * (100 * 1024)

@@ -190,6 +190,15 @@ def test_set_path_through_scalar_fails(dynamodb, table, expect_error):
                  expr="SET m[0] = :v", values={":v": {"N": "1"}})
 
 
+def test_failed_update_changes_nothing(dynamodb, table, expect_error):
+    # The SET would succeed alone; the ADD on a string fails, and the item stays as it was.
+    before = get(dynamodb, table)
+    expect_error(update, "ValidationException",
+                 message_prefix="An operand in the update expression has an incorrect data type",
+                 dynamodb=dynamodb, table=table, expr="SET fresh = :v ADD s :v", values={":v": {"N": "1"}})
+    assert get(dynamodb, table) == before
+
+
 # --------------------------------------------------------------------------- REMOVE
 
 
