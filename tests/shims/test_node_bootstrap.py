@@ -178,27 +178,27 @@ exports.handler = (event, context, callback) => {
   context.callbackWaitsForEmptyEventLoop = false;
   n += 1;
   const mine = n;
-  setTimeout(() => console.log('late timer ' + mine), 1500);
+  setTimeout(() => console.log('late timer ' + mine), 4000);
   callback(null, { n: mine, flag: context.callbackWaitsForEmptyEventLoop });
 };
 """})
     start = time.time()
     assert env.invoke({}).json == {"n": 1, "flag": False}
     assert env.invoke({}).json == {"n": 2, "flag": False}
-    assert time.time() - start < 1.4  # neither waited for its timer
-    env.wait_output("late timer 1", timeout=5)
+    assert time.time() - start < 3.5  # neither waited for its timer
+    env.wait_output("late timer 1", timeout=10)
 
 
 def test_pending_timer_does_not_hang_next_async_invocation(spawn):
     env = node(spawn, {"index.js": """
 exports.handler = async (event) => {
-  setTimeout(() => {}, 5000);
+  setTimeout(() => {}, 10000);
   return event.n;
 };
 """})
     start = time.time()
     assert [env.invoke({"n": i}).json for i in range(3)] == [0, 1, 2]
-    assert time.time() - start < 3
+    assert time.time() - start < 8
 
 
 def test_callback_error(spawn):
@@ -291,7 +291,7 @@ exports.handler = async (event, context) => ({
   cwd: process.cwd(),
 });
 """})
-    request_id = env.api.enqueue({}, timeout_ms=5000)
+    request_id = env.api.enqueue({}, timeout_ms=60000)
     body = env.api.wait_result(request_id).json
     assert body["functionName"] == FUNCTION_NAME
     assert body["functionVersion"] == "$LATEST"
@@ -302,7 +302,7 @@ exports.handler = async (event, context) => ({
     assert body["logStreamName"].startswith("2024/01/01/")
     assert body["identity"] == "undefined"
     assert body["clientContext"] == "undefined"
-    assert 3000 < body["remaining"] <= 5000
+    assert 30000 < body["remaining"] <= 60000
     assert body["waits"] is True
     assert body["trace"] == "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
     assert body["cwd"] == str(env.task_root)
@@ -324,9 +324,9 @@ exports.handler = async (e, context) => {
   return [first, context.getRemainingTimeInMillis()];
 };
 """})
-    first, second = env.invoke({}, timeout_ms=4000).json
-    assert 0 < first <= 4000
-    assert 150 <= first - second <= 1000
+    first, second = env.invoke({}, timeout_ms=60000).json
+    assert 0 < first <= 60000
+    assert 150 <= first - second <= 2500
 
 
 def test_warm_process_keeps_module_state_and_connection(spawn):

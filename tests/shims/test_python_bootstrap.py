@@ -101,7 +101,7 @@ def handler(event, context):
         "cwd": os.getcwd(),
     }
 """)
-    request_id = env.api.enqueue({}, timeout_ms=5000)
+    request_id = env.api.enqueue({}, timeout_ms=60000)
     res = env.api.wait_result(request_id)
     body = res.json
     assert body["function_name"] == FUNCTION_NAME
@@ -113,7 +113,7 @@ def handler(event, context):
     assert body["log_stream_name"].startswith("2024/01/01/")
     assert body["identity"] == [None, None]
     assert body["client_context"] is None
-    assert 3000 < body["remaining"] <= 5000
+    assert 30000 < body["remaining"] <= 60000
     assert body["trace"] == "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
     assert body["cwd"] == str(env.task_root)
 
@@ -158,10 +158,10 @@ def handler(event, context):
     second = context.get_remaining_time_in_millis()
     return [first, second, type(first).__name__]
 """)
-    first, second, kind = env.invoke({}, timeout_ms=4000).json
+    first, second, kind = env.invoke({}, timeout_ms=60000).json
     assert kind == "int"
-    assert 0 < first <= 4000
-    assert 150 <= first - second <= 1000
+    assert 0 < first <= 60000
+    assert 150 <= first - second <= 2500
     # past the deadline it is 0, never negative
     assert env.invoke({}, timeout_ms=-50).json[0] == 0
 
