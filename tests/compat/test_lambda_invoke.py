@@ -1,0 +1,636 @@
+"""Lambda invocations end to end with boto3's ``lambda`` client.
+
+Functions are created from zips built here, from the sources in ``tests/fixtures/`` or from
+inline strings, then invoked: payload round trip, ``LogType: Tail`` and the platform's
+START/END/REPORT lines, code and configuration updates, versions and aliases (weighted
+routing too), reserved concurrency and throttling, timeouts, memory limits, init errors,
+handler errors, asynchronous invocations and their retries, ``DryRun``, payload limits, the
+environment variables Lambda documents, and handlers that read a table of this server through
+the AWS SDKs the runtimes provide (boto3; the AWS SDK for JavaScript v3 from CommonJS and from
+an ES module).
+
+Expected behaviour is Lambda's, as documented in the Lambda developer guide and in the botocore
+service model (error codes, HTTP statuses, ``Reason`` of throttles, payload quotas).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+import re
+import stat
+import threading
+import time
+import zipfile
+from pathlib import Path
+from typing import Optional, Union
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import REPO_ROOT, _client_kwargs, _start_nimbus, _stop, error_code, unique_name
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+ROLE = "arn:aws:iam::123456789012:role/nimbus-compat-lambda"
+PYTHON_RUNTIME = "python3.12"
+NODE_RUNTIME = "nodejs20.x"
+# A runtime's first environment on a server installs that runtime's AWS SDK (boto3, or the
+# AWS SDK for JavaScript v3) before it starts: the invocation that pays for it may take minutes.
+FIRST_USE_READ_TIMEOUT = 600
+READ_TIMEOUT = 120
+THROTTLED = "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+
+# ---------------------------------------------------------------------------------------------
+# Packages
+
+
+def _add_file(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    info.external_attr = (stat.S_IFREG | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    zf.writestr(info, data)
+
+
+def build_zip(*sources: Union[Path, dict], exclude: tuple = ()) -> bytes:
+    """A deployment package: each source is a directory (its content goes at the root of the
+    zip; ``exclude`` lists relative paths left out) or a ``{name: text or bytes}`` dict.
+    File modes are kept (``bootstrap`` from a dict is executable)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for source in sources:
+            if isinstance(source, dict):
+                for name, content in source.items():
+                    data = content.encode() if isinstance(content, str) else content
+                    _add_file(zf, name, data, 0o755 if name == "bootstrap" else 0o644)
+                continue
+            root = Path(source)
+            for path in sorted(root.rglob("*")):
+                rel = path.relative_to(root).as_posix()
+                if path.is_dir() or "__pycache__" in path.parts:
+                    continue
+                if any(rel == e or rel.startswith(e.rstrip("/") + "/") for e in exclude):
+                    continue
+                _add_file(zf, rel, path.read_bytes(), stat.S_IMODE(path.stat().st_mode))
+    return buf.getvalue()
+
+
+def echo_zip(tag: Optional[str] = None) -> bytes:
+    extra = {"tag.txt": tag} if tag is not None else {}
+    return build_zip(FIXTURES / "lambda-python-echo", extra)
+
+
+def dynamodb_zip() -> bytes:
+    return build_zip(FIXTURES / "lambda-python-dynamodb")
+
+
+# ---------------------------------------------------------------------------------------------
+# Clients and functions
+
+
+def lambda_client_for(server, read_timeout: float = READ_TIMEOUT):
+    """boto3 Lambda client, no retries (a throttle must reach the test)."""
+    return boto3.client(
+        "lambda", **_client_kwargs(server, read_timeout=read_timeout, connect_timeout=10)
+    )
+
+
+@pytest.fixture(scope="module")
+def lambda_client(nimbus_server):
+    return lambda_client_for(nimbus_server)
+
+
+@pytest.fixture(scope="module")
+def lambda_first_use(nimbus_server):
+    return lambda_client_for(nimbus_server, read_timeout=FIRST_USE_READ_TIMEOUT)
+
+
+_RUNTIMES_READY: set = set()
+
+_WARM_UP_CODE = {
+    "python": {"warm.py": "def handler(event, context):\n    return {'ready': True}\n"},
+    "node": {"warm.js": "exports.handler = async () => ({ ready: true });\n"},
+}
+
+
+def runtime_ready(client, endpoint: str, runtime: str) -> None:
+    """The first environment of a runtime family on a server may install that runtime's SDK
+    first: start one with a long read timeout, once per server, before the tests that time
+    their invocations."""
+    family = "python" if runtime.startswith("python") else "node" if runtime.startswith(
+        "nodejs") else None
+    if family is None or (endpoint, family) in _RUNTIMES_READY:
+        return
+    name = unique_name("warm")
+    client.create_function(
+        FunctionName=name, Runtime=runtime, Role=ROLE, Handler="warm.handler",
+        Code={"ZipFile": build_zip(_WARM_UP_CODE[family])}, Timeout=30,
+    )
+    try:
+        client.get_waiter("function_active_v2").wait(
+            FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        resp = client.invoke(FunctionName=name, Payload=b"{}")
+        body = resp["Payload"].read()
+        assert "FunctionError" not in resp, body
+        assert json.loads(body) == {"ready": True}
+    finally:
+        client.delete_function(FunctionName=name)
+    _RUNTIMES_READY.add((endpoint, family))
+
+
+@pytest.fixture
+def make_function(nimbus_server, lambda_client, lambda_first_use):
+    """Factory: ``make_function(zip, handler="app.handler", runtime=PYTHON_RUNTIME, **params)``
+    creates a function with a unique name, waits until it is Active and returns its name;
+    ``make_function.arns[name]`` is its ARN. Every function made is deleted after the test."""
+    created: list[str] = []
+    arns: dict[str, str] = {}
+
+    def factory(code: bytes, handler: str = "app.handler", runtime: str = PYTHON_RUNTIME,
+                name: Optional[str] = None, **params) -> str:
+        runtime_ready(lambda_first_use, nimbus_server.endpoint, runtime)
+        fname = name or unique_name("fn")
+        request = dict(FunctionName=fname, Runtime=runtime, Role=ROLE, Handler=handler,
+                       Code={"ZipFile": code}, Timeout=30, MemorySize=128)
+        request.update(params)
+        resp = lambda_client.create_function(**request)
+        created.append(fname)
+        arns[fname] = resp["FunctionArn"]
+        lambda_client.get_waiter("function_active_v2").wait(
+            FunctionName=fname, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        return fname
+
+    factory.arns = arns
+    yield factory
+    for fname in created:
+        try:
+            lambda_client.delete_function(FunctionName=fname)
+        except lambda_client.exceptions.ResourceNotFoundException:
+            pass
+
+
+def wait_updated(client, name: str) -> None:
+    client.get_waiter("function_updated_v2").wait(
+        FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+
+def invoke(client, name: str, payload=None, raw: Optional[bytes] = None, **params) -> dict:
+    """Invoke and read the payload: adds ``Body`` (bytes) and ``Json`` (parsed, or None)."""
+    if raw is None:
+        raw = json.dumps(payload).encode() if payload is not None else b""
+    resp = client.invoke(FunctionName=name, Payload=raw, **params)
+    body = resp["Payload"].read()
+    resp["Body"] = body
+    resp["Json"] = json.loads(body) if body else None
+    return resp
+
+
+def decoded_log(resp: dict) -> str:
+    assert "LogResult" in resp, f"no LogResult in {sorted(resp)}"
+    return base64.b64decode(resp["LogResult"]).decode()
+
+
+def report_line(log: str, request_id: str) -> str:
+    lines = [line for line in log.splitlines() if line.startswith(f"REPORT RequestId: {request_id}")]
+    assert len(lines) == 1, f"expected one REPORT line for {request_id}:\n{log}"
+    return lines[0]
+
+
+def report_fields(report: str) -> dict:
+    """``{"Duration": "12.34 ms", "Billed Duration": "13 ms", ...}`` of a REPORT line."""
+    fields = {}
+    for part in report.split("\t")[1:]:
+        key, _, value = part.partition(": ")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def expect_function_error(resp: dict, error_type: str) -> dict:
+    assert resp["StatusCode"] == 200, resp["StatusCode"]
+    assert resp.get("FunctionError") == "Unhandled", (resp.get("FunctionError"), resp["Body"])
+    body = resp["Json"]
+    assert isinstance(body, dict), resp["Body"]
+    assert body.get("errorType") == error_type, body
+    return body
+
+
+def poll(fn, timeout: float, interval: float = 0.2):
+    """Calls fn until it returns something truthy, or returns its last answer at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------------------------
+# Synchronous invocation
+
+
+def test_invoke_round_trip(lambda_client, make_function):
+    name = make_function(echo_zip())
+    event = {"message": "héllo wörld", "n": 42, "f": 2.5,
+             "nested": {"list": [1, None, True, "x"], "empty": {}}}
+    resp = invoke(lambda_client, name, event)
+    assert resp["StatusCode"] == 200
+    assert resp["ExecutedVersion"] == "$LATEST"
+    assert "FunctionError" not in resp, resp["Body"]
+    assert "LogResult" not in resp
+    out = resp["Json"]
+    assert out["echo"] == event
+    assert out["function_name"] == name
+    assert out["function_version"] == "$LATEST"
+    assert out["invoked_function_arn"] == make_function.arns[name]
+    assert out["memory_limit_in_mb"] == "128"
+    assert 0 < out["remaining_ms"] <= 30_000
+
+    # Any JSON value is an event; no payload at all is an empty object.
+    assert invoke(lambda_client, name, [1, "two"])["Json"]["echo"] == {"value": [1, "two"]}
+    assert invoke(lambda_client, name, "text")["Json"]["echo"] == {"value": "text"}
+    assert invoke(lambda_client, name)["Json"]["echo"] == {}
+
+    # By ARN too.
+    resp = invoke(lambda_client, make_function.arns[name], {"k": "v"})
+    assert resp["StatusCode"] == 200 and resp["Json"]["echo"] == {"k": "v"}
+
+
+def test_log_tail_platform_lines(lambda_client, make_function):
+    name = make_function(echo_zip(), MemorySize=256)
+    first = invoke(lambda_client, name, {"print": "first line from the handler"}, LogType="Tail")
+    assert "FunctionError" not in first, first["Body"]
+    rid = first["Json"]["request_id"]
+    log = decoded_log(first)
+    assert "first line from the handler" in log, log
+    start = log.find(f"START RequestId: {rid} Version: $LATEST")
+    end = log.find(f"END RequestId: {rid}")
+    report = report_line(log, rid)
+    assert 0 <= start < end < log.find("REPORT RequestId: " + rid), log
+    fields = report_fields(report)
+    duration = float(re.fullmatch(r"([\d.]+) ms", fields["Duration"]).group(1))
+    billed = int(re.fullmatch(r"(\d+) ms", fields["Billed Duration"]).group(1))
+    assert billed >= math.floor(duration) and billed >= 1, report
+    assert fields["Memory Size"] == "256 MB", report
+    used = int(re.fullmatch(r"(\d+) MB", fields["Max Memory Used"]).group(1))
+    assert 1 <= used <= 256, report
+    assert re.fullmatch(r"[\d.]+ ms", fields["Init Duration"]), report
+
+    # Warm: same environment, no init.
+    second = invoke(lambda_client, name, {"print": "second line"}, LogType="Tail")
+    rid2 = second["Json"]["request_id"]
+    assert rid2 != rid
+    assert second["Json"]["pid"] == first["Json"]["pid"]
+    assert second["Json"]["invocations_in_environment"] == 2
+    log2 = decoded_log(second)
+    assert "second line" in log2 and f"START RequestId: {rid2}" in log2, log2
+    assert f"END RequestId: {rid2}" in log2, log2
+    fields2 = report_fields(report_line(log2, rid2))
+    assert "Init Duration" not in fields2, log2
+    assert {"Duration", "Billed Duration", "Memory Size", "Max Memory Used"} <= set(fields2)
+
+    # Without LogType: Tail there is no log in the answer.
+    assert "LogResult" not in invoke(lambda_client, name, {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Updates, versions, aliases
+
+
+def test_update_code_answers_with_new_code(lambda_client, make_function):
+    name = make_function(echo_zip(tag="build-1"))
+    first = invoke(lambda_client, name, {})
+    assert first["Json"]["tag"] == "build-1"  # a warm environment of build 1 now exists
+    lambda_client.update_function_code(FunctionName=name, ZipFile=echo_zip(tag="build-2"))
+    wait_updated(lambda_client, name)
+    second = invoke(lambda_client, name, {})
+    assert "FunctionError" not in second, second["Body"]
+    assert second["Json"]["tag"] == "build-2"
+    assert second["ExecutedVersion"] == "$LATEST"
+
+
+def test_update_configuration_environment(lambda_client, make_function):
+    name = make_function(echo_zip(), Environment={"Variables": {"GREETING": "hello"}})
+    ask = {"env": ["GREETING", "OTHER", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]}
+    before = invoke(lambda_client, name, ask)["Json"]
+    assert before["env"] == {"GREETING": "hello", "OTHER": None,
+                             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}
+    lambda_client.update_function_configuration(
+        FunctionName=name, MemorySize=256,
+        Environment={"Variables": {"GREETING": "bonjour", "OTHER": "x=y"}})
+    wait_updated(lambda_client, name)
+    after = invoke(lambda_client, name, ask)["Json"]
+    assert after["env"] == {"GREETING": "bonjour", "OTHER": "x=y",
+                            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256"}
+    assert after["memory_limit_in_mb"] == "256"
+
+
+def test_versions_and_aliases(lambda_client, make_function):
+    name = make_function(echo_zip(tag="one"))
+    arn = make_function.arns[name]
+    v1 = lambda_client.publish_version(FunctionName=name)["Version"]
+    assert v1 == "1"
+    lambda_client.update_function_code(FunctionName=name, ZipFile=echo_zip(tag="two"))
+    wait_updated(lambda_client, name)
+    v2 = lambda_client.publish_version(FunctionName=name)["Version"]
+    assert v2 == "2"
+    for version in (v1, v2):
+        lambda_client.get_waiter("published_version_active").wait(
+            FunctionName=name, Qualifier=version, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+    ask = {"env": ["AWS_LAMBDA_FUNCTION_VERSION"]}
+    for qualifier, tag in (("1", "one"), ("2", "two"), ("$LATEST", "two")):
+        resp = invoke(lambda_client, name, ask, Qualifier=qualifier)
+        assert "FunctionError" not in resp, resp["Body"]
+        assert resp["ExecutedVersion"] == qualifier
+        out = resp["Json"]
+        assert out["tag"] == tag
+        assert out["function_version"] == qualifier
+        assert out["env"]["AWS_LAMBDA_FUNCTION_VERSION"] == qualifier
+        assert out["invoked_function_arn"] == f"{arn}:{qualifier}"
+    unqualified = invoke(lambda_client, name, {})
+    assert unqualified["ExecutedVersion"] == "$LATEST"
+    assert unqualified["Json"]["invoked_function_arn"] == arn
+    # A qualified ARN names the version too.
+    assert invoke(lambda_client, f"{arn}:1", {})["Json"]["tag"] == "one"
+
+    lambda_client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    resp = invoke(lambda_client, name, {}, Qualifier="live")
+    assert resp["ExecutedVersion"] == "1"
+    assert resp["Json"]["tag"] == "one"
+    assert resp["Json"]["invoked_function_arn"] == f"{arn}:live"
+    assert resp["Json"]["function_version"] == "1"
+
+    # Weighted alias: half of the invocations go to version 2.
+    lambda_client.update_alias(
+        FunctionName=name, Name="live", FunctionVersion="1",
+        RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})
+    seen = {"1": 0, "2": 0}
+    for _ in range(40):
+        resp = invoke(lambda_client, name, {}, Qualifier="live")
+        assert "FunctionError" not in resp, resp["Body"]
+        version = resp["ExecutedVersion"]
+        assert version in seen, version
+        assert resp["Json"]["tag"] == {"1": "one", "2": "two"}[version]
+        assert resp["Json"]["invoked_function_arn"] == f"{arn}:live"
+        seen[version] += 1
+    assert seen["1"] > 0 and seen["2"] > 0, seen
+
+    with pytest.raises(ClientError) as info:
+        invoke(lambda_client, name, {}, Qualifier="9")
+    assert error_code(info.value) == "ResourceNotFoundException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+# ---------------------------------------------------------------------------------------------
+# Concurrency
+
+
+def _throttle(exc: ClientError) -> None:
+    assert error_code(exc) == "TooManyRequestsException", exc.response
+    assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert exc.response.get("Reason") == THROTTLED, exc.response
+
+
+def test_reserved_concurrency_zero_throttles(lambda_client, make_function):
+    name = make_function(echo_zip())
+    lambda_client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    with pytest.raises(ClientError) as info:
+        invoke(lambda_client, name, {})
+    _throttle(info.value)
+    lambda_client.delete_function_concurrency(FunctionName=name)
+    resp = invoke(lambda_client, name, {"after": "unthrottled"})
+    assert resp["StatusCode"] == 200 and resp["Json"]["echo"] == {"after": "unthrottled"}
+
+
+def test_reserved_concurrency_one_throttles_the_second_parallel_invocation(
+        lambda_client, make_function):
+    name = make_function(echo_zip())
+    lambda_client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+
+    def call(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = invoke(lambda_client, name, {"sleep": 2, "i": i})
+        except ClientError as e:
+            results[i] = e
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    errors = [r for r in results if isinstance(r, ClientError)]
+    answers = [r for r in results if isinstance(r, dict)]
+    assert len(errors) == 1 and len(answers) == 1, results
+    _throttle(errors[0])
+    assert "FunctionError" not in answers[0], answers[0]["Body"]
+    # Once the first one is done the function runs again.
+    assert invoke(lambda_client, name, {"i": 2})["Json"]["echo"] == {"i": 2}
+
+
+# ---------------------------------------------------------------------------------------------
+# Failures
+
+
+def test_timeout_kills_the_invocation_and_the_next_one_works(lambda_client, make_function):
+    name = make_function(echo_zip(), Timeout=1)
+    started = time.monotonic()
+    resp = invoke(lambda_client, name, {"sleep": 3}, LogType="Tail")
+    took = time.monotonic() - started
+    assert resp["StatusCode"] == 200
+    assert resp.get("FunctionError") == "Unhandled", resp["Body"]
+    assert "Task timed out after 1.00 seconds" in resp["Json"]["errorMessage"], resp["Json"]
+    assert took < 2.9, f"the caller waited {took:.1f}s for a 1 s timeout"
+    log = decoded_log(resp)
+    assert "Task timed out after 1.00 seconds" in log, log
+    assert "REPORT RequestId: " in log, log
+
+    after = invoke(lambda_client, name, {"sleep": 0})
+    assert "FunctionError" not in after, after["Body"]
+    assert after["Json"]["echo"] == {"sleep": 0}
+
+
+def test_memory_limit_exceeded_is_a_runtime_exit_error(lambda_client, make_function):
+    name = make_function(echo_zip(), MemorySize=128, Timeout=60)
+    resp = invoke(lambda_client, name, {"allocate_mb": 400})
+    body = expect_function_error(resp, "Runtime.ExitError")
+    assert "Runtime exited" in body.get("errorMessage", ""), body
+    # The environment was replaced: the next invocation runs.
+    after = invoke(lambda_client, name, {"allocate_mb": 16})
+    assert "FunctionError" not in after, after["Body"]
+
+
+def test_init_error_syntax(lambda_client, make_function):
+    name = make_function(build_zip({"app.py": "def handler(event, context)\n    return 1\n"}))
+    for _ in range(2):  # every new environment tries init again, and fails again
+        body = expect_function_error(invoke(lambda_client, name, {}),
+                                     "Runtime.UserCodeSyntaxError")
+        assert "Syntax error in module 'app'" in body["errorMessage"], body
+
+
+def test_init_error_missing_module(lambda_client, make_function):
+    code = "import nimbus_no_such_module\n\n\ndef handler(event, context):\n    return 1\n"
+    name = make_function(build_zip({"app.py": code}))
+    body = expect_function_error(invoke(lambda_client, name, {}), "Runtime.ImportModuleError")
+    assert body["errorMessage"] == (
+        "Unable to import module 'app': No module named 'nimbus_no_such_module'"), body
+
+
+def test_handler_exception(lambda_client, make_function):
+    name = make_function(echo_zip())
+    first = invoke(lambda_client, name, {})
+    resp = invoke(lambda_client, name, {"raise": "bad input"})
+    body = expect_function_error(resp, "ValueError")
+    assert body["errorMessage"] == "bad input"
+    trace = body["stackTrace"]
+    assert isinstance(trace, list) and trace and all(isinstance(x, str) for x in trace), body
+    assert any("app.py" in frame and "handler" in frame for frame in trace), trace
+    # A handled exception does not end the environment.
+    after = invoke(lambda_client, name, {})
+    assert "FunctionError" not in after
+    assert after["Json"]["pid"] == first["Json"]["pid"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Invocation types, payload checks
+
+
+def test_event_invocation_runs_the_function(lambda_client, make_function, make_table, dynamodb):
+    table = make_table()
+    name = make_function(dynamodb_zip(), handler="app.mark")
+    marker = unique_name("marker")
+    resp = invoke(lambda_client, name, {"table": table, "marker": marker}, InvocationType="Event")
+    assert resp["StatusCode"] == 202
+    assert resp["Body"] == b""
+    assert "FunctionError" not in resp
+
+    def marked():
+        return dynamodb.get_item(TableName=table, Key={"pk": {"S": marker}},
+                                 ConsistentRead=True).get("Item")
+
+    item = poll(marked, timeout=60)
+    assert item is not None, "the asynchronous invocation wrote no marker within 60 s"
+    assert item["request_id"]["S"]
+
+
+def test_dry_run(lambda_client, make_function):
+    name = make_function(echo_zip())
+    resp = invoke(lambda_client, name, {"x": 1}, InvocationType="DryRun")
+    assert resp["StatusCode"] == 204
+    assert resp["Body"] == b""
+    assert "FunctionError" not in resp
+    with pytest.raises(ClientError) as info:
+        invoke(lambda_client, unique_name("missing"), {}, InvocationType="DryRun")
+    assert error_code(info.value) == "ResourceNotFoundException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def _too_large(exc: ClientError) -> None:
+    assert error_code(exc) == "RequestTooLargeException", exc.response
+    assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+
+
+def _json_string_of(size: int) -> bytes:
+    return b'"' + b"x" * (size - 2) + b'"'
+
+
+def test_payload_limits(lambda_client, make_function):
+    name = make_function(echo_zip())
+    # Synchronous: at most 6 MB.
+    with pytest.raises(ClientError) as info:
+        invoke(lambda_client, name, raw=_json_string_of(7 * 1024 * 1024))
+    _too_large(info.value)
+    # Asynchronous: at most 1 MB (the Invoke documentation of the service model).
+    resp = invoke(lambda_client, name, raw=_json_string_of(300 * 1024), InvocationType="Event")
+    assert resp["StatusCode"] == 202
+    with pytest.raises(ClientError) as info:
+        invoke(lambda_client, name, raw=_json_string_of(1200 * 1024), InvocationType="Event")
+    _too_large(info.value)
+    # A payload under the limit still works.
+    big = "y" * (1024 * 1024)
+    resp = invoke(lambda_client, name, {"big": big})
+    assert "FunctionError" not in resp and resp["Json"]["echo"]["big"] == big
+
+
+def test_invalid_json_payload(lambda_client, make_function):
+    name = make_function(echo_zip())
+    for invocation_type in ("RequestResponse", "Event"):
+        with pytest.raises(ClientError) as info:
+            invoke(lambda_client, name, raw=b"{not json", InvocationType=invocation_type)
+        assert error_code(info.value) == "InvalidRequestContentException", info.value.response
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+# ---------------------------------------------------------------------------------------------
+# The environment of a function
+
+
+def test_environment_variables(lambda_client, make_function, nimbus_server):
+    name = make_function(echo_zip(), MemorySize=192,
+                         Environment={"Variables": {"MY_SETTING": "on"}})
+    names = [
+        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+        "_HANDLER", "LAMBDA_TASK_ROOT", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_RUNTIME_API", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "MY_SETTING",
+    ]
+    out = invoke(lambda_client, name, {"env": names})["Json"]
+    env = out["env"]
+    missing = [n for n in names if not env.get(n)]
+    assert not missing, f"unset in the function: {missing}"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == name
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "192"
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{name}"
+    assert env["_HANDLER"] == "app.handler"
+    assert env["AWS_REGION"] == nimbus_server.region
+    assert env["AWS_DEFAULT_REGION"] == nimbus_server.region
+    assert env["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{PYTHON_RUNTIME}"
+    assert env["MY_SETTING"] == "on"
+    # The code is in the task root, which is the working directory.
+    assert out["cwd"] == env["LAMBDA_TASK_ROOT"], out
+    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+        assert env[key].startswith("http"), env[key]
+        if nimbus_server.process is not None:
+            assert env[key].rstrip("/") == nimbus_server.endpoint, (key, env[key])
+
+
+def _seed_item(dynamodb, table: str) -> str:
+    key = unique_name("item")
+    dynamodb.put_item(TableName=table, Item={
+        "pk": {"S": key}, "n": {"N": "7"}, "s": {"S": "héllo"}, "l": {"L": [{"BOOL": True}]}})
+    return key
+
+
+def test_python_handler_reads_a_table_with_boto3(lambda_client, make_function, make_table,
+                                                 dynamodb):
+    table = make_table()
+    key = _seed_item(dynamodb, table)
+    name = make_function(dynamodb_zip(), handler="app.read")
+    resp = invoke(lambda_client, name, {"table": table, "key": key})
+    assert "FunctionError" not in resp, resp["Body"]
+    assert resp["Json"]["item"] == {
+        "pk": {"S": key}, "n": {"N": "7"}, "s": {"S": "héllo"}, "l": {"L": [{"BOOL": True}]}}
+    missing = invoke(lambda_client, name, {"table": table, "key": "absent"})
+    assert missing["Json"]["item"] is None
+
+
+@pytest.mark.parametrize("handler,module", [("require.handler", "commonjs"),
+                                            ("import.handler", "esm")])
+def test_node_handler_reads_a_table_with_the_js_sdk(lambda_client, make_function, make_table,
+                                                    dynamodb, handler, module):
+    table = make_table()
+    key = _seed_item(dynamodb, table)
+    name = make_function(build_zip(FIXTURES / "lambda-node-dynamodb"), handler=handler,
+                         runtime=NODE_RUNTIME)
+    resp = invoke(lambda_client, name, {"table": table, "key": key})
+    assert "FunctionError" not in resp, resp["Body"]
+    assert resp["Json"] == {"item": {"pk": key, "n": 7, "s": "héllo", "l": [True]},
+                            "module": module}
