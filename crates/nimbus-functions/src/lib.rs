@@ -11,7 +11,9 @@
 //! `nimbus-sandbox`. Knows nothing of HTTP (the Lambda REST API lives in `nimbus-aws`) nor of
 //! table internals: functions reach tables through Nimbus' own AWS endpoint, like any client.
 
+pub mod api;
 pub mod code;
+pub mod control;
 pub mod error;
 pub mod model;
 pub mod registry;

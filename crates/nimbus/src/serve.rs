@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use nimbus_aws::sigv4::KeyPair;
 use nimbus_aws::{AwsConfig, AwsState, Services};
+use nimbus_functions::{Functions, FunctionsConfig};
 use nimbus_store::Store;
 use nimbus_store_embedded::{EmbeddedOptions, EmbeddedStore};
 use nimbus_tables::{Tables, TablesConfig};
@@ -80,6 +81,21 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
     let mut keys = vec![key.clone()];
     keys.extend(config.extra_keys.iter().cloned());
     let usage = Arc::new(nimbus_metering::Totals::new());
+    let functions = Functions::new(
+        Arc::clone(&store),
+        FunctionsConfig {
+            data_dir: config.data_dir.join("functions"),
+            region: config.region.clone(),
+            account_id: ACCOUNT_ID.to_owned(),
+            aws_endpoint: format!("http://{aws_addr}"),
+            access_key_id: key.access_key_id.clone(),
+            secret_access_key: key.secret_access_key.clone(),
+            idle_timeout: Duration::from_secs(5 * 60),
+            max_environments: 64,
+        },
+        usage.clone(),
+    )
+    .context("start the function service")?;
     let tables = Tables::new(
         store,
         TablesConfig {
@@ -98,6 +114,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         },
         Services {
             tables: Arc::new(tables),
+            functions: Arc::new(functions),
         },
     ));
 
