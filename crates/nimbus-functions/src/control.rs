@@ -228,10 +228,9 @@ fn check_environment(variables: &BTreeMap<String, String>) -> Result<()> {
             && bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
             && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !valid {
-            return Err(validation(
-                key,
-                "environment.variables",
-                "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]",
+            // The variables are sensitive: Lambda leaves the value out of this message.
+            return Err(FunctionsError::Validation(
+                "1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]".into(),
             ));
         }
     }
