@@ -196,10 +196,9 @@ impl LambdaRequest {
         let f = |name: &str| name.to_owned();
         let op = match (method.as_str(), *version, rest) {
             ("POST", "2014-11-13", ["functions", name, "invoke-async"]) => {
-                let input = InvokeInput {
-                    invocation_type: InvocationType::Event,
-                    ..invoke_input(f(name), None, &HeaderMap::new(), payload)?
-                };
+                let mut event = HeaderMap::new();
+                event.insert("x-amz-invocation-type", HeaderValue::from_static("Event"));
+                let input = invoke_input(f(name), None, &event, payload)?;
                 return Ok(Some(LambdaRequest::InvokeAsync(input)));
             }
             ("POST", _, ["functions", name, "invocations"]) => {

@@ -1336,7 +1336,7 @@ impl Functions {
             reserved,
             "reservedConcurrentExecutions",
             0,
-            i64::from(ACCOUNT_CONCURRENCY),
+            i64::from(u32::MAX),
         )?;
         self.registry().update(&function, |meta, _| {
             let others: u32 = self
@@ -1346,7 +1346,9 @@ impl Functions {
                 .filter(|m| m.name != function)
                 .filter_map(|m| m.reserved_concurrency)
                 .sum();
-            if others + reserved > ACCOUNT_CONCURRENCY - MIN_UNRESERVED_CONCURRENCY {
+            if u64::from(others) + u64::from(reserved)
+                > u64::from(ACCOUNT_CONCURRENCY - MIN_UNRESERVED_CONCURRENCY)
+            {
                 return Err(FunctionsError::InvalidParameterValue(format!(
                     "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED_CONCURRENCY}]."
                 )));
