@@ -14,9 +14,9 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo build"
-cargo build --workspace --locked
-echo "== cargo test"
+echo "== cargo test (also builds target/debug/nimbus for the suites below)"
 cargo test --workspace --locked
+echo "== runtime shims (pytest, real interpreters)"
+.venv/bin/python -m pytest tests/shims -q
 echo "== compatibility suite (pytest, real AWS clients)"
 NIMBUS_BIN="$PWD/target/debug/nimbus" .venv/bin/python -m pytest tests/compat "$@"

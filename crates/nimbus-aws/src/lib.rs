@@ -13,6 +13,7 @@
 
 pub mod dynamodb;
 pub mod error;
+pub mod lambda;
 pub mod route;
 pub mod sigv4;
 
@@ -46,6 +47,7 @@ pub struct AwsConfig {
 #[derive(Clone)]
 pub struct Services {
     pub tables: Arc<nimbus_tables::Tables>,
+    pub functions: Arc<nimbus_functions::Functions>,
 }
 
 /// Shared state of the AWS endpoint.
@@ -69,6 +71,7 @@ pub struct RequestId(pub String);
 pub fn router(state: Arc<AwsState>) -> Router {
     Router::new()
         .route("/_nimbus/health", get(health))
+        .route("/_nimbus/code/{sha}", get(lambda::download_code))
         .fallback(handle)
         .with_state(state)
         .layer(middleware::from_fn(request_id))
@@ -144,7 +147,7 @@ async fn handle_inner(state: &AwsState, request: Request) -> Result<Response, Aw
             )
             .map_err(|e| AwsError::from_auth(protocol, &e))?;
     }
-    dispatch(state, &target, &body).await
+    dispatch(state, &target, &parts, body).await
 }
 
 /// Reads the body, refusing it before it is buffered whole when it exceeds the service's limit.
@@ -173,13 +176,19 @@ async fn read_body(
     })
 }
 
-async fn dispatch(state: &AwsState, target: &Target, body: &[u8]) -> Result<Response, AwsError> {
+async fn dispatch(
+    state: &AwsState,
+    target: &Target,
+    parts: &http::request::Parts,
+    body: bytes::Bytes,
+) -> Result<Response, AwsError> {
     let protocol = target.service.protocol();
     match target.service {
         Service::DynamoDb => {
-            dynamodb::handle(&state.services.tables, &target.operation, body).await
+            dynamodb::handle(&state.services.tables, &target.operation, &body).await
         }
-        Service::DynamoDbStreams | Service::Lambda | Service::ApiGateway => {
+        Service::Lambda => lambda::handle(&state.services.functions, parts, body).await,
+        Service::DynamoDbStreams | Service::ApiGateway => {
             Err(AwsError::unknown_operation(protocol, &target.operation))
         }
     }

@@ -51,6 +51,7 @@ impl Service {
 
 /// Lambda's REST API versions, the first path segment of its operations.
 const LAMBDA_PREFIXES: &[&str] = &[
+    "2014-11-13",
     "2015-03-31",
     "2016-08-19",
     "2017-03-31",

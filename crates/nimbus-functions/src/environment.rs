@@ -73,7 +73,14 @@ pub struct Environment {
     alive: Arc<AtomicBool>,
     exited: watch::Receiver<Option<String>>,
     /// Output captured for `LogType: Tail` while an invocation runs.
-    capture: Arc<Mutex<Option<String>>>,
+    capture: Arc<Mutex<Capture>>,
+}
+
+/// The `LogType: Tail` capture and when the runtime last wrote a line.
+#[derive(Debug)]
+struct Capture {
+    buf: Option<String>,
+    last_output: Instant,
 }
 
 impl std::fmt::Debug for Environment {
@@ -146,7 +153,10 @@ impl Environment {
             }
         };
         let pid = child.id().unwrap_or(0);
-        let capture = Arc::new(Mutex::new(None));
+        let capture = Arc::new(Mutex::new(Capture {
+            buf: None,
+            last_output: Instant::now(),
+        }));
         if let Some(out) = child.stdout.take() {
             tasks.spawn(forward_output(out, log.clone(), Arc::clone(&capture)));
         }
@@ -285,7 +295,26 @@ impl Environment {
     /// Starts capturing output for `LogType: Tail`.
     pub fn begin_capture(&self) {
         if let Ok(mut c) = self.capture.lock() {
-            *c = Some(String::new());
+            c.buf = Some(String::new());
+        }
+    }
+
+    /// Waits until the runtime's output has been quiet for a moment (at most 100 ms), so that
+    /// lines written just before the response reach the log before `END`. Output travels
+    /// through a pipe that is read by another task: the response can overtake it.
+    pub async fn settle_output(&self) {
+        const QUIET: Duration = Duration::from_millis(5);
+        let started = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            let quiet = self
+                .capture
+                .lock()
+                .map(|c| c.last_output.elapsed() >= QUIET)
+                .unwrap_or(true);
+            if quiet || started.elapsed() >= Duration::from_millis(100) {
+                return;
+            }
         }
     }
 
@@ -294,7 +323,7 @@ impl Environment {
         self.capture
             .lock()
             .ok()
-            .and_then(|mut c| c.take())
+            .and_then(|mut c| c.buf.take())
             .unwrap_or_default()
     }
 
@@ -384,7 +413,7 @@ fn lambda_env(spec: &EnvironmentSpec, api: &str, stream: &str) -> Vec<(String, S
 async fn forward_output(
     pipe: impl AsyncRead + Unpin,
     log: LogStream,
-    capture: Arc<Mutex<Option<String>>>,
+    capture: Arc<Mutex<Capture>>,
 ) {
     let mut lines = BufReader::new(pipe).lines();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -394,11 +423,12 @@ async fn forward_output(
 }
 
 /// Adds a line to the `LogType: Tail` capture, if one is running.
-fn append_capture(capture: &Mutex<Option<String>>, line: &str) {
-    if let Ok(mut c) = capture.lock()
-        && let Some(buf) = c.as_mut()
-    {
-        buf.push_str(line);
-        buf.push('\n');
+fn append_capture(capture: &Mutex<Capture>, line: &str) {
+    if let Ok(mut c) = capture.lock() {
+        c.last_output = Instant::now();
+        if let Some(buf) = c.buf.as_mut() {
+            buf.push_str(line);
+            buf.push('\n');
+        }
     }
 }

@@ -16,6 +16,7 @@ use nimbus_store::{Direction, KeyRange, WriteBatch};
 use serde::{Deserialize, Serialize};
 
 use crate::Functions;
+use crate::api::{MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD};
 use crate::environment::{Environment, EnvironmentSpec, InitFailure, InvokeResult};
 use crate::error::{FunctionsError, Result};
 use crate::model::{InvocationType, InvokeInput, InvokeOutput, ResolvedFunction};
@@ -23,10 +24,6 @@ use crate::runtime_api::{MAX_RESPONSE, Outcome};
 use crate::runtimes;
 use crate::scheduler::Slot;
 
-/// Largest synchronous request payload (6 MB).
-pub const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
-/// Largest asynchronous request payload (256 KB).
-pub const MAX_ASYNC_PAYLOAD: usize = 256 * 1024;
 /// Retries of a failed asynchronous invocation, as Lambda.
 pub const ASYNC_RETRIES: u32 = 2;
 /// How much of the log `LogType: Tail` returns.
@@ -62,15 +59,7 @@ impl Functions {
     /// Invokes a function: resolves name and qualifier, checks the payload, then runs it
     /// (`RequestResponse`), queues it durably (`Event`), or only checks it (`DryRun`).
     pub async fn invoke(self: &Arc<Self>, input: InvokeInput) -> Result<InvokeOutput> {
-        let limit = match input.invocation_type {
-            InvocationType::Event => MAX_ASYNC_PAYLOAD,
-            _ => MAX_SYNC_PAYLOAD,
-        };
-        if input.payload.len() > limit {
-            return Err(FunctionsError::RequestTooLarge(format!(
-                "Request must be smaller than {limit} bytes for the InvokeFunction operation"
-            )));
-        }
+        check_payload_size(input.invocation_type, input.payload.len())?;
         let payload = if input.payload.iter().all(u8::is_ascii_whitespace) {
             Bytes::from_static(b"{}")
         } else {
@@ -80,6 +69,11 @@ impl Functions {
                 )));
             }
             input.payload.clone()
+        };
+        // The Invoke API carries the client context as base64 JSON; runtimes receive the JSON.
+        let client_context = match &input.client_context {
+            None => None,
+            Some(encoded) => Some(decode_client_context(encoded)?),
         };
         let resolved = self
             .resolve(&input.function_name, input.qualifier.as_deref())
@@ -108,7 +102,7 @@ impl Functions {
                     &resolved,
                     &request_id,
                     payload,
-                    input.client_context,
+                    client_context,
                     input.log_tail,
                 )
                 .await
@@ -216,6 +210,9 @@ impl Functions {
                 )
             }
         };
+        if log_tail {
+            env.settle_output().await;
+        }
         self.finish(
             resolved,
             &env,
@@ -224,10 +221,7 @@ impl Functions {
             cold_init,
             status.as_deref(),
         );
-        let log_result = log_tail.then(|| {
-            // Output written just before the response may still be in the pipe.
-            tail(&env.take_capture())
-        });
+        let log_result = log_tail.then(|| tail(&env.take_capture()));
         self.scheduler.release(resolved, env, healthy);
         Ok(InvokeOutput {
             status_code: 200,
@@ -594,6 +588,34 @@ impl Functions {
             Err(e) => tracing::error!("queue update task failed: {e}"),
         }
     }
+}
+
+/// Refuses a request payload over Lambda's limit for its invocation type.
+pub fn check_payload_size(kind: InvocationType, len: usize) -> Result<()> {
+    let limit = match kind {
+        InvocationType::Event => MAX_ASYNC_PAYLOAD,
+        _ => MAX_SYNC_PAYLOAD,
+    };
+    if len > limit {
+        return Err(FunctionsError::RequestTooLarge(format!(
+            "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+        )));
+    }
+    Ok(())
+}
+
+/// The JSON of a base64 client context, refused unless it is a JSON object.
+fn decode_client_context(encoded: &str) -> Result<String> {
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|s| serde_json::from_str::<serde_json::Value>(s).is_ok_and(|v| v.is_object()))
+        .ok_or_else(|| {
+            FunctionsError::InvalidRequestContent(
+                "Client context must be a valid Base64-encoded JSON object.".into(),
+            )
+        })
 }
 
 /// A fresh environment id, also the tail of its log stream's name.

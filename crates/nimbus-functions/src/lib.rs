@@ -11,7 +11,9 @@
 //! `nimbus-sandbox`. Knows nothing of HTTP (the Lambda REST API lives in `nimbus-aws`) nor of
 //! table internals: functions reach tables through Nimbus' own AWS endpoint, like any client.
 
+pub mod api;
 pub mod code;
+pub mod control;
 pub mod environment;
 pub mod error;
 pub mod invoke;
@@ -205,7 +207,9 @@ impl Functions {
             .map_err(|e| FunctionsError::Service(format!("read logs: {e}")))
     }
 
-    /// The function's code, configuration or existence changed: stop its idle environments.
+    /// Called after a function's code, configuration or reserved concurrency changed, or the
+    /// function (or one of its versions) was deleted: stops its idle environments, so the next
+    /// invocation starts on the current revision.
     pub fn on_function_changed(&self, function: &str) {
         self.scheduler.drain_function(function);
     }

@@ -69,7 +69,7 @@ pub struct InvokeInput {
     /// `LogType: Tail`: return the last 4 KB of the log.
     pub log_tail: bool,
     pub payload: bytes::Bytes,
-    /// Base64 client context (`X-Amz-Client-Context`), passed to the runtime as is.
+    /// Base64 JSON client context (`X-Amz-Client-Context`); the runtime receives it decoded.
     pub client_context: Option<String>,
 }
 

@@ -67,6 +67,26 @@ pub struct ServeArgs {
     /// Accept AWS requests without verifying their signatures. Development only.
     #[arg(long, env = "NIMBUS_NO_AUTH")]
     pub no_auth: bool,
+    #[command(flatten)]
+    pub functions: FunctionArgs,
+}
+
+/// Settings of function execution.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FunctionArgs {
+    /// Seconds an idle execution environment is kept warm [default: 300]
+    #[arg(long, env = "NIMBUS_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<u64>,
+    /// Execution environments across all functions (the account's concurrency) [default: 64]
+    #[arg(long, env = "NIMBUS_MAX_ENVIRONMENTS")]
+    pub max_environments: Option<u32>,
+    /// Seconds before the first retry of a failed asynchronous invocation; the second waits
+    /// twice as long [default: 60, as Lambda]
+    #[arg(long, env = "NIMBUS_ASYNC_RETRY_DELAY")]
+    pub async_retry_delay: Option<u64>,
+    /// Days a function's log stream is kept after its last line [default: 30]
+    #[arg(long, env = "NIMBUS_LOG_RETENTION_DAYS")]
+    pub log_retention_days: Option<u64>,
 }
 
 #[derive(Debug, Args)]

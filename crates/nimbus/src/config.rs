@@ -6,12 +6,13 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use nimbus_aws::sigv4::KeyPair;
 use serde::Deserialize;
 
-use crate::cli::ServerArgs;
+use crate::cli::{FunctionArgs, ServerArgs};
 
 pub const DEFAULT_DATA_DIR: &str = ".nimbus";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4566";
@@ -29,6 +30,10 @@ struct FileConfig {
     region: Option<String>,
     log_level: Option<String>,
     no_auth: Option<bool>,
+    idle_timeout: Option<u64>,
+    max_environments: Option<u32>,
+    async_retry_delay: Option<u64>,
+    log_retention_days: Option<u64>,
     #[serde(default)]
     credentials: Vec<FileKeyPair>,
 }
@@ -52,11 +57,30 @@ pub struct Config {
     pub no_auth: bool,
     /// Key pairs from the config file, accepted besides the generated one.
     pub extra_keys: Vec<KeyPair>,
+    pub functions: FunctionSettings,
+}
+
+/// Resolved settings of function execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSettings {
+    pub idle_timeout: Duration,
+    pub max_environments: u32,
+    pub async_retry_delay: Duration,
+    pub log_retention: Duration,
 }
 
 impl Config {
     /// Applies precedence to the parsed flags/environment and the config file.
     pub fn resolve(args: &ServerArgs, no_auth_flag: bool) -> anyhow::Result<Config> {
+        Self::resolve_serve(args, no_auth_flag, &FunctionArgs::default())
+    }
+
+    /// [`Config::resolve`] with the settings only `serve` takes.
+    pub fn resolve_serve(
+        args: &ServerArgs,
+        no_auth_flag: bool,
+        functions: &FunctionArgs,
+    ) -> anyhow::Result<Config> {
         let file = match &args.config {
             Some(path) => load_file(path)?,
             None => FileConfig::default(),
@@ -95,6 +119,29 @@ impl Config {
                 .or(file.log_level)
                 .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned()),
             no_auth: no_auth_flag || file.no_auth.unwrap_or(false),
+            functions: FunctionSettings {
+                idle_timeout: Duration::from_secs(
+                    functions.idle_timeout.or(file.idle_timeout).unwrap_or(300),
+                ),
+                max_environments: functions
+                    .max_environments
+                    .or(file.max_environments)
+                    .unwrap_or(64)
+                    .max(1),
+                async_retry_delay: Duration::from_secs(
+                    functions
+                        .async_retry_delay
+                        .or(file.async_retry_delay)
+                        .unwrap_or(60),
+                ),
+                log_retention: Duration::from_secs(
+                    86_400
+                        * functions
+                            .log_retention_days
+                            .or(file.log_retention_days)
+                            .unwrap_or(30),
+                ),
+            },
             extra_keys: file
                 .credentials
                 .into_iter()

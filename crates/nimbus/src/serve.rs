@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use nimbus_aws::sigv4::KeyPair;
 use nimbus_aws::{AwsConfig, AwsState, Services};
+use nimbus_functions::{Functions, FunctionsConfig};
 use nimbus_store::Store;
 use nimbus_store_embedded::{EmbeddedOptions, EmbeddedStore};
 use nimbus_tables::{Tables, TablesConfig};
@@ -28,7 +29,7 @@ const ACCOUNT_ID: &str = "000000000000";
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config::resolve(&args.server, args.no_auth)?;
+    let config = Config::resolve_serve(&args.server, args.no_auth, &args.functions)?;
     telemetry::init(&config.log_level)?;
     let key = credentials::load_or_create(&config.data_dir)?;
     let store_dir = config.data_dir.join("store");
@@ -80,6 +81,33 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
     let mut keys = vec![key.clone()];
     keys.extend(config.extra_keys.iter().cloned());
     let usage = Arc::new(nimbus_metering::Totals::new());
+    let functions_config = FunctionsConfig {
+        data_dir: config.data_dir.join("functions"),
+        region: config.region.clone(),
+        account_id: ACCOUNT_ID.to_owned(),
+        aws_endpoint: format!("http://{aws_addr}"),
+        access_key_id: key.access_key_id.clone(),
+        secret_access_key: key.secret_access_key.clone(),
+        idle_timeout: config.functions.idle_timeout,
+        max_environments: config.functions.max_environments,
+        search_path: std::env::var("PATH")
+            .unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+        async_retry_delay: config.functions.async_retry_delay,
+        log_retention: config.functions.log_retention,
+        runtimes_dir: config.data_dir.join("runtimes"),
+        auto_install_sdks: true,
+    };
+    let functions_store = Arc::clone(&store);
+    let functions_usage: Arc<dyn nimbus_metering::UsageSink> = usage.clone();
+    let functions = Arc::new(
+        tokio::task::spawn_blocking(move || {
+            Functions::new(functions_store, functions_config, functions_usage)
+        })
+        .await
+        .context("start the function service")?
+        .context("start the function service")?,
+    );
+    functions.start();
     let tables = Tables::new(
         store,
         TablesConfig {
@@ -98,6 +126,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         },
         Services {
             tables: Arc::new(tables),
+            functions: Arc::clone(&functions),
         },
     ));
 
@@ -131,6 +160,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
     {
         tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
     }
+    functions.shutdown().await;
     Ok(())
 }
 
