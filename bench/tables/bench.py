@@ -250,7 +250,9 @@ class Moto(Target):
 class Floor(Target):
     def __init__(self, binary: Path):
         super().__init__("floor", "floor (bare hyper)",
-                         "hyper 1 server answering every request with a fixed GetItem-sized body")
+                         "hyper 1 server that reads each request and answers with a fixed 313-byte "
+                         "GetItem-shaped body, for every operation (so for Query it is the floor of "
+                         "the request side only)")
         self.binary = binary
         self.is_dynamodb = False
 
@@ -411,10 +413,40 @@ class Point:
     timeouts: int = 0
     error_sample: str = ""
     failed: str = ""
+    # CPU used during the point, in cores: by the server, by wrk, and by everything else on the
+    # machine (other work that competed with the measurement).
+    server_cores: float = 0.0
+    wrk_cores: float = 0.0
+    other_cores: float = 0.0
 
     @property
     def errors(self) -> int:
         return self.non_2xx + self.socket_errors + self.timeouts
+
+    @property
+    def cpu_us_per_op(self) -> float:
+        """Server CPU time per request: steadier than ops/s when other work shares the machine."""
+        return self.server_cores * 1e6 / self.ops_per_s if self.ops_per_s else 0.0
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def busy_ticks() -> int:
+    """CPU ticks the whole machine spent running processes (user, nice, system); interrupt time
+    is left out, since loopback networking for the benchmark itself lands there."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return fields[0] + fields[1] + fields[2]
+
+
+def process_ticks(pid: int) -> int:
+    """CPU ticks of one process (all its threads) and its reaped children."""
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return 0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
 
 
 def run_wrk(target: Target, op: str, conns: int, duration: int, request_file: Path,
@@ -423,7 +455,17 @@ def run_wrk(target: Target, op: str, conns: int, duration: int, request_file: Pa
     cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration}s", "--timeout", "10s",
            "-s", str(HERE / "replay.lua"), target.url, "--", str(request_file), str(threads)]
     point = Point(target.name, op, conns, threads, duration)
+    pid = target.proc.pid if target.proc else 0
+    busy0, server0, wrk0 = busy_ticks(), process_ticks(pid), os.times()
+    t0 = time.monotonic()
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    wall = time.monotonic() - t0
+    busy1, server1, wrk1 = busy_ticks(), process_ticks(pid), os.times()
+    point.server_cores = (server1 - server0) / TICKS / wall
+    point.wrk_cores = (wrk1.children_user + wrk1.children_system
+                       - wrk0.children_user - wrk0.children_system) / wall
+    point.other_cores = max(0.0, (busy1 - busy0) / TICKS / wall
+                            - point.server_cores - point.wrk_cores)
     line = next((l for l in out.stdout.splitlines() if l.startswith("WRK_RESULT ")), None)
     if out.returncode != 0 or line is None:
         point.failed = f"wrk exited {out.returncode}: {out.stderr.strip()[:300]}"
@@ -448,70 +490,97 @@ def run_wrk(target: Target, op: str, conns: int, duration: int, request_file: Pa
     err = f"  ERRORS non-2xx={point.non_2xx} socket={point.socket_errors} " \
           f"timeouts={point.timeouts} {point.error_sample}" if point.errors else ""
     log(f"  {target.name:14} {op:8} c={conns:<3} {point.ops_per_s:10.0f} ops/s  "
-        f"p50 {point.p50_ms:8.3f} ms  p99 {point.p99_ms:8.3f} ms{err}")
+        f"p50 {point.p50_ms:8.3f} ms  p99 {point.p99_ms:8.3f} ms  cpu server "
+        f"{point.server_cores:.2f} wrk {point.wrk_cores:.2f} other {point.other_cores:.2f}{err}")
     return point
 
 
 # --------------------------------------------------------------------------------------------
-# One target, all operations
+# The run: every target up at once, each point measured target after target
 
 
-def bench_target(target: Target, args, logdir: Path, scratch: Path, points: list[Point]) -> None:
-    duration = args.moto_duration if target.name == "moto" else args.duration
-    conns_list = args.moto_conns if target.name == "moto" else args.conns
+def op_indices(op: str, args) -> list[int]:
     n = args.requests
-    try:
-        target.start(logdir, scratch)
-    except Exception as e:  # noqa: BLE001 - reported in the results, the run goes on
-        log(f"{target.name}: could not start: {e}")
-        for op in OPS:
-            for c in conns_list:
-                points.append(Point(target.name, op, c, min(c, 2), duration, failed=str(e)))
-        target.stop()
-        return
-    try:
-        client = target.client() if target.is_dynamodb else None
-        if client:
-            create_tables(client)
-        for op in OPS:
-            if op == "PutItem":
-                indices = list(range(n))
-            elif op == "GetItem":
-                indices = list(range(n))
-                if client:
-                    t0 = time.time()
-                    seed(client, GET_TABLE, [get_item(i) for i in range(args.items)])
-                    log(f"  seeded {args.items} items into {GET_TABLE} in {time.time() - t0:.1f} s")
-                indices = [i % args.items for i in indices]
-                random.Random(1).shuffle(indices)
-            else:
-                if client:
-                    t0 = time.time()
-                    seed(client, QUERY_TABLE, [query_item(i) for i in range(args.query_items)])
-                    log(f"  seeded {args.query_items} items into partition {QUERY_PARTITION} "
-                        f"of {QUERY_TABLE} in {time.time() - t0:.1f} s")
-                span = args.query_items - QUERY_PAGE + 1
-                indices = [(i * 7919) % span for i in range(n)]
-            t0 = time.time()
-            signed = sign_requests(target, op, indices)
-            request_file = scratch / f"{target.name}-{op}.requests"
-            with open(request_file, "wb") as f:
-                for s in signed:
-                    f.write(s.raw() + b"\0")
-            log(f"  signed {len(signed)} {op} requests in {time.time() - t0:.1f} s")
-            try:
-                check(target, op, signed, indices, client)
-            except Exception as e:  # noqa: BLE001 - reported, not hidden
-                log(f"  {target.name} {op}: CHECK FAILED: {e}")
+    if op == "PutItem":
+        return list(range(n))
+    if op == "GetItem":
+        indices = [i % args.items for i in range(n)]
+        random.Random(1).shuffle(indices)
+        return indices
+    span = args.query_items - QUERY_PAGE + 1
+    return [(i * 7919) % span for i in range(n)]
+
+
+def seed_for(op: str, target: Target, client, args) -> None:
+    if op == "GetItem":
+        t0 = time.time()
+        seed(client, GET_TABLE, [get_item(i) for i in range(args.items)])
+        log(f"  {target.name}: seeded {args.items} items into {GET_TABLE} "
+            f"in {time.time() - t0:.1f} s")
+    elif op == "Query":
+        t0 = time.time()
+        seed(client, QUERY_TABLE, [query_item(i) for i in range(args.query_items)])
+        log(f"  {target.name}: seeded {args.query_items} items into partition "
+            f"{QUERY_PARTITION} of {QUERY_TABLE} in {time.time() - t0:.1f} s")
+
+
+def run_all(targets: list[Target], args, logdir: Path, scratch: Path) -> list[Point]:
+    """Starts every target, then for each operation seeds, signs and checks on each, and measures
+    each concurrency on one target after another, so that background load on the machine falls
+    on all of them alike. Signatures are made per operation, well within their 15 minutes."""
+    points: list[Point] = []
+    live: list[tuple[Target, object]] = []
+
+    def settings(t: Target) -> tuple[int, list[int]]:
+        if t.name == "moto":
+            return args.moto_duration, args.moto_conns
+        return args.duration, args.conns
+
+    for t in targets:
+        duration, conns_list = settings(t)
+        try:
+            t.start(logdir, scratch)
+            client = t.client() if t.is_dynamodb else None
+            if client:
+                create_tables(client)
+            live.append((t, client))
+        except Exception as e:  # noqa: BLE001 - reported in the results, the run goes on
+            log(f"{t.name}: could not start: {e}")
+            t.stop()
+            for op in OPS:
                 for c in conns_list:
-                    points.append(Point(target.name, op, c, min(c, 2), duration,
+                    points.append(Point(t.name, op, c, min(c, 2), duration, failed=str(e)))
+
+    for op in OPS:
+        log(f"== {op}")
+        indices = op_indices(op, args)
+        ready: list[tuple[Target, Path, list[Signed]]] = []
+        for t, client in live:
+            duration, conns_list = settings(t)
+            try:
+                if client:
+                    seed_for(op, t, client, args)
+                signed = sign_requests(t, op, indices)
+                request_file = scratch / f"{t.name}-{op}.requests"
+                with open(request_file, "wb") as f:
+                    for s in signed:
+                        f.write(s.raw() + b"\0")
+                check(t, op, signed, indices, client)
+                ready.append((t, request_file, signed))
+            except Exception as e:  # noqa: BLE001 - reported, not hidden
+                log(f"  {t.name} {op}: CHECK FAILED: {e}")
+                for c in conns_list:
+                    points.append(Point(t.name, op, c, min(c, 2), duration,
                                         failed=f"check failed: {e}"))
-                continue
-            for c in conns_list:
-                points.append(run_wrk(target, op, c, duration, request_file, signed))
+        log(f"  {len(ready)} targets answer {op} correctly; measuring")
+        for c in sorted(set(args.conns) | set(args.moto_conns)):
+            for t, request_file, signed in ready:
+                duration, conns_list = settings(t)
+                if c in conns_list:
+                    points.append(run_wrk(t, op, c, duration, request_file, signed))
+        for _, request_file, _ in ready:
             request_file.unlink()
-    finally:
-        target.stop()
+    return points
 
 
 # --------------------------------------------------------------------------------------------
@@ -552,21 +621,24 @@ def report(points: list[Point], targets: list[Target], meta: dict) -> tuple[str,
     for op in OPS:
         lines.append(f"### {op}" + (f" (pages of {QUERY_PAGE} items)" if op == "Query" else ""))
         lines.append("")
-        lines.append("| conns | target | ops/s | p50 ms | p99 ms | errors |")
-        lines.append("| ---: | --- | ---: | ---: | ---: | --- |")
+        lines.append("| conns | target | ops/s | p50 ms | p99 ms | errors | server CPU µs/op | "
+                     "CPU cores server/wrk/other |")
+        lines.append("| ---: | --- | ---: | ---: | ---: | --- | ---: | --- |")
         for c in conns_all:
             for t in targets:
                 p = find(t.name, op, c)
                 if p is None:
                     continue
                 if p.failed:
-                    lines.append(f"| {c} | {t.label} | failed | | | {p.failed[:120]} |")
+                    lines.append(f"| {c} | {t.label} | failed | | | {p.failed[:120]} | | |")
                     continue
                 errs = "0" if not p.errors else (
                     f"**{p.errors}** (non-2xx {p.non_2xx}, socket {p.socket_errors}, "
                     f"timeouts {p.timeouts})")
                 lines.append(f"| {c} | {t.label} | {fmt_ops(p)} | {p.p50_ms:.2f} | "
-                             f"{p.p99_ms:.2f} | {errs} |")
+                             f"{p.p99_ms:.2f} | {errs} | {p.cpu_us_per_op:.0f} | "
+                             f"{p.server_cores:.2f}/{p.wrk_cores:.2f}/"
+                             f"{p.other_cores:.2f} |")
         lines.append("")
         lines.append("| conns | Nimbus/dynalite (mem) | Nimbus/dynalite (disk) | Nimbus/moto | "
                      "Nimbus/floor |")
@@ -676,12 +748,9 @@ def main() -> int:
         "query_item_bytes": item_size(query_item(1)),
         "loadavg_before": open("/proc/loadavg").read().split()[:3],
     }
-    points: list[Point] = []
     started = time.time()
     try:
-        for target in targets:
-            log(f"== {target.label}")
-            bench_target(target, args, logdir, scratch, points)
+        points = run_all(targets, args, logdir, scratch)
     finally:
         for target in targets:
             target.stop()
@@ -693,7 +762,8 @@ def main() -> int:
     (args.out / "results.json").write_text(json.dumps({
         "meta": meta,
         "targets": [{"name": t.name, "label": t.label, "note": t.note} for t in targets],
-        "points": [{**p.__dict__, "errors": p.errors} for p in points],
+        "points": [{**p.__dict__, "errors": p.errors, "cpu_us_per_op": p.cpu_us_per_op}
+                   for p in points],
         "verdicts": verdicts,
     }, indent=2))
     (args.out / "summary.md").write_text(summary + "\n")
