@@ -194,17 +194,9 @@ impl Functions {
         &self.usage
     }
 
-    /// The log events of `function` since `since_ms` (epoch ms), oldest first. Blocks on I/O.
-    pub fn log_events(
-        &self,
-        function: &str,
-        stream: Option<&str>,
-        since_ms: u64,
-        limit: usize,
-    ) -> Result<Vec<logs::LogEvent>> {
-        self.logs
-            .events(function, stream, since_ms, limit)
-            .map_err(|e| FunctionsError::Service(format!("read logs: {e}")))
+    /// The function logs (one log group per function).
+    pub fn logs(&self) -> &logs::LogStore {
+        &self.logs
     }
 
     /// Called after a function's code, configuration or reserved concurrency changed, or the

@@ -25,6 +25,53 @@ pub struct LogEvent {
     pub stream: String,
 }
 
+/// Which events to read.
+#[derive(Debug, Clone)]
+pub struct LogQuery<'a> {
+    /// Only these streams; all when empty.
+    pub streams: &'a [String],
+    /// Epoch milliseconds, inclusive.
+    pub start_ms: u64,
+    /// Epoch milliseconds, exclusive.
+    pub end_ms: u64,
+    pub limit: usize,
+    /// Keep the oldest `limit` events (else the newest).
+    pub from_head: bool,
+}
+
+impl Default for LogQuery<'_> {
+    fn default() -> Self {
+        LogQuery {
+            streams: &[],
+            start_ms: 0,
+            end_ms: u64::MAX,
+            limit: 10_000,
+            from_head: true,
+        }
+    }
+}
+
+/// A log stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamInfo {
+    pub name: String,
+    pub first_event_ms: u64,
+    pub last_event_ms: u64,
+    pub stored_bytes: u64,
+}
+
+/// The logs of one function (its log group).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupInfo {
+    pub function: String,
+    pub created_ms: u64,
+    pub stored_bytes: u64,
+    pub retention_days: Option<u32>,
+}
+
+/// The file, in a function's log directory, that holds its retention in days.
+const RETENTION_FILE: &str = ".retention-days";
+
 /// Now, in epoch milliseconds.
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -101,30 +148,15 @@ impl LogStore {
         }
     }
 
-    /// The events of `function` at or after `since_ms`, oldest first, at most `limit`,
-    /// optionally from one stream only. Blocks on I/O.
-    pub fn events(
-        &self,
-        function: &str,
-        stream: Option<&str>,
-        since_ms: u64,
-        limit: usize,
-    ) -> std::io::Result<Vec<LogEvent>> {
+    /// The events of `function` matching `query`, oldest first. Blocks on I/O.
+    pub fn events(&self, function: &str, query: &LogQuery<'_>) -> std::io::Result<Vec<LogEvent>> {
         self.flush();
-        let dir = self.function_dir(function);
         let mut events = Vec::new();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(events),
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let name = file_stream(&entry.file_name().to_string_lossy());
-            if stream.is_some_and(|s| s != name) {
+        for (name, path) in self.stream_files(function)? {
+            if !query.streams.is_empty() && !query.streams.contains(&name) {
                 continue;
             }
-            for line in BufReader::new(File::open(entry.path())?).lines() {
+            for line in BufReader::new(File::open(path)?).lines() {
                 let line = line?;
                 let Some((ts, message)) = line.split_once('\t') else {
                     continue;
@@ -132,7 +164,7 @@ impl LogStore {
                 let Ok(timestamp) = ts.parse::<u64>() else {
                     continue;
                 };
-                if timestamp >= since_ms {
+                if timestamp >= query.start_ms && timestamp < query.end_ms {
                     events.push(LogEvent {
                         timestamp,
                         message: unescape(message),
@@ -141,22 +173,124 @@ impl LogStore {
                 }
             }
         }
+        // Stable: lines of one stream keep their order within a millisecond.
         events.sort_by_key(|e| e.timestamp);
-        if events.len() > limit {
-            events.drain(..events.len() - limit);
+        if events.len() > query.limit {
+            if query.from_head {
+                events.truncate(query.limit);
+            } else {
+                events.drain(..events.len() - query.limit);
+            }
         }
         Ok(events)
     }
 
-    /// Deletes streams not written to for `retention`. Blocks on I/O.
+    /// The streams of `function`, by name, with their files.
+    fn stream_files(&self, function: &str) -> std::io::Result<Vec<(String, PathBuf)>> {
+        let entries = match std::fs::read_dir(self.function_dir(function)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if file.starts_with('.') {
+                continue;
+            }
+            files.push((file_stream(&file), entry.path()));
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    /// The streams of `function` with their first and last event times and sizes.
+    pub fn streams(&self, function: &str) -> std::io::Result<Vec<StreamInfo>> {
+        self.flush();
+        let mut out = Vec::new();
+        for (name, path) in self.stream_files(function)? {
+            let bytes = std::fs::metadata(&path)?.len();
+            let mut first = None;
+            let mut last = None;
+            for line in BufReader::new(File::open(&path)?).lines() {
+                let line = line?;
+                if let Some(ts) = line
+                    .split_once('\t')
+                    .and_then(|(t, _)| t.parse::<u64>().ok())
+                {
+                    first.get_or_insert(ts);
+                    last = Some(ts);
+                }
+            }
+            out.push(StreamInfo {
+                name,
+                first_event_ms: first.unwrap_or(0),
+                last_event_ms: last.unwrap_or(0),
+                stored_bytes: bytes,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The functions that have logs, with their total size and the time of their first
+    /// event.
+    pub fn groups(&self) -> std::io::Result<Vec<GroupInfo>> {
+        let mut out = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return Ok(out);
+        };
+        for entry in entries.flatten() {
+            let function = entry.file_name().to_string_lossy().into_owned();
+            let streams = self.streams(&function)?;
+            out.push(GroupInfo {
+                retention_days: self.retention_days(&function),
+                created_ms: streams.iter().map(|s| s.first_event_ms).min().unwrap_or(0),
+                stored_bytes: streams.iter().map(|s| s.stored_bytes).sum(),
+                function,
+            });
+        }
+        out.sort_by(|a, b| a.function.cmp(&b.function));
+        Ok(out)
+    }
+
+    /// The retention set for `function`'s logs, if any.
+    pub fn retention_days(&self, function: &str) -> Option<u32> {
+        std::fs::read_to_string(self.function_dir(function).join(RETENTION_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    }
+
+    /// Sets (or, with `None`, removes) the retention of `function`'s logs.
+    pub fn set_retention_days(&self, function: &str, days: Option<u32>) -> std::io::Result<()> {
+        let dir = self.function_dir(function);
+        std::fs::create_dir_all(&dir)?;
+        let file = dir.join(RETENTION_FILE);
+        match days {
+            Some(days) => std::fs::write(file, days.to_string()),
+            None => match std::fs::remove_file(file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// Deletes streams not written to for `retention`, or for the function's own retention
+    /// when one is set. Blocks on I/O.
     pub fn expire(&self, retention: Duration) -> std::io::Result<usize> {
         let mut removed = 0;
         let Ok(functions) = std::fs::read_dir(&self.root) else {
             return Ok(0);
         };
-        let cutoff = SystemTime::now() - retention;
         for function in functions.flatten() {
+            let own = self
+                .retention_days(&function.file_name().to_string_lossy())
+                .map(|d| Duration::from_secs(u64::from(d) * 86_400));
+            let cutoff = SystemTime::now() - own.unwrap_or(retention);
             for stream in std::fs::read_dir(function.path())?.flatten() {
+                if stream.file_name().to_string_lossy().starts_with('.') {
+                    continue;
+                }
                 let old = stream
                     .metadata()
                     .and_then(|m| m.modified())
@@ -271,7 +405,7 @@ mod tests {
         stream.write("multi\nline \\ text");
         let other = logs.stream("f", "1", "def");
         other.write("hello");
-        let all = logs.events("f", None, 0, 100).expect("events");
+        let all = logs.events("f", &LogQuery::default()).expect("events");
         assert_eq!(all.len(), 3);
         let mine: Vec<&str> = all
             .iter()
@@ -279,11 +413,51 @@ mod tests {
             .map(|e| e.message.as_str())
             .collect();
         assert_eq!(mine, ["START RequestId: 1", "multi\nline \\ text"]);
-        let one = logs.events("f", Some(&other.name), 0, 100).expect("events");
+        let only = [other.name.clone()];
+        let one = logs
+            .events(
+                "f",
+                &LogQuery {
+                    streams: &only,
+                    ..LogQuery::default()
+                },
+            )
+            .expect("events");
         assert_eq!(one.len(), 1);
-        assert_eq!(logs.events("f", None, 0, 1).expect("events").len(), 1);
+        let newest = logs
+            .events(
+                "f",
+                &LogQuery {
+                    limit: 1,
+                    from_head: false,
+                    ..LogQuery::default()
+                },
+            )
+            .expect("events");
+        assert_eq!(newest.len(), 1);
+        let streams = logs.streams("f").expect("streams");
+        assert_eq!(streams.len(), 2);
+        assert!(
+            streams
+                .iter()
+                .all(|s| s.stored_bytes > 0 && s.first_event_ms > 0)
+        );
+        logs.set_retention_days("f", Some(7)).expect("retention");
+        let groups = logs.groups().expect("groups");
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].retention_days, Some(7));
+        assert_eq!(
+            logs.expire(Duration::ZERO).expect("expire"),
+            0,
+            "7 days apply"
+        );
+        logs.set_retention_days("f", None).expect("retention");
         assert_eq!(logs.expire(Duration::from_secs(3600)).expect("expire"), 0);
         assert_eq!(logs.expire(Duration::ZERO).expect("expire"), 2);
-        assert!(logs.events("nope", None, 0, 10).expect("events").is_empty());
+        assert!(
+            logs.events("nope", &LogQuery::default())
+                .expect("events")
+                .is_empty()
+        );
     }
 }

@@ -199,7 +199,8 @@ async fn python_handler_runs_warm_with_context_logs_and_usage() {
 
     let events = h
         .functions
-        .log_events("py-echo", None, 0, 1000)
+        .logs()
+        .events("py-echo", &nimbus_functions::logs::LogQuery::default())
         .expect("events");
     assert!(
         events
