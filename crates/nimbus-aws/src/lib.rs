@@ -11,6 +11,7 @@
 //! body is read up to the service's limit → the signature is verified → the service handler
 //! runs the operation → the result or the error is written in the protocol's shape.
 
+pub mod apigateway;
 pub mod dynamodb;
 pub mod error;
 pub mod route;
@@ -46,6 +47,7 @@ pub struct AwsConfig {
 #[derive(Clone)]
 pub struct Services {
     pub tables: Arc<nimbus_tables::Tables>,
+    pub gateway: Arc<nimbus_gateway::Gateway>,
 }
 
 /// Shared state of the AWS endpoint.
@@ -144,7 +146,7 @@ async fn handle_inner(state: &AwsState, request: Request) -> Result<Response, Aw
             )
             .map_err(|e| AwsError::from_auth(protocol, &e))?;
     }
-    dispatch(state, &target, &body).await
+    dispatch(state, &target, &parts, body).await
 }
 
 /// Reads the body, refusing it before it is buffered whole when it exceeds the service's limit.
@@ -173,11 +175,19 @@ async fn read_body(
     })
 }
 
-async fn dispatch(state: &AwsState, target: &Target, body: &[u8]) -> Result<Response, AwsError> {
+async fn dispatch(
+    state: &AwsState,
+    target: &Target,
+    parts: &http::request::Parts,
+    body: bytes::Bytes,
+) -> Result<Response, AwsError> {
     let protocol = target.service.protocol();
     match target.service {
         Service::DynamoDb => {
-            dynamodb::handle(&state.services.tables, &target.operation, body).await
+            dynamodb::handle(&state.services.tables, &target.operation, &body).await
+        }
+        Service::ApiGateway if parts.uri.path().starts_with("/v2/") => {
+            apigateway::handle(&state.services.gateway, parts, body).await
         }
         Service::DynamoDbStreams | Service::Lambda | Service::ApiGateway => {
             Err(AwsError::unknown_operation(protocol, &target.operation))

@@ -81,7 +81,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
     keys.extend(config.extra_keys.iter().cloned());
     let usage = Arc::new(nimbus_metering::Totals::new());
     let tables = Tables::new(
-        store,
+        Arc::clone(&store),
         TablesConfig {
             region: config.region.clone(),
             account_id: ACCOUNT_ID.to_owned(),
@@ -90,6 +90,19 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         usage,
     )
     .context("start the table service")?;
+    let gateway = Arc::new(
+        nimbus_gateway::Gateway::new(
+            Arc::clone(&store),
+            nimbus_gateway::GatewayConfig {
+                region: config.region.clone(),
+                account_id: ACCOUNT_ID.to_owned(),
+                port: gateway_addr.port(),
+                logs_dir: config.data_dir.join("gateway").join("logs"),
+            },
+            Arc::new(nimbus_gateway::NoFunctions),
+        )
+        .context("start the gateway service")?,
+    );
     let state = Arc::new(AwsState::new(
         AwsConfig {
             region: config.region.clone(),
@@ -98,6 +111,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         },
         Services {
             tables: Arc::new(tables),
+            gateway: Arc::clone(&gateway),
         },
     ));
 
@@ -112,7 +126,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
     tasks.spawn(serve_http(
         "gateway",
         gateway_listener,
-        nimbus_gateway::router(),
+        nimbus_gateway::router(Arc::clone(&gateway)),
         shutdown.clone(),
     ));
     tasks.close();
@@ -131,6 +145,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
     {
         tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
     }
+    let _ = tokio::task::spawn_blocking(move || gateway.flush_logs()).await;
     Ok(())
 }
 
@@ -140,7 +155,8 @@ async fn serve_http(
     router: axum::Router,
     shutdown: CancellationToken,
 ) {
-    let result = axum::serve(listener, router)
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
     if let Err(e) = result {
@@ -178,7 +194,11 @@ fn print_banner(
         "  AWS API endpoint: {endpoint}  (DynamoDB, Lambda, API Gateway; region {})",
         config.region
     )?;
-    writeln!(out, "  Gateway:          http://{gateway}/")?;
+    writeln!(
+        out,
+        "  Gateway:          http://{gateway}/  (an API: http://{{apiId}}.execute-api.localhost:{}/)",
+        gateway.port()
+    )?;
     writeln!(out, "  Data directory:   {}", config.data_dir.display())?;
     writeln!(out)?;
     if config.no_auth {
