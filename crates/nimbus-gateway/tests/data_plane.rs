@@ -422,12 +422,12 @@ async fn quick_create_cors_throttling_and_restart() {
         json!({"message": "Too Many Requests"})
     );
 
-    // Everything is in the store: a new service sees the same API.
+    // Everything is in the store: a new service sees the same API and the old one's logs.
+    gw.flush_logs();
     drop(gw);
     let gw = Arc::new(Gateway::new(store, config, Arc::new(Functions)).expect("gw"));
     assert_eq!(gw.get_api(&api.api_id).expect("api").name, "quick");
     assert_eq!(gw.get_routes(&api.api_id).expect("routes").len(), 1);
-    gw.flush_logs();
     let logs = gw.access_log_events(&api.api_id, 0, 100).expect("logs");
     assert!(
         logs.iter().any(|e| e.message.contains("\"status\":429")),
