@@ -98,6 +98,8 @@ class NimbusServer:
     data_dir: Optional[Path]
     log_path: Optional[Path]
     process: Optional[subprocess.Popen] = None
+    # The gateway port (HTTP APIs), when the suite started the server.
+    gateway_endpoint: Optional[str] = None
 
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_path or not self.log_path.exists():
@@ -159,6 +161,7 @@ def _start_nimbus(tmp_root: Path, reuse: bool = False) -> NimbusServer:
         data_dir=data_dir,
         log_path=log_path,
         process=proc,
+        gateway_endpoint=f"http://127.0.0.1:{gateway_port}",
     )
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:

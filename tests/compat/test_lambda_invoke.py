@@ -519,6 +519,59 @@ def test_event_invocation_runs_the_function(lambda_client, make_function, make_t
     assert item["request_id"]["S"]
 
 
+RETRY_DELAY_S = 1
+
+
+@pytest.fixture(scope="module")
+def retry_server(tmp_path_factory):
+    """A server of its own whose asynchronous retries wait RETRY_DELAY_S and 2 * RETRY_DELAY_S
+    seconds instead of Lambda's one and two minutes (``--async-retry-delay``)."""
+    root = tmp_path_factory.mktemp("nimbus-async-retries")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NIMBUS_ASYNC_RETRY_DELAY", str(RETRY_DELAY_S))
+        server = _start_nimbus(root)
+    yield server
+    code = _stop(server)
+    assert code == 0, f"exit status {code} after SIGTERM; log tail:\n{server.log_tail()}"
+
+
+@pytest.mark.nimbus_only
+def test_event_invocation_is_retried_twice(retry_server):
+    """Lambda runs a failed asynchronous invocation at most two more times."""
+    client = lambda_client_for(retry_server, read_timeout=FIRST_USE_READ_TIMEOUT)
+    dynamodb = boto3.client("dynamodb", **_client_kwargs(retry_server))
+    table = unique_name("attempts")
+    dynamodb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    runtime_ready(client, retry_server.endpoint, PYTHON_RUNTIME)
+    name = unique_name("flaky")
+    client.create_function(FunctionName=name, Runtime=PYTHON_RUNTIME, Role=ROLE,
+                           Handler="app.flaky", Code={"ZipFile": dynamodb_zip()}, Timeout=30)
+    client.get_waiter("function_active_v2").wait(
+        FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+    # Fails on attempts 1 and 2, succeeds on the third; the other one always fails.
+    for key, succeed_on in (("third-time-lucky", 3), ("never", 99)):
+        resp = invoke(client, name, {"table": table, "key": key, "succeed_on": succeed_on},
+                      InvocationType="Event")
+        assert resp["StatusCode"] == 202
+
+    def attempts(key: str) -> int:
+        item = dynamodb.get_item(TableName=table, Key={"pk": {"S": key}},
+                                 ConsistentRead=True).get("Item")
+        return int(item["attempts"]["N"]) if item else 0
+
+    # Attempts at t, t + d and t + 3d.
+    wait = 3 * RETRY_DELAY_S + 30
+    assert poll(lambda: attempts("third-time-lucky") >= 3 and attempts("never") >= 3,
+                timeout=wait), (attempts("third-time-lucky"), attempts("never"))
+    time.sleep(4 * RETRY_DELAY_S + 2)  # long enough for a fourth attempt, if one came
+    assert attempts("third-time-lucky") == 3
+    assert attempts("never") == 3
+
+
 def test_dry_run(lambda_client, make_function):
     name = make_function(echo_zip())
     resp = invoke(lambda_client, name, {"x": 1}, InvocationType="DryRun")

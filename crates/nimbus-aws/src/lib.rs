@@ -11,6 +11,7 @@
 //! body is read up to the service's limit → the signature is verified → the service handler
 //! runs the operation → the result or the error is written in the protocol's shape.
 
+pub mod apigateway;
 pub mod dynamodb;
 pub mod error;
 pub mod lambda;
@@ -48,6 +49,7 @@ pub struct AwsConfig {
 pub struct Services {
     pub tables: Arc<nimbus_tables::Tables>,
     pub functions: Arc<nimbus_functions::Functions>,
+    pub gateway: Arc<nimbus_gateway::Gateway>,
 }
 
 /// Shared state of the AWS endpoint.
@@ -186,6 +188,9 @@ async fn dispatch(
     match target.service {
         Service::DynamoDb => {
             dynamodb::handle(&state.services.tables, &target.operation, &body).await
+        }
+        Service::ApiGateway if parts.uri.path().starts_with("/v2/") => {
+            apigateway::handle(&state.services.gateway, parts, body).await
         }
         Service::Lambda => lambda::handle(&state.services.functions, parts, body).await,
         Service::DynamoDbStreams | Service::ApiGateway => {

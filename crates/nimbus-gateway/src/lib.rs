@@ -1,79 +1,173 @@
-//! The gateway: the public HTTP port where browsers and HTTP clients call APIs.
+//! The gateway: HTTP APIs (API Gateway v2) and the public HTTP port where browsers and HTTP
+//! clients call them.
 //!
-//! Will own APIs, routes, stages, the API Gateway v1 and v2 event payloads and response
-//! mapping, CORS and authorizers; it invokes functions through the functions service and knows
-//! nothing of runtimes. Until an API is deployed, the root of the port answers with a short
-//! welcome that says how to deploy one, and every other path answers API Gateway's
+//! Owns APIs, routes, integrations, stages, deployments and authorizers ([`model`]), kept in
+//! the store under `gateway/` as one record per API ([`manage`]); the route table ([`routes`]),
+//! the proxy events ([`event`]) and response mapping ([`response`]), CORS ([`cors`]),
+//! authorizers ([`auth`]), throttling ([`throttle`]), access logs, and the data-plane router
+//! ([`server`]). It calls functions through the [`invoke::Invoker`] extension point and knows
+//! nothing of runtimes; the management API's HTTP layer lives in `nimbus-aws`.
+//!
+//! Invariant: every management write stores the API's record first, then recompiles that API's
+//! [`runtime::ApiRuntime`]; the data plane reads only compiled runtimes, never the store.
+//!
+//! Addressing: an API is reachable at `http://{apiId}.execute-api.localhost:{port}/`; the API
+//! tagged `nimbus:root` (the most recently created, if several) also answers at the root of
+//! the port. Without one, `/` answers a short welcome and every other path API Gateway's
 //! `404 {"message":"Not Found"}`.
 
-use axum::Router;
-use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+pub mod auth;
+pub mod cors;
+pub mod error;
+pub mod event;
+pub mod invoke;
+pub mod manage;
+pub mod model;
+pub mod response;
+pub mod routes;
+pub mod runtime;
+pub mod server;
+pub mod throttle;
 
-/// The router of the gateway port.
-pub fn router() -> Router {
-    Router::new()
-        .route("/", axum::routing::get(welcome))
-        .fallback(not_found)
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use nimbus_functions::logs::{LogEvent, LogStore};
+use nimbus_store::Store;
+
+pub use error::{GatewayError, Result};
+pub use invoke::{FunctionsInvoker, Invoker};
+pub use server::router;
+
+/// The tag that maps an API to the root of the gateway port.
+pub const ROOT_TAG: &str = "nimbus:root";
+
+/// Largest request body the gateway accepts (API Gateway's 10 MB payload limit).
+pub const MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// Configuration of the gateway service.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub region: String,
+    pub account_id: String,
+    /// The port of the gateway listener, used in `ApiEndpoint`.
+    pub port: u16,
+    /// Where access logs are written (`<data-dir>/gateway/logs`).
+    pub logs_dir: PathBuf,
 }
 
-async fn welcome() -> Response {
-    let body = serde_json::json!({
-        "service": "nimbus gateway",
-        "apis": [],
-        "message": "No API is mapped to this port yet: deploy one with `nimbus deploy`.",
-    });
-    json(StatusCode::OK, body)
+/// The gateway service. Share it by `Arc`.
+pub struct Gateway {
+    store: Arc<dyn Store>,
+    config: GatewayConfig,
+    invoker: Arc<dyn Invoker>,
+    /// Serialises management writes (read-modify-write of one API record).
+    writes: Mutex<()>,
+    apis: RwLock<HashMap<String, Arc<runtime::ApiRuntime>>>,
+    root: RwLock<Option<Arc<runtime::ApiRuntime>>>,
+    jwt: auth::JwtVerifier,
+    logs: LogStore,
 }
 
-async fn not_found() -> Response {
-    json(
-        StatusCode::NOT_FOUND,
-        serde_json::json!({"message": "Not Found"}),
-    )
-}
-
-fn json(status: StatusCode, body: serde_json::Value) -> Response {
-    (
-        status,
-        [(http::header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-
-    async fn get(path: &str) -> (StatusCode, serde_json::Value) {
-        let response = router()
-            .oneshot(
-                http::Request::get(path)
-                    .body(axum::body::Body::empty())
-                    .expect("request"),
-            )
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        (status, serde_json::from_slice(&bytes).expect("json"))
+impl Gateway {
+    /// Opens the service and compiles every stored API. Blocks on I/O.
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: GatewayConfig,
+        invoker: Arc<dyn Invoker>,
+    ) -> Result<Gateway> {
+        let logs = LogStore::open(config.logs_dir.clone())
+            .map_err(|e| GatewayError::Internal(format!("open access logs: {e}")))?;
+        let gateway = Gateway {
+            store,
+            config,
+            invoker,
+            writes: Mutex::new(()),
+            apis: RwLock::new(HashMap::new()),
+            root: RwLock::new(None),
+            jwt: auth::JwtVerifier::new(),
+            logs,
+        };
+        for doc in gateway.load_all()? {
+            gateway.install(&doc);
+        }
+        gateway.refresh_root();
+        Ok(gateway)
     }
 
-    #[tokio::test]
-    async fn unknown_paths_answer_like_api_gateway() {
-        let (status, body) = get("/items/42").await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
-        assert_eq!(body, serde_json::json!({"message": "Not Found"}));
-        let (status, body) = get("/").await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(body["apis"], serde_json::json!([]));
+    pub fn config(&self) -> &GatewayConfig {
+        &self.config
+    }
+
+    /// The access-log events of an API since `since_ms` (epoch ms), oldest first. Blocks on I/O.
+    pub fn access_log_events(
+        &self,
+        api_id: &str,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<LogEvent>> {
+        let query = nimbus_functions::logs::LogQuery {
+            start_ms: since_ms,
+            limit,
+            ..Default::default()
+        };
+        self.logs
+            .events(api_id, &query)
+            .map_err(|e| GatewayError::Internal(format!("read access logs: {e}")))
+    }
+
+    /// Waits until every access-log line written so far is in its file.
+    pub fn flush_logs(&self) {
+        self.logs.flush();
+    }
+
+    fn runtime(&self, api_id: &str) -> Option<Arc<runtime::ApiRuntime>> {
+        self.apis.read().ok()?.get(api_id).cloned()
+    }
+
+    fn root_runtime(&self) -> Option<Arc<runtime::ApiRuntime>> {
+        self.root.read().ok()?.clone()
+    }
+
+    /// Ids and names of the APIs, for the welcome page.
+    fn api_summaries(&self) -> Vec<(String, String)> {
+        let Ok(apis) = self.apis.read() else {
+            return Vec::new();
+        };
+        let mut list: Vec<(String, String)> = apis
+            .values()
+            .map(|a| (a.api_id.clone(), a.name.clone()))
+            .collect();
+        list.sort();
+        list
+    }
+
+    fn install(&self, doc: &model::ApiDoc) {
+        let compiled = Arc::new(runtime::ApiRuntime::compile(doc, &self.logs));
+        if let Ok(mut apis) = self.apis.write() {
+            apis.insert(doc.api.api_id.clone(), compiled);
+        }
+    }
+
+    fn uninstall(&self, api_id: &str) {
+        if let Ok(mut apis) = self.apis.write() {
+            apis.remove(api_id);
+        }
+    }
+
+    fn refresh_root(&self) {
+        let root = self.apis.read().ok().and_then(|apis| {
+            apis.values()
+                .filter(|a| a.root)
+                .max_by(|a, b| {
+                    (a.created_date.as_str(), a.api_id.as_str())
+                        .cmp(&(b.created_date.as_str(), b.api_id.as_str()))
+                })
+                .cloned()
+        });
+        if let Ok(mut r) = self.root.write() {
+            *r = root;
+        }
     }
 }

@@ -109,7 +109,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
     );
     functions.start();
     let tables = Tables::new(
-        store,
+        Arc::clone(&store),
         TablesConfig {
             region: config.region.clone(),
             account_id: ACCOUNT_ID.to_owned(),
@@ -118,6 +118,19 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         usage,
     )
     .context("start the table service")?;
+    let gateway = Arc::new(
+        nimbus_gateway::Gateway::new(
+            Arc::clone(&store),
+            nimbus_gateway::GatewayConfig {
+                region: config.region.clone(),
+                account_id: ACCOUNT_ID.to_owned(),
+                port: gateway_addr.port(),
+                logs_dir: config.data_dir.join("gateway").join("logs"),
+            },
+            Arc::new(nimbus_gateway::FunctionsInvoker(Arc::clone(&functions))),
+        )
+        .context("start the gateway service")?,
+    );
     let state = Arc::new(AwsState::new(
         AwsConfig {
             region: config.region.clone(),
@@ -127,6 +140,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         Services {
             tables: Arc::new(tables),
             functions: Arc::clone(&functions),
+            gateway: Arc::clone(&gateway),
         },
     ));
 
@@ -141,7 +155,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
     tasks.spawn(serve_http(
         "gateway",
         gateway_listener,
-        nimbus_gateway::router(),
+        nimbus_gateway::router(Arc::clone(&gateway)),
         shutdown.clone(),
     ));
     tasks.close();
@@ -161,6 +175,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
     }
     functions.shutdown().await;
+    let _ = tokio::task::spawn_blocking(move || gateway.flush_logs()).await;
     Ok(())
 }
 
@@ -170,7 +185,8 @@ async fn serve_http(
     router: axum::Router,
     shutdown: CancellationToken,
 ) {
-    let result = axum::serve(listener, router)
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
     if let Err(e) = result {
@@ -208,7 +224,11 @@ fn print_banner(
         "  AWS API endpoint: {endpoint}  (DynamoDB, Lambda, API Gateway; region {})",
         config.region
     )?;
-    writeln!(out, "  Gateway:          http://{gateway}/")?;
+    writeln!(
+        out,
+        "  Gateway:          http://{gateway}/  (an API: http://{{apiId}}.execute-api.localhost:{}/)",
+        gateway.port()
+    )?;
     writeln!(out, "  Data directory:   {}", config.data_dir.display())?;
     writeln!(out)?;
     if config.no_auth {

@@ -1,0 +1,260 @@
+//! API Gateway v2 (HTTP APIs) over REST JSON: `/v2/apis/...` and `/v2/tags/...` requests to
+//! calls on [`Gateway`], run on a blocking thread since management operations touch storage,
+//! and the one mapping from [`GatewayError`] to API Gateway's error responses.
+
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use http::{Method, StatusCode};
+use nimbus_gateway::model::*;
+use nimbus_gateway::{Gateway, GatewayError};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::error::{AwsError, Protocol};
+
+const NAMESPACE: &str = "com.amazonaws.apigateway";
+
+/// The one mapping from gateway errors to API Gateway error responses.
+pub fn to_aws(err: GatewayError) -> AwsError {
+    let p = Protocol::RestJson;
+    match err {
+        GatewayError::NotFound { message, .. } => AwsError::new(
+            p,
+            StatusCode::NOT_FOUND,
+            NAMESPACE,
+            "NotFoundException",
+            message,
+        ),
+        GatewayError::BadRequest(m) => AwsError::new(
+            p,
+            StatusCode::BAD_REQUEST,
+            NAMESPACE,
+            "BadRequestException",
+            m,
+        ),
+        GatewayError::Conflict(m) => {
+            AwsError::new(p, StatusCode::CONFLICT, NAMESPACE, "ConflictException", m)
+        }
+        GatewayError::Internal(m) => {
+            tracing::error!("gateway operation failed: {m}");
+            AwsError::internal(p)
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    nimbus_gateway::routes::percent_decode(s)
+}
+
+fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, AwsError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        AwsError::new(
+            Protocol::RestJson,
+            StatusCode::BAD_REQUEST,
+            NAMESPACE,
+            "BadRequestException",
+            format!("Invalid request body: {e}"),
+        )
+    })
+}
+
+fn json_status(status: StatusCode, value: Value) -> Response {
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// What an operation returns.
+enum Out {
+    Created(Value),
+    Ok(Value),
+    NoContent,
+}
+
+fn items<T: serde::Serialize>(list: Vec<T>) -> Out {
+    Out::Ok(json!({ "items": list.iter().map(to_value).collect::<Vec<_>>() }))
+}
+
+/// Runs one API Gateway v2 operation.
+pub async fn handle(
+    gateway: &Arc<Gateway>,
+    parts: &http::request::Parts,
+    body: bytes::Bytes,
+) -> Result<Response, AwsError> {
+    let segments: Vec<String> = parts
+        .uri
+        .path()
+        .trim_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let method = parts.method.clone();
+    let gateway = Arc::clone(gateway);
+    let out = tokio::task::spawn_blocking(move || run(&gateway, &method, &segments, &query, &body))
+        .await
+        .map_err(|e| {
+            tracing::error!("gateway operation panicked: {e}");
+            AwsError::internal(Protocol::RestJson)
+        })??;
+    Ok(match out {
+        Out::Created(v) => json_status(StatusCode::CREATED, v),
+        Out::Ok(v) => json_status(StatusCode::OK, v),
+        Out::NoContent => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+fn run(
+    gw: &Gateway,
+    method: &Method,
+    segments: &[String],
+    query: &[(String, String)],
+    body: &[u8],
+) -> Result<Out, AwsError> {
+    let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let m = method.as_str();
+    let e = to_aws;
+    let out = match (m, seg.as_slice()) {
+        ("POST", ["v2", "apis"]) => {
+            Out::Created(to_value(&gw.create_api(parse(body)?).map_err(e)?))
+        }
+        ("GET", ["v2", "apis"]) => items(gw.get_apis().map_err(e)?),
+        ("GET", ["v2", "apis", api]) => Out::Ok(to_value(&gw.get_api(api).map_err(e)?)),
+        ("PATCH", ["v2", "apis", api]) => {
+            Out::Ok(to_value(&gw.update_api(api, parse(body)?).map_err(e)?))
+        }
+        ("DELETE", ["v2", "apis", api]) => {
+            gw.delete_api(api).map_err(e)?;
+            Out::NoContent
+        }
+        ("DELETE", ["v2", "apis", api, "cors"]) => {
+            gw.delete_cors_configuration(api).map_err(e)?;
+            Out::NoContent
+        }
+        // routes
+        ("POST", ["v2", "apis", api, "routes"]) => {
+            Out::Created(to_value(&gw.create_route(api, parse(body)?).map_err(e)?))
+        }
+        ("GET", ["v2", "apis", api, "routes"]) => items(gw.get_routes(api).map_err(e)?),
+        ("GET", ["v2", "apis", api, "routes", id]) => {
+            Out::Ok(to_value(&gw.get_route(api, id).map_err(e)?))
+        }
+        ("PATCH", ["v2", "apis", api, "routes", id]) => Out::Ok(to_value(
+            &gw.update_route(api, id, parse(body)?).map_err(e)?,
+        )),
+        ("DELETE", ["v2", "apis", api, "routes", id]) => {
+            gw.delete_route(api, id).map_err(e)?;
+            Out::NoContent
+        }
+        // integrations
+        ("POST", ["v2", "apis", api, "integrations"]) => Out::Created(to_value(
+            &gw.create_integration(api, parse(body)?).map_err(e)?,
+        )),
+        ("GET", ["v2", "apis", api, "integrations"]) => items(gw.get_integrations(api).map_err(e)?),
+        ("GET", ["v2", "apis", api, "integrations", id]) => {
+            Out::Ok(to_value(&gw.get_integration(api, id).map_err(e)?))
+        }
+        ("PATCH", ["v2", "apis", api, "integrations", id]) => Out::Ok(to_value(
+            &gw.update_integration(api, id, parse(body)?).map_err(e)?,
+        )),
+        ("DELETE", ["v2", "apis", api, "integrations", id]) => {
+            gw.delete_integration(api, id).map_err(e)?;
+            Out::NoContent
+        }
+        // stages
+        ("POST", ["v2", "apis", api, "stages"]) => {
+            Out::Created(to_value(&gw.create_stage(api, parse(body)?).map_err(e)?))
+        }
+        ("GET", ["v2", "apis", api, "stages"]) => items(gw.get_stages(api).map_err(e)?),
+        ("GET", ["v2", "apis", api, "stages", name]) => {
+            Out::Ok(to_value(&gw.get_stage(api, name).map_err(e)?))
+        }
+        ("PATCH", ["v2", "apis", api, "stages", name]) => Out::Ok(to_value(
+            &gw.update_stage(api, name, parse(body)?).map_err(e)?,
+        )),
+        ("DELETE", ["v2", "apis", api, "stages", name]) => {
+            gw.delete_stage(api, name).map_err(e)?;
+            Out::NoContent
+        }
+        ("DELETE", ["v2", "apis", api, "stages", name, "routesettings", key]) => {
+            gw.delete_route_settings(api, name, key).map_err(e)?;
+            Out::NoContent
+        }
+        ("DELETE", ["v2", "apis", _api, "stages", _name, "cache", "authorizers"]) => Out::NoContent,
+        // deployments
+        ("POST", ["v2", "apis", api, "deployments"]) => Out::Created(to_value(
+            &gw.create_deployment(api, parse::<DeploymentInput>(body)?)
+                .map_err(e)?,
+        )),
+        ("GET", ["v2", "apis", api, "deployments"]) => items(gw.get_deployments(api).map_err(e)?),
+        ("GET", ["v2", "apis", api, "deployments", id]) => {
+            Out::Ok(to_value(&gw.get_deployment(api, id).map_err(e)?))
+        }
+        ("DELETE", ["v2", "apis", api, "deployments", id]) => {
+            gw.delete_deployment(api, id).map_err(e)?;
+            Out::NoContent
+        }
+        // authorizers
+        ("POST", ["v2", "apis", api, "authorizers"]) => Out::Created(to_value(
+            &gw.create_authorizer(api, parse(body)?).map_err(e)?,
+        )),
+        ("GET", ["v2", "apis", api, "authorizers"]) => items(gw.get_authorizers(api).map_err(e)?),
+        ("GET", ["v2", "apis", api, "authorizers", id]) => {
+            Out::Ok(to_value(&gw.get_authorizer(api, id).map_err(e)?))
+        }
+        ("PATCH", ["v2", "apis", api, "authorizers", id]) => Out::Ok(to_value(
+            &gw.update_authorizer(api, id, parse(body)?).map_err(e)?,
+        )),
+        ("DELETE", ["v2", "apis", api, "authorizers", id]) => {
+            gw.delete_authorizer(api, id).map_err(e)?;
+            Out::NoContent
+        }
+        // tags: the ARN may itself contain '/', so it is the rest of the path
+        ("GET", ["v2", "tags", arn @ ..]) if !arn.is_empty() => {
+            Out::Ok(json!({ "tags": gw.get_tags(&arn.join("/")).map_err(e)? }))
+        }
+        ("POST", ["v2", "tags", arn @ ..]) if !arn.is_empty() => {
+            #[derive(Default, serde::Deserialize)]
+            struct TagBody {
+                #[serde(default)]
+                tags: Tags,
+            }
+            let b: TagBody = parse(body)?;
+            gw.tag_resource(&arn.join("/"), b.tags).map_err(e)?;
+            Out::Created(json!({}))
+        }
+        ("DELETE", ["v2", "tags", arn @ ..]) if !arn.is_empty() => {
+            let keys: Vec<String> = query
+                .iter()
+                .filter(|(k, _)| k == "tagKeys")
+                .map(|(_, v)| v.clone())
+                .collect();
+            gw.untag_resource(&arn.join("/"), &keys).map_err(e)?;
+            Out::NoContent
+        }
+        _ => {
+            return Err(AwsError::new(
+                Protocol::RestJson,
+                StatusCode::NOT_FOUND,
+                NAMESPACE,
+                "NotFoundException",
+                format!("Unsupported API Gateway operation: {m} /{}", seg.join("/")),
+            ));
+        }
+    };
+    Ok(out)
+}

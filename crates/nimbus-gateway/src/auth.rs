@@ -1,0 +1,358 @@
+//! Authorizers: JWT (issuer, audience, keys from the issuer's JWKS) and Lambda `REQUEST`
+//! authorizers (simple responses or IAM policies).
+//!
+//! JWKS are found as OpenID providers publish them: `{issuer}/.well-known/openid-configuration`
+//! names `jwks_uri` (falling back to `{issuer}/.well-known/jwks.json`). An issuer `file:///path`
+//! reads a JWKS file instead, for machines without an identity provider. Key sets are cached
+//! for five minutes and refetched (at most every ten seconds) when a token names an unknown key.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use serde_json::{Map, Value};
+
+use crate::event::AuthorizerContext;
+
+const JWKS_TTL: Duration = Duration::from_secs(300);
+const JWKS_RETRY: Duration = Duration::from_secs(10);
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a request is refused by an authorizer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// 401 `{"message":"Unauthorized"}`; `www-authenticate` to send, if any.
+    Unauthorized(Option<String>),
+    /// 403 `{"message":"Forbidden"}`.
+    Forbidden(Option<String>),
+    /// 500: the authorizer itself failed.
+    Failed(String),
+}
+
+struct CachedSet {
+    keys: Arc<JwkSet>,
+    fetched: Instant,
+}
+
+/// Verifies JWTs; caches key sets per issuer.
+pub struct JwtVerifier {
+    client: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Empty<Bytes>,
+    >,
+    cache: Mutex<HashMap<String, CachedSet>>,
+}
+
+impl Default for JwtVerifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A claim as HTTP APIs pass it to functions: a string.
+fn claim_text(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(s.clone()),
+        Value::Array(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            Value::String(format!("[{}]", parts.join(" ")))
+        }
+        other => Value::String(other.to_string()),
+    }
+}
+
+fn token_scopes(claims: &Map<String, Value>) -> Option<Vec<String>> {
+    let from = |v: &Value| -> Vec<String> {
+        match v {
+            Value::String(s) => s.split_whitespace().map(str::to_owned).collect(),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let scopes: Vec<String> = claims
+        .get("scope")
+        .map(from)
+        .or_else(|| claims.get("scp").map(from))?;
+    (!scopes.is_empty()).then_some(scopes)
+}
+
+impl JwtVerifier {
+    pub fn new() -> Self {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http();
+        JwtVerifier {
+            client,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Verifies `token` (with or without `Bearer `) for `issuer` and `audience`, then the
+    /// route's scopes.
+    pub async fn verify(
+        &self,
+        token: &str,
+        issuer: &str,
+        audience: &[String],
+        required_scopes: &[String],
+    ) -> Result<AuthorizerContext, Denied> {
+        let token = token.trim();
+        let token = token
+            .strip_prefix("Bearer ")
+            .or_else(|| token.strip_prefix("bearer "))
+            .unwrap_or(token)
+            .trim();
+        let invalid = |why: &str| {
+            tracing::info!(%issuer, "JWT refused: {why}");
+            Denied::Unauthorized(Some(format!(
+                "Bearer scope=\"\" error=\"invalid_token\" error_description=\"{why}\""
+            )))
+        };
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|_| invalid("the token is not a JWT"))?;
+        let keys = self
+            .keys(issuer, header.kid.as_deref())
+            .await
+            .map_err(|e| {
+                tracing::warn!(%issuer, "cannot load the issuer's keys: {e}");
+                invalid("signing keys unavailable")
+            })?;
+        let jwk = match &header.kid {
+            Some(kid) => keys.find(kid),
+            None => keys.keys.first(),
+        }
+        .ok_or_else(|| invalid("no key matches the token"))?;
+        let key = DecodingKey::from_jwk(jwk).map_err(|_| invalid("unusable key"))?;
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[issuer]);
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+            .map_err(|e| invalid(&format!("{e}")))?;
+        let claims = data.claims;
+        // The audience is checked against `aud`, or `client_id` when `aud` is absent.
+        let aud_ok = match claims.get("aud") {
+            Some(Value::String(a)) => audience.contains(a),
+            Some(Value::Array(list)) => list
+                .iter()
+                .any(|a| a.as_str().is_some_and(|a| audience.iter().any(|x| x == a))),
+            _ => claims
+                .get("client_id")
+                .and_then(Value::as_str)
+                .is_some_and(|c| audience.iter().any(|x| x == c)),
+        };
+        if !audience.is_empty() && !aud_ok {
+            return Err(invalid("the audience does not match"));
+        }
+        let scopes = token_scopes(&claims);
+        if !required_scopes.is_empty() {
+            let have = scopes.clone().unwrap_or_default();
+            if !required_scopes.iter().any(|s| have.contains(s)) {
+                return Err(Denied::Forbidden(Some(
+                    "Bearer scope=\"\" error=\"insufficient_scope\"".into(),
+                )));
+            }
+        }
+        Ok(AuthorizerContext::Jwt {
+            claims: claims
+                .iter()
+                .map(|(k, v)| (k.clone(), claim_text(v)))
+                .collect(),
+            scopes,
+        })
+    }
+
+    async fn keys(&self, issuer: &str, kid: Option<&str>) -> Result<Arc<JwkSet>, String> {
+        let cached = self.cache.lock().ok().and_then(|c| {
+            c.get(issuer)
+                .map(|s| (Arc::clone(&s.keys), s.fetched.elapsed()))
+        });
+        if let Some((keys, age)) = &cached {
+            let has_kid = kid.is_none_or(|k| keys.find(k).is_some());
+            if age < &JWKS_TTL && (has_kid || age < &JWKS_RETRY) {
+                return Ok(Arc::clone(keys));
+            }
+        }
+        let keys = Arc::new(self.fetch(issuer).await?);
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(
+                issuer.to_owned(),
+                CachedSet {
+                    keys: Arc::clone(&keys),
+                    fetched: Instant::now(),
+                },
+            );
+        }
+        Ok(keys)
+    }
+
+    async fn fetch(&self, issuer: &str) -> Result<JwkSet, String> {
+        if let Some(path) = issuer.strip_prefix("file://") {
+            let text = tokio::fs::read(path)
+                .await
+                .map_err(|e| format!("read {path}: {e}"))?;
+            return serde_json::from_slice(&text).map_err(|e| format!("{path} is not a JWKS: {e}"));
+        }
+        let base = issuer.trim_end_matches('/');
+        let jwks_uri = match self
+            .get_json(&format!("{base}/.well-known/openid-configuration"))
+            .await
+        {
+            Ok(config) => config
+                .get("jwks_uri")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("{base}/.well-known/jwks.json")),
+            Err(_) => format!("{base}/.well-known/jwks.json"),
+        };
+        let set = self.get_json(&jwks_uri).await?;
+        serde_json::from_value(set).map_err(|e| format!("{jwks_uri} is not a JWKS: {e}"))
+    }
+
+    async fn get_json(&self, url: &str) -> Result<Value, String> {
+        if let Some(path) = url.strip_prefix("file://") {
+            let text = tokio::fs::read(path)
+                .await
+                .map_err(|e| format!("read {path}: {e}"))?;
+            return serde_json::from_slice(&text).map_err(|e| format!("{path}: {e}"));
+        }
+        if !url.starts_with("http://") {
+            return Err(format!(
+                "{url}: only http:// and file:// key locations are supported"
+            ));
+        }
+        let uri: http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+        let fut = async {
+            let response = self
+                .client
+                .get(uri)
+                .await
+                .map_err(|e| format!("GET {url}: {e}"))?;
+            if !response.status().is_success() {
+                return Err(format!("GET {url}: status {}", response.status()));
+            }
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| format!("GET {url}: {e}"))?
+                .to_bytes();
+            serde_json::from_slice(&body).map_err(|e| format!("GET {url}: {e}"))
+        };
+        tokio::time::timeout(FETCH_TIMEOUT, fut)
+            .await
+            .map_err(|_| format!("GET {url}: timed out"))?
+    }
+}
+
+/// The verdict of a Lambda authorizer's response.
+pub fn lambda_verdict(payload: &[u8], simple: bool) -> Result<AuthorizerContext, Denied> {
+    let value: Value = serde_json::from_slice(payload)
+        .map_err(|e| Denied::Failed(format!("authorizer response is not JSON: {e}")))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| Denied::Failed("authorizer response is not an object".into()))?;
+    let context = match obj.get("context") {
+        Some(Value::Object(c)) => c.clone(),
+        _ => Map::new(),
+    };
+    if simple {
+        return match obj.get("isAuthorized") {
+            Some(Value::Bool(true)) => Ok(AuthorizerContext::Lambda {
+                context,
+                principal_id: None,
+            }),
+            Some(Value::Bool(false)) => Err(Denied::Forbidden(None)),
+            _ => Err(Denied::Failed(
+                "authorizer response lacks isAuthorized".into(),
+            )),
+        };
+    }
+    let statements = obj
+        .get("policyDocument")
+        .and_then(|p| p.get("Statement"))
+        .ok_or_else(|| Denied::Failed("authorizer response lacks policyDocument".into()))?;
+    let statements: Vec<&Value> = match statements {
+        Value::Array(a) => a.iter().collect(),
+        other => vec![other],
+    };
+    let effect = |want: &str| {
+        statements.iter().any(|s| {
+            s.get("Effect")
+                .and_then(Value::as_str)
+                .is_some_and(|e| e.eq_ignore_ascii_case(want))
+        })
+    };
+    if effect("Deny") || !effect("Allow") {
+        return Err(Denied::Forbidden(None));
+    }
+    Ok(AuthorizerContext::Lambda {
+        context,
+        principal_id: obj
+            .get("principalId")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_and_policy_responses() {
+        let ok = lambda_verdict(br#"{"isAuthorized":true,"context":{"user":"u1"}}"#, true)
+            .expect("allowed");
+        assert_eq!(
+            ok,
+            AuthorizerContext::Lambda {
+                context: [("user".to_owned(), Value::from("u1"))]
+                    .into_iter()
+                    .collect(),
+                principal_id: None
+            }
+        );
+        assert_eq!(
+            lambda_verdict(br#"{"isAuthorized":false}"#, true),
+            Err(Denied::Forbidden(None))
+        );
+        assert!(matches!(
+            lambda_verdict(b"{}", true),
+            Err(Denied::Failed(_))
+        ));
+        let allow = br#"{"principalId":"p","policyDocument":{"Version":"2012-10-17",
+            "Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"*"}]}}"#;
+        assert!(lambda_verdict(allow, false).is_ok());
+        let deny = br#"{"principalId":"p","policyDocument":{"Statement":[{"Effect":"Deny"}]}}"#;
+        assert_eq!(lambda_verdict(deny, false), Err(Denied::Forbidden(None)));
+    }
+
+    #[test]
+    fn claims_become_strings_and_scopes_split() {
+        assert_eq!(claim_text(&Value::from(12)), Value::from("12"));
+        assert_eq!(
+            claim_text(&serde_json::json!(["a", "b"])),
+            Value::from("[a b]")
+        );
+        let claims: Map<String, Value> = [("scope".to_owned(), Value::from("read write"))]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            token_scopes(&claims),
+            Some(vec!["read".to_owned(), "write".to_owned()])
+        );
+    }
+}

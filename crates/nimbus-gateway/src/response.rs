@@ -1,0 +1,221 @@
+//! Turning what a function returned into the HTTP response, by the rules of the integration's
+//! payload format.
+//!
+//! - 2.0: a JSON object with `statusCode` is a structured response (`headers`, `cookies` as
+//!   `set-cookie` headers, `body`, `isBase64Encoded`); any other valid JSON is the body of a 200
+//!   `application/json` response, as API Gateway infers it.
+//! - 1.0: `statusCode` is required; `headers` and `multiValueHeaders` are merged.
+//!
+//! Anything else is a malformed response: the gateway answers 502.
+
+use base64::Engine as _;
+use serde_json::Value;
+
+/// The response to send, in plain types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Names as the function wrote them; repeated names kept.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why a function's response cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed Lambda proxy response: {0}")]
+pub struct Malformed(pub String);
+
+fn header_value(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn status_of(v: &Value) -> Result<u16, Malformed> {
+    let code = match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    code.filter(|c| (100..=599).contains(c))
+        .map(|c| c as u16)
+        .ok_or_else(|| Malformed(format!("invalid statusCode {v}")))
+}
+
+fn body_of(obj: &serde_json::Map<String, Value>) -> Result<Vec<u8>, Malformed> {
+    let base64 = match obj.get("isBase64Encoded") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
+        Some(other) => return Err(Malformed(format!("invalid isBase64Encoded {other}"))),
+    };
+    let text = match obj.get("body") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::String(s)) => s.clone(),
+        // API Gateway sends a non-string body as its JSON text.
+        Some(other) => other.to_string(),
+    };
+    if base64 {
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|e| Malformed(format!("body is not valid base64: {e}")))
+    } else {
+        Ok(text.into_bytes())
+    }
+}
+
+fn headers_of(obj: &serde_json::Map<String, Value>) -> Result<Vec<(String, String)>, Malformed> {
+    let mut headers = Vec::new();
+    match obj.get("headers") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (k, v) in map {
+                let v = header_value(v)
+                    .ok_or_else(|| Malformed(format!("header {k} is not a string")))?;
+                headers.push((k.clone(), v));
+            }
+        }
+        Some(_) => return Err(Malformed("headers is not an object".into())),
+    }
+    Ok(headers)
+}
+
+/// Payload format 2.0.
+pub fn v2(payload: &[u8]) -> Result<HttpResponse, Malformed> {
+    let value: Value =
+        serde_json::from_slice(payload).map_err(|e| Malformed(format!("not JSON: {e}")))?;
+    let inferred = || HttpResponse {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: payload.to_vec(),
+    };
+    let Value::Object(obj) = &value else {
+        return Ok(inferred());
+    };
+    let Some(status) = obj.get("statusCode") else {
+        return Ok(inferred());
+    };
+    let status = status_of(status)?;
+    let mut headers = headers_of(obj)?;
+    match obj.get("cookies") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(cookies)) => {
+            for c in cookies {
+                let c =
+                    header_value(c).ok_or_else(|| Malformed("cookie is not a string".into()))?;
+                headers.push(("set-cookie".into(), c));
+            }
+        }
+        Some(_) => return Err(Malformed("cookies is not an array".into())),
+    }
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: body_of(obj)?,
+    })
+}
+
+/// Payload format 1.0 (and REST APIs' proxy responses).
+pub fn v1(payload: &[u8]) -> Result<HttpResponse, Malformed> {
+    let value: Value =
+        serde_json::from_slice(payload).map_err(|e| Malformed(format!("not JSON: {e}")))?;
+    let Value::Object(obj) = &value else {
+        return Err(Malformed("the response is not a JSON object".into()));
+    };
+    let status = status_of(
+        obj.get("statusCode")
+            .ok_or_else(|| Malformed("statusCode is missing".into()))?,
+    )?;
+    let mut headers = headers_of(obj)?;
+    match obj.get("multiValueHeaders") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (k, v) in map {
+                let Value::Array(values) = v else {
+                    return Err(Malformed(format!("multiValueHeaders.{k} is not an array")));
+                };
+                // multiValueHeaders win over headers of the same name.
+                headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+                for v in values {
+                    let v = header_value(v)
+                        .ok_or_else(|| Malformed(format!("header {k} is not a string")))?;
+                    headers.push((k.clone(), v));
+                }
+            }
+        }
+        Some(_) => return Err(Malformed("multiValueHeaders is not an object".into())),
+    }
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: body_of(obj)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_infers_a_response_from_plain_values() {
+        for payload in [
+            &br#"{"message":"hi"}"#[..],
+            b"\"hello\"",
+            b"42",
+            b"[1,2]",
+            b"true",
+        ] {
+            let r = v2(payload).expect("inferred");
+            assert_eq!(r.status, 200);
+            assert_eq!(
+                r.headers,
+                vec![("content-type".to_owned(), "application/json".to_owned())]
+            );
+            assert_eq!(r.body, payload);
+        }
+        assert!(v2(b"not json").is_err());
+    }
+
+    #[test]
+    fn v2_structured_response_with_cookies_and_base64() {
+        let r = v2(
+            br#"{"statusCode":201,"headers":{"x-a":"1","content-type":"text/plain"},
+            "cookies":["a=1","b=2; Path=/"],"body":"aGk=","isBase64Encoded":true}"#,
+        )
+        .expect("valid");
+        assert_eq!(r.status, 201);
+        assert_eq!(r.body, b"hi");
+        assert!(r.headers.contains(&("set-cookie".into(), "a=1".into())));
+        assert!(
+            r.headers
+                .contains(&("set-cookie".into(), "b=2; Path=/".into()))
+        );
+        assert!(r.headers.contains(&("x-a".into(), "1".into())));
+        let r = v2(br#"{"statusCode":204}"#).expect("valid");
+        assert_eq!((r.status, r.body.len()), (204, 0));
+        assert!(v2(br#"{"statusCode":"abc"}"#).is_err());
+        assert!(v2(br#"{"statusCode":200,"headers":[1]}"#).is_err());
+    }
+
+    #[test]
+    fn v1_requires_a_status_and_merges_multi_value_headers() {
+        let r = v1(br#"{"statusCode":200,"headers":{"x-a":"1","x-b":"single"},
+            "multiValueHeaders":{"x-b":["1","2"]},"body":"ok"}"#)
+        .expect("valid");
+        assert_eq!(r.body, b"ok");
+        assert_eq!(
+            r.headers,
+            vec![
+                ("x-a".to_owned(), "1".to_owned()),
+                ("x-b".to_owned(), "1".to_owned()),
+                ("x-b".to_owned(), "2".to_owned())
+            ]
+        );
+        assert!(v1(br#"{"body":"no status"}"#).is_err());
+        assert!(v1(b"\"plain\"").is_err());
+        assert!(v1(br#"{"statusCode":200,"body":"!!","isBase64Encoded":true}"#).is_err());
+    }
+}
