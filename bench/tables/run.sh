@@ -5,7 +5,7 @@
 #
 #   bench/tables/run.sh [bench.py options]     e.g. --duration 5 --targets nimbus,floor
 #
-# Not part of the test suite. A full run takes about 8 minutes on 2 cores.
+# Not part of the test suite. A full run takes about 6 minutes on 2 cores, plus the builds.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
