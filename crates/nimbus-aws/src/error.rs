@@ -17,8 +17,21 @@ use crate::sigv4::AuthError;
 pub enum Protocol {
     /// `application/x-amz-json-1.0` with `X-Amz-Target` (DynamoDB, DynamoDB Streams).
     Json10,
+    /// `application/x-amz-json-1.1` with `X-Amz-Target` (CloudWatch Logs); errors as JSON 1.0.
+    Json11,
     /// REST JSON with method + path dispatch (Lambda, API Gateway).
     RestJson,
+}
+
+impl Protocol {
+    /// The `Content-Type` of the protocol's responses.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Protocol::Json10 => "application/x-amz-json-1.0",
+            Protocol::Json11 => "application/x-amz-json-1.1",
+            Protocol::RestJson => "application/json",
+        }
+    }
 }
 
 /// Namespace of the errors common to every AWS JSON service.
@@ -72,7 +85,7 @@ impl AwsError {
 
     pub fn unknown_operation(protocol: Protocol, what: &str) -> Self {
         let status = match protocol {
-            Protocol::Json10 => StatusCode::BAD_REQUEST,
+            Protocol::Json10 | Protocol::Json11 => StatusCode::BAD_REQUEST,
             Protocol::RestJson => StatusCode::NOT_FOUND,
         };
         Self::common(
@@ -114,7 +127,7 @@ impl AwsError {
     pub fn from_auth(protocol: Protocol, err: &AuthError) -> Self {
         // DynamoDB answers authentication failures with 400, the REST services with 403.
         let status = match protocol {
-            Protocol::Json10 => StatusCode::BAD_REQUEST,
+            Protocol::Json10 | Protocol::Json11 => StatusCode::BAD_REQUEST,
             Protocol::RestJson => StatusCode::FORBIDDEN,
         };
         let (code, message) = match err {
@@ -143,11 +156,13 @@ impl AwsError {
     pub fn body(&self) -> serde_json::Value {
         let mut body = serde_json::Map::new();
         match self.protocol {
-            Protocol::Json10 => {
-                body.insert(
-                    "__type".into(),
-                    format!("{}#{}", self.namespace, self.code).into(),
-                );
+            Protocol::Json10 | Protocol::Json11 => {
+                let error_type = if self.namespace.is_empty() {
+                    self.code.to_owned()
+                } else {
+                    format!("{}#{}", self.namespace, self.code)
+                };
+                body.insert("__type".into(), error_type.into());
                 body.insert("message".into(), self.message.clone().into());
             }
             Protocol::RestJson => {
@@ -182,10 +197,7 @@ impl IntoResponse for AwsError {
         } else {
             tracing::info!(code = self.code, message = %self.message, "request refused");
         }
-        let content_type = match self.protocol {
-            Protocol::Json10 => "application/x-amz-json-1.0",
-            Protocol::RestJson => "application/json",
-        };
+        let content_type = self.protocol.content_type();
         let body = self.body().to_string().into_bytes();
         let crc = (self.protocol == Protocol::Json10).then(|| crc32fast::hash(&body));
         let mut response = (

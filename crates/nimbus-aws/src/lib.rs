@@ -15,6 +15,7 @@ pub mod apigateway;
 pub mod dynamodb;
 pub mod error;
 pub mod lambda;
+pub mod logs;
 pub mod route;
 pub mod sigv4;
 
@@ -193,6 +194,7 @@ async fn dispatch(
             apigateway::handle(&state.services.gateway, parts, body).await
         }
         Service::Lambda => lambda::handle(&state.services.functions, parts, body).await,
+        Service::Logs => logs::handle(&state.services.functions, &target.operation, &body).await,
         Service::DynamoDbStreams | Service::ApiGateway => {
             Err(AwsError::unknown_operation(protocol, &target.operation))
         }
@@ -202,10 +204,7 @@ async fn dispatch(
 /// A JSON response with status 200 in the protocol's content type. JSON 1.0 responses carry
 /// `x-amz-crc32`, the CRC32 of the body that DynamoDB clients check.
 pub fn json_response(protocol: error::Protocol, body: Vec<u8>) -> Response {
-    let content_type = match protocol {
-        error::Protocol::Json10 => "application/x-amz-json-1.0",
-        error::Protocol::RestJson => "application/json",
-    };
+    let content_type = protocol.content_type();
     let crc = (protocol == error::Protocol::Json10).then(|| crc32fast::hash(&body));
     let mut response = (
         StatusCode::OK,

@@ -10,6 +10,8 @@ pub enum Service {
     DynamoDbStreams,
     Lambda,
     ApiGateway,
+    /// CloudWatch Logs, for function logs.
+    Logs,
 }
 
 impl Service {
@@ -19,6 +21,7 @@ impl Service {
             Service::DynamoDb | Service::DynamoDbStreams => "dynamodb",
             Service::Lambda => "lambda",
             Service::ApiGateway => "apigateway",
+            Service::Logs => "logs",
         }
     }
 
@@ -26,6 +29,7 @@ impl Service {
         match self {
             Service::DynamoDb | Service::DynamoDbStreams => Protocol::Json10,
             Service::Lambda | Service::ApiGateway => Protocol::RestJson,
+            Service::Logs => Protocol::Json11,
         }
     }
 
@@ -37,6 +41,7 @@ impl Service {
             // CreateFunction carries a zip of up to 50 MB as base64 inside JSON.
             Service::Lambda => 70 * 1024 * 1024,
             Service::ApiGateway => 10 * 1024 * 1024,
+            Service::Logs => 2 * 1024 * 1024,
         }
     }
 
@@ -92,6 +97,7 @@ impl Target {
             let service = match prefix {
                 "DynamoDB_20120810" => Service::DynamoDb,
                 "DynamoDBStreams_20120810" => Service::DynamoDbStreams,
+                "Logs_20140328" => Service::Logs,
                 _ => return Err(AwsError::unknown_operation(Protocol::Json10, target)),
             };
             return Ok(Target {
