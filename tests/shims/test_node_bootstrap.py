@@ -106,43 +106,6 @@ def test_node_path_for_commonjs(spawn, tmp_path):
     assert env.invoke({}).json == "from NODE_PATH"
 
 
-def test_sdk_dir_resolve_hook_for_es_modules(spawn, tmp_path):
-    sdk = tmp_path / "sdk"
-    pkg = sdk / "node_modules" / "@aws-sdk" / "client-fake"
-    pkg.mkdir(parents=True)
-    (pkg / "package.json").write_text(json.dumps({
-        "name": "@aws-sdk/client-fake", "type": "module",
-        "exports": {".": {"import": "./index.js"}},
-    }))
-    (pkg / "index.js").write_text("export const where = 'sdk dir';\n")
-    files = {"index.mjs": """
-import { where } from '@aws-sdk/client-fake';
-export const handler = async () => where;
-"""}
-    env = node(spawn, files, env={"NIMBUS_NODE_SDK_DIR": str(sdk)})
-    assert env.invoke({}).json == "sdk dir"
-    # a node_modules directory itself works as well
-    env2 = node(spawn, files, env={"NIMBUS_NODE_SDK_DIR": str(sdk / "node_modules")})
-    assert env2.invoke({}).json == "sdk dir"
-    # and without the hook the import fails at init
-    env3 = node(spawn, files)
-    err = env3.api.wait_init_error().json
-    assert "Cannot find package '@aws-sdk/client-fake'" in err["errorMessage"]
-
-
-def test_task_root_package_wins_over_sdk_dir(spawn, tmp_path):
-    sdk = tmp_path / "sdk" / "node_modules" / "dep"
-    sdk.mkdir(parents=True)
-    (sdk / "index.js").write_text("export const v = 'sdk';\n")
-    (sdk / "package.json").write_text(json.dumps({"name": "dep", "type": "module", "main": "index.js"}))
-    env = node(spawn, {
-        "node_modules/dep/package.json": json.dumps({"name": "dep", "type": "module", "main": "index.js"}),
-        "node_modules/dep/index.js": "export const v = 'task root';\n",
-        "index.mjs": "import { v } from 'dep';\nexport const handler = async () => v;\n",
-    }, env={"NIMBUS_NODE_SDK_DIR": str(tmp_path / "sdk")})
-    assert env.invoke({}).json == "task root"
-
-
 def test_callback_handler(spawn):
     env = node(spawn, {"index.js": """
 exports.handler = (event, context, callback) => {

@@ -123,6 +123,11 @@ impl CodeCache {
         CodeCache { root }
     }
 
+    /// The directory holding every extracted package.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The directory holding the extracted package `sha_hex`, extracting it from the store
     /// first if needed. Blocks on I/O.
     pub fn dir(&self, store: &dyn Store, sha_hex: &str) -> Result<PathBuf> {

@@ -352,6 +352,11 @@ impl Functions {
                 this.ensure_sdk(family);
             }
             let task_root = this.code.dir(this.store.as_ref(), &sha)?;
+            if family == Some(runtimes::Family::Node)
+                && let Err(e) = runtimes::link_node_sdk(&this.runtime_dirs, this.code.root())
+            {
+                tracing::warn!("cannot make the Node.js SDK importable: {e}");
+            }
             Ok::<_, FunctionsError>(task_root)
         })
         .await

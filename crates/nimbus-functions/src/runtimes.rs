@@ -206,17 +206,14 @@ pub fn launch(
             Ok(Launch {
                 program,
                 args: vec![shims.join("node/bootstrap.mjs").display().to_string()],
-                env: vec![
-                    (
-                        "NODE_PATH".into(),
-                        format!(
-                            "{}:{}",
-                            task_root.join("node_modules").display(),
-                            sdk.display()
-                        ),
+                env: vec![(
+                    "NODE_PATH".into(),
+                    format!(
+                        "{}:{}",
+                        task_root.join("node_modules").display(),
+                        sdk.display()
                     ),
-                    ("NIMBUS_NODE_SDK_DIR".into(), sdk.display().to_string()),
-                ],
+                )],
                 substitute: None,
             })
         }
@@ -325,6 +322,24 @@ fn node_marker(dirs: &RuntimeDirs) -> PathBuf {
     let digest = sha2::Sha256::digest(NODE_SDK_PACKAGES.join(",").as_bytes());
     dirs.node_sdk()
         .join(format!(".sdk-{}", &hex::encode(digest)[..12]))
+}
+
+/// Makes the Node.js SDK importable from every extracted package under `code_root`: a
+/// `node_modules` link in their common parent directory. Node resolves bare specifiers by
+/// walking up parent directories, for `require` and for ES module `import` alike, after the
+/// package's own `node_modules`; `NODE_PATH` reaches only `require`, and a loader hook would
+/// cost every cold start a loader thread.
+pub fn link_node_sdk(dirs: &RuntimeDirs, code_root: &Path) -> std::io::Result<()> {
+    let target = dirs.node_sdk().join("node_modules");
+    let link = code_root.join("node_modules");
+    if !target.is_dir() || std::fs::symlink_metadata(&link).is_ok() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(code_root)?;
+    match std::os::unix::fs::symlink(&target, &link) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Whether the SDK of `family` is installed.

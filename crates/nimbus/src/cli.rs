@@ -35,6 +35,56 @@ pub enum Command {
     Credentials(CredentialsArgs),
     /// Check what this machine allows: namespaces, cgroups, seccomp, interpreters, ports, data dir.
     Doctor(DoctorArgs),
+    /// Invoke a function and print what it returned.
+    #[command(
+        after_help = "Examples:\n  nimbus invoke my-function --payload '{\"id\": 42}'\n  nimbus invoke my-function --payload @event.json --log\n  nimbus invoke my-function --qualifier live --async"
+    )]
+    Invoke(InvokeArgs),
+    /// Print a function's logs, optionally following new lines.
+    #[command(
+        after_help = "Examples:\n  nimbus logs my-function\n  nimbus logs my-function --since 1h --filter ERROR\n  nimbus logs my-function --follow"
+    )]
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Function name or ARN.
+    pub function: String,
+    /// The event: JSON text, or @file to read it from a file [default: {}]
+    #[arg(long)]
+    pub payload: Option<String>,
+    /// Version or alias to invoke.
+    #[arg(long)]
+    pub qualifier: Option<String>,
+    /// Also print the invocation's log (the last 4 KB).
+    #[arg(long)]
+    pub log: bool,
+    /// Queue the invocation (InvocationType Event) instead of waiting for its result.
+    #[arg(long = "async")]
+    pub asynchronous: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Function name.
+    pub function: String,
+    /// Keep printing new lines as they arrive.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// How far back to start: e.g. 30s, 10m, 2h, 1d [default: 10m]
+    #[arg(long, default_value = "10m")]
+    pub since: String,
+    /// Only lines matching this filter pattern (terms, "phrases", -excluded, ?either).
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Print JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the server keeps its data and listens.

@@ -2,6 +2,8 @@
 //! errors to exit codes. Everything else lives in the library crates.
 
 mod cli;
+mod client;
+mod commands;
 mod config;
 mod credentials;
 mod doctor;
@@ -20,6 +22,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Credentials(args) => credentials::run(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Invoke(args) => commands::invoke(args),
+        Command::Logs(args) => commands::logs(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

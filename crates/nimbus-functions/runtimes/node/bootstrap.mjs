@@ -25,18 +25,16 @@
 //   (JSON lines when AWS_LAMBDA_LOG_FORMAT=JSON), filtered by
 //   AWS_LAMBDA_LOG_LEVEL.
 //
-// ES modules do not see NODE_PATH. When NIMBUS_NODE_SDK_DIR is set (a
-// directory holding node_modules/, or a node_modules directory itself), a
-// module resolve hook lets bare imports that the task root cannot resolve
-// (`import { DynamoDBClient } from "@aws-sdk/client-dynamodb"`) resolve
-// from there. The hook needs module.register (Node 18.19 / 20.6 and later).
+// The AWS SDK for JavaScript that Nimbus installs is reached like any package:
+// Node resolves bare specifiers through node_modules directories of the
+// importing module's ancestors (Nimbus links the SDK there), for require and
+// import alike.
 
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
 import { createRequire } from 'node:module';
-import * as nodeModule from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
@@ -365,46 +363,6 @@ async function loadHandler(appRoot, fullHandler) {
   return handler;
 }
 
-// An ES module resolve hook: bare specifiers that do not resolve from the
-// importing module are tried once more from NIMBUS_NODE_SDK_DIR.
-const SDK_RESOLVE_HOOK = `
-const BARE = /^(?![a-zA-Z][a-zA-Z0-9+.-]*:)(?![./])/;
-let parentURL;
-export async function initialize(data) { parentURL = data.parentURL; }
-export async function resolve(specifier, context, next) {
-  try {
-    return await next(specifier, context);
-  } catch (err) {
-    if (!parentURL || err?.code !== 'ERR_MODULE_NOT_FOUND' || !BARE.test(specifier)) throw err;
-    try {
-      return await next(specifier, { ...context, parentURL });
-    } catch {
-      throw err;
-    }
-  }
-}
-`;
-
-function registerSdkResolveHook() {
-  const dir = process.env.NIMBUS_NODE_SDK_DIR;
-  if (!dir) return;
-  if (typeof nodeModule.register !== 'function') {
-    process.stderr.write(
-      `nimbus runtime: NIMBUS_NODE_SDK_DIR is set but Node ${process.version} has no module.register; ES modules resolve bare imports from the task root only\n`,
-    );
-    return;
-  }
-  // Resolution looks for node_modules/<name> in the parent URL's directory
-  // and its ancestors: point it at the folder that holds node_modules.
-  const abs = path.resolve(dir);
-  const holder = path.basename(abs) === 'node_modules' ? path.dirname(abs) : abs;
-  const parentURL = pathToFileURL(path.join(holder, '__nimbus_sdk__.mjs')).href;
-  nodeModule.register('data:text/javascript,' + encodeURIComponent(SDK_RESOLVE_HOOK), {
-    parentURL: import.meta.url,
-    data: { parentURL },
-  });
-}
-
 // ---------------------------------------------------------------------------
 // The invoke loop
 
@@ -628,7 +586,6 @@ async function main() {
   beforeExit.reset();
   process.on('beforeExit', () => beforeExit.invoke());
 
-  registerSdkResolveHook();
 
   const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
   let handler;
