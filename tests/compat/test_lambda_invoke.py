@@ -525,9 +525,14 @@ def test_response_too_large(lambda_client, make_function):
 def test_init_error_missing_module(lambda_client, make_function):
     code = "import nimbus_no_such_module\n\n\ndef handler(event, context):\n    return 1\n"
     name = make_function(build_zip({"app.py": code}))
-    body = expect_function_error(invoke(lambda_client, name, {}), "Runtime.ImportModuleError")
+    resp = invoke(lambda_client, name, {}, LogType="Tail")
+    body = expect_function_error(resp, "Runtime.ImportModuleError")
     assert body["errorMessage"] == (
         "Unable to import module 'app': No module named 'nimbus_no_such_module'"), body
+    # The log of the failed invocation comes back too: the runtime's error, then the report.
+    log = decoded_log(resp)
+    assert "Unable to import module 'app'" in log, log
+    assert "REPORT RequestId: " in log, log
 
 
 def test_handler_exception(lambda_client, make_function):
