@@ -740,3 +740,34 @@ def test_node_handler_reads_a_table_with_the_js_sdk(lambda_client, make_function
     assert "FunctionError" not in resp, resp["Body"]
     assert resp["Json"] == {"item": {"pk": key, "n": 7, "s": "héllo", "l": [True]},
                             "module": module}
+
+
+def test_client_disconnect_lets_the_invocation_finish(nimbus_server, lambda_client,
+                                                        make_function):
+    """A caller that goes away mid-invocation must not kill the environment nor leak its
+    concurrency: with reserved concurrency 1, the next invocations still run."""
+    import socket
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    name = make_function(echo_zip())
+    lambda_client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    invoke(lambda_client, name, {"warm": 1})
+    url = f"{nimbus_server.endpoint}/2015-03-31/functions/{name}/invocations"
+    request = AWSRequest(method="POST", url=url, data=json.dumps({"sleep": 1}).encode())
+    SigV4Auth(Credentials(nimbus_server.access_key, nimbus_server.secret_key), "lambda",
+              nimbus_server.region).add_auth(request)
+    prepared = request.prepare()
+    host, port = nimbus_server.endpoint.removeprefix("http://").split(":")
+    path = prepared.url.split(nimbus_server.endpoint, 1)[1]
+    head = f"POST {path} HTTP/1.1\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in prepared.headers.items()) + "\r\n"
+    with socket.create_connection((host, int(port))) as s:
+        s.sendall(head.encode() + prepared.body)
+        time.sleep(0.3)  # the invocation is running; now the client goes away
+    time.sleep(1.5)
+    for n in range(3):
+        out = invoke(lambda_client, name, {"n": n}, LogType="Tail")
+        assert "FunctionError" not in out, out["Body"]
+        assert "Init Duration" not in decoded_log(out), "the warm environment survived"

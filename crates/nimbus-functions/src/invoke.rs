@@ -97,15 +97,19 @@ impl Functions {
                 })
             }
             InvocationType::RequestResponse => {
-                let request_id = uuid::Uuid::new_v4().to_string();
-                self.run(
-                    &resolved,
-                    &request_id,
-                    payload,
-                    client_context,
-                    input.log_tail,
-                )
-                .await
+                // The invocation runs in its own task: a caller that goes away (a client that
+                // disconnects) must not cancel it half-way, which would kill the environment
+                // and leak its concurrency slot. As on Lambda, the invocation completes.
+                let this = Arc::clone(self);
+                let log_tail = input.log_tail;
+                self.tasks
+                    .spawn(async move {
+                        let request_id = uuid::Uuid::new_v4().to_string();
+                        this.run(&resolved, &request_id, payload, client_context, log_tail)
+                            .await
+                    })
+                    .await
+                    .map_err(|e| FunctionsError::Service(format!("invocation task failed: {e}")))?
             }
         }
     }
