@@ -1,14 +1,22 @@
 //! The `nimbus` binary: parses the command line, starts telemetry, wires the services and maps
 //! errors to exit codes. Everything else lives in the library crates.
 
+mod apis;
 mod cli;
 mod client;
 mod commands;
 mod config;
 mod credentials;
 mod doctor;
+mod functions;
+mod init;
+mod item_json;
+mod output;
+mod runtimes;
 mod serve;
+mod tables;
 mod telemetry;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -24,6 +32,12 @@ fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(args),
         Command::Invoke(args) => commands::invoke(args),
         Command::Logs(args) => commands::logs(args),
+        Command::Functions(args) => functions::run(args),
+        Command::Tables(args) => tables::run(args),
+        Command::Apis(args) => apis::run(args),
+        Command::Usage(args) => usage::run(args),
+        Command::Runtimes(args) => runtimes::run(args),
+        Command::Init(args) => init::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -115,7 +115,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
             account_id: ACCOUNT_ID.to_owned(),
             endpoint: aws_addr.to_string(),
         },
-        usage,
+        Arc::clone(&usage) as Arc<dyn nimbus_metering::UsageSink>,
     )
     .context("start the table service")?;
     let gateway = Arc::new(
@@ -141,6 +141,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
             tables: Arc::new(tables),
             functions: Arc::clone(&functions),
             gateway: Arc::clone(&gateway),
+            usage,
         },
     ));
 
