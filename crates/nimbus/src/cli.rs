@@ -35,16 +35,6 @@ pub enum Command {
     Credentials(CredentialsArgs),
     /// Check what this machine allows: namespaces, cgroups, seccomp, interpreters, ports, data dir.
     Doctor(DoctorArgs),
-    /// Invoke a function and print what it returned.
-    #[command(
-        after_help = "Examples:\n  nimbus invoke my-function --payload '{\"id\": 42}'\n  nimbus invoke my-function --payload @event.json --log\n  nimbus invoke my-function --qualifier live --async"
-    )]
-    Invoke(InvokeArgs),
-    /// Print a function's logs, optionally following new lines.
-    #[command(
-        after_help = "Examples:\n  nimbus logs my-function\n  nimbus logs my-function --since 1h --filter ERROR\n  nimbus logs my-function --follow"
-    )]
-    Logs(LogsArgs),
     /// List functions, or show one function's configuration.
     #[command(
         after_help = "Examples:\n  nimbus functions\n  nimbus functions get my-function\n  nimbus functions list --json"
@@ -74,6 +64,16 @@ pub enum Command {
         after_help = "Examples:\n  nimbus init my-app\n  nimbus init my-app --runtime nodejs20.x\n  nimbus init . --name shop"
     )]
     Init(crate::init::InitArgs),
+    /// Invoke a function and print what it returned.
+    #[command(
+        after_help = "Examples:\n  nimbus invoke my-function --payload '{\"id\": 42}'\n  nimbus invoke my-function --payload @event.json --log\n  nimbus invoke my-function --qualifier live --async"
+    )]
+    Invoke(InvokeArgs),
+    /// Print a function's logs, optionally following new lines.
+    #[command(
+        after_help = "Examples:\n  nimbus logs my-function\n  nimbus logs my-function --since 1h --filter ERROR\n  nimbus logs my-function --follow"
+    )]
+    Logs(LogsArgs),
 }
 
 #[derive(Debug, Args)]

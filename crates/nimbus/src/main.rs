@@ -1,21 +1,23 @@
 //! The `nimbus` binary: parses the command line, starts telemetry, wires the services and maps
 //! errors to exit codes. Everything else lives in the library crates.
 
-mod apis;
 mod cli;
 mod client;
 mod commands;
 mod config;
 mod credentials;
 mod doctor;
+mod serve;
+mod telemetry;
+
+// Commands on the resources of a running server, and local ones (runtimes, init).
+mod apis;
 mod functions;
 mod init;
 mod item_json;
 mod output;
 mod runtimes;
-mod serve;
 mod tables;
-mod telemetry;
 mod usage;
 
 use std::process::ExitCode;
@@ -30,14 +32,14 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Credentials(args) => credentials::run(args),
         Command::Doctor(args) => doctor::run(args),
-        Command::Invoke(args) => commands::invoke(args),
-        Command::Logs(args) => commands::logs(args),
         Command::Functions(args) => functions::run(args),
         Command::Tables(args) => tables::run(args),
         Command::Apis(args) => apis::run(args),
         Command::Usage(args) => usage::run(args),
         Command::Runtimes(args) => runtimes::run(args),
         Command::Init(args) => init::run(args),
+        Command::Invoke(args) => commands::invoke(args),
+        Command::Logs(args) => commands::logs(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

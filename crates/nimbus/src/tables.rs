@@ -37,12 +37,15 @@ pub struct TablesArgs {
 pub enum TablesCommand {
     /// List tables with their keys, item counts and sizes (the default).
     #[command(
-        after_help = "Examples:\n  nimbus tables list\n  nimbus tables list --json\n  nimbus tables list --tag aws:cloudformation:logical-id=ItemsTable --json"
+        after_help = "Examples:\n  nimbus tables list\n  nimbus tables list --json\n  nimbus tables list --quiet --tag nimbus:stack-name=items-api --tag nimbus:logical-id=ItemsTable"
     )]
     List {
         /// Only tables carrying this tag (KEY=VALUE); repeat to require several.
         #[arg(long, value_name = "KEY=VALUE")]
         tag: Vec<String>,
+        /// Print only the names, one per line.
+        #[arg(long, short = 'q', conflicts_with = "json")]
+        quiet: bool,
     },
     /// Show one table: keys, indexes, item count, size, ARN, tags.
     #[command(
@@ -98,13 +101,14 @@ pub enum TablesCommand {
 pub fn run(args: TablesArgs) -> anyhow::Result<()> {
     let config = Config::resolve(&args.server, false)?;
     let json = args.json;
-    let command = args
-        .command
-        .unwrap_or(TablesCommand::List { tag: Vec::new() });
+    let command = args.command.unwrap_or(TablesCommand::List {
+        tag: Vec::new(),
+        quiet: false,
+    });
     runtime()?.block_on(async {
         let client = Client::new(&config)?;
         match command {
-            TablesCommand::List { tag } => list(&client, &tag, json).await,
+            TablesCommand::List { tag, quiet } => list(&client, &tag, json, quiet).await,
             TablesCommand::Describe { name } => describe(&client, &name, json).await,
             TablesCommand::Scan {
                 name,
@@ -201,7 +205,12 @@ fn summary(table: &Value, tags: Map<String, Value>) -> Value {
     })
 }
 
-async fn list(client: &Client, tag_filters: &[String], json: bool) -> anyhow::Result<()> {
+async fn list(
+    client: &Client,
+    tag_filters: &[String],
+    json: bool,
+    quiet: bool,
+) -> anyhow::Result<()> {
     let filters: Vec<(&str, &str)> = tag_filters
         .iter()
         .map(|t| {
@@ -245,6 +254,12 @@ async fn list(client: &Client, tag_filters: &[String], json: bool) -> anyhow::Re
     }
     if json {
         return print_json(&Value::Array(tables));
+    }
+    if quiet {
+        for t in &tables {
+            println!("{}", text(&t["name"]));
+        }
+        return Ok(());
     }
     if tables.is_empty() {
         if filters.is_empty() {
