@@ -380,3 +380,52 @@ def test_the_example_template_parses():
     subprocess.run(["python3", "-m", "py_compile", str(example / "src" / "app.py")], check=True)
     seed = json.loads((example / "seed.json").read_text())
     assert "42" in [item["id"] for item in seed]
+
+
+# serve with a relative data directory (the default `./.nimbus` of the quick start)
+
+def test_python_functions_run_with_a_relative_data_dir(tmp_path):
+    import time
+
+    import requests
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    listen, gateway = (f"127.0.0.1:{p}" for p in ports)
+    flags = ["--data-dir", "rel-data", "--listen", listen, "--gateway", gateway]
+    log = open(tmp_path / "serve.log", "wb")
+    proc = subprocess.Popen([BINARY, "serve", *flags], cwd=tmp_path, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"http://{listen}/_nimbus/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, (
+                (tmp_path / "serve.log").read_text())
+            time.sleep(0.2)
+        keys = json.loads(subprocess.run([BINARY, "credentials", "--json", *flags], cwd=tmp_path,
+                                         capture_output=True, text=True, check=True).stdout)
+        lam = boto3.client("lambda", endpoint_url=f"http://{listen}", region_name="us-east-1",
+                           aws_access_key_id=keys["access_key_id"],
+                           aws_secret_access_key=keys["secret_access_key"],
+                           config=Config(retries={"max_attempts": 1}))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("app.py", "def handler(event, context):\n    return {'ok': True}\n")
+        lam.create_function(FunctionName="rel", Runtime="python3.12", Handler="app.handler",
+                            Role="arn:aws:iam::000000000000:role/r",
+                            Code={"ZipFile": buf.getvalue()})
+        out = subprocess.run([BINARY, "invoke", "rel", *flags], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert json.loads(out.stdout) == {"ok": True}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
