@@ -82,7 +82,9 @@ echo "Open $URL in your browser"
 echo
 echo "The whole list is at /items; add one with:"
 echo "  curl -X POST http://${NIMBUS_GATEWAY}/items -d '{\"name\": \"Peanuts\", \"price\": 1}'"
-echo "Look inside with: $nimbus tables scan $table | functions | apis | usage | logs <function>"
+echo "Look inside (in another terminal):"
+echo "  $nimbus tables scan $table"
+echo "  $nimbus functions; $nimbus apis; $nimbus usage"
 echo
 echo "---- deploy"
 cat "$steps"
