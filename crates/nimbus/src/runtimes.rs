@@ -73,8 +73,9 @@ pub struct Sdk {
 /// The runtime directory of `config`'s data directory, searching interpreters on `PATH` as
 /// `serve` does.
 pub fn dirs(config: &Config) -> RuntimeDirs {
+    let data_dir = std::path::absolute(&config.data_dir).unwrap_or(config.data_dir.clone());
     RuntimeDirs::new(
-        config.data_dir.join("runtimes"),
+        data_dir.join("runtimes"),
         std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
     )
 }
