@@ -6,6 +6,7 @@ mod client;
 mod commands;
 mod config;
 mod credentials;
+mod deploy;
 mod doctor;
 mod serve;
 mod telemetry;
@@ -24,6 +25,9 @@ fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(args),
         Command::Invoke(args) => commands::invoke(args),
         Command::Logs(args) => commands::logs(args),
+        Command::Deploy(args) => deploy::deploy(args),
+        Command::Stacks(args) => deploy::stacks(args),
+        Command::DeleteStack(args) => deploy::delete_stack(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
