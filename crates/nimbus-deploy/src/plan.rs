@@ -110,3 +110,104 @@ pub fn plan(
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ApiSpec, Spec, TableSpec};
+
+    fn table(id: &str, name: &str, hash: &str) -> Desired {
+        Desired {
+            logical_id: id.into(),
+            line: 1,
+            resource_type: "AWS::Serverless::SimpleTable".into(),
+            spec: Spec::Table(TableSpec {
+                name: name.into(),
+                create: Default::default(),
+                tags: Default::default(),
+            }),
+            hash: hash.into(),
+            replace_hash: String::new(),
+        }
+    }
+
+    fn api(id: &str, hash: &str) -> Desired {
+        Desired {
+            logical_id: id.into(),
+            line: 1,
+            resource_type: "AWS::Serverless::HttpApi".into(),
+            spec: Spec::HttpApi(ApiSpec {
+                name: "a".into(),
+                description: None,
+                cors: None,
+                routes: Vec::new(),
+                stage: "$default".into(),
+                tags: Default::default(),
+            }),
+            hash: hash.into(),
+            replace_hash: String::new(),
+        }
+    }
+
+    fn actual(id: &str, kind: Kind, physical: &str, hash: &str) -> Actual {
+        Actual {
+            logical_id: id.into(),
+            kind,
+            physical: physical.into(),
+            hash: Some(hash.into()),
+            replace_hash: None,
+            code_sha256: None,
+        }
+    }
+
+    #[test]
+    fn unchanged_stacks_plan_nothing() {
+        let desired = [table("T", "s-T-1", "h1"), api("Api", "h2")];
+        let actual = [
+            actual("Api", Kind::HttpApi, "abc", "h2"),
+            actual("T", Kind::Table, "s-T-1", "h1"),
+        ];
+        assert!(plan(&desired, &actual, &BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn creates_then_updates_then_deletes() {
+        let desired = [api("Api", "new"), table("New", "s-New-1", "h")];
+        let actual = [
+            actual("Old", Kind::Table, "s-Old-1", "h"),
+            actual("Api", Kind::HttpApi, "abc", "old"),
+            actual("Gone", Kind::HttpApi, "def", "h"),
+        ];
+        let p = plan(&desired, &actual, &BTreeMap::new());
+        let steps: Vec<(Change, Option<usize>, Option<usize>)> = p
+            .steps
+            .into_iter()
+            .map(|s| (s.change, s.desired, s.actual))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                (Change::Create, Some(1), None),
+                (
+                    Change::Update {
+                        config: true,
+                        code: false
+                    },
+                    Some(0),
+                    Some(1)
+                ),
+                (Change::Delete, None, Some(2)),
+                (Change::Delete, None, Some(0)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_renamed_resource_is_replaced() {
+        let desired = [table("T", "custom", "h")];
+        let actual = [actual("T", Kind::Table, "s-T-1", "h")];
+        let p = plan(&desired, &actual, &BTreeMap::new());
+        let changes: Vec<Change> = p.steps.into_iter().map(|s| s.change).collect();
+        assert_eq!(changes, [Change::Create, Change::Delete]);
+    }
+}

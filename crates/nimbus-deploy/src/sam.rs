@@ -1176,3 +1176,268 @@ fn table_replace_hash(
     .map_err(|e| e.in_resource(&r.logical_id, r.line))?;
     Ok(hash_json(&keys.unwrap_or(Json::Null)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = "\
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage:
+    Type: String
+    Default: dev
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 10
+    Environment:
+      Variables:
+        TABLE: !Ref Items
+        STAGE: !Ref Stage
+Resources:
+  Items:
+    Type: AWS::Serverless::SimpleTable
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: .
+      Handler: app.handler
+      MemorySize: !If [IsProd, 1024, 256]
+      Environment:
+        Variables:
+          EXTRA: x
+      Policies:
+        - DynamoDBCrudPolicy:
+            TableName: !Ref Items
+      Events:
+        Get:
+          Type: HttpApi
+          Properties:
+            Path: /items/{id}
+            Method: get
+        Rest:
+          Type: Api
+          Properties:
+            Path: /rest
+            Method: get
+Outputs:
+  Url:
+    Value: !Sub https://${ServerlessHttpApi}.execute-api.${AWS::Region}.amazonaws.com/items
+";
+
+    fn run(text: &str, overrides: &[(&str, &str)], actual: &[Actual]) -> Result<Resolved> {
+        let template = Template::parse(text)?;
+        let overrides: BTreeMap<String, String> = overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let dir = std::env::temp_dir();
+        resolve(
+            &template,
+            &Inputs {
+                stack: "shop",
+                region: "us-east-1",
+                account: "000000000000",
+                template_dir: &dir,
+                overrides: &overrides,
+                actual,
+            },
+        )
+    }
+
+    fn function(r: &Resolved) -> &FunctionSpec {
+        r.resources
+            .iter()
+            .find_map(|d| match &d.spec {
+                Spec::Function(f) => Some(f),
+                _ => None,
+            })
+            .expect("a function")
+    }
+
+    #[test]
+    fn sam_expands_functions_tables_and_the_implicit_api() {
+        let r = run(TEMPLATE, &[], &[]).expect("resolve");
+        let kinds: Vec<(Kind, &str)> = r
+            .resources
+            .iter()
+            .map(|d| (d.kind(), d.logical_id.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (Kind::Table, "Items"),
+                (Kind::Function, "Fn"),
+                (Kind::HttpApi, IMPLICIT_HTTP_API)
+            ]
+        );
+        let Spec::Table(table) = &r.resources[0].spec else {
+            panic!("table")
+        };
+        assert!(table.name.starts_with("shop-Items-"), "{}", table.name);
+        assert_eq!(table.name.len(), "shop-Items-".len() + 12);
+        assert_eq!(table.create["BillingMode"], json!("PAY_PER_REQUEST"));
+        assert_eq!(
+            table.create["KeySchema"],
+            json!([{"AttributeName": "id", "KeyType": "HASH"}])
+        );
+
+        let f = function(&r);
+        assert!(f.name.starts_with("shop-Fn-"));
+        // Globals merged: scalars from the resource win, maps merge.
+        assert_eq!(f.config["Timeout"], json!(10));
+        assert_eq!(f.config["MemorySize"], json!(256));
+        assert_eq!(f.config["Runtime"], json!("python3.12"));
+        assert_eq!(
+            f.config["Environment"],
+            json!({"Variables": {"TABLE": table.name, "STAGE": "dev", "EXTRA": "x"}})
+        );
+        assert_eq!(
+            f.policies,
+            [format!("DynamoDBCrudPolicy(TableName={})", table.name)]
+        );
+        assert_eq!(
+            f.config["Role"],
+            json!("arn:aws:iam::000000000000:role/shop-FnRole")
+        );
+
+        let Spec::HttpApi(api) = &r.resources[2].spec else {
+            panic!("api")
+        };
+        assert_eq!(api.stage, "$default");
+        assert_eq!(api.routes.len(), 1);
+        assert_eq!(api.routes[0].route_key, "GET /items/{id}");
+        assert_eq!(api.routes[0].payload_format_version, "2.0");
+        assert_eq!(
+            api.routes[0].function_arn,
+            format!("arn:aws:lambda:us-east-1:000000000000:function:{}", f.name)
+        );
+        // The REST event is reported, not dropped.
+        assert_eq!(r.warnings.len(), 1);
+        assert!(
+            r.warnings[0].contains("event Rest is of type Api"),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            r.warnings[0].contains("template line 37"),
+            "{:?}",
+            r.warnings
+        );
+
+        let ids = BTreeMap::from([(IMPLICIT_HTTP_API.to_owned(), "abc123".to_owned())]);
+        let outputs = r.outputs(&ids, "127.0.0.1:8080").expect("outputs");
+        assert_eq!(
+            outputs[0].value,
+            "http://abc123.execute-api.localhost:8080/items"
+        );
+    }
+
+    #[test]
+    fn overrides_and_conditions_change_the_hash() {
+        let dev = run(TEMPLATE, &[], &[]).expect("dev");
+        let prod = run(TEMPLATE, &[("Stage", "prod")], &[]).expect("prod");
+        assert_eq!(function(&prod).config["MemorySize"], json!(1024));
+        assert_ne!(dev.resources[1].hash, prod.resources[1].hash);
+        let err = run(TEMPLATE, &[("Nope", "x")], &[]).expect_err("unknown");
+        assert!(err.to_string().contains("Nope"), "{err}");
+    }
+
+    #[test]
+    fn physical_names_are_kept_across_deploys() {
+        let first = run(TEMPLATE, &[], &[]).expect("first");
+        let actual: Vec<Actual> = first
+            .resources
+            .iter()
+            .map(|d| Actual {
+                logical_id: d.logical_id.clone(),
+                kind: d.kind(),
+                physical: d.physical_name().unwrap_or("api1").to_owned(),
+                hash: Some(d.hash.clone()),
+                replace_hash: Some(d.replace_hash.clone()),
+                code_sha256: None,
+            })
+            .collect();
+        let second = run(TEMPLATE, &[], &actual).expect("second");
+        for (a, b) in first.resources.iter().zip(&second.resources) {
+            assert_eq!(a.physical_name(), b.physical_name());
+            assert_eq!(a.hash, b.hash, "{}", a.logical_id);
+        }
+        // A new key schema needs a new table (a new generated name).
+        let rekeyed = TEMPLATE.replace(
+            "Type: AWS::Serverless::SimpleTable\n",
+            "Type: AWS::Serverless::SimpleTable\n    Properties:\n      PrimaryKey: {Name: sku, Type: String}\n",
+        );
+        let third = run(&rekeyed, &[], &actual).expect("third");
+        assert_ne!(
+            first.resources[0].physical_name(),
+            third.resources[0].physical_name()
+        );
+    }
+
+    #[test]
+    fn errors_name_the_resource_and_line() {
+        let missing = TEMPLATE.replace("      Handler: app.handler\n", "");
+        let err = run(&missing, &[], &[]).expect_err("no handler");
+        assert_eq!(
+            err.to_string(),
+            "Resource Fn (template line 19): the function has no Handler"
+        );
+        let bad_ref = TEMPLATE.replace("TABLE: !Ref Items", "TABLE: !GetAtt Itemz.Arn");
+        let err = run(&bad_ref, &[], &[]).expect_err("bad ref");
+        assert_eq!(
+            err.to_string(),
+            "Resource Fn (template line 14): Fn::GetAtt Itemz.Arn: no resource has that name"
+        );
+        let err = run(TEMPLATE, &[], &[]).and_then(|_| {
+            run(
+                &TEMPLATE.replace("CodeUri: .", "CodeUri: no-such-folder"),
+                &[],
+                &[],
+            )
+        });
+        assert!(
+            err.expect_err("code")
+                .to_string()
+                .starts_with("Resource Fn (template line 22): CodeUri")
+        );
+    }
+
+    #[test]
+    fn unsupported_types_and_properties_are_all_reported() {
+        let text = format!("{TEMPLATE}Resources2: x\n").replace("Resources2: x\n", "");
+        let text = text.replace(
+            "Resources:\n",
+            "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n",
+        );
+        let text = text.replace(
+            "      Handler: app.handler\n",
+            "      Handler: app.handler\n      Layers: [x]\n",
+        );
+        let err = run(&text, &[], &[]).expect_err("unsupported");
+        let Error::Unsupported(items) = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            items,
+            &[
+                "Queue (template line 17): resource type AWS::SQS::Queue is not supported",
+                "Fn (template line 26): property Layers of AWS::Serverless::Function is not supported",
+            ]
+        );
+    }
+
+    #[test]
+    fn globals_merge_as_sam_does() {
+        let g = crate::yaml::parse("a: 1\nm: {x: 1, y: 2}\nl: [1]\n").expect("g");
+        let l = crate::yaml::parse("a: 2\nm: {y: 3}\nl: [2]\n").expect("l");
+        let ctx = Context::default();
+        assert_eq!(
+            ctx.value(&merge(&g, &l)).expect("merge"),
+            json!({"a": 2, "m": {"x": 1, "y": 3}, "l": [1, 2]})
+        );
+    }
+}

@@ -99,7 +99,8 @@ enum Open {
         tag: Option<Tag>,
         anchor: usize,
         entries: Vec<(String, Node)>,
-        key: Option<String>,
+        /// The pending key and its line.
+        key: Option<(String, usize)>,
     },
 }
 
@@ -119,23 +120,25 @@ impl Builder {
     }
 
     /// Adds a finished value to the container on top (or makes it the root).
-    fn push(&mut self, node: Node) {
+    /// A value under a key takes the key's line: that is the line a reader looks for.
+    fn push(&mut self, mut node: Node) {
         let line = node.line;
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Open::Seq { items, .. }) => items.push(node),
             Some(Open::Map { entries, key, .. }) => match key.take() {
-                Some(k) => {
+                Some((k, key_line)) => {
                     if entries.iter().any(|(existing, _)| *existing == k) {
-                        self.fail(line, format!("duplicate key {k:?}"));
+                        self.fail(key_line, format!("duplicate key {k:?}"));
                     } else {
+                        node.line = key_line;
                         entries.push((k, node));
                     }
                 }
                 None => match node.value {
-                    Value::String(s) | Value::Number(s) => *key = Some(s),
-                    Value::Bool(b) => *key = Some(b.to_string()),
-                    Value::Null => *key = Some(String::new()),
+                    Value::String(s) | Value::Number(s) => *key = Some((s, line)),
+                    Value::Bool(b) => *key = Some((b.to_string(), line)),
+                    Value::Null => *key = Some((String::new(), line)),
                     _ => self.fail(line, "a map key must be a scalar".to_owned()),
                 },
             },
@@ -313,7 +316,7 @@ mod tests {
             .and_then(|r| r.get("Fn"))
             .and_then(|f| f.get("Properties"))
             .expect("props");
-        assert_eq!(props.line, 5);
+        assert_eq!(props.line, 4);
         let table = props.get("Table").expect("table");
         assert_eq!(table.line, 5);
         assert_eq!(table.get("Ref").and_then(Node::as_str), Some("Items"));

@@ -1025,57 +1025,50 @@ async fn apply(
         let a = step.actual.map(|i| &p.actual[i]);
         let result = match (&step.change, d, a) {
             (Change::Create, Some(d), _) => {
-                let r = create(cloud, stack, d, p.packages.get(&d.logical_id), &mut done).await;
-                if let Ok(Some(id)) = &r {
-                    api_ids.insert(d.logical_id.clone(), id.clone());
-                }
-                let physical = d
-                    .physical_name()
-                    .map(str::to_owned)
-                    .or(r.as_ref().ok().cloned().flatten())
-                    .unwrap_or_default();
-                say!(
-                    "  create  {:<9} {:<24} {physical}",
-                    d.kind().name(),
-                    d.logical_id
-                );
-                created += 1;
-                r.map(|_| ())
+                create(cloud, stack, d, p.packages.get(&d.logical_id), &mut done)
+                    .await
+                    .map(|id| {
+                        if let Some(id) = &id {
+                            api_ids.insert(d.logical_id.clone(), id.clone());
+                        }
+                        let physical = d.physical_name().map(str::to_owned).or(id);
+                        let physical = physical.unwrap_or_default();
+                        say!(
+                            "  create  {:<9} {:<24} {physical}",
+                            d.kind().name(),
+                            d.logical_id
+                        );
+                        created += 1;
+                    })
             }
             (Change::Update { config, code }, Some(d), Some(a)) => {
-                let what = match (config, code) {
-                    (true, true) => "configuration and code",
-                    (false, true) => "code",
-                    _ => "configuration",
-                };
-                say!(
-                    "  update  {:<9} {:<24} {} ({what})",
-                    d.kind().name(),
-                    d.logical_id,
-                    a.actual.physical
-                );
-                updated += 1;
-                update(
-                    cloud,
-                    stack,
-                    d,
-                    a,
-                    *code,
-                    p.packages.get(&d.logical_id),
-                    &mut done,
-                )
+                let package = p.packages.get(&d.logical_id);
+                update(cloud, stack, d, a, *code, package, &mut done)
+                    .await
+                    .map(|()| {
+                        let what = match (config, code) {
+                            (true, true) => "configuration and code",
+                            (false, true) => "code",
+                            _ => "configuration",
+                        };
+                        let (kind, id, physical) =
+                            (d.kind().name(), &d.logical_id, &a.actual.physical);
+                        say!("  update  {kind:<9} {id:<24} {physical} ({what})");
+                        updated += 1;
+                    })
+            }
+            (Change::Delete, _, Some(a)) => cloud
+                .delete(a.actual.kind, &a.actual.physical)
                 .await
-            }
-            (Change::Delete, _, Some(a)) => {
-                say!(
-                    "  delete  {:<9} {:<24} {}",
-                    a.actual.kind.name(),
-                    a.actual.logical_id,
-                    a.actual.physical
-                );
-                deleted += 1;
-                cloud.delete(a.actual.kind, &a.actual.physical).await
-            }
+                .map(|()| {
+                    let (kind, id, physical) = (
+                        a.actual.kind.name(),
+                        &a.actual.logical_id,
+                        &a.actual.physical,
+                    );
+                    say!("  delete  {kind:<9} {id:<24} {physical}");
+                    deleted += 1;
+                }),
             _ => Ok(()),
         };
         if let Err(err) = result {
