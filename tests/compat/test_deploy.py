@@ -74,22 +74,21 @@ def stack_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
+def aws_client(server, service):
+    return boto3.client(service, endpoint_url=server.endpoint, region_name=server.region,
+                        aws_access_key_id=server.access_key,
+                        aws_secret_access_key=server.secret_key,
+                        config=Config(retries={"max_attempts": 1}))
+
+
 @pytest.fixture(scope="module")
 def lam(nimbus_server):
-    return boto3.client("lambda", endpoint_url=nimbus_server.endpoint,
-                        region_name=nimbus_server.region,
-                        aws_access_key_id=nimbus_server.access_key,
-                        aws_secret_access_key=nimbus_server.secret_key,
-                        config=Config(retries={"max_attempts": 1}))
+    return aws_client(nimbus_server, "lambda")
 
 
 @pytest.fixture(scope="module")
 def ddb(nimbus_server):
-    return boto3.client("dynamodb", endpoint_url=nimbus_server.endpoint,
-                        region_name=nimbus_server.region,
-                        aws_access_key_id=nimbus_server.access_key,
-                        aws_secret_access_key=nimbus_server.secret_key,
-                        config=Config(retries={"max_attempts": 1}))
+    return aws_client(nimbus_server, "dynamodb")
 
 
 def function_names(lam) -> set[str]:
