@@ -328,3 +328,62 @@ def test_watch_updates_code_without_a_restart(nimbus_server, tmp_path):
         proc.terminate()
         proc.wait(timeout=10)
     assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0
+
+
+TABLE_TEMPLATE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Capacity:
+    Type: Number
+    Default: 5
+Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions:
+        - AttributeName: pk
+          AttributeType: S
+      KeySchema:
+        - AttributeName: pk
+          KeyType: HASH
+      ProvisionedThroughput:
+        ReadCapacityUnits: !Ref Capacity
+        WriteCapacityUnits: !Ref Capacity
+      Tags:
+        - Key: team
+          Value: shop
+Outputs:
+  Name:
+    Value: !Ref Orders
+"""
+
+
+def test_tables_update_in_place_and_are_replaced_for_new_keys(nimbus_server, tmp_path, ddb):
+    app = tmp_path / "tables"
+    app.mkdir()
+    (app / "template.yaml").write_text(TABLE_TEMPLATE)
+    stack = stack_name("tables")
+    name = outputs(deploy(nimbus_server, app, stack).stdout)["Name"]
+    ddb.put_item(TableName=name, Item={"pk": {"S": "o1"}})
+    t = ddb.describe_table(TableName=name)["Table"]
+    assert t["ProvisionedThroughput"]["ReadCapacityUnits"] == 5
+    tags = ddb.list_tags_of_resource(ResourceArn=t["TableArn"])["Tags"]
+    assert {"Key": "team", "Value": "shop"} in tags
+    assert {"Key": "nimbus:stack-name", "Value": stack} in tags
+
+    out = deploy(nimbus_server, app, stack, "--parameter-overrides", "Capacity=7")
+    assert "update  table" in out.stdout, out.stdout
+    assert outputs(out.stdout)["Name"] == name
+    t = ddb.describe_table(TableName=name)["Table"]
+    assert t["ProvisionedThroughput"]["WriteCapacityUnits"] == 7
+    assert "Item" in ddb.get_item(TableName=name, Key={"pk": {"S": "o1"}})
+
+    # A new key schema needs a new table: created under a new name, the old one deleted.
+    (app / "template.yaml").write_text(TABLE_TEMPLATE.replace("pk", "sku"))
+    out = deploy(nimbus_server, app, stack)
+    new_name = outputs(out.stdout)["Name"]
+    assert new_name != name and new_name.startswith(f"{stack}-Orders-")
+    assert name not in ddb.list_tables()["TableNames"]
+    assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0
+    assert new_name not in ddb.list_tables()["TableNames"]

@@ -262,6 +262,20 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     None => None,
                 };
                 let name = match (explicit, existing(id, kind)) {
+                    (Some(name), Some(a))
+                        if kind == Kind::Table
+                            && a.physical == name
+                            && a.replace_hash.as_deref()
+                                != Some(&table_replace_hash(&ctx, r, &globals)?) =>
+                    {
+                        return Err(Error::Resource {
+                            logical_id: id.clone(),
+                            line: Some(r.line),
+                            message: format!(
+                                "the key schema changed, which needs a new table, but TableName {name} is fixed: give the table a new name (or none)"
+                            ),
+                        });
+                    }
                     (Some(name), _) => name,
                     (None, Some(a)) if kind == Kind::Function => a.physical.clone(),
                     (None, Some(a))
@@ -329,6 +343,15 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
             Some(g) => merge(g, &r.properties),
             None => r.properties.clone(),
         };
+        for (attribute, line) in &r.unsupported_attributes {
+            problems.unsupported(
+                &r.logical_id,
+                *line,
+                format!(
+                    "resource attribute {attribute} is not supported (only DeletionPolicy: Delete)"
+                ),
+            );
+        }
         let in_resource = |e: Error| e.in_resource(&r.logical_id, r.line);
         match r.kind.as_str() {
             FUNCTION => {
@@ -396,6 +419,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     kind: HTTP_API.to_owned(),
                     properties: props.clone(),
                     condition: None,
+                    unsupported_attributes: Vec::new(),
                 };
                 http_api(&ctx, &implicit, &props, inputs, &mut problems)?
             }
@@ -1376,6 +1400,14 @@ Outputs:
             first.resources[0].physical_name(),
             third.resources[0].physical_name()
         );
+        // ... which a fixed name forbids.
+        let table_name = first.resources[0].physical_name().expect("name").to_owned();
+        let named = rekeyed.replace(
+            "    Properties:\n      PrimaryKey",
+            &format!("    Properties:\n      TableName: {table_name}\n      PrimaryKey"),
+        );
+        let err = run(&named, &[], &actual).expect_err("fixed name");
+        assert!(err.to_string().contains("needs a new table"), "{err}");
     }
 
     #[test]
@@ -1411,7 +1443,7 @@ Outputs:
         let text = format!("{TEMPLATE}Resources2: x\n").replace("Resources2: x\n", "");
         let text = text.replace(
             "Resources:\n",
-            "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n",
+            "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    DeletionPolicy: Retain\n",
         );
         let text = text.replace(
             "      Handler: app.handler\n",
@@ -1424,8 +1456,9 @@ Outputs:
         assert_eq!(
             items,
             &[
+                "Queue (template line 19): resource attribute DeletionPolicy is not supported (only DeletionPolicy: Delete)",
                 "Queue (template line 17): resource type AWS::SQS::Queue is not supported",
-                "Fn (template line 26): property Layers of AWS::Serverless::Function is not supported",
+                "Fn (template line 27): property Layers of AWS::Serverless::Function is not supported",
             ]
         );
     }

@@ -38,6 +38,8 @@ pub struct Resource {
     /// The `Properties` map (an empty map when absent).
     pub properties: Node,
     pub condition: Option<String>,
+    /// Resource attributes Nimbus does not honour (`DeletionPolicy: Retain`, ...), with lines.
+    pub unsupported_attributes: Vec<(String, usize)>,
 }
 
 /// One entry of `Outputs`.
@@ -177,12 +179,26 @@ impl Template {
                 }
                 None => Node::new(node.line, Value::Map(Vec::new())),
             };
+            let mut unsupported_attributes = Vec::new();
+            for (key, value) in node.as_map().unwrap_or_default() {
+                let honoured = match key.as_str() {
+                    "Type" | "Properties" | "Condition" | "DependsOn" | "Metadata" => true,
+                    "DeletionPolicy" | "UpdateReplacePolicy" => {
+                        scalar_text(value).as_deref() == Some("Delete")
+                    }
+                    _ => false,
+                };
+                if !honoured {
+                    unsupported_attributes.push((key.clone(), value.line));
+                }
+            }
             resources.push(Resource {
                 logical_id: logical_id.clone(),
                 line: node.line,
                 kind: kind.to_owned(),
                 properties,
                 condition: node.get("Condition").and_then(scalar_text),
+                unsupported_attributes,
             });
         }
 
