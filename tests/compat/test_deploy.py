@@ -322,7 +322,7 @@ def test_watch_updates_code_without_a_restart(nimbus_server, tmp_path):
             time.sleep(0.05)
         elapsed = time.monotonic() - changed_at
         assert call(url).json() == {"message": "watched"}
-        assert elapsed < 3, f"the change took {elapsed:.2f} s"
+        assert elapsed < 2, f"the change took {elapsed:.2f} s"
         assert proc.stdout.readline().startswith("updated HelloWorldFunction")
     finally:
         proc.terminate()
