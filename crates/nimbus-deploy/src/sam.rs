@@ -78,12 +78,7 @@ impl Resolved {
         }
         let mut out = Vec::new();
         for o in &self.outputs {
-            let value = ctx.value(&o.value).map_err(|e| match e {
-                Error::Template { line, message } => {
-                    Error::template(line, format!("output {}: {message}", o.name))
-                }
-                other => other,
-            })?;
+            let value = ctx.value(&o.value).map_err(|e| output_error(&o.name, e))?;
             let text = match value {
                 Json::String(s) => s,
                 other => other.to_string(),
@@ -95,6 +90,15 @@ impl Resolved {
             });
         }
         Ok(out)
+    }
+}
+
+fn output_error(name: &str, e: Error) -> Error {
+    match e {
+        Error::Template { line, message } => {
+            Error::template(line, format!("output {name}: {message}"))
+        }
+        other => other,
     }
 }
 
@@ -466,6 +470,19 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
         if included {
             outputs.push(o.clone());
         }
+    }
+    // Outputs are evaluated after the deploy, when the APIs' ids are known; check them now,
+    // with stand-ins for those ids, so that a broken output stops the deploy before it starts.
+    let mut check = ctx.clone();
+    for value in check.refs.values_mut().chain(check.attributes.values_mut()) {
+        if value.as_str() == Some(PENDING) {
+            *value = json!("id");
+        }
+    }
+    for o in &outputs {
+        check
+            .value(&o.value)
+            .map_err(|e| output_error(&o.name, e))?;
     }
     desired.sort_by_key(|d| d.kind());
     Ok(Resolved {
@@ -1412,6 +1429,12 @@ Outputs:
 
     #[test]
     fn errors_name_the_resource_and_line() {
+        let bad_output = TEMPLATE.replace("${ServerlessHttpApi}", "${Nope}");
+        let err = run(&bad_output, &[], &[]).expect_err("bad output");
+        assert_eq!(
+            err.to_string(),
+            "template line 44: output Url: Ref Nope: no parameter or resource has that name"
+        );
         let missing = TEMPLATE.replace("      Handler: app.handler\n", "");
         let err = run(&missing, &[], &[]).expect_err("no handler");
         assert_eq!(

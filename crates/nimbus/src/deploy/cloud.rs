@@ -241,6 +241,16 @@ pub(super) fn string_map(v: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// An AWS_PROXY integration with a function.
+fn integration(uri: &str, version: &str, timeout_ms: u64) -> Value {
+    json!({
+        "integrationType": "AWS_PROXY",
+        "integrationUri": uri,
+        "payloadFormatVersion": version,
+        "timeoutInMillis": timeout_ms,
+    })
+}
+
 pub(super) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
@@ -403,12 +413,7 @@ impl Cloud {
                 }
                 Some((uri, version, timeout)) => {
                     seen.insert(key.to_owned());
-                    let body = json!({
-                        "integrationType": "AWS_PROXY",
-                        "integrationUri": uri,
-                        "payloadFormatVersion": version,
-                        "timeoutInMillis": timeout,
-                    });
+                    let body = integration(uri, version, *timeout);
                     match integrations.get(&integration_id) {
                         Some(i)
                             if i["integrationUri"].as_str() == Some(uri)
@@ -445,12 +450,7 @@ impl Cloud {
             if seen.contains(key) {
                 continue;
             }
-            let body = json!({
-                "integrationType": "AWS_PROXY",
-                "integrationUri": uri,
-                "payloadFormatVersion": version,
-                "timeoutInMillis": timeout,
-            });
+            let body = integration(uri, version, *timeout);
             let i = self
                 .apigw("POST", &format!("/v2/apis/{id}/integrations"), Some(&body))
                 .await?;
