@@ -74,6 +74,48 @@ pub enum Command {
         after_help = "Examples:\n  nimbus logs my-function\n  nimbus logs my-function --since 1h --filter ERROR\n  nimbus logs my-function --follow"
     )]
     Logs(LogsArgs),
+    /// Deploy a SAM template as a stack: create what is new, update what changed, delete what
+    /// the template no longer has.
+    #[command(
+        after_help = "Examples:\n  nimbus deploy\n  nimbus deploy app/template.yaml --stack-name shop\n  nimbus deploy --parameter-overrides Stage=prod TableName=items\n  nimbus deploy --watch"
+    )]
+    Deploy(DeployArgs),
+    /// List the deployed stacks and their resources.
+    Stacks(StacksArgs),
+    /// Delete a stack and every resource it created.
+    #[command(after_help = "Examples:\n  nimbus delete-stack shop")]
+    DeleteStack(DeleteStackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The SAM template (or its folder) [default: ./template.yaml]
+    pub template: Option<PathBuf>,
+    /// Stack name [default: the template's folder name]
+    #[arg(long)]
+    pub stack_name: Option<String>,
+    /// Parameter values: KEY=VALUE ...
+    #[arg(long, num_args = 1..)]
+    pub parameter_overrides: Vec<String>,
+    /// After deploying, watch the CodeUri folders and update a function's code when it changes.
+    #[arg(long)]
+    pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StacksArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteStackArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The stack to delete.
+    pub stack_name: String,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod client;
 mod commands;
 mod config;
 mod credentials;
+mod deploy;
 mod doctor;
 mod serve;
 mod telemetry;
@@ -40,6 +41,9 @@ fn main() -> ExitCode {
         Command::Init(args) => init::run(args),
         Command::Invoke(args) => commands::invoke(args),
         Command::Logs(args) => commands::logs(args),
+        Command::Deploy(args) => deploy::deploy(args),
+        Command::Stacks(args) => deploy::stacks(args),
+        Command::DeleteStack(args) => deploy::delete_stack(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

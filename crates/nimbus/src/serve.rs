@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::{credentials, telemetry};
 
 /// The account id shown in ARNs. One server is one account.
-const ACCOUNT_ID: &str = "000000000000";
+pub(crate) const ACCOUNT_ID: &str = "000000000000";
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);

@@ -1,0 +1,23 @@
+//! Nimbus deploy: a SAM template (`Transform: AWS::Serverless-2016-10-31`) to the desired
+//! resources of one stack, and the plan that makes the running resources match them.
+//!
+//! This crate owns template loading (YAML with the short intrinsic tags, line numbers kept for
+//! errors), parameters and conditions, intrinsic evaluation, the SAM expansion (Globals,
+//! functions and their HttpApi events, the implicit `ServerlessHttpApi`, tables), function
+//! packages, and the plan. It performs no network calls: the CLI reads what runs through the
+//! AWS APIs, hands it in as [`model::Actual`], and executes the [`plan::Plan`].
+//!
+//! Invariants: nothing in a template is dropped silently (unsupported types, properties and
+//! events are errors or warnings that name their line); the same template and the same files
+//! give the same hashes, so a re-deploy of an unchanged stack plans nothing.
+
+pub mod error;
+pub mod intrinsics;
+pub mod model;
+pub mod package;
+pub mod plan;
+pub mod sam;
+pub mod template;
+pub mod yaml;
+
+pub use error::{Error, Result};

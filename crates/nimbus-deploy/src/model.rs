@@ -1,0 +1,181 @@
+//! Desired resources (what the template asks for, fully resolved) and actual ones (what runs,
+//! as read back from the server), in the shapes the plan compares.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+/// Tag naming the stack a resource belongs to.
+pub const TAG_STACK: &str = "nimbus:stack-name";
+/// Tag naming the resource's logical id in its template.
+pub const TAG_LOGICAL_ID: &str = "nimbus:logical-id";
+/// Tag holding the hash of the resource's desired configuration.
+pub const TAG_HASH: &str = "nimbus:hash";
+/// Tag holding the hash of the properties whose change needs a new resource (a table's keys).
+pub const TAG_REPLACE_HASH: &str = "nimbus:replace-hash";
+
+/// The kinds of resource a stack deploys, in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Table,
+    Function,
+    HttpApi,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Table => "table",
+            Kind::Function => "function",
+            Kind::HttpApi => "http api",
+        }
+    }
+}
+
+/// One resource the template asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub logical_id: String,
+    pub line: usize,
+    /// The template's resource type (`AWS::Serverless::Function`).
+    pub resource_type: String,
+    pub spec: Spec,
+    /// Hash of the spec (without code, which is compared by its own hash).
+    pub hash: String,
+    /// Hash of what cannot change in place.
+    pub replace_hash: String,
+}
+
+impl Desired {
+    pub fn kind(&self) -> Kind {
+        match self.spec {
+            Spec::Table(_) => Kind::Table,
+            Spec::Function(_) => Kind::Function,
+            Spec::HttpApi(_) => Kind::HttpApi,
+        }
+    }
+
+    /// The physical name where it is known before creation (tables and functions).
+    pub fn physical_name(&self) -> Option<&str> {
+        match &self.spec {
+            Spec::Table(t) => Some(&t.name),
+            Spec::Function(f) => Some(&f.name),
+            Spec::HttpApi(_) => None,
+        }
+    }
+}
+
+/// What to deploy, by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Spec {
+    Function(FunctionSpec),
+    Table(TableSpec),
+    HttpApi(ApiSpec),
+}
+
+/// A Lambda function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionSpec {
+    pub name: String,
+    /// The configuration members of CreateFunction / UpdateFunctionConfiguration (`Handler`,
+    /// `Runtime`, `MemorySize`, `Timeout`, `Environment`, `Role`, ...).
+    pub config: serde_json::Map<String, Json>,
+    pub architectures: Vec<String>,
+    pub code: CodeSource,
+    /// The template's own tags.
+    pub tags: BTreeMap<String, String>,
+    /// Policies as the template wrote them (recorded; Nimbus does not enforce IAM).
+    pub policies: Vec<String>,
+}
+
+/// Where a function's code comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CodeSource {
+    /// A folder whose content is zipped.
+    Dir(PathBuf),
+    /// A ready zip file.
+    Zip(PathBuf),
+    /// `InlineCode`: one file.
+    Inline { file_name: String, text: String },
+}
+
+/// A DynamoDB table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSpec {
+    pub name: String,
+    /// The CreateTable request without `TableName` and `Tags`.
+    pub create: serde_json::Map<String, Json>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An HTTP API with its routes and its `$default` stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub cors: Option<Json>,
+    pub routes: Vec<RouteSpec>,
+    pub stage: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A route to a function of the stack.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord)]
+pub struct RouteSpec {
+    pub route_key: String,
+    /// The function's logical id.
+    pub function: String,
+    /// The function's ARN (the integration's target).
+    pub function_arn: String,
+    pub payload_format_version: String,
+    pub timeout_ms: u64,
+}
+
+/// A resource of the stack that exists on the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actual {
+    pub logical_id: String,
+    pub kind: Kind,
+    /// Function name, table name or API id.
+    pub physical: String,
+    /// The `nimbus:hash` tag.
+    pub hash: Option<String>,
+    /// The `nimbus:replace-hash` tag.
+    pub replace_hash: Option<String>,
+    /// A function's `CodeSha256`.
+    pub code_sha256: Option<String>,
+}
+
+/// A stable hash of a JSON value (keys sorted at every level).
+pub fn hash_json(value: &Json) -> String {
+    fn canonical(value: &Json, out: &mut String) {
+        match value {
+            Json::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for k in keys {
+                    out.push_str(&Json::String(k.clone()).to_string());
+                    out.push(':');
+                    canonical(&map[k], out);
+                    out.push(',');
+                }
+                out.push('}');
+            }
+            Json::Array(items) => {
+                out.push('[');
+                for i in items {
+                    canonical(i, out);
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut text = String::new();
+    canonical(value, &mut text);
+    hex::encode(&Sha256::digest(text.as_bytes())[..12])
+}

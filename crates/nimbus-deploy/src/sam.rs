@@ -1,0 +1,1499 @@
+//! The SAM expansion: a parsed [`Template`] with its parameters to the [`Desired`] resources
+//! of one stack. Physical names follow CloudFormation (`{stack}-{LogicalId}-{RANDOM}` unless
+//! the template names the resource) and are kept from the running resource on re-deploys.
+//! Everything Nimbus cannot deploy is collected and reported together; nothing is dropped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+use serde_json::{Value as Json, json};
+
+use crate::error::{Error, Result};
+use crate::intrinsics::{Context, PENDING, intrinsic};
+use crate::model::*;
+use crate::template::{Output, Resource, Template};
+use crate::yaml::{Node, Value};
+
+/// The implicit HTTP API SAM creates for `HttpApi` events without an `ApiId`.
+pub const IMPLICIT_HTTP_API: &str = "ServerlessHttpApi";
+
+const FUNCTION: &str = "AWS::Serverless::Function";
+const HTTP_API: &str = "AWS::Serverless::HttpApi";
+const SIMPLE_TABLE: &str = "AWS::Serverless::SimpleTable";
+const TABLE: &str = "AWS::DynamoDB::Table";
+
+/// What the expansion needs besides the template.
+#[derive(Debug, Clone)]
+pub struct Inputs<'a> {
+    pub stack: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    /// The template's folder: `CodeUri` is relative to it.
+    pub template_dir: &'a Path,
+    /// `--parameter-overrides`.
+    pub overrides: &'a BTreeMap<String, String>,
+    /// The stack's resources as they run now (for physical names and API ids).
+    pub actual: &'a [Actual],
+}
+
+/// The stack a template describes.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub resources: Vec<Desired>,
+    /// What is deployed only partly, to be shown to the user.
+    pub warnings: Vec<String>,
+    context: Context,
+    outputs: Vec<Output>,
+    region: String,
+}
+
+/// One evaluated output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputValue {
+    pub name: String,
+    pub value: String,
+    pub description: Option<String>,
+}
+
+impl Resolved {
+    /// The outputs, once the APIs' ids are known; AWS API URLs become local gateway URLs.
+    pub fn outputs(
+        &self,
+        api_ids: &BTreeMap<String, String>,
+        gateway: &str,
+    ) -> Result<Vec<OutputValue>> {
+        let mut ctx = self.context.clone();
+        for (logical_id, id) in api_ids {
+            ctx.refs.insert(logical_id.clone(), json!(id));
+            ctx.attributes
+                .insert((logical_id.clone(), "ApiId".into()), json!(id));
+            ctx.attributes.insert(
+                (logical_id.clone(), "ApiEndpoint".into()),
+                json!(format!(
+                    "https://{id}.execute-api.{}.amazonaws.com",
+                    self.region
+                )),
+            );
+        }
+        let mut out = Vec::new();
+        for o in &self.outputs {
+            let value = ctx.value(&o.value).map_err(|e| output_error(&o.name, e))?;
+            let text = match value {
+                Json::String(s) => s,
+                other => other.to_string(),
+            };
+            out.push(OutputValue {
+                name: o.name.clone(),
+                value: localize_urls(&text, api_ids.values(), gateway),
+                description: o.description.clone(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn output_error(name: &str, e: Error) -> Error {
+    match e {
+        Error::Template { line, message } => {
+            Error::template(line, format!("output {name}: {message}"))
+        }
+        other => other,
+    }
+}
+
+/// `https://{id}.execute-api.{region}.amazonaws.com` to `http://{id}.execute-api.localhost:{port}`.
+fn localize_urls<'a>(text: &str, ids: impl Iterator<Item = &'a String>, gateway: &str) -> String {
+    let port = gateway.rsplit(':').next().unwrap_or("8080");
+    let mut out = text.to_owned();
+    for id in ids {
+        let prefix = format!("https://{id}.execute-api.");
+        while let Some(start) = out.find(&prefix) {
+            let host_start = start + "https://".len();
+            let host_end = out[host_start..]
+                .find(['/', '?', '"', ' '])
+                .map_or(out.len(), |i| host_start + i);
+            let local = format!("http://{id}.execute-api.localhost:{port}");
+            out.replace_range(start..host_end, &local);
+        }
+    }
+    out
+}
+
+/// A random suffix as CloudFormation makes them: 12 upper-case letters and digits.
+fn random_suffix() -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    (0..12)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect()
+}
+
+/// `{stack}-{LogicalId}-{RANDOM}`, each of the first two parts shortened to fit `max`.
+fn generated_name(stack: &str, logical_id: &str, max: usize) -> String {
+    let suffix = random_suffix();
+    let room = max.saturating_sub(suffix.len() + 2);
+    let stack_part: String = stack.chars().take(room / 2).collect();
+    let id_part: String = logical_id
+        .chars()
+        .take(room.saturating_sub(stack_part.len()))
+        .collect();
+    format!("{stack_part}-{id_part}-{suffix}")
+}
+
+/// SAM's Globals merge: maps merge key by key, lists concatenate, the resource's value wins
+/// otherwise.
+fn merge(global: &Node, local: &Node) -> Node {
+    match (&global.value, &local.value) {
+        (Value::Map(g), Value::Map(l))
+            if intrinsic(global).is_none() && intrinsic(local).is_none() =>
+        {
+            let mut entries = g.clone();
+            for (k, v) in l {
+                match entries.iter_mut().find(|(gk, _)| gk == k) {
+                    Some((_, gv)) => *gv = merge(gv, v),
+                    None => entries.push((k.clone(), v.clone())),
+                }
+            }
+            Node::new(local.line, Value::Map(entries))
+        }
+        (Value::Seq(g), Value::Seq(l)) => {
+            Node::new(local.line, Value::Seq(g.iter().chain(l).cloned().collect()))
+        }
+        _ => local.clone(),
+    }
+}
+
+/// Collects what cannot be deployed, with where it is.
+#[derive(Default)]
+struct Problems {
+    unsupported: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Problems {
+    fn unsupported(&mut self, logical_id: &str, line: usize, what: String) {
+        self.unsupported
+            .push(format!("{logical_id} (template line {line}): {what}"));
+    }
+
+    /// Reports every property of `props` not in `known`.
+    fn check_properties(&mut self, r: &Resource, props: &Node, known: &[&str], hint: &str) {
+        for (key, node) in props.as_map().unwrap_or_default() {
+            if !known.contains(&key.as_str()) {
+                self.unsupported(
+                    &r.logical_id,
+                    node.line,
+                    format!("property {key} of {} is not supported{hint}", r.kind),
+                );
+            }
+        }
+    }
+}
+
+/// Expands `template` into the desired resources of the stack.
+pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
+    let mut ctx = Context {
+        mappings: template.mappings.clone(),
+        ..Context::default()
+    };
+    parameters(template, inputs, &mut ctx)?;
+    ctx.evaluate_conditions(&template.conditions)?;
+
+    let globals = globals(template)?;
+    let mut problems = Problems::default();
+
+    // Resources that exist under this template's condition values.
+    let mut resources: Vec<&Resource> = Vec::new();
+    for r in &template.resources {
+        let included = match &r.condition {
+            Some(c) => ctx
+                .condition(&r.properties, c)
+                .map_err(|e| e.in_resource(&r.logical_id, r.line))?,
+            None => true,
+        };
+        ctx.declared.insert(r.logical_id.clone());
+        if included {
+            resources.push(r);
+        }
+    }
+    let needs_implicit_api = resources.iter().any(|r| {
+        r.kind == FUNCTION
+            && r.properties
+                .get("Events")
+                .and_then(Node::as_map)
+                .unwrap_or_default()
+                .iter()
+                .any(|(_, e)| {
+                    e.get("Type").and_then(Node::as_str) == Some("HttpApi")
+                        && e.get("Properties").and_then(|p| p.get("ApiId")).is_none()
+                })
+    });
+    if needs_implicit_api {
+        ctx.declared.insert(IMPLICIT_HTTP_API.to_owned());
+    }
+
+    // Names and references first, since properties refer to each other.
+    let existing = |logical_id: &str, kind: Kind| {
+        inputs
+            .actual
+            .iter()
+            .find(|a| a.logical_id == logical_id && a.kind == kind)
+    };
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let arn = |service: &str, rest: String| {
+        format!(
+            "arn:aws:{service}:{}:{}:{rest}",
+            inputs.region, inputs.account
+        )
+    };
+    for r in &resources {
+        let id = &r.logical_id;
+        let in_resource = |e: Error| e.in_resource(id, r.line);
+        match r.kind.as_str() {
+            FUNCTION | SIMPLE_TABLE | TABLE => {
+                let (kind, name_key, max) = if r.kind == FUNCTION {
+                    (Kind::Function, "FunctionName", 64)
+                } else {
+                    (Kind::Table, "TableName", 255)
+                };
+                let explicit = match r
+                    .properties
+                    .get(name_key)
+                    .or_else(|| globals.get(r.kind.as_str()).and_then(|g| g.get(name_key)))
+                {
+                    Some(n) => Some(ctx.string(n).map_err(in_resource)?),
+                    None => None,
+                };
+                let name = match (explicit, existing(id, kind)) {
+                    (Some(name), Some(a))
+                        if kind == Kind::Table
+                            && a.physical == name
+                            && a.replace_hash.as_deref()
+                                != Some(&table_replace_hash(&ctx, r, &globals)?) =>
+                    {
+                        return Err(Error::Resource {
+                            logical_id: id.clone(),
+                            line: Some(r.line),
+                            message: format!(
+                                "the key schema changed, which needs a new table, but TableName {name} is fixed: give the table a new name (or none)"
+                            ),
+                        });
+                    }
+                    (Some(name), _) => name,
+                    (None, Some(a)) if kind == Kind::Function => a.physical.clone(),
+                    (None, Some(a))
+                        if a.replace_hash.as_deref()
+                            == Some(&table_replace_hash(&ctx, r, &globals)?) =>
+                    {
+                        a.physical.clone()
+                    }
+                    (None, _) => generated_name(inputs.stack, id, max),
+                };
+                ctx.refs.insert(id.clone(), json!(name));
+                if kind == Kind::Function {
+                    let fn_arn = arn("lambda", format!("function:{name}"));
+                    ctx.attributes
+                        .insert((id.clone(), "Arn".into()), json!(fn_arn));
+                    let role_id = format!("{id}Role");
+                    let role = role_arn(inputs, id);
+                    ctx.declared.insert(role_id.clone());
+                    ctx.refs
+                        .insert(role_id.clone(), json!(role.rsplit('/').next()));
+                    ctx.attributes.insert((role_id, "Arn".into()), json!(role));
+                } else {
+                    ctx.attributes.insert(
+                        (id.clone(), "Arn".into()),
+                        json!(arn("dynamodb", format!("table/{name}"))),
+                    );
+                    ctx.attributes
+                        .insert((id.clone(), "StreamArn".into()), json!(PENDING));
+                }
+                names.insert(id.clone(), name);
+            }
+            HTTP_API => {
+                let value =
+                    existing(id, Kind::HttpApi).map_or(json!(PENDING), |a| json!(a.physical));
+                ctx.refs.insert(id.clone(), value.clone());
+                ctx.attributes.insert((id.clone(), "ApiId".into()), value);
+                ctx.attributes
+                    .insert((id.clone(), "ApiEndpoint".into()), json!(PENDING));
+            }
+            _ => {}
+        }
+    }
+    if needs_implicit_api {
+        let id = IMPLICIT_HTTP_API.to_owned();
+        let value = existing(&id, Kind::HttpApi).map_or(json!(PENDING), |a| json!(a.physical));
+        ctx.refs.insert(id.clone(), value.clone());
+        ctx.attributes.insert((id.clone(), "ApiId".into()), value);
+        ctx.attributes
+            .insert((id.clone(), "ApiEndpoint".into()), json!(PENDING));
+    }
+
+    // Now each resource.
+    let mut desired = Vec::new();
+    let mut apis: BTreeMap<String, (usize, Option<&Resource>, Vec<RouteSpec>)> = BTreeMap::new();
+    if needs_implicit_api {
+        apis.insert(IMPLICIT_HTTP_API.to_owned(), (0, None, Vec::new()));
+    }
+    for r in &resources {
+        if r.kind == HTTP_API {
+            apis.insert(r.logical_id.clone(), (r.line, Some(r), Vec::new()));
+        }
+    }
+    for r in &resources {
+        let props = match globals.get(r.kind.as_str()) {
+            Some(g) => merge(g, &r.properties),
+            None => r.properties.clone(),
+        };
+        for (attribute, line) in &r.unsupported_attributes {
+            problems.unsupported(
+                &r.logical_id,
+                *line,
+                format!(
+                    "resource attribute {attribute} is not supported (only DeletionPolicy: Delete)"
+                ),
+            );
+        }
+        let in_resource = |e: Error| e.in_resource(&r.logical_id, r.line);
+        match r.kind.as_str() {
+            FUNCTION => {
+                let (spec, routes) =
+                    function(&ctx, r, &props, inputs, &names, &mut problems, &apis)
+                        .map_err(in_resource)?;
+                for (api, route) in routes {
+                    if let Some(entry) = apis.get_mut(&api) {
+                        entry.2.push(route);
+                    }
+                }
+                let hash = hash_json(&json!({
+                    "config": spec.config,
+                    "architectures": spec.architectures,
+                    "tags": spec.tags,
+                    "policies": spec.policies,
+                }));
+                desired.push(Desired {
+                    logical_id: r.logical_id.clone(),
+                    line: r.line,
+                    resource_type: r.kind.clone(),
+                    spec: Spec::Function(spec),
+                    hash,
+                    replace_hash: String::new(),
+                });
+            }
+            SIMPLE_TABLE | TABLE => {
+                let spec = table(&ctx, r, &props, &names, &mut problems).map_err(in_resource)?;
+                let hash = hash_json(&json!({"create": spec.create, "tags": spec.tags}));
+                desired.push(Desired {
+                    logical_id: r.logical_id.clone(),
+                    line: r.line,
+                    resource_type: r.kind.clone(),
+                    spec: Spec::Table(spec),
+                    hash,
+                    replace_hash: table_replace_hash(&ctx, r, &globals)?,
+                });
+            }
+            HTTP_API => {}
+            other => problems.unsupported(
+                &r.logical_id,
+                r.line,
+                format!("resource type {other} is not supported"),
+            ),
+        }
+    }
+    for (logical_id, (line, resource, mut routes)) in apis {
+        let spec = match resource {
+            Some(r) => {
+                let props = match globals.get(HTTP_API) {
+                    Some(g) => merge(g, &r.properties),
+                    None => r.properties.clone(),
+                };
+                http_api(&ctx, r, &props, inputs, &mut problems)
+                    .map_err(|e| e.in_resource(&r.logical_id, r.line))?
+            }
+            None => {
+                let props = globals
+                    .get(HTTP_API)
+                    .cloned()
+                    .unwrap_or_else(|| Node::new(0, Value::Map(Vec::new())));
+                let implicit = Resource {
+                    logical_id: logical_id.clone(),
+                    line: props.line,
+                    kind: HTTP_API.to_owned(),
+                    properties: props.clone(),
+                    condition: None,
+                    unsupported_attributes: Vec::new(),
+                };
+                http_api(&ctx, &implicit, &props, inputs, &mut problems)?
+            }
+        };
+        routes.sort();
+        if let Some(w) = routes.windows(2).find(|w| w[0].route_key == w[1].route_key) {
+            return Err(Error::Resource {
+                logical_id: w[1].function.clone(),
+                line: None,
+                message: format!(
+                    "route {:?} of {logical_id} is defined twice",
+                    w[1].route_key
+                ),
+            });
+        }
+        let spec = ApiSpec { routes, ..spec };
+        let hash = hash_json(&json!({
+            "name": spec.name,
+            "description": spec.description,
+            "cors": spec.cors,
+            "stage": spec.stage,
+            "tags": spec.tags,
+            "routes": spec.routes.iter().map(|r| json!([r.route_key, r.function_arn, r.payload_format_version, r.timeout_ms])).collect::<Vec<_>>(),
+        }));
+        desired.push(Desired {
+            logical_id,
+            line,
+            resource_type: HTTP_API.to_owned(),
+            spec: Spec::HttpApi(spec),
+            hash,
+            replace_hash: String::new(),
+        });
+    }
+    if !problems.unsupported.is_empty() {
+        return Err(Error::Unsupported(problems.unsupported));
+    }
+
+    let mut outputs = Vec::new();
+    for o in &template.outputs {
+        let included = match &o.condition {
+            Some(c) => ctx.condition(&o.value, c)?,
+            None => true,
+        };
+        if included {
+            outputs.push(o.clone());
+        }
+    }
+    // Outputs are evaluated after the deploy, when the APIs' ids are known; check them now,
+    // with stand-ins for those ids, so that a broken output stops the deploy before it starts.
+    let mut check = ctx.clone();
+    for value in check.refs.values_mut().chain(check.attributes.values_mut()) {
+        if value.as_str() == Some(PENDING) {
+            *value = json!("id");
+        }
+    }
+    for o in &outputs {
+        check
+            .value(&o.value)
+            .map_err(|e| output_error(&o.name, e))?;
+    }
+    desired.sort_by_key(|d| d.kind());
+    Ok(Resolved {
+        resources: desired,
+        warnings: problems.warnings,
+        context: ctx,
+        outputs,
+        region: inputs.region.to_owned(),
+    })
+}
+
+fn role_arn(inputs: &Inputs<'_>, logical_id: &str) -> String {
+    let name: String = format!("{}-{logical_id}Role", inputs.stack)
+        .chars()
+        .take(64)
+        .collect();
+    format!("arn:aws:iam::{}:role/{name}", inputs.account)
+}
+
+/// Parameter values: defaults, overrides, checks; then the pseudo parameters.
+fn parameters(template: &Template, inputs: &Inputs<'_>, ctx: &mut Context) -> Result<()> {
+    for name in inputs.overrides.keys() {
+        if !template.parameters.iter().any(|p| &p.name == name) {
+            return Err(Error::template(
+                None,
+                format!("--parameter-overrides names {name}, which the template does not declare"),
+            ));
+        }
+    }
+    for p in &template.parameters {
+        let value = inputs
+            .overrides
+            .get(&p.name)
+            .cloned()
+            .or_else(|| p.default.clone())
+            .ok_or_else(|| {
+                Error::template(
+                    Some(p.line),
+                    format!(
+                        "parameter {} has no Default: give it with --parameter-overrides {}=VALUE",
+                        p.name, p.name
+                    ),
+                )
+            })?;
+        if !p.allowed_values.is_empty() && !p.allowed_values.contains(&value) {
+            return Err(Error::template(
+                Some(p.line),
+                format!(
+                    "parameter {} is {value:?}, not one of its AllowedValues {:?}",
+                    p.name, p.allowed_values
+                ),
+            ));
+        }
+        let json = match p.kind.as_str() {
+            "Number" => {
+                value.parse::<f64>().map_err(|_| {
+                    Error::template(
+                        Some(p.line),
+                        format!("parameter {} must be a Number, not {value:?}", p.name),
+                    )
+                })?;
+                json!(value)
+            }
+            k if k == "CommaDelimitedList" || k.starts_with("List<") => {
+                json!(value.split(',').map(str::trim).collect::<Vec<_>>())
+            }
+            _ => json!(value),
+        };
+        ctx.parameters.insert(p.name.clone(), json);
+    }
+    let pseudo = [
+        ("AWS::Region", json!(inputs.region)),
+        ("AWS::AccountId", json!(inputs.account)),
+        ("AWS::StackName", json!(inputs.stack)),
+        (
+            "AWS::StackId",
+            json!(format!(
+                "arn:aws:cloudformation:{}:{}:stack/{}/nimbus",
+                inputs.region, inputs.account, inputs.stack
+            )),
+        ),
+        ("AWS::Partition", json!("aws")),
+        ("AWS::URLSuffix", json!("amazonaws.com")),
+        ("AWS::NotificationARNs", json!([])),
+    ];
+    for (k, v) in pseudo {
+        ctx.parameters.insert(k.to_owned(), v);
+    }
+    Ok(())
+}
+
+fn globals(template: &Template) -> Result<BTreeMap<&'static str, Node>> {
+    let mut out = BTreeMap::new();
+    let Some(section) = &template.globals else {
+        return Ok(out);
+    };
+    let entries = section
+        .as_map()
+        .ok_or_else(|| Error::template(Some(section.line), "Globals must be a map"))?;
+    for (key, node) in entries {
+        let kind = match key.as_str() {
+            "Function" => FUNCTION,
+            "HttpApi" => HTTP_API,
+            "SimpleTable" => SIMPLE_TABLE,
+            "Api" => "AWS::Serverless::Api",
+            other => {
+                return Err(Error::template(
+                    Some(node.line),
+                    format!(
+                        "Globals section {other} is not supported (Function, HttpApi, SimpleTable, Api)"
+                    ),
+                ));
+            }
+        };
+        out.insert(kind, node.clone());
+    }
+    Ok(out)
+}
+
+fn resource_error(r: &Resource, line: usize, message: impl Into<String>) -> Error {
+    Error::Resource {
+        logical_id: r.logical_id.clone(),
+        line: Some(line),
+        message: message.into(),
+    }
+}
+
+/// Evaluates an optional property.
+fn opt(ctx: &Context, props: &Node, key: &str) -> Result<Option<Json>> {
+    match props.get(key) {
+        Some(n) => ctx.eval(n),
+        None => Ok(None),
+    }
+}
+
+fn string_map(r: &Resource, node: &Node, value: Json) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    match value {
+        Json::Object(map) => {
+            for (k, v) in map {
+                let v = match v {
+                    Json::String(s) => s,
+                    Json::Number(_) | Json::Bool(_) => v.to_string(),
+                    other => {
+                        return Err(resource_error(
+                            r,
+                            node.line,
+                            format!("{k} must be a string, not {other}"),
+                        ));
+                    }
+                };
+                out.insert(k, v);
+            }
+        }
+        // CloudFormation's list form: [{Key, Value}].
+        Json::Array(items) => {
+            for item in items {
+                match (item["Key"].as_str(), &item["Value"]) {
+                    (Some(k), Json::String(v)) => {
+                        out.insert(k.to_owned(), v.clone());
+                    }
+                    _ => {
+                        return Err(resource_error(
+                            r,
+                            node.line,
+                            "tags must be a map or a list of {Key, Value}",
+                        ));
+                    }
+                }
+            }
+        }
+        other => {
+            return Err(resource_error(
+                r,
+                node.line,
+                format!("expected a map, not {other}"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn integer(r: &Resource, props: &Node, key: &str, value: Json) -> Result<i64> {
+    let line = props.get(key).map_or(props.line, |n| n.line);
+    match &value {
+        Json::Number(n) => n.as_i64(),
+        Json::String(s) => s.parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| resource_error(r, line, format!("{key} must be an integer, not {value}")))
+}
+
+type Apis<'a> = BTreeMap<String, (usize, Option<&'a Resource>, Vec<RouteSpec>)>;
+
+const FUNCTION_PROPERTIES: &[&str] = &[
+    "Handler",
+    "Runtime",
+    "CodeUri",
+    "InlineCode",
+    "MemorySize",
+    "Timeout",
+    "Environment",
+    "Description",
+    "FunctionName",
+    "Architectures",
+    "Tags",
+    "EphemeralStorage",
+    "Events",
+    "Policies",
+    "Role",
+    "Tracing",
+    "PackageType",
+];
+
+#[allow(clippy::too_many_arguments)]
+fn function(
+    ctx: &Context,
+    r: &Resource,
+    props: &Node,
+    inputs: &Inputs<'_>,
+    names: &BTreeMap<String, String>,
+    problems: &mut Problems,
+    apis: &Apis<'_>,
+) -> Result<(FunctionSpec, Vec<(String, RouteSpec)>)> {
+    problems.check_properties(r, props, FUNCTION_PROPERTIES, "");
+    let id = &r.logical_id;
+    if let Some(p) = opt(ctx, props, "PackageType")?
+        && p != json!("Zip")
+    {
+        problems.unsupported(
+            id,
+            r.line,
+            format!("PackageType {p} is not supported (Zip only)"),
+        );
+    }
+    let handler = opt(ctx, props, "Handler")?
+        .ok_or_else(|| resource_error(r, r.line, "the function has no Handler"))?;
+    let runtime = opt(ctx, props, "Runtime")?
+        .ok_or_else(|| resource_error(r, r.line, "the function has no Runtime"))?;
+    let mut config = serde_json::Map::new();
+    config.insert("Handler".into(), handler);
+    config.insert("Runtime".into(), runtime.clone());
+    for key in ["MemorySize", "Timeout"] {
+        if let Some(v) = opt(ctx, props, key)? {
+            config.insert(key.into(), json!(integer(r, props, key, v)?));
+        }
+    }
+    if let Some(v) = opt(ctx, props, "Description")? {
+        config.insert("Description".into(), v);
+    }
+    let role = match opt(ctx, props, "Role")? {
+        Some(Json::String(role)) => role,
+        Some(other) => {
+            return Err(resource_error(
+                r,
+                r.line,
+                format!("Role must be an ARN, not {other}"),
+            ));
+        }
+        None => role_arn(inputs, id),
+    };
+    config.insert("Role".into(), json!(role));
+    if let Some(node) = props.get("Environment") {
+        let env = ctx.value(node)?;
+        let vars = match env.get("Variables") {
+            Some(v) => string_map(r, node, v.clone())?,
+            None => BTreeMap::new(),
+        };
+        if env
+            .as_object()
+            .is_some_and(|m| m.keys().any(|k| k != "Variables"))
+        {
+            problems.unsupported(id, node.line, "Environment takes only Variables".into());
+        }
+        config.insert("Environment".into(), json!({ "Variables": vars }));
+    }
+    if let Some(v) = opt(ctx, props, "EphemeralStorage")? {
+        config.insert("EphemeralStorage".into(), v);
+    }
+    // Lambda's defaults, written out so that removing a property from the template resets it.
+    for (key, default) in [
+        ("MemorySize", json!(128)),
+        ("Timeout", json!(3)),
+        ("Description", json!("")),
+        ("Environment", json!({"Variables": {}})),
+        ("EphemeralStorage", json!({"Size": 512})),
+    ] {
+        config.entry(key).or_insert(default);
+    }
+    let architectures = match opt(ctx, props, "Architectures")? {
+        Some(Json::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| resource_error(r, r.line, "Architectures must be a list of strings"))?,
+        Some(other) => {
+            return Err(resource_error(
+                r,
+                r.line,
+                format!("Architectures must be a list, not {other}"),
+            ));
+        }
+        None => Vec::new(),
+    };
+    let tags = match props.get("Tags") {
+        Some(node) => string_map(r, node, ctx.value(node)?)?,
+        None => BTreeMap::new(),
+    };
+
+    let code = match (props.get("CodeUri"), props.get("InlineCode")) {
+        (Some(node), None) => match ctx.value(node)? {
+            Json::String(path) => {
+                let full: PathBuf = inputs.template_dir.join(&path);
+                if full.is_dir() {
+                    CodeSource::Dir(full)
+                } else if full.is_file() {
+                    CodeSource::Zip(full)
+                } else {
+                    return Err(resource_error(
+                        r,
+                        node.line,
+                        format!(
+                            "CodeUri {path:?} is neither a folder nor a zip file ({})",
+                            full.display()
+                        ),
+                    ));
+                }
+            }
+            other => {
+                problems.unsupported(
+                    id,
+                    node.line,
+                    format!("CodeUri {other} is not supported: use a local folder or zip file"),
+                );
+                CodeSource::Inline {
+                    file_name: String::new(),
+                    text: String::new(),
+                }
+            }
+        },
+        (None, Some(node)) => {
+            let text = ctx.string(node)?;
+            let runtime = runtime.as_str().unwrap_or("");
+            let file_name = if runtime.starts_with("nodejs") {
+                "index.js"
+            } else {
+                "index.py"
+            };
+            CodeSource::Inline {
+                file_name: file_name.to_owned(),
+                text,
+            }
+        }
+        (Some(_), Some(node)) => {
+            return Err(resource_error(
+                r,
+                node.line,
+                "CodeUri and InlineCode cannot be used together",
+            ));
+        }
+        (None, None) => return Err(resource_error(r, r.line, "the function has no CodeUri")),
+    };
+
+    let mut policies = Vec::new();
+    if let Some(node) = props.get("Policies") {
+        let items = match ctx.value(node)? {
+            Json::Array(items) => items,
+            single => vec![single],
+        };
+        for p in items {
+            policies.push(match p {
+                Json::String(s) => s,
+                Json::Object(m) if m.len() == 1 && !m.contains_key("Statement") => {
+                    let (name, args) = m
+                        .iter()
+                        .next()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .unwrap_or_default();
+                    let args = args
+                        .as_object()
+                        .map(|a| {
+                            a.iter()
+                                .map(|(k, v)| {
+                                    format!(
+                                        "{k}={}",
+                                        v.as_str().map_or(v.to_string(), str::to_owned)
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        })
+                        .unwrap_or_default();
+                    format!("{name}({args})")
+                }
+                other => format!("policy document {}", hash_json(&other)),
+            });
+        }
+    }
+
+    let mut routes = Vec::new();
+    if let Some(events) = props.get("Events") {
+        let entries = events
+            .as_map()
+            .ok_or_else(|| resource_error(r, events.line, "Events must be a map"))?;
+        for (name, event) in entries {
+            let kind = event.get("Type").and_then(Node::as_str).unwrap_or("");
+            let ep = event
+                .get("Properties")
+                .cloned()
+                .unwrap_or_else(|| Node::new(event.line, Value::Map(Vec::new())));
+            match kind {
+                "HttpApi" => {
+                    problems.check_properties(
+                        r,
+                        &ep,
+                        &["Path", "Method", "ApiId", "PayloadFormatVersion", "TimeoutInMillis"],
+                        " (in an HttpApi event)",
+                    );
+                    let api = match ep.get("ApiId") {
+                        None => IMPLICIT_HTTP_API.to_owned(),
+                        Some(node) => match intrinsic(node) {
+                            Some(("Ref", target)) => target.as_str().unwrap_or("").to_owned(),
+                            _ => {
+                                return Err(resource_error(
+                                    r,
+                                    node.line,
+                                    format!("event {name}: ApiId must be !Ref of an AWS::Serverless::HttpApi of this template"),
+                                ));
+                            }
+                        },
+                    };
+                    if !apis.contains_key(&api) {
+                        return Err(resource_error(
+                            r,
+                            event.line,
+                            format!("event {name}: {api} is not an AWS::Serverless::HttpApi of this template"),
+                        ));
+                    }
+                    let path = opt(ctx, &ep, "Path")?;
+                    let method = opt(ctx, &ep, "Method")?;
+                    let route_key = match (path, method) {
+                        (None, None) => "$default".to_owned(),
+                        (Some(Json::String(p)), m) => {
+                            let m = m
+                                .and_then(|m| m.as_str().map(str::to_uppercase))
+                                .unwrap_or_else(|| "ANY".into());
+                            let m = if m == "X-AMAZON-APIGATEWAY-ANY-METHOD" { "ANY".into() } else { m };
+                            format!("{m} {p}")
+                        }
+                        _ => {
+                            return Err(resource_error(
+                                r,
+                                event.line,
+                                format!("event {name}: an HttpApi event needs a Path (or neither Path nor Method)"),
+                            ));
+                        }
+                    };
+                    let payload_format_version = match opt(ctx, &ep, "PayloadFormatVersion")? {
+                        Some(Json::String(v)) => v,
+                        Some(v) => v.to_string(),
+                        None => "2.0".to_owned(),
+                    };
+                    let timeout_ms = match opt(ctx, &ep, "TimeoutInMillis")? {
+                        Some(v) => integer(r, &ep, "TimeoutInMillis", v)? as u64,
+                        None => 30_000,
+                    };
+                    let fn_name = names.get(id).cloned().unwrap_or_default();
+                    routes.push((
+                        api,
+                        RouteSpec {
+                            route_key,
+                            function: id.clone(),
+                            function_arn: format!(
+                                "arn:aws:lambda:{}:{}:function:{fn_name}",
+                                inputs.region, inputs.account
+                            ),
+                            payload_format_version,
+                            timeout_ms,
+                        },
+                    ));
+                }
+                "Api" => problems.warnings.push(format!(
+                    "{id} (template line {}): event {name} is of type Api (a REST API, API Gateway v1), which Nimbus does not deploy yet; the function is deployed without that route",
+                    event.line
+                )),
+                "" => {
+                    return Err(resource_error(r, event.line, format!("event {name} has no Type")));
+                }
+                other => problems.unsupported(
+                    id,
+                    event.line,
+                    format!("event {name} of type {other} is not supported (HttpApi only)"),
+                ),
+            }
+        }
+    }
+    Ok((
+        FunctionSpec {
+            name: names.get(id).cloned().unwrap_or_default(),
+            config,
+            architectures,
+            code,
+            tags,
+            policies,
+        },
+        routes,
+    ))
+}
+
+const HTTP_API_PROPERTIES: &[&str] = &[
+    "Name",
+    "StageName",
+    "CorsConfiguration",
+    "Description",
+    "Tags",
+    "FailOnWarnings",
+];
+
+fn http_api(
+    ctx: &Context,
+    r: &Resource,
+    props: &Node,
+    inputs: &Inputs<'_>,
+    problems: &mut Problems,
+) -> Result<ApiSpec> {
+    problems.check_properties(r, props, HTTP_API_PROPERTIES, "");
+    let name = match opt(ctx, props, "Name")? {
+        Some(Json::String(n)) => n,
+        _ => inputs.stack.to_owned(),
+    };
+    let stage = match opt(ctx, props, "StageName")? {
+        Some(Json::String(s)) => s,
+        _ => "$default".to_owned(),
+    };
+    let cors = match opt(ctx, props, "CorsConfiguration")? {
+        None | Some(Json::Bool(false)) => None,
+        Some(Json::Bool(true)) => Some(json!({
+            "allowOrigins": ["*"], "allowHeaders": ["*"], "allowMethods": ["*"]
+        })),
+        Some(Json::String(origin)) => Some(json!({
+            "allowOrigins": [origin.trim_matches('\'')], "allowHeaders": ["*"], "allowMethods": ["*"]
+        })),
+        Some(Json::Object(m)) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in m {
+                let key = match k.as_str() {
+                    "AllowOrigins" => "allowOrigins",
+                    "AllowHeaders" => "allowHeaders",
+                    "AllowMethods" => "allowMethods",
+                    "ExposeHeaders" => "exposeHeaders",
+                    "AllowCredentials" => "allowCredentials",
+                    "MaxAge" => "maxAge",
+                    other => {
+                        problems.unsupported(
+                            &r.logical_id,
+                            props.line,
+                            format!("CorsConfiguration.{other} is not supported"),
+                        );
+                        continue;
+                    }
+                };
+                out.insert(key.to_owned(), v);
+            }
+            Some(Json::Object(out))
+        }
+        Some(other) => {
+            return Err(resource_error(
+                r,
+                props.line,
+                format!("CorsConfiguration must be a boolean or a map, not {other}"),
+            ));
+        }
+    };
+    let tags = match props.get("Tags") {
+        Some(node) => string_map(r, node, ctx.value(node)?)?,
+        None => BTreeMap::new(),
+    };
+    Ok(ApiSpec {
+        name,
+        description: opt(ctx, props, "Description")?.and_then(|d| d.as_str().map(str::to_owned)),
+        cors,
+        routes: Vec::new(),
+        stage,
+        tags,
+    })
+}
+
+const SIMPLE_TABLE_PROPERTIES: &[&str] =
+    &["PrimaryKey", "ProvisionedThroughput", "TableName", "Tags"];
+
+const TABLE_PROPERTIES: &[&str] = &[
+    "TableName",
+    "KeySchema",
+    "AttributeDefinitions",
+    "BillingMode",
+    "ProvisionedThroughput",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "StreamSpecification",
+    "Tags",
+    "TableClass",
+    "DeletionProtectionEnabled",
+];
+
+fn table(
+    ctx: &Context,
+    r: &Resource,
+    props: &Node,
+    names: &BTreeMap<String, String>,
+    problems: &mut Problems,
+) -> Result<TableSpec> {
+    let mut create = serde_json::Map::new();
+    if r.kind == SIMPLE_TABLE {
+        problems.check_properties(r, props, SIMPLE_TABLE_PROPERTIES, "");
+        let (key, key_type) = match opt(ctx, props, "PrimaryKey")? {
+            Some(pk) => {
+                let name = pk["Name"].as_str().map(str::to_owned);
+                let kind = match pk["Type"].as_str() {
+                    Some("String") => "S",
+                    Some("Number") => "N",
+                    Some("Binary") => "B",
+                    other => {
+                        return Err(resource_error(
+                            r,
+                            props.get("PrimaryKey").map_or(r.line, |n| n.line),
+                            format!(
+                                "PrimaryKey.Type must be String, Number or Binary, not {other:?}"
+                            ),
+                        ));
+                    }
+                };
+                let name =
+                    name.ok_or_else(|| resource_error(r, r.line, "PrimaryKey needs a Name"))?;
+                (name, kind)
+            }
+            None => ("id".to_owned(), "S"),
+        };
+        create.insert(
+            "KeySchema".into(),
+            json!([{"AttributeName": key, "KeyType": "HASH"}]),
+        );
+        create.insert(
+            "AttributeDefinitions".into(),
+            json!([{"AttributeName": key, "AttributeType": key_type}]),
+        );
+        match opt(ctx, props, "ProvisionedThroughput")? {
+            Some(pt) => {
+                create.insert("BillingMode".into(), json!("PROVISIONED"));
+                create.insert("ProvisionedThroughput".into(), numbers(pt));
+            }
+            None => {
+                create.insert("BillingMode".into(), json!("PAY_PER_REQUEST"));
+            }
+        }
+    } else {
+        problems.check_properties(r, props, TABLE_PROPERTIES, "");
+        for key in TABLE_PROPERTIES {
+            if matches!(*key, "TableName" | "Tags") {
+                continue;
+            }
+            if let Some(v) = opt(ctx, props, key)? {
+                create.insert((*key).to_owned(), numbers(v));
+            }
+        }
+        for required in ["KeySchema", "AttributeDefinitions"] {
+            if !create.contains_key(required) {
+                return Err(resource_error(
+                    r,
+                    r.line,
+                    format!("the table has no {required}"),
+                ));
+            }
+        }
+        if !create.contains_key("BillingMode") {
+            create.insert("BillingMode".into(), json!("PROVISIONED"));
+        }
+    }
+    let tags = match props.get("Tags") {
+        Some(node) => string_map(r, node, ctx.value(node)?)?,
+        None => BTreeMap::new(),
+    };
+    Ok(TableSpec {
+        name: names.get(&r.logical_id).cloned().unwrap_or_default(),
+        create,
+        tags,
+    })
+}
+
+/// Numbers written as strings (`"5"`) become numbers, as CloudFormation coerces them.
+fn numbers(value: Json) -> Json {
+    match value {
+        Json::Object(m) => Json::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let v = match (&k[..], v) {
+                        (
+                            "ReadCapacityUnits"
+                            | "WriteCapacityUnits"
+                            | "MaxReadRequestUnits"
+                            | "MaxWriteRequestUnits",
+                            Json::String(s),
+                        ) => s.parse::<i64>().map_or(Json::String(s), |n| json!(n)),
+                        (_, v) => numbers(v),
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        Json::Array(items) => Json::Array(items.into_iter().map(numbers).collect()),
+        other => other,
+    }
+}
+
+/// Hash of a table's key schema: a change needs a new table.
+fn table_replace_hash(
+    ctx: &Context,
+    r: &Resource,
+    globals: &BTreeMap<&'static str, Node>,
+) -> Result<String> {
+    let props = match globals.get(r.kind.as_str()) {
+        Some(g) => merge(g, &r.properties),
+        None => r.properties.clone(),
+    };
+    let keys = if r.kind == SIMPLE_TABLE {
+        opt(ctx, &props, "PrimaryKey")
+    } else {
+        Ok(Some(json!([
+            opt(ctx, &props, "KeySchema")?,
+            opt(ctx, &props, "LocalSecondaryIndexes")?
+        ])))
+    }
+    .map_err(|e| e.in_resource(&r.logical_id, r.line))?;
+    Ok(hash_json(&keys.unwrap_or(Json::Null)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = "\
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage:
+    Type: String
+    Default: dev
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 10
+    Environment:
+      Variables:
+        TABLE: !Ref Items
+        STAGE: !Ref Stage
+Resources:
+  Items:
+    Type: AWS::Serverless::SimpleTable
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: .
+      Handler: app.handler
+      MemorySize: !If [IsProd, 1024, 256]
+      Environment:
+        Variables:
+          EXTRA: x
+      Policies:
+        - DynamoDBCrudPolicy:
+            TableName: !Ref Items
+      Events:
+        Get:
+          Type: HttpApi
+          Properties:
+            Path: /items/{id}
+            Method: get
+        Rest:
+          Type: Api
+          Properties:
+            Path: /rest
+            Method: get
+Outputs:
+  Url:
+    Value: !Sub https://${ServerlessHttpApi}.execute-api.${AWS::Region}.amazonaws.com/items
+";
+
+    fn run(text: &str, overrides: &[(&str, &str)], actual: &[Actual]) -> Result<Resolved> {
+        let template = Template::parse(text)?;
+        let overrides: BTreeMap<String, String> = overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let dir = std::env::temp_dir();
+        resolve(
+            &template,
+            &Inputs {
+                stack: "shop",
+                region: "us-east-1",
+                account: "000000000000",
+                template_dir: &dir,
+                overrides: &overrides,
+                actual,
+            },
+        )
+    }
+
+    fn function(r: &Resolved) -> &FunctionSpec {
+        r.resources
+            .iter()
+            .find_map(|d| match &d.spec {
+                Spec::Function(f) => Some(f),
+                _ => None,
+            })
+            .expect("a function")
+    }
+
+    #[test]
+    fn sam_expands_functions_tables_and_the_implicit_api() {
+        let r = run(TEMPLATE, &[], &[]).expect("resolve");
+        let kinds: Vec<(Kind, &str)> = r
+            .resources
+            .iter()
+            .map(|d| (d.kind(), d.logical_id.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (Kind::Table, "Items"),
+                (Kind::Function, "Fn"),
+                (Kind::HttpApi, IMPLICIT_HTTP_API)
+            ]
+        );
+        let Spec::Table(table) = &r.resources[0].spec else {
+            panic!("table")
+        };
+        assert!(table.name.starts_with("shop-Items-"), "{}", table.name);
+        assert_eq!(table.name.len(), "shop-Items-".len() + 12);
+        assert_eq!(table.create["BillingMode"], json!("PAY_PER_REQUEST"));
+        assert_eq!(
+            table.create["KeySchema"],
+            json!([{"AttributeName": "id", "KeyType": "HASH"}])
+        );
+
+        let f = function(&r);
+        assert!(f.name.starts_with("shop-Fn-"));
+        // Globals merged: scalars from the resource win, maps merge.
+        assert_eq!(f.config["Timeout"], json!(10));
+        assert_eq!(f.config["MemorySize"], json!(256));
+        assert_eq!(f.config["Runtime"], json!("python3.12"));
+        assert_eq!(
+            f.config["Environment"],
+            json!({"Variables": {"TABLE": table.name, "STAGE": "dev", "EXTRA": "x"}})
+        );
+        assert_eq!(
+            f.policies,
+            [format!("DynamoDBCrudPolicy(TableName={})", table.name)]
+        );
+        assert_eq!(
+            f.config["Role"],
+            json!("arn:aws:iam::000000000000:role/shop-FnRole")
+        );
+
+        let Spec::HttpApi(api) = &r.resources[2].spec else {
+            panic!("api")
+        };
+        assert_eq!(api.stage, "$default");
+        assert_eq!(api.routes.len(), 1);
+        assert_eq!(api.routes[0].route_key, "GET /items/{id}");
+        assert_eq!(api.routes[0].payload_format_version, "2.0");
+        assert_eq!(
+            api.routes[0].function_arn,
+            format!("arn:aws:lambda:us-east-1:000000000000:function:{}", f.name)
+        );
+        // The REST event is reported, not dropped.
+        assert_eq!(r.warnings.len(), 1);
+        assert!(
+            r.warnings[0].contains("event Rest is of type Api"),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            r.warnings[0].contains("template line 37"),
+            "{:?}",
+            r.warnings
+        );
+
+        let ids = BTreeMap::from([(IMPLICIT_HTTP_API.to_owned(), "abc123".to_owned())]);
+        let outputs = r.outputs(&ids, "127.0.0.1:8080").expect("outputs");
+        assert_eq!(
+            outputs[0].value,
+            "http://abc123.execute-api.localhost:8080/items"
+        );
+    }
+
+    #[test]
+    fn overrides_and_conditions_change_the_hash() {
+        let dev = run(TEMPLATE, &[], &[]).expect("dev");
+        let prod = run(TEMPLATE, &[("Stage", "prod")], &[]).expect("prod");
+        assert_eq!(function(&prod).config["MemorySize"], json!(1024));
+        assert_ne!(dev.resources[1].hash, prod.resources[1].hash);
+        let err = run(TEMPLATE, &[("Nope", "x")], &[]).expect_err("unknown");
+        assert!(err.to_string().contains("Nope"), "{err}");
+    }
+
+    #[test]
+    fn physical_names_are_kept_across_deploys() {
+        let first = run(TEMPLATE, &[], &[]).expect("first");
+        let actual: Vec<Actual> = first
+            .resources
+            .iter()
+            .map(|d| Actual {
+                logical_id: d.logical_id.clone(),
+                kind: d.kind(),
+                physical: d.physical_name().unwrap_or("api1").to_owned(),
+                hash: Some(d.hash.clone()),
+                replace_hash: Some(d.replace_hash.clone()),
+                code_sha256: None,
+            })
+            .collect();
+        let second = run(TEMPLATE, &[], &actual).expect("second");
+        for (a, b) in first.resources.iter().zip(&second.resources) {
+            assert_eq!(a.physical_name(), b.physical_name());
+            assert_eq!(a.hash, b.hash, "{}", a.logical_id);
+        }
+        // A new key schema needs a new table (a new generated name).
+        let rekeyed = TEMPLATE.replace(
+            "Type: AWS::Serverless::SimpleTable\n",
+            "Type: AWS::Serverless::SimpleTable\n    Properties:\n      PrimaryKey: {Name: sku, Type: String}\n",
+        );
+        let third = run(&rekeyed, &[], &actual).expect("third");
+        assert_ne!(
+            first.resources[0].physical_name(),
+            third.resources[0].physical_name()
+        );
+        // ... which a fixed name forbids.
+        let table_name = first.resources[0].physical_name().expect("name").to_owned();
+        let named = rekeyed.replace(
+            "    Properties:\n      PrimaryKey",
+            &format!("    Properties:\n      TableName: {table_name}\n      PrimaryKey"),
+        );
+        let err = run(&named, &[], &actual).expect_err("fixed name");
+        assert!(err.to_string().contains("needs a new table"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_resource_and_line() {
+        let bad_output = TEMPLATE.replace("${ServerlessHttpApi}", "${Nope}");
+        let err = run(&bad_output, &[], &[]).expect_err("bad output");
+        assert_eq!(
+            err.to_string(),
+            "template line 44: output Url: Ref Nope: no parameter or resource has that name"
+        );
+        let missing = TEMPLATE.replace("      Handler: app.handler\n", "");
+        let err = run(&missing, &[], &[]).expect_err("no handler");
+        assert_eq!(
+            err.to_string(),
+            "Resource Fn (template line 19): the function has no Handler"
+        );
+        let bad_ref = TEMPLATE.replace("TABLE: !Ref Items", "TABLE: !GetAtt Itemz.Arn");
+        let err = run(&bad_ref, &[], &[]).expect_err("bad ref");
+        assert_eq!(
+            err.to_string(),
+            "Resource Fn (template line 14): Fn::GetAtt Itemz.Arn: no resource has that name"
+        );
+        let err = run(TEMPLATE, &[], &[]).and_then(|_| {
+            run(
+                &TEMPLATE.replace("CodeUri: .", "CodeUri: no-such-folder"),
+                &[],
+                &[],
+            )
+        });
+        assert!(
+            err.expect_err("code")
+                .to_string()
+                .starts_with("Resource Fn (template line 22): CodeUri")
+        );
+    }
+
+    #[test]
+    fn unsupported_types_and_properties_are_all_reported() {
+        let text = format!("{TEMPLATE}Resources2: x\n").replace("Resources2: x\n", "");
+        let text = text.replace(
+            "Resources:\n",
+            "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    DeletionPolicy: Retain\n",
+        );
+        let text = text.replace(
+            "      Handler: app.handler\n",
+            "      Handler: app.handler\n      Layers: [x]\n",
+        );
+        let err = run(&text, &[], &[]).expect_err("unsupported");
+        let Error::Unsupported(items) = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            items,
+            &[
+                "Queue (template line 19): resource attribute DeletionPolicy is not supported (only DeletionPolicy: Delete)",
+                "Queue (template line 17): resource type AWS::SQS::Queue is not supported",
+                "Fn (template line 27): property Layers of AWS::Serverless::Function is not supported",
+            ]
+        );
+    }
+
+    #[test]
+    fn globals_merge_as_sam_does() {
+        let g = crate::yaml::parse("a: 1\nm: {x: 1, y: 2}\nl: [1]\n").expect("g");
+        let l = crate::yaml::parse("a: 2\nm: {y: 3}\nl: [2]\n").expect("l");
+        let ctx = Context::default();
+        assert_eq!(
+            ctx.value(&merge(&g, &l)).expect("merge"),
+            json!({"a": 2, "m": {"x": 1, "y": 3}, "l": [1, 2]})
+        );
+    }
+}

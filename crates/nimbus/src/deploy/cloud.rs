@@ -1,0 +1,770 @@
+//! The AWS calls of a deploy: the stack's resources as they run (found by their tags), and
+//! creating, converging and deleting functions, tables and HTTP APIs, signed like any client.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use base64::Engine as _;
+use nimbus_deploy::model::*;
+use serde_json::{Value, json};
+
+use crate::client::{Client, describe_error};
+use crate::commands::encode;
+
+/// A stack resource found on the server.
+#[derive(Debug, Clone)]
+pub(super) struct Found {
+    pub(super) stack: String,
+    pub(super) actual: Actual,
+    /// The ARN tags are attached to.
+    pub(super) arn: String,
+    pub(super) tags: BTreeMap<String, String>,
+}
+
+/// The AWS APIs of one server.
+pub(super) struct Cloud {
+    pub(super) client: Client,
+    pub(super) region: String,
+}
+
+impl Cloud {
+    /// A REST JSON call; non-2xx answers are errors.
+    pub(super) async fn rest(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let headers: &[(&str, &str)] = if body.is_some() {
+            &[("content-type", "application/json")]
+        } else {
+            &[]
+        };
+        let response = self
+            .client
+            .rest(service, method, path, headers, bytes)
+            .await?;
+        let value: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        if !response.status.is_success() {
+            bail!("{}", describe_error(&response, &value));
+        }
+        Ok(value)
+    }
+
+    pub(super) async fn lambda(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        self.rest("lambda", method, path, body).await
+    }
+
+    pub(super) async fn apigw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        self.rest("apigateway", method, path, body).await
+    }
+
+    pub(super) async fn ddb(&self, op: &str, body: &Value) -> anyhow::Result<Value> {
+        self.client
+            .json("dynamodb", &format!("DynamoDB_20120810.{op}"), "1.0", body)
+            .await
+    }
+
+    pub(super) fn api_arn(&self, id: &str) -> String {
+        format!("arn:aws:apigateway:{}::/apis/{id}", self.region)
+    }
+
+    /// Every resource that carries a stack tag.
+    pub(super) async fn inventory(&self) -> anyhow::Result<Vec<Found>> {
+        let mut found = Vec::new();
+        let mut push = |kind: Kind,
+                        physical: String,
+                        arn: String,
+                        tags: BTreeMap<String, String>,
+                        code: Option<String>| {
+            if let (Some(stack), Some(logical_id)) = (tags.get(TAG_STACK), tags.get(TAG_LOGICAL_ID))
+            {
+                found.push(Found {
+                    stack: stack.clone(),
+                    actual: Actual {
+                        logical_id: logical_id.clone(),
+                        kind,
+                        physical,
+                        hash: tags.get(TAG_HASH).cloned(),
+                        replace_hash: tags.get(TAG_REPLACE_HASH).cloned(),
+                        code_sha256: code,
+                    },
+                    arn,
+                    tags: tags.clone(),
+                });
+            }
+        };
+        // Functions.
+        let mut marker: Option<String> = None;
+        loop {
+            let mut path = "/2015-03-31/functions/?MaxItems=50".to_owned();
+            if let Some(m) = &marker {
+                path.push_str(&format!("&Marker={}", encode(m)));
+            }
+            let page = self
+                .lambda("GET", &path, None)
+                .await
+                .context("list functions")?;
+            for f in page["Functions"].as_array().into_iter().flatten() {
+                let (Some(name), Some(arn)) =
+                    (f["FunctionName"].as_str(), f["FunctionArn"].as_str())
+                else {
+                    continue;
+                };
+                let tags = self
+                    .lambda("GET", &format!("/2017-03-31/tags/{}", encode(arn)), None)
+                    .await
+                    .with_context(|| format!("list the tags of function {name}"))?;
+                push(
+                    Kind::Function,
+                    name.to_owned(),
+                    arn.to_owned(),
+                    string_map(&tags["Tags"]),
+                    f["CodeSha256"].as_str().map(str::to_owned),
+                );
+            }
+            marker = page["NextMarker"].as_str().map(str::to_owned);
+            if marker.is_none() {
+                break;
+            }
+        }
+        // Tables.
+        let mut start: Option<String> = None;
+        loop {
+            let mut request = json!({});
+            if let Some(s) = &start {
+                request["ExclusiveStartTableName"] = json!(s);
+            }
+            let page = self
+                .ddb("ListTables", &request)
+                .await
+                .context("list tables")?;
+            for name in page["TableNames"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                let Ok(described) = self.ddb("DescribeTable", &json!({"TableName": name})).await
+                else {
+                    continue; // deleted meanwhile
+                };
+                let arn = described["Table"]["TableArn"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let tags = self
+                    .ddb("ListTagsOfResource", &json!({"ResourceArn": arn}))
+                    .await
+                    .with_context(|| format!("list the tags of table {name}"))?;
+                let tags = tags["Tags"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| {
+                        Some((
+                            t["Key"].as_str()?.to_owned(),
+                            t["Value"].as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect();
+                push(Kind::Table, name.to_owned(), arn, tags, None);
+            }
+            start = page["LastEvaluatedTableName"].as_str().map(str::to_owned);
+            if start.is_none() {
+                break;
+            }
+        }
+        // HTTP APIs (their tags come with them).
+        let apis = self
+            .apigw("GET", "/v2/apis", None)
+            .await
+            .context("list HTTP APIs")?;
+        for api in apis["items"].as_array().into_iter().flatten() {
+            let Some(id) = api["apiId"].as_str() else {
+                continue;
+            };
+            push(
+                Kind::HttpApi,
+                id.to_owned(),
+                self.api_arn(id),
+                string_map(&api["tags"]),
+                None,
+            );
+        }
+        Ok(found)
+    }
+
+    pub(super) async fn delete(&self, kind: Kind, physical: &str) -> anyhow::Result<()> {
+        match kind {
+            Kind::Function => {
+                self.lambda(
+                    "DELETE",
+                    &format!("/2015-03-31/functions/{}", encode(physical)),
+                    None,
+                )
+                .await?;
+            }
+            Kind::Table => {
+                self.ddb("DeleteTable", &json!({"TableName": physical}))
+                    .await?;
+            }
+            Kind::HttpApi => {
+                self.apigw("DELETE", &format!("/v2/apis/{}", encode(physical)), None)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn string_map(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An AWS_PROXY integration with a function.
+fn integration(uri: &str, version: &str, timeout_ms: u64) -> Value {
+    json!({
+        "integrationType": "AWS_PROXY",
+        "integrationUri": uri,
+        "payloadFormatVersion": version,
+        "timeoutInMillis": timeout_ms,
+    })
+}
+
+pub(super) fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The state of an HTTP API that deploy manages: what [`Cloud::sync_api`] converges to.
+#[derive(Debug, Clone)]
+pub(super) struct ApiState {
+    pub(super) name: String,
+    pub(super) description: Option<String>,
+    pub(super) cors: Option<Value>,
+    /// route key → (integration URI, payload format version, timeout ms)
+    pub(super) routes: BTreeMap<String, (String, String, u64)>,
+    pub(super) stages: BTreeSet<String>,
+    pub(super) tags: BTreeMap<String, String>,
+}
+
+impl ApiState {
+    pub(super) fn desired(spec: &ApiSpec, tags: BTreeMap<String, String>) -> ApiState {
+        ApiState {
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            cors: spec.cors.clone(),
+            routes: spec
+                .routes
+                .iter()
+                .map(|r| {
+                    (
+                        r.route_key.clone(),
+                        (
+                            r.function_arn.clone(),
+                            r.payload_format_version.clone(),
+                            r.timeout_ms,
+                        ),
+                    )
+                })
+                .collect(),
+            stages: [spec.stage.clone()].into(),
+            tags,
+        }
+    }
+}
+
+impl Cloud {
+    pub(super) async fn create_api(&self, state: &ApiState) -> anyhow::Result<String> {
+        let mut body = json!({"name": state.name, "protocolType": "HTTP", "tags": state.tags});
+        if let Some(d) = &state.description {
+            body["description"] = json!(d);
+        }
+        if let Some(c) = &state.cors {
+            body["corsConfiguration"] = c.clone();
+        }
+        let api = self.apigw("POST", "/v2/apis", Some(&body)).await?;
+        let id = api["apiId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("CreateApi returned no apiId"))?
+            .to_owned();
+        if let Err(e) = self.sync_api(&id, state).await {
+            let _ = self.delete(Kind::HttpApi, &id).await;
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    pub(super) async fn read_api(&self, id: &str) -> anyhow::Result<ApiState> {
+        let api = self.apigw("GET", &format!("/v2/apis/{id}"), None).await?;
+        let integrations = self
+            .apigw("GET", &format!("/v2/apis/{id}/integrations"), None)
+            .await?;
+        let integrations: BTreeMap<String, &Value> = integrations["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| Some((i["integrationId"].as_str()?.to_owned(), i)))
+            .collect();
+        let routes = self
+            .apigw("GET", &format!("/v2/apis/{id}/routes"), None)
+            .await?;
+        let mut route_map = BTreeMap::new();
+        for r in routes["items"].as_array().into_iter().flatten() {
+            let key = r["routeKey"].as_str().unwrap_or_default().to_owned();
+            let target = r["target"].as_str().unwrap_or_default();
+            if let Some(i) = target
+                .strip_prefix("integrations/")
+                .and_then(|t| integrations.get(t))
+            {
+                route_map.insert(
+                    key,
+                    (
+                        i["integrationUri"].as_str().unwrap_or_default().to_owned(),
+                        i["payloadFormatVersion"]
+                            .as_str()
+                            .unwrap_or("2.0")
+                            .to_owned(),
+                        i["timeoutInMillis"].as_u64().unwrap_or(30_000),
+                    ),
+                );
+            }
+        }
+        let stages = self
+            .apigw("GET", &format!("/v2/apis/{id}/stages"), None)
+            .await?;
+        Ok(ApiState {
+            name: api["name"].as_str().unwrap_or_default().to_owned(),
+            description: api["description"].as_str().map(str::to_owned),
+            cors: api.get("corsConfiguration").cloned(),
+            routes: route_map,
+            stages: stages["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s["stageName"].as_str().map(str::to_owned))
+                .collect(),
+            tags: string_map(&api["tags"]),
+        })
+    }
+
+    /// Makes API `id` match `state`: settings, routes with their integrations, stages, tags.
+    pub(super) async fn sync_api(&self, id: &str, state: &ApiState) -> anyhow::Result<()> {
+        let mut patch = json!({"name": state.name});
+        if let Some(d) = &state.description {
+            patch["description"] = json!(d);
+        }
+        if let Some(c) = &state.cors {
+            patch["corsConfiguration"] = c.clone();
+        }
+        self.apigw("PATCH", &format!("/v2/apis/{id}"), Some(&patch))
+            .await?;
+        let current = self.apigw("GET", &format!("/v2/apis/{id}"), None).await?;
+        if state.cors.is_none() && current.get("corsConfiguration").is_some() {
+            self.apigw("DELETE", &format!("/v2/apis/{id}/cors"), None)
+                .await?;
+        }
+        // Routes: keep the ones that match, fix the others, add and remove.
+        let integrations = self
+            .apigw("GET", &format!("/v2/apis/{id}/integrations"), None)
+            .await?;
+        let integrations: BTreeMap<String, Value> = integrations["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| Some((i["integrationId"].as_str()?.to_owned(), i.clone())))
+            .collect();
+        let routes = self
+            .apigw("GET", &format!("/v2/apis/{id}/routes"), None)
+            .await?;
+        let mut seen = BTreeSet::new();
+        let mut used_integrations = BTreeSet::new();
+        for r in routes["items"].as_array().into_iter().flatten() {
+            let key = r["routeKey"].as_str().unwrap_or_default();
+            let route_id = r["routeId"].as_str().unwrap_or_default();
+            let integration_id = r["target"]
+                .as_str()
+                .and_then(|t| t.strip_prefix("integrations/"))
+                .unwrap_or_default()
+                .to_owned();
+            match state.routes.get(key) {
+                None => {
+                    self.apigw("DELETE", &format!("/v2/apis/{id}/routes/{route_id}"), None)
+                        .await?;
+                }
+                Some((uri, version, timeout)) => {
+                    seen.insert(key.to_owned());
+                    let body = integration(uri, version, *timeout);
+                    match integrations.get(&integration_id) {
+                        Some(i)
+                            if i["integrationUri"].as_str() == Some(uri)
+                                && i["payloadFormatVersion"].as_str() == Some(version)
+                                && i["timeoutInMillis"].as_u64() == Some(*timeout) => {}
+                        Some(_) => {
+                            self.apigw(
+                                "PATCH",
+                                &format!("/v2/apis/{id}/integrations/{integration_id}"),
+                                Some(&body),
+                            )
+                            .await?;
+                        }
+                        None => {
+                            let i = self
+                                .apigw("POST", &format!("/v2/apis/{id}/integrations"), Some(&body))
+                                .await?;
+                            let new_id = i["integrationId"].as_str().unwrap_or_default().to_owned();
+                            self.apigw(
+                                "PATCH",
+                                &format!("/v2/apis/{id}/routes/{route_id}"),
+                                Some(&json!({"target": format!("integrations/{new_id}")})),
+                            )
+                            .await?;
+                            used_integrations.insert(new_id);
+                            continue;
+                        }
+                    }
+                    used_integrations.insert(integration_id);
+                }
+            }
+        }
+        for (key, (uri, version, timeout)) in &state.routes {
+            if seen.contains(key) {
+                continue;
+            }
+            let body = integration(uri, version, *timeout);
+            let i = self
+                .apigw("POST", &format!("/v2/apis/{id}/integrations"), Some(&body))
+                .await?;
+            let integration_id = i["integrationId"].as_str().unwrap_or_default().to_owned();
+            self.apigw(
+                "POST",
+                &format!("/v2/apis/{id}/routes"),
+                Some(&json!({"routeKey": key, "target": format!("integrations/{integration_id}")})),
+            )
+            .await?;
+            used_integrations.insert(integration_id);
+        }
+        for integration_id in integrations.keys() {
+            if !used_integrations.contains(integration_id) {
+                self.apigw(
+                    "DELETE",
+                    &format!("/v2/apis/{id}/integrations/{integration_id}"),
+                    None,
+                )
+                .await?;
+            }
+        }
+        // Stages: auto-deployed, so that route changes are served at once.
+        let stages = self
+            .apigw("GET", &format!("/v2/apis/{id}/stages"), None)
+            .await?;
+        let existing: BTreeSet<String> = stages["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["stageName"].as_str().map(str::to_owned))
+            .collect();
+        for stage in &state.stages {
+            if existing.contains(stage) {
+                self.apigw(
+                    "PATCH",
+                    &format!("/v2/apis/{id}/stages/{}", encode(stage)),
+                    Some(&json!({"autoDeploy": true})),
+                )
+                .await?;
+            } else {
+                self.apigw(
+                    "POST",
+                    &format!("/v2/apis/{id}/stages"),
+                    Some(&json!({"stageName": stage, "autoDeploy": true})),
+                )
+                .await?;
+            }
+        }
+        for stage in existing.difference(&state.stages) {
+            self.apigw(
+                "DELETE",
+                &format!("/v2/apis/{id}/stages/{}", encode(stage)),
+                None,
+            )
+            .await?;
+        }
+        // Tags.
+        let arn = encode(&self.api_arn(id));
+        let current = string_map(&current["tags"]);
+        let removed: Vec<String> = current
+            .keys()
+            .filter(|k| !state.tags.contains_key(*k))
+            .map(|k| format!("tagKeys={}", encode(k)))
+            .collect();
+        if !removed.is_empty() {
+            self.apigw(
+                "DELETE",
+                &format!("/v2/tags/{arn}?{}", removed.join("&")),
+                None,
+            )
+            .await?;
+        }
+        if current != state.tags {
+            self.apigw(
+                "POST",
+                &format!("/v2/tags/{arn}"),
+                Some(&json!({"tags": state.tags})),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn set_function_tags(
+        &self,
+        arn: &str,
+        old: &BTreeMap<String, String>,
+        new: &BTreeMap<String, String>,
+    ) -> anyhow::Result<()> {
+        let path = format!("/2017-03-31/tags/{}", encode(arn));
+        let removed: Vec<String> = old
+            .keys()
+            .filter(|k| !new.contains_key(*k))
+            .map(|k| format!("tagKeys={}", encode(k)))
+            .collect();
+        if !removed.is_empty() {
+            self.lambda("DELETE", &format!("{path}?{}", removed.join("&")), None)
+                .await?;
+        }
+        self.lambda("POST", &path, Some(&json!({"Tags": new})))
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn set_table_tags(
+        &self,
+        arn: &str,
+        old: &BTreeMap<String, String>,
+        new: &BTreeMap<String, String>,
+    ) -> anyhow::Result<()> {
+        let removed: Vec<&String> = old.keys().filter(|k| !new.contains_key(*k)).collect();
+        if !removed.is_empty() {
+            self.ddb(
+                "UntagResource",
+                &json!({"ResourceArn": arn, "TagKeys": removed}),
+            )
+            .await?;
+        }
+        let tags: Vec<Value> = new
+            .iter()
+            .map(|(k, v)| json!({"Key": k, "Value": v}))
+            .collect();
+        self.ddb("TagResource", &json!({"ResourceArn": arn, "Tags": tags}))
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn wait_table_active(&self, name: &str) -> anyhow::Result<()> {
+        for _ in 0..300 {
+            let t = self
+                .ddb("DescribeTable", &json!({"TableName": name}))
+                .await?;
+            if t["Table"]["TableStatus"].as_str() == Some("ACTIVE") {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("table {name} did not become ACTIVE within 30 s")
+    }
+
+    /// UpdateTable with what differs between `want` (CreateTable members) and the table.
+    pub(super) async fn update_table(
+        &self,
+        name: &str,
+        want: &serde_json::Map<String, Value>,
+    ) -> anyhow::Result<Option<Value>> {
+        let t = self
+            .ddb("DescribeTable", &json!({"TableName": name}))
+            .await?["Table"]
+            .clone();
+        let mode_now = t["BillingModeSummary"]["BillingMode"]
+            .as_str()
+            .unwrap_or("PROVISIONED");
+        let mode_want = want
+            .get("BillingMode")
+            .and_then(Value::as_str)
+            .unwrap_or("PROVISIONED");
+        let mut update = json!({"TableName": name});
+        let mut undo = json!({"TableName": name});
+        if mode_now != mode_want {
+            update["BillingMode"] = json!(mode_want);
+            undo["BillingMode"] = json!(mode_now);
+        }
+        let throughput_now = json!({
+            "ReadCapacityUnits": t["ProvisionedThroughput"]["ReadCapacityUnits"],
+            "WriteCapacityUnits": t["ProvisionedThroughput"]["WriteCapacityUnits"],
+        });
+        if mode_want == "PROVISIONED"
+            && let Some(pt) = want.get("ProvisionedThroughput")
+            && *pt != throughput_now
+        {
+            update["ProvisionedThroughput"] = pt.clone();
+            if mode_now == "PROVISIONED" {
+                undo["ProvisionedThroughput"] = throughput_now;
+            }
+        }
+        let stream_now = t
+            .get("StreamSpecification")
+            .cloned()
+            .unwrap_or(json!({"StreamEnabled": false}));
+        let stream_want = want
+            .get("StreamSpecification")
+            .cloned()
+            .unwrap_or(json!({"StreamEnabled": false}));
+        let enabled = |s: &Value| {
+            s["StreamEnabled"]
+                .as_bool()
+                .unwrap_or(s.get("StreamViewType").is_some())
+        };
+        if enabled(&stream_now) != enabled(&stream_want)
+            || (enabled(&stream_want)
+                && stream_now["StreamViewType"] != stream_want["StreamViewType"])
+        {
+            let mut s = stream_want.clone();
+            s["StreamEnabled"] = json!(enabled(&stream_want));
+            update["StreamSpecification"] = s;
+            undo["StreamSpecification"] = stream_now;
+        }
+        if update.as_object().is_some_and(|m| m.len() > 1) {
+            self.ddb("UpdateTable", &update).await?;
+            self.wait_table_active(name).await?;
+            Ok(Some(undo))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// What a deploy changed, to undo it if a later step fails.
+pub(super) enum Done {
+    Created(Kind, String),
+    UpdatedFunction {
+        name: String,
+        arn: String,
+        config: Value,
+        zip: Option<Vec<u8>>,
+        tags: BTreeMap<String, String>,
+        new_tags: BTreeMap<String, String>,
+    },
+    UpdatedTable {
+        arn: String,
+        undo: Option<Value>,
+        tags: BTreeMap<String, String>,
+        new_tags: BTreeMap<String, String>,
+    },
+    UpdatedApi {
+        id: String,
+        previous: ApiState,
+    },
+}
+
+impl Cloud {
+    pub(super) async fn undo(&self, done: Done) -> anyhow::Result<()> {
+        match done {
+            Done::Created(kind, physical) => self.delete(kind, &physical).await,
+            Done::UpdatedFunction {
+                name,
+                arn,
+                config,
+                zip,
+                tags,
+                new_tags,
+            } => {
+                let path = format!("/2015-03-31/functions/{}", encode(&name));
+                if let Some(zip) = zip {
+                    self.lambda(
+                        "PUT",
+                        &format!("{path}/code"),
+                        Some(&json!({"ZipFile": b64(&zip)})),
+                    )
+                    .await?;
+                }
+                self.lambda("PUT", &format!("{path}/configuration"), Some(&config))
+                    .await?;
+                self.set_function_tags(&arn, &new_tags, &tags).await
+            }
+            Done::UpdatedTable {
+                arn,
+                undo,
+                tags,
+                new_tags,
+            } => {
+                if let Some(undo) = undo {
+                    self.ddb("UpdateTable", &undo).await?;
+                }
+                self.set_table_tags(&arn, &new_tags, &tags).await
+            }
+            Done::UpdatedApi { id, previous } => self.sync_api(&id, &previous).await,
+        }
+    }
+
+    /// The configuration members of a function as UpdateFunctionConfiguration takes them.
+    pub(super) async fn function_config(&self, name: &str) -> anyhow::Result<(Value, String)> {
+        let f = self
+            .lambda(
+                "GET",
+                &format!("/2015-03-31/functions/{}", encode(name)),
+                None,
+            )
+            .await?;
+        let c = &f["Configuration"];
+        let mut config = json!({
+            "Handler": c["Handler"],
+            "Runtime": c["Runtime"],
+            "Role": c["Role"],
+            "MemorySize": c["MemorySize"],
+            "Timeout": c["Timeout"],
+            "Description": c["Description"],
+            "Environment": {"Variables": c["Environment"]["Variables"].as_object().cloned().unwrap_or_default()},
+        });
+        if let Some(size) = c["EphemeralStorage"]["Size"].as_u64() {
+            config["EphemeralStorage"] = json!({"Size": size});
+        }
+        let location = f["Code"]["Location"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        Ok((config, location))
+    }
+
+    /// Downloads a package from GetFunction's `Code.Location`.
+    pub(super) async fn download(&self, location: &str) -> anyhow::Result<Vec<u8>> {
+        let path = location
+            .find("/_nimbus/")
+            .map(|i| &location[i..])
+            .ok_or_else(|| anyhow!("unexpected code location {location}"))?;
+        let response = self
+            .client
+            .rest("lambda", "GET", path, &[], Vec::new())
+            .await?;
+        if !response.status.is_success() {
+            bail!("download the current code: {}", response.status);
+        }
+        Ok(response.body.to_vec())
+    }
+}

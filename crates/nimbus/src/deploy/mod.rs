@@ -1,0 +1,650 @@
+//! `nimbus deploy`, `nimbus stacks` and `nimbus delete-stack`: the reconcile of a SAM stack.
+//!
+//! `nimbus-deploy` turns the template into desired resources and a plan; this module reads what
+//! runs and executes the plan, only through the AWS APIs the server speaks (Lambda, DynamoDB,
+//! API Gateway v2), signed like any client. Stack membership lives in tags on each resource
+//! (`nimbus:stack-name`, `nimbus:logical-id`, `nimbus:hash`). A failed step undoes what the
+//! deploy changed before it (created resources are deleted, updated ones restored), so the
+//! previous stack keeps working.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use nimbus_deploy::model::*;
+use nimbus_deploy::package::{Package, package};
+use nimbus_deploy::plan::{Change, plan};
+use nimbus_deploy::sam::{Inputs, Resolved, resolve};
+use nimbus_deploy::template::Template;
+use serde_json::{Value, json};
+
+use crate::cli::{DeleteStackArgs, DeployArgs, StacksArgs};
+use crate::client::Client;
+use crate::commands::encode;
+use crate::config::Config;
+
+mod cloud;
+
+use cloud::{ApiState, Cloud, Done, Found, b64};
+
+/// `println!` that ignores a closed stdout: a deploy must not stop halfway because its output
+/// pipe went away.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")
+}
+
+/// The tags Nimbus puts on a resource of `stack`, besides the template's own.
+fn stack_tags(stack: &str, d: &Desired) -> BTreeMap<String, String> {
+    let mut tags = match &d.spec {
+        Spec::Function(f) => f.tags.clone(),
+        Spec::Table(t) => t.tags.clone(),
+        Spec::HttpApi(a) => a.tags.clone(),
+    };
+    tags.insert(TAG_STACK.into(), stack.into());
+    tags.insert(TAG_LOGICAL_ID.into(), d.logical_id.clone());
+    tags.insert(TAG_HASH.into(), d.hash.clone());
+    if !d.replace_hash.is_empty() {
+        tags.insert(TAG_REPLACE_HASH.into(), d.replace_hash.clone());
+    }
+    if let Spec::Function(f) = &d.spec
+        && !f.policies.is_empty()
+    {
+        let text: String = f.policies.join(" ").chars().take(256).collect();
+        tags.insert("nimbus:policies".into(), text);
+    }
+    tags
+}
+
+/// Template file: the argument, else `template.yaml` / `template.yml` here.
+fn template_path(arg: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = arg {
+        let p = if p.is_dir() {
+            p.join("template.yaml")
+        } else {
+            p.to_owned()
+        };
+        return Ok(p);
+    }
+    for name in ["template.yaml", "template.yml", "template.json"] {
+        if Path::new(name).is_file() {
+            return Ok(PathBuf::from(name));
+        }
+    }
+    bail!("no template.yaml here: name the template, e.g. `nimbus deploy path/to/template.yaml`")
+}
+
+fn check_stack_name(name: &str) -> anyhow::Result<()> {
+    let ok = name.len() <= 128
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !ok {
+        bail!(
+            "invalid stack name {name:?}: use letters, digits and '-', starting with a letter (at most 128)"
+        );
+    }
+    Ok(())
+}
+
+/// The stack name of a template folder when none is given.
+fn default_stack_name(template: &Path) -> String {
+    let dir = std::fs::canonicalize(template)
+        .ok()
+        .and_then(|p| {
+            p.parent()
+                .and_then(|d| d.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    let mut name: String = dir
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    if !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        name.insert_str(0, "stack-");
+    }
+    name
+}
+
+/// Everything `deploy` prepares before touching the server.
+struct Prepared {
+    resolved: Resolved,
+    packages: BTreeMap<String, Package>,
+    actual: Vec<Found>,
+}
+
+/// Resolves the template against the stack's `actual` resources and packages the code (file
+/// reads: called outside the async runtime).
+fn prepare(
+    actual: Vec<Found>,
+    config: &Config,
+    template: &Template,
+    template_dir: &Path,
+    stack: &str,
+    overrides: &BTreeMap<String, String>,
+) -> anyhow::Result<Prepared> {
+    let actual_list: Vec<Actual> = actual.iter().map(|f| f.actual.clone()).collect();
+    let resolved = resolve(
+        template,
+        &Inputs {
+            stack,
+            region: &config.region,
+            account: crate::serve::ACCOUNT_ID,
+            template_dir,
+            overrides,
+            actual: &actual_list,
+        },
+    )?;
+    let mut packages = BTreeMap::new();
+    for d in &resolved.resources {
+        if let Spec::Function(f) = &d.spec {
+            let p = package(&f.code).map_err(|e| {
+                anyhow!(
+                    "Resource {} (template line {}): package the code: {e}",
+                    d.logical_id,
+                    d.line
+                )
+            })?;
+            packages.insert(d.logical_id.clone(), p);
+        }
+    }
+    Ok(Prepared {
+        resolved,
+        packages,
+        actual,
+    })
+}
+
+/// `nimbus deploy`.
+pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    let config = Config::resolve(&args.server, false)?;
+    let path = template_path(args.template.as_deref())?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let template = Template::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let template_dir = path.parent().map(Path::to_owned).unwrap_or_default();
+    let template_dir = if template_dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        template_dir
+    };
+    let stack = args
+        .stack_name
+        .clone()
+        .unwrap_or_else(|| default_stack_name(&path));
+    check_stack_name(&stack)?;
+    let mut overrides = BTreeMap::new();
+    for o in &args.parameter_overrides {
+        for pair in o.split_whitespace() {
+            let pair = pair.strip_prefix("ParameterKey=").unwrap_or(pair);
+            let (k, v) = pair
+                .split_once(",ParameterValue=")
+                .or_else(|| pair.split_once('='))
+                .ok_or_else(|| anyhow!("--parameter-overrides takes KEY=VALUE, not {pair:?}"))?;
+            overrides.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    let rt = runtime()?;
+    let cloud = Cloud {
+        client: Client::new(&config)?,
+        region: config.region.clone(),
+    };
+    let actual: Vec<Found> = rt
+        .block_on(cloud.inventory())?
+        .into_iter()
+        .filter(|f| f.stack == stack)
+        .collect();
+    let prepared = prepare(
+        actual,
+        &config,
+        &template,
+        &template_dir,
+        &stack,
+        &overrides,
+    )
+    .map_err(|e| anyhow!("{}: {e:#}", path.display()))?;
+    for w in &prepared.resolved.warnings {
+        eprintln!("warning: {w}");
+    }
+    let api_ids = rt.block_on(apply(&cloud, &stack, &prepared))?;
+    let gateway = config.gateway.to_string();
+    let outputs = prepared.resolved.outputs(&api_ids, &gateway)?;
+    if !outputs.is_empty() {
+        say!("\nOutputs:");
+        for o in &outputs {
+            say!("  {} = {}", o.name, o.value);
+            if let Some(d) = &o.description {
+                say!("      {d}");
+            }
+        }
+    }
+    if args.watch {
+        watch(&rt, &cloud, &prepared)?;
+    }
+    Ok(())
+}
+
+/// Executes the plan; returns the stack's API ids by logical id.
+async fn apply(
+    cloud: &Cloud,
+    stack: &str,
+    p: &Prepared,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let desired = &p.resolved.resources;
+    let actual: Vec<Actual> = p.actual.iter().map(|f| f.actual.clone()).collect();
+    let code: BTreeMap<String, String> = p
+        .packages
+        .iter()
+        .map(|(k, v)| (k.clone(), v.sha256.clone()))
+        .collect();
+    let plan = plan(desired, &actual, &code);
+    let mut api_ids: BTreeMap<String, String> = BTreeMap::new();
+    for (d, a) in desired.iter().filter_map(|d| {
+        p.actual
+            .iter()
+            .find(|f| {
+                f.actual.kind == Kind::HttpApi
+                    && f.actual.logical_id == d.logical_id
+                    && d.kind() == Kind::HttpApi
+            })
+            .map(|a| (d, a))
+    }) {
+        api_ids.insert(d.logical_id.clone(), a.actual.physical.clone());
+    }
+    if plan.is_empty() {
+        say!(
+            "No changes: stack {stack} is up to date ({} resources).",
+            desired.len()
+        );
+        return Ok(api_ids);
+    }
+    say!("Deploying stack {stack}");
+    let mut done: Vec<Done> = Vec::new();
+    let (mut created, mut updated, mut deleted) = (0, 0, 0);
+    for step in &plan.steps {
+        let d = step.desired.map(|i| &desired[i]);
+        let a = step.actual.map(|i| &p.actual[i]);
+        let result = match (&step.change, d, a) {
+            (Change::Create, Some(d), _) => {
+                create(cloud, stack, d, p.packages.get(&d.logical_id), &mut done)
+                    .await
+                    .map(|id| {
+                        if let Some(id) = &id {
+                            api_ids.insert(d.logical_id.clone(), id.clone());
+                        }
+                        let physical = d.physical_name().map(str::to_owned).or(id);
+                        let physical = physical.unwrap_or_default();
+                        say!(
+                            "  create  {:<9} {:<24} {physical}",
+                            d.kind().name(),
+                            d.logical_id
+                        );
+                        created += 1;
+                    })
+            }
+            (Change::Update { config, code }, Some(d), Some(a)) => {
+                let package = p.packages.get(&d.logical_id);
+                update(cloud, stack, d, a, *code, package, &mut done)
+                    .await
+                    .map(|()| {
+                        let what = match (config, code) {
+                            (true, true) => "configuration and code",
+                            (false, true) => "code",
+                            _ => "configuration",
+                        };
+                        let (kind, id, physical) =
+                            (d.kind().name(), &d.logical_id, &a.actual.physical);
+                        say!("  update  {kind:<9} {id:<24} {physical} ({what})");
+                        updated += 1;
+                    })
+            }
+            (Change::Delete, _, Some(a)) => cloud
+                .delete(a.actual.kind, &a.actual.physical)
+                .await
+                .map(|()| {
+                    let (kind, id, physical) = (
+                        a.actual.kind.name(),
+                        &a.actual.logical_id,
+                        &a.actual.physical,
+                    );
+                    say!("  delete  {kind:<9} {id:<24} {physical}");
+                    deleted += 1;
+                }),
+            _ => Ok(()),
+        };
+        if let Err(err) = result {
+            let (id, line) = match (d, a) {
+                (Some(d), _) => (d.logical_id.clone(), Some(d.line)),
+                (None, Some(a)) => (a.actual.logical_id.clone(), None),
+                _ => (String::new(), None),
+            };
+            let mut rollback_errors = Vec::new();
+            if !matches!(step.change, Change::Delete) {
+                while let Some(step) = done.pop() {
+                    if let Err(e) = cloud.undo(step).await {
+                        rollback_errors.push(format!("{e:#}"));
+                    }
+                }
+            }
+            let at = line
+                .map(|l| format!(" (template line {l})"))
+                .unwrap_or_default();
+            let mut message = format!("Resource {id}{at}: {err:#}");
+            if matches!(step.change, Change::Delete) {
+                message.push_str("\nthe new resources are in place; re-run the deploy to finish removing the old ones");
+            } else if rollback_errors.is_empty() {
+                message.push_str(&format!(
+                    "\nthe deploy was rolled back: stack {stack} is as it was"
+                ));
+            } else {
+                message.push_str(&format!(
+                    "\nrolling back also failed: {}",
+                    rollback_errors.join("; ")
+                ));
+            }
+            bail!("{message}");
+        }
+    }
+    say!("Stack {stack} deployed: {created} created, {updated} updated, {deleted} deleted.");
+    Ok(api_ids)
+}
+
+/// Creates `d`; returns the API id for an API.
+async fn create(
+    cloud: &Cloud,
+    stack: &str,
+    d: &Desired,
+    package: Option<&Package>,
+    done: &mut Vec<Done>,
+) -> anyhow::Result<Option<String>> {
+    let tags = stack_tags(stack, d);
+    match &d.spec {
+        Spec::Function(f) => {
+            let package = package.ok_or_else(|| anyhow!("no package"))?;
+            let mut body = Value::Object(f.config.clone());
+            body["FunctionName"] = json!(f.name);
+            body["Code"] = json!({"ZipFile": b64(&package.zip)});
+            body["Tags"] = json!(tags);
+            if !f.architectures.is_empty() {
+                body["Architectures"] = json!(f.architectures);
+            }
+            cloud
+                .lambda("POST", "/2015-03-31/functions", Some(&body))
+                .await?;
+            done.push(Done::Created(Kind::Function, f.name.clone()));
+            Ok(None)
+        }
+        Spec::Table(t) => {
+            let mut body = Value::Object(t.create.clone());
+            body["TableName"] = json!(t.name);
+            body["Tags"] = json!(
+                tags.iter()
+                    .map(|(k, v)| json!({"Key": k, "Value": v}))
+                    .collect::<Vec<_>>()
+            );
+            cloud.ddb("CreateTable", &body).await?;
+            done.push(Done::Created(Kind::Table, t.name.clone()));
+            cloud.wait_table_active(&t.name).await?;
+            Ok(None)
+        }
+        Spec::HttpApi(a) => {
+            let id = cloud.create_api(&ApiState::desired(a, tags)).await?;
+            done.push(Done::Created(Kind::HttpApi, id.clone()));
+            Ok(Some(id))
+        }
+    }
+}
+
+async fn update(
+    cloud: &Cloud,
+    stack: &str,
+    d: &Desired,
+    a: &Found,
+    code_changed: bool,
+    package: Option<&Package>,
+    done: &mut Vec<Done>,
+) -> anyhow::Result<()> {
+    let tags = stack_tags(stack, d);
+    match &d.spec {
+        Spec::Function(f) => {
+            let (previous, location) = cloud.function_config(&f.name).await?;
+            let old_zip = if code_changed {
+                Some(cloud.download(&location).await?)
+            } else {
+                None
+            };
+            done.push(Done::UpdatedFunction {
+                name: f.name.clone(),
+                arn: a.arn.clone(),
+                config: previous,
+                zip: old_zip,
+                tags: a.tags.clone(),
+                new_tags: tags.clone(),
+            });
+            let path = format!("/2015-03-31/functions/{}", encode(&f.name));
+            if code_changed {
+                let package = package.ok_or_else(|| anyhow!("no package"))?;
+                cloud
+                    .lambda(
+                        "PUT",
+                        &format!("{path}/code"),
+                        Some(&json!({"ZipFile": b64(&package.zip)})),
+                    )
+                    .await?;
+            }
+            cloud
+                .lambda(
+                    "PUT",
+                    &format!("{path}/configuration"),
+                    Some(&Value::Object(f.config.clone())),
+                )
+                .await?;
+            cloud.set_function_tags(&a.arn, &a.tags, &tags).await
+        }
+        Spec::Table(t) => {
+            let undo = cloud.update_table(&t.name, &t.create).await?;
+            done.push(Done::UpdatedTable {
+                arn: a.arn.clone(),
+                undo,
+                tags: a.tags.clone(),
+                new_tags: tags.clone(),
+            });
+            cloud.set_table_tags(&a.arn, &a.tags, &tags).await
+        }
+        Spec::HttpApi(spec) => {
+            let id = &a.actual.physical;
+            let previous = cloud.read_api(id).await?;
+            done.push(Done::UpdatedApi {
+                id: id.clone(),
+                previous,
+            });
+            cloud.sync_api(id, &ApiState::desired(spec, tags)).await
+        }
+    }
+}
+
+/// `--watch`: re-packages a function when its CodeUri folder changes and updates its code.
+fn watch(rt: &tokio::runtime::Runtime, cloud: &Cloud, p: &Prepared) -> anyhow::Result<()> {
+    use notify::{RecursiveMode, Watcher};
+    let mut watched: Vec<(PathBuf, String, String, CodeSource)> = Vec::new();
+    for d in &p.resolved.resources {
+        if let Spec::Function(f) = &d.spec
+            && let CodeSource::Dir(dir) = &f.code
+        {
+            let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+            watched.push((dir, d.logical_id.clone(), f.name.clone(), f.code.clone()));
+        }
+    }
+    if watched.is_empty() {
+        bail!("--watch: no function has a CodeUri folder to watch");
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && !matches!(event.kind, notify::EventKind::Access(_))
+        {
+            let _ = tx.send(event.paths);
+        }
+    })
+    .context("start watching files")?;
+    let dirs: BTreeSet<&PathBuf> = watched.iter().map(|w| &w.0).collect();
+    for dir in &dirs {
+        watcher
+            .watch(dir, RecursiveMode::Recursive)
+            .with_context(|| format!("watch {}", dir.display()))?;
+    }
+    let mut last: BTreeMap<String, String> = p
+        .packages
+        .iter()
+        .map(|(k, v)| (k.clone(), v.sha256.clone()))
+        .collect();
+    say!(
+        "\nWatching {} folder(s) for code changes; Ctrl-C to stop.",
+        dirs.len()
+    );
+    while let Ok(paths) = rx.recv() {
+        let mut changed: BTreeSet<PathBuf> = paths.into_iter().collect();
+        // Let an editor finish writing, and gather what came with it.
+        while let Ok(more) = rx.recv_timeout(Duration::from_millis(100)) {
+            changed.extend(more);
+        }
+        for (dir, logical_id, name, code) in &watched {
+            if !changed.iter().any(|c| c.starts_with(dir)) {
+                continue;
+            }
+            let package = match package(code) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("{logical_id}: package the code: {e}");
+                    continue;
+                }
+            };
+            if last.get(logical_id) == Some(&package.sha256) {
+                continue;
+            }
+            let path = format!("/2015-03-31/functions/{}/code", encode(name));
+            match rt.block_on(cloud.lambda(
+                "PUT",
+                &path,
+                Some(&json!({"ZipFile": b64(&package.zip)})),
+            )) {
+                Ok(_) => {
+                    say!("updated {logical_id} ({name})");
+                    last.insert(logical_id.clone(), package.sha256);
+                }
+                Err(e) => eprintln!("{logical_id}: update the code: {e:#}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `nimbus stacks`.
+pub fn stacks(args: StacksArgs) -> anyhow::Result<()> {
+    let config = Config::resolve(&args.server, false)?;
+    let rt = runtime()?;
+    let cloud = Cloud {
+        client: Client::new(&config)?,
+        region: config.region.clone(),
+    };
+    let found = rt.block_on(cloud.inventory())?;
+    let mut by_stack: BTreeMap<&str, Vec<&Found>> = BTreeMap::new();
+    for f in &found {
+        by_stack.entry(&f.stack).or_default().push(f);
+    }
+    if by_stack.is_empty() {
+        say!("No stacks. Deploy one with `nimbus deploy template.yaml --stack-name NAME`.");
+        return Ok(());
+    }
+    for (stack, mut resources) in by_stack {
+        resources.sort_by(|a, b| {
+            (a.actual.kind, &a.actual.logical_id).cmp(&(b.actual.kind, &b.actual.logical_id))
+        });
+        say!("{stack} ({} resources)", resources.len());
+        for r in resources {
+            say!(
+                "  {:<9} {:<24} {}",
+                r.actual.kind.name(),
+                r.actual.logical_id,
+                r.actual.physical
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `nimbus delete-stack`.
+pub fn delete_stack(args: DeleteStackArgs) -> anyhow::Result<()> {
+    let config = Config::resolve(&args.server, false)?;
+    check_stack_name(&args.stack_name)?;
+    let rt = runtime()?;
+    let cloud = Cloud {
+        client: Client::new(&config)?,
+        region: config.region.clone(),
+    };
+    rt.block_on(async {
+        let mut found: Vec<Found> = cloud
+            .inventory()
+            .await?
+            .into_iter()
+            .filter(|f| f.stack == args.stack_name)
+            .collect();
+        if found.is_empty() {
+            bail!(
+                "stack {} does not exist (see `nimbus stacks`)",
+                args.stack_name
+            );
+        }
+        // APIs first, tables last: nothing is left pointing at what is gone.
+        found.sort_by_key(|f| std::cmp::Reverse(f.actual.kind));
+        for f in &found {
+            cloud
+                .delete(f.actual.kind, &f.actual.physical)
+                .await
+                .with_context(|| {
+                    format!(
+                        "Resource {}: delete {}",
+                        f.actual.logical_id, f.actual.physical
+                    )
+                })?;
+            say!(
+                "  delete  {:<9} {:<24} {}",
+                f.actual.kind.name(),
+                f.actual.logical_id,
+                f.actual.physical
+            );
+        }
+        say!(
+            "Stack {} deleted ({} resources).",
+            args.stack_name,
+            found.len()
+        );
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_names() {
+        assert!(check_stack_name("hello-world1").is_ok());
+        assert!(check_stack_name("1hello").is_err());
+        assert!(check_stack_name("hello_world").is_err());
+        assert_eq!(
+            default_stack_name(Path::new("/nonexistent/x.yaml")),
+            "stack-"
+        );
+    }
+}
