@@ -20,3 +20,12 @@ echo "== runtime shims (pytest, real interpreters)"
 .venv/bin/python -m pytest tests/shims -q
 echo "== compatibility suite (pytest, real AWS clients)"
 NIMBUS_BIN="$PWD/target/debug/nimbus" .venv/bin/python -m pytest tests/compat "$@"
+echo "== browser test (Debian's chromium driven by playwright-core)"
+if [[ ! -x /usr/bin/chromium ]]; then
+  sudo=; [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
+fi
+(cd tests/browser && npm ci --no-audit --no-fund --silent)
+nimbus_bin="$PWD/target/debug/nimbus"
+(cd tests/browser && NIMBUS_BIN="$nimbus_bin" node --test)

@@ -295,6 +295,34 @@ def test_log_tail_platform_lines(lambda_client, make_function):
     # Without LogType: Tail there is no log in the answer.
     assert "LogResult" not in invoke(lambda_client, name, {})
 
+    # The tail is the last 4 KB of the log.
+    long = invoke(lambda_client, name, {"print_kb": 12}, LogType="Tail")
+    rid3 = long["Json"]["request_id"]
+    tail = base64.b64decode(long["LogResult"])
+    assert len(tail) <= 4096, len(tail)
+    text = tail.decode()
+    assert "filler line 00191" in text and "filler line 00000" not in text, text[:300]
+    assert text.rstrip("\n").splitlines()[-1].startswith(f"REPORT RequestId: {rid3}"), text[-300:]
+
+
+def test_client_context_reaches_the_handler(lambda_client, make_function):
+    name = make_function(echo_zip())
+    context = {
+        "client": {"installation_id": "install-1", "app_title": "Nimbus tests",
+                   "app_version_name": "1.0", "app_version_code": "1",
+                   "app_package_name": "dev.nimbus.tests"},
+        "custom": {"tenant": "t-42", "flags": [1, 2]},
+        "env": {"platform": "linux", "locale": "en_US"},
+    }
+    encoded = base64.b64encode(json.dumps(context).encode()).decode()
+    out = invoke(lambda_client, name, {}, ClientContext=encoded)["Json"]
+    assert out["client_context"] == {
+        "custom": {"tenant": "t-42", "flags": [1, 2]},
+        "env": {"platform": "linux", "locale": "en_US"},
+        "client": {"app_title": "Nimbus tests"},
+    }, out["client_context"]
+    assert invoke(lambda_client, name, {})["Json"]["client_context"] is None
+
 
 # ---------------------------------------------------------------------------------------------
 # Updates, versions, aliases
@@ -401,6 +429,9 @@ def test_reserved_concurrency_zero_throttles(lambda_client, make_function):
     with pytest.raises(ClientError) as info:
         invoke(lambda_client, name, {})
     _throttle(info.value)
+    # Asynchronous invocations of a throttled function are queued, not refused.
+    queued = invoke(lambda_client, name, {"queued": True}, InvocationType="Event")
+    assert queued["StatusCode"] == 202
     lambda_client.delete_function_concurrency(FunctionName=name)
     resp = invoke(lambda_client, name, {"after": "unthrottled"})
     assert resp["StatusCode"] == 200 and resp["Json"]["echo"] == {"after": "unthrottled"}
@@ -440,6 +471,8 @@ def test_reserved_concurrency_one_throttles_the_second_parallel_invocation(
 
 def test_timeout_kills_the_invocation_and_the_next_one_works(lambda_client, make_function):
     name = make_function(echo_zip(), Timeout=1)
+    warm = invoke(lambda_client, name, {})  # the init phase is not part of the timeout
+    assert "FunctionError" not in warm, warm["Body"]
     started = time.monotonic()
     resp = invoke(lambda_client, name, {"sleep": 3}, LogType="Tail")
     took = time.monotonic() - started
@@ -460,7 +493,7 @@ def test_memory_limit_exceeded_is_a_runtime_exit_error(lambda_client, make_funct
     name = make_function(echo_zip(), MemorySize=128, Timeout=60)
     resp = invoke(lambda_client, name, {"allocate_mb": 400})
     body = expect_function_error(resp, "Runtime.ExitError")
-    assert "Runtime exited" in body.get("errorMessage", ""), body
+    assert "Runtime exited with error: signal: killed" in body.get("errorMessage", ""), body
     # The environment was replaced: the next invocation runs.
     after = invoke(lambda_client, name, {"allocate_mb": 16})
     assert "FunctionError" not in after, after["Body"]
@@ -474,12 +507,32 @@ def test_init_error_syntax(lambda_client, make_function):
         assert "Syntax error in module 'app'" in body["errorMessage"], body
 
 
+def test_init_error_handler_not_found(lambda_client, make_function):
+    name = make_function(echo_zip(), handler="app.no_such_handler")
+    body = expect_function_error(invoke(lambda_client, name, {}), "Runtime.HandlerNotFound")
+    assert "no_such_handler" in body["errorMessage"], body
+
+
+def test_response_too_large(lambda_client, make_function):
+    name = make_function(echo_zip(), MemorySize=512, Timeout=10)
+    body = expect_function_error(invoke(lambda_client, name, {"respond_mb": 7}),
+                                 "Function.ResponseSizeTooLarge")
+    assert "exceeded maximum allowed payload size" in body["errorMessage"], body
+    after = invoke(lambda_client, name, {"after": 1})
+    assert "FunctionError" not in after and after["Json"]["echo"] == {"after": 1}
+
+
 def test_init_error_missing_module(lambda_client, make_function):
     code = "import nimbus_no_such_module\n\n\ndef handler(event, context):\n    return 1\n"
     name = make_function(build_zip({"app.py": code}))
-    body = expect_function_error(invoke(lambda_client, name, {}), "Runtime.ImportModuleError")
+    resp = invoke(lambda_client, name, {}, LogType="Tail")
+    body = expect_function_error(resp, "Runtime.ImportModuleError")
     assert body["errorMessage"] == (
         "Unable to import module 'app': No module named 'nimbus_no_such_module'"), body
+    # The log of the failed invocation comes back too: the runtime's error, then the report.
+    log = decoded_log(resp)
+    assert "Unable to import module 'app'" in log, log
+    assert "REPORT RequestId: " in log, log
 
 
 def test_handler_exception(lambda_client, make_function):
@@ -687,3 +740,34 @@ def test_node_handler_reads_a_table_with_the_js_sdk(lambda_client, make_function
     assert "FunctionError" not in resp, resp["Body"]
     assert resp["Json"] == {"item": {"pk": key, "n": 7, "s": "héllo", "l": [True]},
                             "module": module}
+
+
+def test_client_disconnect_lets_the_invocation_finish(nimbus_server, lambda_client,
+                                                        make_function):
+    """A caller that goes away mid-invocation must not kill the environment nor leak its
+    concurrency: with reserved concurrency 1, the next invocations still run."""
+    import socket
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    name = make_function(echo_zip())
+    lambda_client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    invoke(lambda_client, name, {"warm": 1})
+    url = f"{nimbus_server.endpoint}/2015-03-31/functions/{name}/invocations"
+    request = AWSRequest(method="POST", url=url, data=json.dumps({"sleep": 1}).encode())
+    SigV4Auth(Credentials(nimbus_server.access_key, nimbus_server.secret_key), "lambda",
+              nimbus_server.region).add_auth(request)
+    prepared = request.prepare()
+    host, port = nimbus_server.endpoint.removeprefix("http://").split(":")
+    path = prepared.url.split(nimbus_server.endpoint, 1)[1]
+    head = f"POST {path} HTTP/1.1\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in prepared.headers.items()) + "\r\n"
+    with socket.create_connection((host, int(port))) as s:
+        s.sendall(head.encode() + prepared.body)
+        time.sleep(0.3)  # the invocation is running; now the client goes away
+    time.sleep(1.5)
+    for n in range(3):
+        out = invoke(lambda_client, name, {"n": n}, LogType="Tail")
+        assert "FunctionError" not in out, out["Body"]
+        assert "Init Duration" not in decoded_log(out), "the warm environment survived"

@@ -18,6 +18,7 @@ pub mod lambda;
 pub mod logs;
 pub mod route;
 pub mod sigv4;
+pub mod usage;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -51,6 +52,8 @@ pub struct Services {
     pub tables: Arc<nimbus_tables::Tables>,
     pub functions: Arc<nimbus_functions::Functions>,
     pub gateway: Arc<nimbus_gateway::Gateway>,
+    /// Metering totals, served read-only at `GET /_nimbus/usage`.
+    pub usage: Arc<nimbus_metering::Totals>,
 }
 
 /// Shared state of the AWS endpoint.
@@ -195,6 +198,7 @@ async fn dispatch(
         }
         Service::Lambda => lambda::handle(&state.services.functions, parts, body).await,
         Service::Logs => logs::handle(&state.services.functions, &target.operation, &body).await,
+        Service::Nimbus => usage::handle(&state.services.usage, parts),
         Service::DynamoDbStreams | Service::ApiGateway => {
             Err(AwsError::unknown_operation(protocol, &target.operation))
         }

@@ -12,6 +12,9 @@ pub enum Service {
     ApiGateway,
     /// CloudWatch Logs, for function logs.
     Logs,
+    /// Nimbus' own read-only operations under `/_nimbus/` (usage totals), signed with the
+    /// service name `nimbus` in the credential scope.
+    Nimbus,
 }
 
 impl Service {
@@ -22,13 +25,14 @@ impl Service {
             Service::Lambda => "lambda",
             Service::ApiGateway => "apigateway",
             Service::Logs => "logs",
+            Service::Nimbus => "nimbus",
         }
     }
 
     pub fn protocol(self) -> Protocol {
         match self {
             Service::DynamoDb | Service::DynamoDbStreams => Protocol::Json10,
-            Service::Lambda | Service::ApiGateway => Protocol::RestJson,
+            Service::Lambda | Service::ApiGateway | Service::Nimbus => Protocol::RestJson,
             Service::Logs => Protocol::Json11,
         }
     }
@@ -42,6 +46,7 @@ impl Service {
             Service::Lambda => 70 * 1024 * 1024,
             Service::ApiGateway => 10 * 1024 * 1024,
             Service::Logs => 2 * 1024 * 1024,
+            Service::Nimbus => 64 * 1024,
         }
     }
 
@@ -111,6 +116,8 @@ impl Target {
             Service::Lambda
         } else if APIGATEWAY_PREFIXES.contains(&first) {
             Service::ApiGateway
+        } else if first == "_nimbus" {
+            Service::Nimbus
         } else if parts.method == http::Method::POST && path == "/" {
             // A JSON-protocol request without its X-Amz-Target header.
             return Err(AwsError::unknown_operation(
@@ -153,6 +160,11 @@ mod tests {
         assert_eq!(t.service, Service::Lambda);
         let t = Target::of(&parts("GET", "/v2/apis", None)).expect("ok");
         assert_eq!(t.service, Service::ApiGateway);
+        let t = Target::of(&parts("GET", "/_nimbus/usage", None)).expect("ok");
+        assert_eq!(
+            (t.service, t.service.signing_name()),
+            (Service::Nimbus, "nimbus")
+        );
         let e = Target::of(&parts("POST", "/", Some("Foo_1.Bar"))).expect_err("unknown");
         assert_eq!(e.code, "UnknownOperationException");
         let e = Target::of(&parts("GET", "/nothing", None)).expect_err("unknown");

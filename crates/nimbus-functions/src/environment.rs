@@ -23,6 +23,9 @@ use crate::model::FunctionConfig;
 use crate::runtime_api::{InitState, Invocation, Outcome, RuntimeApi};
 use crate::runtimes::Launch;
 
+/// Most output kept for `LogType: Tail`, which returns the last 4 KB.
+const CAPTURE_LIMIT: usize = 64 * 1024;
+
 /// Lambda's limit on the init phase.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -51,6 +54,17 @@ pub enum InitFailure {
     TimedOut,
     /// The process could not be started.
     Spawn(String),
+}
+
+/// An environment that did not start: why, after how long, and what it wrote meanwhile.
+#[derive(Debug, Clone)]
+pub struct StartFailure {
+    pub failure: InitFailure,
+    pub took: Duration,
+    /// The runtime's output during init.
+    pub output: String,
+    /// The log stream the environment wrote to, if it got that far.
+    pub log: Option<LogStream>,
 }
 
 /// How one invocation in an environment ended.
@@ -113,9 +127,14 @@ impl Environment {
         spec: EnvironmentSpec,
         log: LogStream,
         tasks: &TaskTracker,
-    ) -> Result<Environment, (InitFailure, Duration)> {
+    ) -> Result<Environment, StartFailure> {
         let started = Instant::now();
-        let fail = |f: InitFailure| (f, started.elapsed());
+        let fail = |f: InitFailure| StartFailure {
+            failure: f,
+            took: started.elapsed(),
+            output: String::new(),
+            log: Some(log.clone()),
+        };
         let api = RuntimeApi::start(tasks)
             .await
             .map_err(|e| fail(InitFailure::Spawn(format!("runtime API: {e}"))))?;
@@ -153,8 +172,9 @@ impl Environment {
             }
         };
         let pid = child.id().unwrap_or(0);
+        // Init output is kept for the first invocation's `LogType: Tail` (or its init error).
         let capture = Arc::new(Mutex::new(Capture {
-            buf: None,
+            buf: Some(String::new()),
             last_output: Instant::now(),
         }));
         if let Some(out) = child.stdout.take() {
@@ -205,8 +225,14 @@ impl Environment {
                 Ok(environment)
             }
             Err(failure) => {
+                environment.settle_output().await;
                 environment.kill();
-                Err((failure, started.elapsed()))
+                Err(StartFailure {
+                    failure,
+                    took: started.elapsed(),
+                    output: environment.take_capture(),
+                    log: Some(environment.log.clone()),
+                })
             }
         }
     }
@@ -293,9 +319,11 @@ impl Environment {
     }
 
     /// Starts capturing output for `LogType: Tail`.
+    /// Starts capturing output for `LogType: Tail`; a new environment's init output, captured
+    /// from its start, is kept.
     pub fn begin_capture(&self) {
         if let Ok(mut c) = self.capture.lock() {
-            c.buf = Some(String::new());
+            c.buf.get_or_insert_with(String::new);
         }
     }
 
@@ -429,6 +457,14 @@ fn append_capture(capture: &Mutex<Capture>, line: &str) {
         if let Some(buf) = c.buf.as_mut() {
             buf.push_str(line);
             buf.push('\n');
+            // Only the tail is ever returned: keep the buffer bounded.
+            if buf.len() > CAPTURE_LIMIT {
+                let mut cut = buf.len() - CAPTURE_LIMIT / 2;
+                while !buf.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                buf.drain(..cut);
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Functions;
 use crate::api::{MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD};
-use crate::environment::{Environment, EnvironmentSpec, InitFailure, InvokeResult};
+use crate::environment::{Environment, EnvironmentSpec, InitFailure, InvokeResult, StartFailure};
 use crate::error::{FunctionsError, Result};
 use crate::model::{InvocationType, InvokeInput, InvokeOutput, ResolvedFunction};
 use crate::runtime_api::{MAX_RESPONSE, Outcome};
@@ -97,15 +97,19 @@ impl Functions {
                 })
             }
             InvocationType::RequestResponse => {
-                let request_id = uuid::Uuid::new_v4().to_string();
-                self.run(
-                    &resolved,
-                    &request_id,
-                    payload,
-                    client_context,
-                    input.log_tail,
-                )
-                .await
+                // The invocation runs in its own task: a caller that goes away (a client that
+                // disconnects) must not cancel it half-way, which would kill the environment
+                // and leak its concurrency slot. As on Lambda, the invocation completes.
+                let this = Arc::clone(self);
+                let log_tail = input.log_tail;
+                self.tasks
+                    .spawn(async move {
+                        let request_id = uuid::Uuid::new_v4().to_string();
+                        this.run(&resolved, &request_id, payload, client_context, log_tail)
+                            .await
+                    })
+                    .await
+                    .map_err(|e| FunctionsError::Service(format!("invocation task failed: {e}")))?
             }
         }
     }
@@ -142,12 +146,14 @@ impl Functions {
                 }
                 Err(failure) => {
                     self.scheduler.abandon(resolved);
-                    return Ok(self.init_failed(resolved, request_id, failure));
+                    return Ok(self.init_failed(resolved, request_id, failure, log_tail));
                 }
             },
         };
         if log_tail {
             env.begin_capture();
+        } else {
+            env.take_capture();
         }
         env.log_line(&format!(
             "START RequestId: {request_id} Version: {}",
@@ -274,8 +280,15 @@ impl Functions {
         &self,
         resolved: &ResolvedFunction,
         request_id: &str,
-        (failure, took): (InitFailure, Duration),
+        start: StartFailure,
+        log_tail: bool,
     ) -> InvokeOutput {
+        let StartFailure {
+            failure,
+            took,
+            output,
+            log,
+        } = start;
         let config = &resolved.config;
         let (error_type, body) = match failure {
             InitFailure::Reported(body) => {
@@ -307,28 +320,34 @@ impl Functions {
                 error_payload("Runtime.InvalidEntrypoint", &message),
             ),
         };
-        let stream = self
-            .logs
-            .stream(&config.function_name, &config.version, &new_env_id());
-        stream.write(&format!(
-            "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: {error_type}",
-            took.as_secs_f64() * 1000.0
-        ));
-        stream.write(&format!(
-            "START RequestId: {request_id} Version: {}",
-            config.version
-        ));
-        stream.write(&format!("END RequestId: {request_id}"));
-        stream.write(&format!(
-            "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: 0 MB\tStatus: error\tError Type: {error_type}",
-            took.as_secs_f64() * 1000.0,
-            took.as_millis().max(1),
-            config.memory_size
-        ));
+        let stream = log.unwrap_or_else(|| {
+            self.logs
+                .stream(&config.function_name, &config.version, &new_env_id())
+        });
+        let lines = [
+            format!(
+                "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: {error_type}",
+                took.as_secs_f64() * 1000.0
+            ),
+            format!("START RequestId: {request_id} Version: {}", config.version),
+            format!("END RequestId: {request_id}"),
+            format!(
+                "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: 0 MB\tStatus: error\tError Type: {error_type}",
+                took.as_secs_f64() * 1000.0,
+                took.as_millis().max(1),
+                config.memory_size
+            ),
+        ];
+        let mut log_text = output;
+        for line in &lines {
+            stream.write(line);
+            log_text.push_str(line);
+            log_text.push('\n');
+        }
         InvokeOutput {
             status_code: 200,
             function_error: Some("Unhandled".to_owned()),
-            log_result: None,
+            log_result: log_tail.then(|| tail(&log_text)),
             executed_version: config.version.clone(),
             payload: body,
         }
@@ -339,9 +358,15 @@ impl Functions {
     async fn start_environment(
         self: &Arc<Self>,
         resolved: &ResolvedFunction,
-    ) -> std::result::Result<Environment, (InitFailure, Duration)> {
+    ) -> std::result::Result<Environment, StartFailure> {
         let started = Instant::now();
-        let fail = |m: String| (InitFailure::Spawn(m), started.elapsed());
+        let fail_with = |failure: InitFailure| StartFailure {
+            failure,
+            took: started.elapsed(),
+            output: String::new(),
+            log: None,
+        };
+        let fail = |m: String| fail_with(InitFailure::Spawn(m));
         let config = resolved.config.clone();
         let this = Arc::clone(self);
         let sha = config.code_sha256_hex.clone();
@@ -365,10 +390,10 @@ impl Functions {
         let launch = match runtimes::launch(&self.runtime_dirs, &runtime, &task_root) {
             Ok(launch) => launch,
             Err(e) => {
-                return Err((
-                    InitFailure::Reported(error_payload(e.error_type, &e.message)),
-                    started.elapsed(),
-                ));
+                return Err(fail_with(InitFailure::Reported(error_payload(
+                    e.error_type,
+                    &e.message,
+                ))));
             }
         };
         let id = new_env_id();

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -330,9 +330,36 @@ fn unescape(stored: &str) -> String {
     out
 }
 
+/// Appends lines as they come, buffered: everything received in one wake-up is written, then
+/// every touched file is flushed before the thread sleeps again.
 fn write_loop(requests: mpsc::Receiver<Write_>) {
-    let mut files: HashMap<PathBuf, File> = HashMap::new();
-    while let Ok(request) = requests.recv() {
+    let mut files: HashMap<PathBuf, BufWriter<File>> = HashMap::new();
+    while let Ok(first) = requests.recv() {
+        let mut waiters = Vec::new();
+        let mut next = Some(first);
+        while let Some(request) = next {
+            write_one(&mut files, request, &mut waiters);
+            next = requests.try_recv().ok();
+        }
+        for f in files.values_mut() {
+            let _ = f.flush();
+        }
+        for done in waiters {
+            let _ = done.send(());
+        }
+        // Keep at most a bounded number of files open.
+        if files.len() > 256 {
+            files.clear();
+        }
+    }
+}
+
+fn write_one(
+    files: &mut HashMap<PathBuf, BufWriter<File>>,
+    request: Write_,
+    waiters: &mut Vec<mpsc::Sender<()>>,
+) {
+    {
         match request {
             Write_::Line { file, line } => {
                 if !files.contains_key(&file) {
@@ -345,25 +372,19 @@ fn write_loop(requests: mpsc::Receiver<Write_>) {
                         .open(&file)
                     {
                         Ok(f) => {
-                            files.insert(file.clone(), f);
+                            files.insert(file.clone(), BufWriter::new(f));
                         }
                         Err(e) => {
                             tracing::warn!("cannot open log stream {}: {e}", file.display());
-                            continue;
+                            return;
                         }
                     }
                 }
                 if let Some(f) = files.get_mut(&file) {
                     let _ = f.write_all(line.as_bytes());
                 }
-                // Keep at most a bounded number of files open.
-                if files.len() > 256 {
-                    files.clear();
-                }
             }
-            Write_::Flush(done) => {
-                let _ = done.send(());
-            }
+            Write_::Flush(done) => waiters.push(done),
         }
     }
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{self as http, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
@@ -24,6 +24,8 @@ use tokio_util::task::TaskTracker;
 
 /// Largest synchronous response a function may return (6 MB, as Lambda).
 pub const MAX_RESPONSE: usize = 6 * 1024 * 1024;
+/// Largest response read (and discarded) to keep the runtime's connection usable.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
 /// One invocation handed to the runtime.
 #[derive(Debug)]
@@ -93,7 +95,9 @@ impl RuntimeApi {
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route(
                 "/2018-06-01/runtime/invocation/{id}/response",
-                post(response),
+                // The handler reads the body itself, so that an oversized response still
+                // completes its invocation.
+                post(response).layer(DefaultBodyLimit::disable()),
             )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
@@ -241,17 +245,34 @@ fn complete(state: &ApiState, id: &str, outcome: Outcome) -> Response {
 async fn response(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: axum::body::Body,
 ) -> Response {
-    if body.len() > MAX_RESPONSE {
-        let size = body.len();
-        complete(&state, &id, Outcome::ResponseTooLarge(size));
-        return error_body(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestEntityTooLarge",
-            &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."),
-        );
-    }
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    // The whole body is read (up to a bound) even when it is too large, so that the runtime's
+    // keep-alive connection stays usable for its next invocation.
+    let body = match declared {
+        Some(size) if size > DRAIN_LIMIT => Err(size),
+        _ => match axum::body::to_bytes(body, DRAIN_LIMIT).await {
+            Ok(bytes) if bytes.len() > MAX_RESPONSE => Err(bytes.len()),
+            Ok(bytes) => Ok(bytes),
+            Err(_) => Err(declared.unwrap_or(DRAIN_LIMIT + 1)),
+        },
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(size) => {
+            complete(&state, &id, Outcome::ResponseTooLarge(size));
+            return error_body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."),
+            );
+        }
+    };
     complete(&state, &id, Outcome::Response(body))
 }
 

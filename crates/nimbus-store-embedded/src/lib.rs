@@ -13,7 +13,10 @@
 //!   batches, evaluates each batch's checks against the current state in arrival order (a
 //!   batch sees the writes of the batches before it), applies the batches whose checks hold,
 //!   syncs once, and only then answers every waiter. Concurrent committers share one fsync;
-//!   a single writer makes check-then-write atomic without locks.
+//!   a single writer makes check-then-write atomic without locks. A waiter is a thread
+//!   blocked in [`Store::commit`] or a future returned by [`Store::commit_async`], so async
+//!   callers wait for the sync without parking a thread. [`nimbus_store::Op::Add`] is applied
+//!   by the writer, inside the group, on the counter's current value.
 //! - **Reads** go straight to the engine from the calling thread and see every batch whose
 //!   commit has returned.
 //! - **One process per data directory.** `LOCK` in the directory is held with an exclusive
@@ -34,14 +37,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
-use nimbus_store::{Direction, KeyRange, Store, WriteBatch};
+use nimbus_store::{Commit, Direction, KeyRange, Store, WriteBatch};
 
 pub use error::{Error, Result};
 pub use fjall_engine::FjallEngine;
 
 use engine::Engine;
 use lock::DirLock;
-use writer::{Request, Writer};
+use writer::{Reply, Request, Writer, async_reply, stopped};
 
 /// How to open an [`EmbeddedStore`].
 #[derive(Debug, Clone)]
@@ -140,14 +143,19 @@ impl<E: Engine> EmbeddedStore<E> {
         })
     }
 
-    fn request(&self, make: impl FnOnce(writer::Reply) -> Request) -> nimbus_store::Result<()> {
-        let stopped = || nimbus_store::Error::Backend("store writer thread has stopped".into());
-        let (reply, answer) = mpsc::sync_channel(1);
+    /// Queues `request` for the writer thread.
+    fn send(&self, request: Request) -> nimbus_store::Result<()> {
         self.requests
             .as_ref()
             .ok_or_else(stopped)?
-            .send(make(reply))
-            .map_err(|_| stopped())?;
+            .send(request)
+            .map_err(|_| stopped())
+    }
+
+    /// Queues a request and blocks until the writer answers it.
+    fn request(&self, make: impl FnOnce(Reply) -> Request) -> nimbus_store::Result<()> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(make(Reply::Blocking(reply)))?;
         answer.recv().map_err(|_| stopped())?
     }
 }
@@ -203,6 +211,16 @@ impl<E: Engine> Store for EmbeddedStore<E> {
             return Ok(());
         }
         self.request(|reply| Request::Commit(batch, reply))
+    }
+
+    fn commit_async(&self, batch: WriteBatch) -> Commit {
+        if batch.is_empty() {
+            return Box::pin(std::future::ready(Ok(())));
+        }
+        let (reply, answer) = async_reply();
+        // A request the writer never sees drops its reply, which answers "stopped".
+        let _ = self.send(Request::Commit(batch, Reply::Async(reply)));
+        Box::pin(answer)
     }
 
     fn flush(&self) -> nimbus_store::Result<()> {

@@ -8,17 +8,107 @@
 //! by the single commit of the group. If the engine fails, every batch of the group fails
 //! with it: the engine rolled the whole transaction back.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 
-use nimbus_store::{Check, Error, Op, Result, WriteBatch};
+use nimbus_store::{Check, Error, Op, Result, WriteBatch, add_to_counters};
 
 use crate::engine::{Engine, Transaction};
 
 /// The most batches one sync covers; bounds the latency a large group adds.
 pub(crate) const MAX_GROUP: usize = 1024;
 
-pub(crate) type Reply = SyncSender<Result<()>>;
+/// Where the writer sends the outcome of a request.
+pub(crate) enum Reply {
+    /// A thread blocked in [`Store::commit`](nimbus_store::Store::commit) or `flush`.
+    Blocking(SyncSender<Result<()>>),
+    /// A future returned by [`Store::commit_async`](nimbus_store::Store::commit_async).
+    Async(AsyncReply),
+}
+
+impl Reply {
+    fn send(self, result: Result<()>) {
+        match self {
+            // A committer that gave up waiting has nobody left to tell.
+            Reply::Blocking(sender) => {
+                let _ = sender.send(result);
+            }
+            Reply::Async(reply) => reply.send(result),
+        }
+    }
+}
+
+/// The state shared by an [`AsyncReply`] and its [`Answer`].
+enum Slot {
+    Waiting(Option<Waker>),
+    Done(Result<()>),
+    Taken,
+}
+
+/// The writer's end of an awaited answer. Dropped unanswered (the writer stopped), it
+/// answers that the writer has stopped.
+pub(crate) struct AsyncReply(Option<Arc<Mutex<Slot>>>);
+
+/// The future of an awaited answer.
+pub(crate) struct Answer(Arc<Mutex<Slot>>);
+
+/// A connected [`AsyncReply`] and [`Answer`].
+pub(crate) fn async_reply() -> (AsyncReply, Answer) {
+    let slot = Arc::new(Mutex::new(Slot::Waiting(None)));
+    (AsyncReply(Some(Arc::clone(&slot))), Answer(slot))
+}
+
+pub(crate) fn stopped() -> Error {
+    Error::Backend("store writer thread has stopped".into())
+}
+
+impl AsyncReply {
+    fn send(mut self, result: Result<()>) {
+        if let Some(slot) = self.0.take() {
+            fill(&slot, result);
+        }
+    }
+}
+
+impl Drop for AsyncReply {
+    fn drop(&mut self) {
+        if let Some(slot) = self.0.take() {
+            fill(&slot, Err(stopped()));
+        }
+    }
+}
+
+fn fill(slot: &Mutex<Slot>, result: Result<()>) {
+    // The lock guards a plain value: a panic elsewhere cannot leave it half-written.
+    let mut state = slot.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Slot::Waiting(waker) = std::mem::replace(&mut *state, Slot::Done(result)) {
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl Future for Answer {
+    type Output = Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let mut state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match std::mem::replace(&mut *state, Slot::Taken) {
+            Slot::Done(result) => Poll::Ready(result),
+            Slot::Waiting(_) => {
+                *state = Slot::Waiting(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+            Slot::Taken => Poll::Ready(Err(Error::Backend(
+                "commit answer polled after it was taken".into(),
+            ))),
+        }
+    }
+}
 
 pub(crate) enum Request {
     Commit(WriteBatch, Reply),
@@ -54,8 +144,7 @@ impl<E: Engine> Writer<E> {
             if !flushes.is_empty() {
                 let result = self.engine.flush();
                 for reply in flushes.drain(..) {
-                    // A committer that gave up waiting has nobody left to tell.
-                    let _ = reply.send(clone_result(&result));
+                    reply.send(clone_result(&result));
                 }
             }
         }
@@ -78,6 +167,10 @@ impl<E: Engine> Writer<E> {
                             Op::Put(key, value) => tx.put(key, value)?,
                             Op::Delete(key) => tx.delete(key)?,
                             Op::DeleteRange(range) => tx.delete_range(&range)?,
+                            Op::Add(key, deltas) => {
+                                let sum = add_to_counters(tx.get(&key)?.as_deref(), &deltas);
+                                tx.put(key, sum)?
+                            }
                         }
                     }
                 }
@@ -94,7 +187,7 @@ impl<E: Engine> Writer<E> {
                 ),
                 Err(error) => Err(clone_error(error)),
             };
-            let _ = reply.send(answer);
+            reply.send(answer);
         }
     }
 }

@@ -2,9 +2,11 @@
 //! engine, plus what only a real backend has: reopening, the directory lock, concurrent
 //! committers sharing syncs.
 
+use std::future::Future;
 use std::ops::{Bound, ControlFlow};
 use std::path::Path;
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 
 use nimbus_store::mem::MemStore;
 use nimbus_store::{Direction, Error, KeyRange, Store, WriteBatch};
@@ -299,6 +301,10 @@ fn behaves_like_the_reference_store() {
                 1..=3 => {
                     b.delete(rng.key());
                 }
+                4 => {
+                    let deltas = (0..rng.below(3)).map(|_| rng.below(5) as i64 - 2).collect();
+                    b.add(rng.key(), deltas);
+                }
                 _ => {
                     let len = rng.below(3) as usize;
                     b.put(rng.key(), vec![round as u8; len]);
@@ -373,30 +379,38 @@ fn non_durable_mode_keeps_commits_across_a_clean_close() {
     assert_eq!(s.get(b"k").unwrap(), Some(b"v".to_vec()));
 }
 
+/// Runs `commit(store, thread, n)` for `n` in `0..per_thread` on each of `threads` threads.
+fn on_threads(
+    s: &Arc<EmbeddedStore>,
+    threads: usize,
+    per_thread: i64,
+    commit: fn(&EmbeddedStore, usize, i64),
+) {
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let s = s.clone();
+            std::thread::spawn(move || (0..per_thread).for_each(|n| commit(&s, t, n)))
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
 #[test]
 fn concurrent_committers_are_all_acknowledged_and_present() {
     let (_dir, s) = fresh();
     let s = Arc::new(s);
     let threads = 16;
     let per_thread = 50;
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let s = s.clone();
-            std::thread::spawn(move || {
-                for n in 0..per_thread {
-                    let mut b = WriteBatch::new();
-                    let key = format!("c/{t:02}/{n:03}");
-                    b.check_absent(key.clone()).put(key.clone(), key.repeat(4));
-                    s.commit(b).expect("commit");
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
+    on_threads(&s, threads, per_thread, |s, t, n| {
+        let mut b = WriteBatch::new();
+        let key = format!("c/{t:02}/{n:03}");
+        b.check_absent(key.clone()).put(key.clone(), key.repeat(4));
+        s.commit(b).expect("commit");
+    });
     let found = collect(&*s, &KeyRange::prefix(b"c/"), Direction::Forward);
-    assert_eq!(found.len(), threads * per_thread);
+    assert_eq!(found.len(), threads * per_thread as usize);
     for (k, v) in found {
         assert_eq!(v, k.repeat(4));
     }
@@ -434,4 +448,61 @@ fn racing_conditional_puts_have_one_winner() {
         keys(&*s, &KeyRange::prefix(b"race/"), Direction::Forward).len(),
         keys_to_race
     );
+}
+
+/// Runs `future` to completion on this thread, parking while it is pending.
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+/// Awaited commits share syncs with blocking ones, and concurrent `Add`s to one counter
+/// never conflict: every one of them lands.
+#[test]
+fn awaited_commits_and_counter_adds_from_many_committers() {
+    let (dir, s) = fresh();
+    let s = Arc::new(s);
+    let threads = 8;
+    let per_thread = 40;
+    on_threads(&s, threads, per_thread, |s, t, n| {
+        let mut b = WriteBatch::new();
+        b.put(format!("a/{t}/{n:03}"), b"v".to_vec())
+            .add(b"counter".to_vec(), vec![1, n]);
+        let commit = s.commit_async(b);
+        if n % 2 == 0 {
+            block_on(commit).expect("awaited commit");
+        } else {
+            // Dropping the future does not withdraw the batch.
+            drop(commit);
+            let mut b = WriteBatch::new();
+            b.add(b"counter".to_vec(), vec![0, 0]);
+            s.commit(b).expect("blocking commit");
+        }
+    });
+    let sum: i64 = (0..per_thread).sum::<i64>() * threads as i64;
+    let mut expected = (threads as i64 * per_thread).to_be_bytes().to_vec();
+    expected.extend_from_slice(&sum.to_be_bytes());
+    assert_eq!(s.get(b"counter").unwrap(), Some(expected.clone()));
+    assert_eq!(
+        keys(&*s, &KeyRange::prefix(b"a/"), Direction::Forward).len(),
+        threads * per_thread as usize
+    );
+    drop(s);
+    let s = open(dir.path());
+    assert_eq!(s.get(b"counter").unwrap(), Some(expected));
+    let mut empty = WriteBatch::new();
+    assert!(block_on(s.commit_async(std::mem::take(&mut empty))).is_ok());
 }

@@ -12,6 +12,8 @@
 //! - When `commit` returns `Ok`, the batch is durable (it survives a power cut), unless the
 //!   backend was opened in an explicitly non-durable mode.
 //! - Reads see every batch whose `commit` has returned.
+//! - [`Store::commit_async`] has the same meaning as `commit`; it only lets an async caller
+//!   wait for the sync without parking a thread.
 //!
 //! This crate never depends on a backend: the embedded engine and later PostgreSQL live in
 //! their own crates and are chosen by the binary. [`mem::MemStore`] is the reference
@@ -19,7 +21,9 @@
 
 pub mod mem;
 
+use std::future::Future;
 use std::ops::{Bound, ControlFlow};
+use std::pin::Pin;
 
 /// Errors of a storage backend.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +108,28 @@ pub enum Op {
     Delete(Vec<u8>),
     /// Delete every key in the range.
     DeleteRange(KeyRange),
+    /// Add each delta to the big-endian signed 64-bit integer at the same position of the
+    /// value (a missing key counts as zeros; the value grows to hold every delta; sums wrap).
+    /// Counters changed this way need no check, so concurrent batches that update the same
+    /// counter never conflict on it. It cannot fail: bytes after the last whole integer of
+    /// the old value are dropped.
+    Add(Vec<u8>, Vec<i64>),
+}
+
+/// The value `current` (a run of big-endian `i64`) after [`Op::Add`] of `deltas`.
+pub fn add_to_counters(current: Option<&[u8]>, deltas: &[i64]) -> Vec<u8> {
+    let current = current.unwrap_or_default();
+    let n = (current.len() / 8).max(deltas.len());
+    let mut out = Vec::with_capacity(n * 8);
+    for i in 0..n {
+        let old = current
+            .get(i * 8..i * 8 + 8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map_or(0, i64::from_be_bytes);
+        let sum = old.wrapping_add(deltas.get(i).copied().unwrap_or(0));
+        out.extend_from_slice(&sum.to_be_bytes());
+    }
+    out
 }
 
 /// Checks and writes applied atomically by [`Store::commit`].
@@ -148,6 +174,11 @@ impl WriteBatch {
         self.ops.push(Op::DeleteRange(range));
         self
     }
+    /// Adds `deltas` to the integers stored at `key` (see [`Op::Add`]).
+    pub fn add(&mut self, key: impl Into<Vec<u8>>, deltas: Vec<i64>) -> &mut Self {
+        self.ops.push(Op::Add(key.into(), deltas));
+        self
+    }
     pub fn is_empty(&self) -> bool {
         self.checks.is_empty() && self.ops.is_empty()
     }
@@ -156,7 +187,12 @@ impl WriteBatch {
 /// Visits one key-value pair of a scan; `Break` stops the scan.
 pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> ControlFlow<()> + 'a;
 
-/// The storage contract. Methods block: async callers run them on a blocking thread.
+/// A commit in flight: resolves to what [`Store::commit`] would have returned.
+pub type Commit = Pin<Box<dyn Future<Output = Result<()>> + Send + 'static>>;
+
+/// The storage contract. Methods block, except [`Store::commit_async`]: async callers run the
+/// others on a blocking thread, or inline when the backend answers them from memory (the
+/// embedded engine's point reads; see `nimbus-aws/src/dynamodb.rs`).
 pub trait Store: Send + Sync + 'static {
     /// The value of `key`, if any.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
@@ -166,6 +202,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Applies `batch` atomically if all its checks hold; durable when it returns `Ok`.
     fn commit(&self, batch: WriteBatch) -> Result<()>;
+
+    /// [`Store::commit`] for async callers: hands `batch` over and returns at once; the
+    /// future resolves when the batch is durable (or refused). It must not block the polling
+    /// thread on I/O; a backend whose commit never waits (the memory store) may resolve it
+    /// on the spot. The batch is handed over by this call: dropping the future does not
+    /// withdraw it, it only stops waiting for the answer.
+    fn commit_async(&self, batch: WriteBatch) -> Commit;
 
     /// Makes everything committed so far durable and flushes caches; called at shutdown.
     fn flush(&self) -> Result<()>;

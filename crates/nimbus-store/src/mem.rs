@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
-use crate::{Check, Direction, Error, KeyRange, Op, Result, Store, WriteBatch};
+use crate::{
+    Check, Commit, Direction, Error, KeyRange, Op, Result, Store, WriteBatch, add_to_counters,
+};
 
 /// An ordered map behind a lock.
 #[derive(Debug, Default)]
@@ -75,9 +77,18 @@ impl Store for MemStore {
                     map.remove(&k);
                 }
                 Op::DeleteRange(r) => map.retain(|k, _| !r.contains(k)),
+                Op::Add(k, deltas) => {
+                    let sum = add_to_counters(map.get(&k).map(Vec::as_slice), &deltas);
+                    map.insert(k, sum);
+                }
             }
         }
         Ok(())
+    }
+
+    /// Resolves on the spot: a memory commit never waits.
+    fn commit_async(&self, batch: WriteBatch) -> Commit {
+        Box::pin(std::future::ready(self.commit(batch)))
     }
 
     fn flush(&self) -> Result<()> {
@@ -100,6 +111,33 @@ mod tests {
         s.commit(b.clone()).unwrap();
         assert!(matches!(s.commit(b), Err(Error::Conflict { index: 0 })));
         assert_eq!(s.get(b"a").unwrap(), Some(b"1".to_vec()));
+    }
+
+    #[test]
+    fn add_sums_counters_without_checks() {
+        let s = MemStore::new();
+        let mut b = WriteBatch::new();
+        b.add(b"c".to_vec(), vec![1, -5]);
+        s.commit(b.clone()).unwrap();
+        s.commit(b).unwrap();
+        let mut expected = 2i64.to_be_bytes().to_vec();
+        expected.extend_from_slice(&(-10i64).to_be_bytes());
+        assert_eq!(s.get(b"c").unwrap(), Some(expected));
+    }
+
+    #[test]
+    fn counters_grow_and_drop_partial_integers() {
+        assert_eq!(add_to_counters(Some(&[0; 7]), &[1]), 1i64.to_be_bytes());
+        let one = add_to_counters(None, &[1]);
+        assert_eq!(one, 1i64.to_be_bytes());
+        let two = add_to_counters(Some(&one), &[0, 3]);
+        assert_eq!(&two[..8], 1i64.to_be_bytes());
+        assert_eq!(&two[8..], 3i64.to_be_bytes());
+        assert_eq!(add_to_counters(Some(&two), &[]), two);
+        assert_eq!(
+            add_to_counters(Some(&i64::MAX.to_be_bytes()), &[1]),
+            i64::MIN.to_be_bytes()
+        );
     }
 
     #[test]

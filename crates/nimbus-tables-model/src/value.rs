@@ -423,10 +423,17 @@ impl Serialize for AttributeValue {
                 s.serialize_str(&BASE64.encode(self.0))
             }
         }
+        /// A number's text, written into the output without an intermediate `String`.
+        struct Text<'a>(&'a Number);
+        impl Serialize for Text<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_str(self.0)
+            }
+        }
         let mut map = serializer.serialize_map(Some(1))?;
         match self {
             AttributeValue::S(s) => map.serialize_entry("S", s)?,
-            AttributeValue::N(n) => map.serialize_entry("N", &n.to_string())?,
+            AttributeValue::N(n) => map.serialize_entry("N", &Text(n))?,
             AttributeValue::B(b) => map.serialize_entry("B", &Blob(b))?,
             AttributeValue::Bool(b) => map.serialize_entry("BOOL", b)?,
             AttributeValue::Null => map.serialize_entry("NULL", &true)?,
@@ -434,7 +441,7 @@ impl Serialize for AttributeValue {
             AttributeValue::M(m) => map.serialize_entry("M", m)?,
             AttributeValue::Ss(s) => map.serialize_entry("SS", s)?,
             AttributeValue::Ns(s) => {
-                let texts: Vec<String> = s.iter().map(Number::to_string).collect();
+                let texts: Vec<Text<'_>> = s.iter().map(Text).collect();
                 map.serialize_entry("NS", &texts)?
             }
             AttributeValue::Bs(s) => {

@@ -2,6 +2,7 @@
 //! commit, so nothing is ever left unprocessed.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use nimbus_tables_model::Item;
 
@@ -135,7 +136,10 @@ impl Tables {
         })
     }
 
-    pub fn batch_write_item(&self, input: BatchWriteItemInput) -> Result<BatchWriteItemOutput> {
+    pub async fn batch_write_item(
+        &self,
+        input: BatchWriteItemInput,
+    ) -> Result<BatchWriteItemOutput> {
         let requests = required(input.request_items, "requestItems")?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
         // Each table's list holds 1 to 25 requests (a member constraint); the whole call makes
@@ -155,7 +159,7 @@ impl Tables {
             ));
         }
         // Validate every request, then read, then commit everything at once.
-        let mut tables: Vec<Table> = Vec::new();
+        let mut tables: Vec<Arc<Table>> = Vec::new();
         let mut writes: Vec<(usize, PrimaryKey, Option<Item>)> = Vec::new();
         for (name, list) in &requests {
             let table = self.item_table(Some(name))?;
@@ -200,7 +204,7 @@ impl Tables {
                     new: new.as_ref(),
                 })
                 .collect();
-            if self.commit_mutations(&mutations)? {
+            if self.commit_mutations(&mutations).await? {
                 let mut consumed: BTreeMap<String, Consumed> = BTreeMap::new();
                 for ((index, _, new), old) in writes.iter().zip(&olds) {
                     let new_size = new

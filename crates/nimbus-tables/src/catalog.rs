@@ -119,11 +119,10 @@ pub struct Counters {
 }
 
 impl Counters {
-    pub(crate) fn encode(self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16);
-        out.extend_from_slice(&self.items.to_be_bytes());
-        out.extend_from_slice(&self.bytes.to_be_bytes());
-        out
+    /// These counters as the deltas of a [`nimbus_store::Op::Add`] on a stripe, whose value is
+    /// the two counters as big-endian `i64`, as [`Counters::decode`] reads them.
+    pub(crate) fn deltas(self) -> Vec<i64> {
+        vec![self.items, self.bytes]
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Counters> {

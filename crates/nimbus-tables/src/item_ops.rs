@@ -1,5 +1,7 @@
 //! Single-item operations: PutItem, GetItem, UpdateItem, DeleteItem.
 
+use std::sync::Arc;
+
 use nimbus_tables_model::Item;
 
 use crate::Tables;
@@ -154,9 +156,9 @@ struct Written {
 impl Tables {
     /// Reads the item at `key`, lets `decide` compute its replacement (`None` deletes, `Err`
     /// refuses), and commits it if nothing changed meanwhile; retries otherwise.
-    fn conditional_write(
+    async fn conditional_write(
         &self,
-        table: &mut Table,
+        table: &mut Arc<Table>,
         key_item: &Item,
         from_item: bool,
         operation: &'static str,
@@ -202,7 +204,7 @@ impl Tables {
                 old: old.as_ref(),
                 new: new.as_ref(),
             };
-            if self.commit_mutations(&[mutation])? {
+            if self.commit_mutations(&[mutation]).await? {
                 let old_size = old.as_ref().map_or(0, |s| s.size);
                 let consumed = Consumed::write(write_units(old_size, new_size));
                 self.record_usage(&table.meta.name, operation, &consumed);
@@ -213,31 +215,33 @@ impl Tables {
         Err(TablesError::Internal("item kept changing".into()))
     }
 
-    pub fn put_item(&self, input: PutItemInput) -> Result<PutItemOutput> {
+    pub async fn put_item(&self, input: PutItemInput) -> Result<PutItemOutput> {
         let mut table = self.item_table(input.table_name.as_deref())?;
         let item = required(input.item, "item")?;
         let options = write_params!(input).parse()?;
         table.meta.key_from_item(&item)?;
         check_item_size(&item)?;
-        let written =
-            self.conditional_write(&mut table, &item, true, "PutItem", &options, |_| {
+        let written = self
+            .conditional_write(&mut table, &item, true, "PutItem", &options, |_| {
                 Ok(Some(item.clone()))
-            })?;
+            })
+            .await?;
         Ok(options.old_output(written, &table))
     }
 
-    pub fn delete_item(&self, input: DeleteItemInput) -> Result<DeleteItemOutput> {
+    pub async fn delete_item(&self, input: DeleteItemInput) -> Result<DeleteItemOutput> {
         let mut table = self.item_table(input.table_name.as_deref())?;
         let key = required(input.key, "key")?;
         let options = write_params!(input).parse()?;
-        let written =
-            self.conditional_write(&mut table, &key, false, "DeleteItem", &options, |_| {
+        let written = self
+            .conditional_write(&mut table, &key, false, "DeleteItem", &options, |_| {
                 Ok(None)
-            })?;
+            })
+            .await?;
         Ok(options.old_output(written, &table))
     }
 
-    pub fn update_item(&self, input: UpdateItemInput) -> Result<UpdateItemOutput> {
+    pub async fn update_item(&self, input: UpdateItemInput) -> Result<UpdateItemOutput> {
         let mut table = self.item_table(input.table_name.as_deref())?;
         let key = required(input.key, "key")?;
         let options = write_params!(
@@ -251,15 +255,16 @@ impl Tables {
         let primary = table.meta.key_from_key(&key)?;
         expressions.check_update_spares_key(&table.meta.key_schema)?;
         let mut changes = None;
-        let written =
-            self.conditional_write(&mut table, &key, false, "UpdateItem", &options, |old| {
+        let written = self
+            .conditional_write(&mut table, &key, false, "UpdateItem", &options, |old| {
                 let mut item = match old {
                     Some(stored) => stored.item.clone(),
                     None => primary.attributes.clone(),
                 };
                 changes = Some(expressions.apply_update(&mut item)?);
                 Ok(Some(item))
-            })?;
+            })
+            .await?;
         let changed = |item: &Item| changes.as_ref().map(|c| c.project(item));
         let attributes = match options.return_values {
             ReturnValues::None => None,

@@ -2,6 +2,7 @@
 //! committing item writes together with the table counters, optimistically.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use nimbus_metering::UsageRecord;
 use nimbus_store::{Error as StoreError, WriteBatch};
@@ -62,16 +63,28 @@ pub(crate) fn key_mismatch() -> TablesError {
 }
 
 impl Tables {
-    /// The table named by an item operation, or ResourceNotFoundException.
-    pub(crate) fn item_table(&self, raw_name: Option<&str>) -> Result<Table> {
+    /// The table named by an item operation, or ResourceNotFoundException; from the catalog
+    /// cache when it has the table (see `cache.rs`).
+    pub(crate) fn item_table(&self, raw_name: Option<&str>) -> Result<Arc<Table>> {
         let name = self.table_name(raw_name)?;
+        match self.catalog.get(&name) {
+            Some(table) => Ok(table),
+            None => self.load_table(&name),
+        }
+    }
+
+    /// Reads the catalog entry of `name` from the store and caches it.
+    fn load_table(&self, name: &str) -> Result<Arc<Table>> {
+        let generation = self.catalog.generation();
         let (meta, catalog_bytes) = self
-            .find_table(&name)?
+            .find_table(name)?
             .ok_or_else(TablesError::table_not_found)?;
-        Ok(Table {
+        let table = Arc::new(Table {
             meta,
             catalog_bytes,
-        })
+        });
+        self.catalog.insert(generation, Arc::clone(&table));
+        Ok(table)
     }
 
     /// Reads the item at `key`.
@@ -83,50 +96,12 @@ impl Tables {
     }
 
     /// Commits `mutations` atomically, with the counters they change; `Ok(false)` when
-    /// something changed since it was read (the caller reads again and retries).
-    pub(crate) fn commit_mutations(&self, mutations: &[Mutation<'_>]) -> Result<bool> {
-        let mut batch = WriteBatch::new();
-        let mut deltas: BTreeMap<Vec<u8>, Counters> = BTreeMap::new();
-        let mut checked_tables: Vec<&[u8; 16]> = Vec::new();
-        for m in mutations {
-            let meta = &m.table.meta;
-            if !checked_tables.contains(&&meta.id) {
-                checked_tables.push(&meta.id);
-                batch.check_equals(keys::catalog(&meta.name), m.table.catalog_bytes.clone());
-            }
-            batch.check(m.key.store_key.clone(), m.old.map(|s| s.bytes.clone()));
-            let delta = deltas.entry(keys::stats(&meta.id, m.key.hash)).or_default();
-            if let Some(old) = m.old {
-                delta.items -= 1;
-                delta.bytes -= old.size as i64;
-            }
-            match m.new {
-                Some(item) => {
-                    delta.items += 1;
-                    delta.bytes += itemcodec::item_size(item) as i64;
-                    batch.put(m.key.store_key.clone(), itemcodec::encode(item));
-                }
-                None if m.old.is_some() => {
-                    batch.delete(m.key.store_key.clone());
-                }
-                None => {}
-            }
-        }
-        for (stats_key, delta) in deltas {
-            if delta == Counters::default() {
-                continue;
-            }
-            let current = self.store.get(&stats_key)?;
-            let mut counters = match &current {
-                Some(bytes) => Counters::decode(bytes)?,
-                None => Counters::default(),
-            };
-            counters.items += delta.items;
-            counters.bytes += delta.bytes;
-            batch.check(stats_key.clone(), current);
-            batch.put(stats_key, counters.encode());
-        }
-        match self.store.commit(batch) {
+    /// something changed since it was read (the caller reads again and retries). The counters
+    /// are changed by [`nimbus_store::Op::Add`], so writes to items that share a counter stripe
+    /// never conflict on it.
+    pub(crate) async fn commit_mutations(&self, mutations: &[Mutation<'_>]) -> Result<bool> {
+        let batch = mutation_batch(mutations);
+        match self.store.commit_async(batch).await {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict { .. }) => Ok(false),
             Err(e) => Err(e.into()),
@@ -134,12 +109,8 @@ impl Tables {
     }
 
     /// Re-reads the catalog entry of `table` after a conflict; ResourceNotFound if it is gone.
-    pub(crate) fn refresh_table(&self, table: &mut Table) -> Result<()> {
-        let (meta, bytes) = self
-            .find_table(&table.meta.name)?
-            .ok_or_else(TablesError::table_not_found)?;
-        table.meta = meta;
-        table.catalog_bytes = bytes;
+    pub(crate) fn refresh_table(&self, table: &mut Arc<Table>) -> Result<()> {
+        *table = self.load_table(&table.meta.name)?;
         Ok(())
     }
 
@@ -152,6 +123,44 @@ impl Tables {
             write_units: consumed.write,
         });
     }
+}
+
+/// The write batch of `mutations`: a check that each table's catalog entry and each item are
+/// as read, the item writes, and the counter deltas.
+fn mutation_batch(mutations: &[Mutation<'_>]) -> WriteBatch {
+    let mut batch = WriteBatch::new();
+    let mut deltas: BTreeMap<Vec<u8>, Counters> = BTreeMap::new();
+    let mut checked_tables: Vec<&[u8; 16]> = Vec::new();
+    for m in mutations {
+        let meta = &m.table.meta;
+        if !checked_tables.contains(&&meta.id) {
+            checked_tables.push(&meta.id);
+            batch.check_equals(keys::catalog(&meta.name), m.table.catalog_bytes.clone());
+        }
+        batch.check(m.key.store_key.clone(), m.old.map(|s| s.bytes.clone()));
+        let delta = deltas.entry(keys::stats(&meta.id, m.key.hash)).or_default();
+        if let Some(old) = m.old {
+            delta.items -= 1;
+            delta.bytes -= old.size as i64;
+        }
+        match m.new {
+            Some(item) => {
+                delta.items += 1;
+                delta.bytes += itemcodec::item_size(item) as i64;
+                batch.put(m.key.store_key.clone(), itemcodec::encode(item));
+            }
+            None if m.old.is_some() => {
+                batch.delete(m.key.store_key.clone());
+            }
+            None => {}
+        }
+    }
+    for (stats_key, delta) in deltas {
+        if delta != Counters::default() {
+            batch.add(stats_key, delta.deltas());
+        }
+    }
+    batch
 }
 
 /// Decodes stored item bytes.

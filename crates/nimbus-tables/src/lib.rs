@@ -3,8 +3,13 @@
 //!
 //! The HTTP layer turns a request into a [`TableOp`] with [`TableOp::parse`] (the operation
 //! name from `X-Amz-Target` and the JSON body) and runs it with [`Tables::execute`], which
-//! returns the JSON response body or a [`TablesError`] (see `error.rs` for the wire mapping).
-//! Every method blocks on storage: async callers run it on a blocking thread.
+//! returns the JSON response body, serialized straight from the typed output, or a
+//! [`TablesError`] (see `error.rs` for the wire mapping).
+//!
+//! Threads: operations read the store on the polling thread (reads block on storage) and await
+//! their commits ([`nimbus_store::Store::commit_async`]), so a write waiting for its sync parks
+//! no thread. Async callers poll point operations ([`TableOp::is_point`]) on their own thread
+//! and the others, which scan ranges or read many items, on a blocking thread.
 //!
 //! Invariants:
 //! - The key layout is described in `keys.rs`; a table's data lives under its random id.
@@ -13,9 +18,12 @@
 //! - Item count and size counters change in the same commit as the items they count.
 //! - Every item operation records its consumed units in the [`UsageSink`], whatever
 //!   `ReturnConsumedCapacity` says.
+//! - Table metadata comes from the catalog cache (`cache.rs`, with its single-node assumption);
+//!   item commits still check the catalog entry, so no write depends on the cache.
 
 pub mod api;
 mod batch;
+mod cache;
 mod capacity;
 mod catalog;
 pub mod error;
@@ -53,6 +61,7 @@ pub struct Tables {
     store: Arc<dyn Store>,
     config: TablesConfig,
     usage: Arc<dyn UsageSink>,
+    catalog: cache::CatalogCache,
 }
 
 impl std::fmt::Debug for Tables {
@@ -74,36 +83,39 @@ impl Tables {
             store,
             config,
             usage,
+            catalog: cache::CatalogCache::default(),
         })
     }
 
-    /// Runs one operation and returns its JSON response body.
-    pub fn execute(&self, op: TableOp) -> Result<serde_json::Value> {
+    /// Runs one operation and returns its JSON response body. Reads block the polling thread
+    /// on storage; commits are awaited (see the crate doc for where to poll it).
+    pub async fn execute(&self, op: TableOp) -> Result<Vec<u8>> {
         match op {
-            TableOp::CreateTable(input) => to_json(self.create_table(input)?),
-            TableOp::DescribeTable(input) => to_json(self.describe_table(input)?),
-            TableOp::ListTables(input) => to_json(self.list_tables(input)?),
-            TableOp::UpdateTable(input) => to_json(self.update_table(input)?),
-            TableOp::DeleteTable(input) => to_json(self.delete_table(input)?),
-            TableOp::TagResource(input) => to_json(self.tag_resource(input)?),
-            TableOp::UntagResource(input) => to_json(self.untag_resource(input)?),
-            TableOp::ListTagsOfResource(input) => to_json(self.list_tags_of_resource(input)?),
-            TableOp::DescribeLimits(input) => to_json(self.describe_limits(input)?),
-            TableOp::DescribeEndpoints(input) => to_json(self.describe_endpoints(input)?),
-            TableOp::PutItem(input) => to_json(self.put_item(input)?),
-            TableOp::GetItem(input) => to_json(self.get_item(input)?),
-            TableOp::UpdateItem(input) => to_json(self.update_item(input)?),
-            TableOp::DeleteItem(input) => to_json(self.delete_item(input)?),
-            TableOp::Query(input) => to_json(self.query(input)?),
-            TableOp::Scan(input) => to_json(self.scan(input)?),
-            TableOp::BatchGetItem(input) => to_json(self.batch_get_item(input)?),
-            TableOp::BatchWriteItem(input) => to_json(self.batch_write_item(input)?),
+            TableOp::CreateTable(input) => to_json(&self.create_table(input).await?),
+            TableOp::DescribeTable(input) => to_json(&self.describe_table(input)?),
+            TableOp::ListTables(input) => to_json(&self.list_tables(input)?),
+            TableOp::UpdateTable(input) => to_json(&self.update_table(input).await?),
+            TableOp::DeleteTable(input) => to_json(&self.delete_table(input).await?),
+            TableOp::TagResource(input) => to_json(&self.tag_resource(input).await?),
+            TableOp::UntagResource(input) => to_json(&self.untag_resource(input).await?),
+            TableOp::ListTagsOfResource(input) => to_json(&self.list_tags_of_resource(input)?),
+            TableOp::DescribeLimits(input) => to_json(&self.describe_limits(input)?),
+            TableOp::DescribeEndpoints(input) => to_json(&self.describe_endpoints(input)?),
+            TableOp::PutItem(input) => to_json(&self.put_item(input).await?),
+            TableOp::GetItem(input) => to_json(&self.get_item(input)?),
+            TableOp::UpdateItem(input) => to_json(&self.update_item(input).await?),
+            TableOp::DeleteItem(input) => to_json(&self.delete_item(input).await?),
+            TableOp::Query(input) => to_json(&self.query(input)?),
+            TableOp::Scan(input) => to_json(&self.scan(input)?),
+            TableOp::BatchGetItem(input) => to_json(&self.batch_get_item(input)?),
+            TableOp::BatchWriteItem(input) => to_json(&self.batch_write_item(input).await?),
         }
     }
 }
 
-fn to_json<T: serde::Serialize>(output: T) -> Result<serde_json::Value> {
-    serde_json::to_value(output).map_err(|e| TablesError::Internal(format!("encode response: {e}")))
+/// The JSON bytes of an output, written straight from its typed form.
+fn to_json<T: serde::Serialize>(output: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(output).map_err(|e| TablesError::Internal(format!("encode response: {e}")))
 }
 
 fn now_epoch_seconds() -> f64 {
@@ -140,7 +152,18 @@ pub(crate) mod testing {
     /// Runs `operation` with the JSON `body`.
     pub(crate) fn call(tables: &Tables, operation: &str, body: Value) -> Result<Value> {
         let op = TableOp::parse(operation, body.to_string().as_bytes())?;
-        tables.execute(op)
+        let bytes = ready(tables.execute(op))?;
+        Ok(serde_json::from_slice(&bytes).expect("responses are JSON"))
+    }
+
+    /// The output of `future`, which must be ready at once: over a `MemStore`, commits never
+    /// wait.
+    pub(crate) fn ready<F: std::future::Future>(future: F) -> F::Output {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::pin!(future).poll(&mut cx) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("a memory-store operation had to wait"),
+        }
     }
 
     /// Creates table `name` with a string hash key `pk` and, if `sort`, a number range key `sk`.

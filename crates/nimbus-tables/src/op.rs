@@ -21,6 +21,20 @@ macro_rules! table_ops {
                 }
             }
 
+            /// Whether the operation touches at most one item: a few point reads (the item,
+            /// and the catalog entry when it is not cached) and at most one commit, which is
+            /// awaited. Cheap enough to poll on an async runtime's own thread; the others scan
+            /// ranges, read up to a hundred items, or change tables.
+            pub fn is_point(&self) -> bool {
+                matches!(
+                    self,
+                    TableOp::GetItem(_)
+                        | TableOp::PutItem(_)
+                        | TableOp::UpdateItem(_)
+                        | TableOp::DeleteItem(_)
+                )
+            }
+
             /// The DynamoDB name of the operation.
             pub fn name(&self) -> &'static str {
                 match self {

@@ -6,13 +6,13 @@ use std::ops::{Bound, ControlFlow};
 
 use nimbus_store::{Direction, KeyRange, prefix_successor};
 use nimbus_tables_model::expr::RangeCondition;
-use nimbus_tables_model::{AttributeValue, Item, keycodec};
+use nimbus_tables_model::{AttributeValue, Item, itemcodec, keycodec};
 
 use crate::api::*;
 use crate::capacity::{Consumed, Report, read_units};
 use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
-use crate::items::{Table, decode_stored};
+use crate::items::Table;
 use crate::validate::Violations;
 use crate::{Tables, keys};
 
@@ -108,30 +108,33 @@ impl Tables {
         let meta = &request.table.meta;
         self.store
             .scan(&request.range, request.direction, &mut |_, value| {
-                let stored = match decode_stored(value.to_vec()) {
-                    Ok(stored) => stored,
+                let item = match itemcodec::decode(value) {
+                    Ok(item) => item,
                     Err(e) => {
-                        failure = Some(e);
+                        failure = Some(e.into());
                         return ControlFlow::Break(());
                     }
                 };
                 page.scanned += 1;
-                bytes += stored.size;
-                if request.expressions.filter_keeps(&stored.item) {
-                    page.count += 1;
-                    match (request.select, request.expressions.projection()) {
-                        (Select::Count, _) => {}
-                        (_, Some(p)) => page.items.push(p.apply(&stored.item)),
-                        (_, None) => page.items.push(stored.item.clone()),
-                    }
-                }
+                bytes += itemcodec::item_size(&item);
                 let full = request.limit.is_some_and(|l| page.scanned as usize >= l)
                     || bytes >= PAGE_BYTES;
                 if full {
-                    page.last_key = Some(meta.key_of(&stored.item));
-                    return ControlFlow::Break(());
+                    page.last_key = Some(meta.key_of(&item));
                 }
-                ControlFlow::Continue(())
+                if request.expressions.filter_keeps(&item) {
+                    page.count += 1;
+                    match (request.select, request.expressions.projection()) {
+                        (Select::Count, _) => {}
+                        (_, Some(p)) => page.items.push(p.apply(&item)),
+                        (_, None) => page.items.push(item),
+                    }
+                }
+                if full {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
             })?;
         if let Some(e) = failure {
             return Err(e);

@@ -95,9 +95,17 @@ impl Tables {
         ))
     }
 
+    /// Commits a batch that writes the catalog entry of `name`, then drops the cached entry
+    /// (whatever the outcome: a failed commit may still have been applied).
+    async fn commit_catalog(&self, name: &str, batch: WriteBatch) -> nimbus_store::Result<()> {
+        let result = self.store.commit_async(batch).await;
+        self.catalog.forget(name);
+        result
+    }
+
     /// Applies `change` to the catalog entry of `name` with optimistic retries; returns the
     /// new entry.
-    fn update_catalog(
+    async fn update_catalog(
         &self,
         name: &str,
         mut change: impl FnMut(&mut TableMeta) -> Result<()>,
@@ -109,7 +117,7 @@ impl Tables {
             batch
                 .check_equals(keys::catalog(name), old)
                 .put(keys::catalog(name), meta.encode()?);
-            match self.store.commit(batch) {
+            match self.commit_catalog(name, batch).await {
                 Ok(()) => return Ok(meta),
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
@@ -120,7 +128,7 @@ impl Tables {
         )))
     }
 
-    pub fn create_table(&self, input: CreateTableInput) -> Result<CreateTableOutput> {
+    pub async fn create_table(&self, input: CreateTableInput) -> Result<CreateTableOutput> {
         let mut v = Violations::new();
         v.required(&input.attribute_definitions, "attributeDefinitions");
         v.required(&input.key_schema, "keySchema");
@@ -217,7 +225,7 @@ impl Tables {
         batch
             .check_absent(keys::catalog(&name))
             .put(keys::catalog(&name), meta.encode()?);
-        match self.store.commit(batch) {
+        match self.commit_catalog(&name, batch).await {
             Ok(()) => {}
             Err(StoreError::Conflict { .. }) => {
                 return Err(TablesError::ResourceInUse(format!(
@@ -277,7 +285,7 @@ impl Tables {
         })
     }
 
-    pub fn update_table(&self, input: UpdateTableInput) -> Result<UpdateTableOutput> {
+    pub async fn update_table(&self, input: UpdateTableInput) -> Result<UpdateTableOutput> {
         let name = self.table_name(input.table_name.as_deref())?;
         let mut v = Violations::new();
         check_billing(
@@ -355,13 +363,14 @@ impl Tables {
                 meta.sse = Some(sse.clone());
             }
             Ok(())
-        })?;
+        })
+        .await?;
         Ok(UpdateTableOutput {
             table_description: Some(self.description(&meta, ACTIVE)?),
         })
     }
 
-    pub fn delete_table(&self, input: DeleteTableInput) -> Result<DeleteTableOutput> {
+    pub async fn delete_table(&self, input: DeleteTableInput) -> Result<DeleteTableOutput> {
         let name = self.table_name(input.table_name.as_deref())?;
         for _ in 0..MAX_ATTEMPTS {
             let (meta, old) = self.existing_table(&name)?;
@@ -377,7 +386,7 @@ impl Tables {
                 .delete(keys::catalog(&name))
                 .delete_range(keys::data_range(&meta.id))
                 .delete_range(keys::stats_range(&meta.id));
-            match self.store.commit(batch) {
+            match self.commit_catalog(&name, batch).await {
                 Ok(()) => {
                     tracing::info!(table = %name, "table deleted");
                     return Ok(DeleteTableOutput {
@@ -415,7 +424,7 @@ impl Tables {
         Ok(name.to_string())
     }
 
-    pub fn tag_resource(
+    pub async fn tag_resource(
         &self,
         input: TagResourceInput,
     ) -> Result<serde_json::Map<String, serde_json::Value>> {
@@ -435,11 +444,12 @@ impl Tables {
                 )));
             }
             Ok(())
-        })?;
+        })
+        .await?;
         Ok(serde_json::Map::new())
     }
 
-    pub fn untag_resource(
+    pub async fn untag_resource(
         &self,
         input: UntagResourceInput,
     ) -> Result<serde_json::Map<String, serde_json::Value>> {
@@ -449,7 +459,8 @@ impl Tables {
             meta.tags
                 .retain(|t| !keys.iter().any(|k| Some(k) == t.key.as_ref()));
             Ok(())
-        })?;
+        })
+        .await?;
         Ok(serde_json::Map::new())
     }
 

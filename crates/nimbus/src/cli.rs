@@ -35,6 +35,35 @@ pub enum Command {
     Credentials(CredentialsArgs),
     /// Check what this machine allows: namespaces, cgroups, seccomp, interpreters, ports, data dir.
     Doctor(DoctorArgs),
+    /// List functions, or show one function's configuration.
+    #[command(
+        after_help = "Examples:\n  nimbus functions\n  nimbus functions get my-function\n  nimbus functions list --json"
+    )]
+    Functions(crate::functions::FunctionsArgs),
+    /// List tables, describe one, scan its items, put an item, or load items from a JSON file.
+    #[command(
+        after_help = "Examples:\n  nimbus tables\n  nimbus tables describe items\n  nimbus tables scan items\n  nimbus tables put items --item '{\"id\": \"42\", \"name\": \"Towel\"}'\n  nimbus tables load items seed.json"
+    )]
+    Tables(crate::tables::TablesArgs),
+    /// List HTTP APIs (API Gateway v2), or show one API with its routes.
+    #[command(
+        after_help = "Examples:\n  nimbus apis\n  nimbus apis get a1b2c3d4e5\n  nimbus apis list --json"
+    )]
+    Apis(crate::apis::ApisArgs),
+    /// Print metered usage since the server started: request units per table, invocations,
+    /// billed milliseconds and GB-seconds per function.
+    #[command(after_help = "Examples:\n  nimbus usage\n  nimbus usage --json")]
+    Usage(crate::usage::UsageArgs),
+    /// List runtimes and their interpreters, or install the AWS SDKs functions import.
+    #[command(
+        after_help = "Examples:\n  nimbus runtimes\n  nimbus runtimes install\n  nimbus runtimes list --json"
+    )]
+    Runtimes(crate::runtimes::RuntimesArgs),
+    /// Create a SAM project: an HTTP API, a function and a table, ready for `nimbus deploy`.
+    #[command(
+        after_help = "Examples:\n  nimbus init my-app\n  nimbus init my-app --runtime nodejs20.x\n  nimbus init . --name shop"
+    )]
+    Init(crate::init::InitArgs),
     /// Invoke a function and print what it returned.
     #[command(
         after_help = "Examples:\n  nimbus invoke my-function --payload '{\"id\": 42}'\n  nimbus invoke my-function --payload @event.json --log\n  nimbus invoke my-function --qualifier live --async"

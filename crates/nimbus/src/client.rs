@@ -37,6 +37,16 @@ pub struct RestResponse {
 impl Client {
     /// A client of the server that `config` names.
     pub fn new(config: &Config) -> anyhow::Result<Client> {
+        // The server writes the key pair on its first start; creating one here would only make
+        // a key pair that no server accepts.
+        let file = credentials::path(&config.data_dir);
+        if !file.exists() {
+            bail!(
+                "no credentials in {}: is `nimbus serve` running with this data directory? \
+                 Start it, or pass its --data-dir",
+                config.data_dir.display()
+            );
+        }
         let key = credentials::load_or_create(&config.data_dir)?;
         Ok(Client {
             endpoint: format!("http://{}", config.listen),

@@ -12,7 +12,7 @@ use crate::cli::{InvokeArgs, LogsArgs};
 use crate::client::{Client, describe_error};
 use crate::config::Config;
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

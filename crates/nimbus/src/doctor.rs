@@ -10,6 +10,8 @@ use crate::config::Config;
 struct Check {
     what: String,
     ok: bool,
+    /// Works, but not as well as it could (a substitute interpreter, an SDK not installed yet).
+    warn: bool,
     detail: String,
 }
 
@@ -20,12 +22,14 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<()> {
         .map(|f| Check {
             what: f.what.to_owned(),
             ok: f.ok,
+            warn: false,
             detail: f.detail,
         })
         .collect();
     for (name, flag) in [("python3", "--version"), ("node", "--version")] {
         checks.push(interpreter(name, flag));
     }
+    checks.extend(runtime_checks(&crate::runtimes::dirs(&config)));
     for (what, addr) in [
         ("AWS API port", config.listen),
         ("gateway port", config.gateway),
@@ -42,13 +46,18 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<()> {
         checks.push(Check {
             what: what.to_owned(),
             ok,
+            warn: false,
             detail,
         });
     }
     checks.push(data_dir(&config.data_dir));
     let width = checks.iter().map(|c| c.what.len()).max().unwrap_or(0);
     for c in &checks {
-        let verdict = if c.ok { "ok  " } else { "FAIL" };
+        let verdict = match (c.ok, c.warn) {
+            (false, _) => "FAIL",
+            (true, true) => "warn",
+            (true, false) => "ok  ",
+        };
         println!("{verdict} {:width$}  {}", c.what, c.detail);
     }
     Ok(())
@@ -73,8 +82,58 @@ fn interpreter(name: &str, flag: &str) -> Check {
     Check {
         what: name.to_owned(),
         ok,
+        warn: false,
         detail,
     }
+}
+
+/// One line per Python runtime (exact interpreter or substitute) and per SDK.
+fn runtime_checks(dirs: &nimbus_functions::runtimes::RuntimeDirs) -> Vec<Check> {
+    use nimbus_functions::runtimes::{Family, sdk_installed};
+    let mut checks: Vec<Check> = crate::runtimes::inspect(dirs)
+        .into_iter()
+        .filter(|s| s.runtime.starts_with("python3."))
+        .map(|s| {
+            let version = s.version.unwrap_or_default();
+            let (ok, detail) = match (&s.interpreter, s.exact) {
+                (Some(p), true) => (true, format!("runs on {p} ({version})")),
+                (Some(p), false) => (
+                    true,
+                    format!(
+                        "substitute: {} is not installed, so {p} ({version}) runs it",
+                        s.runtime
+                    ),
+                ),
+                (None, _) => (false, s.note.unwrap_or_default()),
+            };
+            Check {
+                what: format!("runtime {}", s.runtime),
+                ok,
+                warn: !s.exact,
+                detail,
+            }
+        })
+        .collect();
+    for (what, family) in [
+        ("Python SDK", Family::Python),
+        ("Node.js SDK", Family::Node),
+    ] {
+        let name = crate::runtimes::sdk_name(family);
+        let installed = sdk_installed(dirs, family);
+        checks.push(Check {
+            what: what.to_owned(),
+            ok: true,
+            warn: !installed,
+            detail: if installed {
+                format!("{name} installed in {}", dirs.root.display())
+            } else {
+                format!(
+                    "{name} not installed yet: `nimbus runtimes install` installs it now, else the first invocation does"
+                )
+            },
+        });
+    }
+    checks
 }
 
 fn data_dir(dir: &Path) -> Check {
@@ -92,6 +151,7 @@ fn data_dir(dir: &Path) -> Check {
     Check {
         what: "data directory".to_owned(),
         ok,
+        warn: false,
         detail,
     }
 }

@@ -11,6 +11,16 @@ mod doctor;
 mod serve;
 mod telemetry;
 
+// Commands on the resources of a running server, and local ones (runtimes, init).
+mod apis;
+mod functions;
+mod init;
+mod item_json;
+mod output;
+mod runtimes;
+mod tables;
+mod usage;
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -23,6 +33,12 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Credentials(args) => credentials::run(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Functions(args) => functions::run(args),
+        Command::Tables(args) => tables::run(args),
+        Command::Apis(args) => apis::run(args),
+        Command::Usage(args) => usage::run(args),
+        Command::Runtimes(args) => runtimes::run(args),
+        Command::Init(args) => init::run(args),
         Command::Invoke(args) => commands::invoke(args),
         Command::Logs(args) => commands::logs(args),
         Command::Deploy(args) => deploy::deploy(args),

@@ -29,7 +29,11 @@ pub(crate) const ACCOUNT_ID: &str = "000000000000";
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config::resolve_serve(&args.server, args.no_auth, &args.functions)?;
+    let mut config = Config::resolve_serve(&args.server, args.no_auth, &args.functions)?;
+    // Function processes run in their own working directory, so every path handed to them
+    // (runtime shims, SDKs, code) must be absolute: the default `./.nimbus` is not.
+    config.data_dir = std::path::absolute(&config.data_dir)
+        .with_context(|| format!("resolve the data directory {}", config.data_dir.display()))?;
     telemetry::init(&config.log_level)?;
     let key = credentials::load_or_create(&config.data_dir)?;
     let store_dir = config.data_dir.join("store");
@@ -115,7 +119,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
             account_id: ACCOUNT_ID.to_owned(),
             endpoint: aws_addr.to_string(),
         },
-        usage,
+        Arc::clone(&usage) as Arc<dyn nimbus_metering::UsageSink>,
     )
     .context("start the table service")?;
     let gateway = Arc::new(
@@ -141,6 +145,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
             tables: Arc::new(tables),
             functions: Arc::clone(&functions),
             gateway: Arc::clone(&gateway),
+            usage,
         },
     ));
 
