@@ -387,3 +387,31 @@ def test_tables_update_in_place_and_are_replaced_for_new_keys(nimbus_server, tmp
     assert name not in ddb.list_tables()["TableNames"]
     assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0
     assert new_name not in ddb.list_tables()["TableNames"]
+
+
+def test_an_explicit_http_api_with_a_named_stage(nimbus_server, tmp_path):
+    app = project(tmp_path, "python-hello")
+    stack = stack_name("explicit")
+    template = app / "template.yaml"
+    template.write_text(template.read_text().replace("Resources:\n", """Resources:
+  MyApi:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageName: v1
+      CorsConfiguration:
+        AllowOrigins: ['http://example.com']
+        AllowMethods: [GET]
+""").replace("            Method: get\n", "            Method: get\n            ApiId: !Ref MyApi\n")
+        .replace("${ServerlessHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/hello",
+                 "${MyApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1/hello"))
+    out = deploy(nimbus_server, app, stack)
+    assert "ServerlessHttpApi" not in out.stdout
+    assert "create  http api  MyApi" in out.stdout
+    url = outputs(out.stdout)["HelloWorldApi"]
+    assert url.endswith("/v1/hello")
+    r = call(url, headers={"Origin": "http://example.com"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"message": "hello world"}
+    assert r.headers.get("access-control-allow-origin") == "http://example.com"
+    assert "No changes" in deploy(nimbus_server, app, stack).stdout
+    assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0
