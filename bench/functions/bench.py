@@ -586,7 +586,7 @@ class Point:
 def run_wrk(nimbus: Nimbus, conns: int, duration: float, request_file: Path) -> tuple[dict | None, str, float]:
     threads = min(conns, 2)
     cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{max(1, round(duration))}s", "--timeout", "10s",
-           "-s", str(HERE / "replay.lua"), nimbus.url, "--", str(request_file), str(threads)]
+           "-s", str(HERE.parent / "common" / "replay.lua"), nimbus.url, "--", str(request_file), str(threads)]
     t0 = time.monotonic()
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
     wall = time.monotonic() - t0

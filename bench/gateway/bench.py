@@ -338,7 +338,7 @@ class Point:
 def run_wrk(port: int, conns: int, duration: float, request_file: Path) -> tuple[dict | None, str, float]:
     threads = min(conns, 2)
     cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{max(1, round(duration))}s",
-           "--timeout", "10s", "-s", str(HERE / "replay.lua"), f"http://127.0.0.1:{port}",
+           "--timeout", "10s", "-s", str(HERE.parent / "common" / "replay.lua"), f"http://127.0.0.1:{port}",
            "--", str(request_file), str(threads)]
     t0 = time.monotonic()
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)

@@ -453,7 +453,7 @@ def run_wrk(target: Target, op: str, conns: int, duration: int, request_file: Pa
             signed: list[Signed]) -> Point:
     threads = min(conns, 2)
     cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration}s", "--timeout", "10s",
-           "-s", str(HERE / "replay.lua"), target.url, "--", str(request_file), str(threads)]
+           "-s", str(HERE.parent / "common" / "replay.lua"), target.url, "--", str(request_file), str(threads)]
     point = Point(target.name, op, conns, threads, duration)
     pid = target.proc.pid if target.proc else 0
     busy0, server0, wrk0 = busy_ticks(), process_ticks(pid), os.times()

@@ -1,4 +1,4 @@
--- wrk script for the function benchmark (as bench/tables): replays pre-signed raw HTTP requests from a file.
+-- wrk script shared by the benchmarks: replays pre-signed raw HTTP requests from a file.
 --
 -- Usage: wrk ... -s replay.lua URL -- REQUEST_FILE THREADS
 -- REQUEST_FILE holds complete HTTP/1.1 requests (request line, headers, body), each ended by a
