@@ -386,8 +386,9 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-@pytest.fixture(scope="module")
-def issuer():
+def _start_issuer(tls_context=None):
+    """An OpenID-style issuer on loopback serving one locally generated RSA key: returns
+    (url, sign, server)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     numbers = key.public_key().public_numbers()
     jwk = {"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256",
@@ -416,7 +417,11 @@ def issuer():
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state["url"] = f"http://127.0.0.1:{server.server_address[1]}"
+    scheme = "http"
+    if tls_context is not None:
+        server.socket = tls_context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    state["url"] = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 
@@ -426,7 +431,13 @@ def issuer():
         sig = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
         return f"{signing_input}.{_b64(sig)}"
 
-    yield state["url"], sign
+    return state["url"], sign, server
+
+
+@pytest.fixture(scope="module")
+def issuer():
+    url, sign, server = _start_issuer()
+    yield url, sign
     server.shutdown()
 
 
@@ -461,3 +472,86 @@ def test_jwt_authorizer(apigw, echo_arn, gateway_url, issuer):
     r = call(gateway_url, api["ApiId"], "GET", "/items/1",
              headers={"Authorization": "Bearer " + sign(good)[:-4] + "AAAA"})
     assert r.status_code == 401
+
+
+def _certificates(directory):
+    """A local CA and a certificate for 127.0.0.1 signed by it, as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca = (x509.CertificateBuilder().subject_name(name("nimbus test CA")).issuer_name(name("nimbus test CA"))
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf = (x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (directory / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (directory / "leaf.pem").write_bytes(leaf.public_bytes(pem))
+    (directory / "leaf.key").write_bytes(key.private_bytes(
+        pem, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+    return directory / "ca.pem", directory / "leaf.pem", directory / "leaf.key"
+
+
+@pytest.mark.nimbus_only
+def test_jwt_authorizer_with_keys_over_https(tmp_path_factory, monkeypatch):
+    """Real issuers publish their keys over https: a server that trusts the issuer's CA
+    (through SSL_CERT_FILE) fetches them; the same token is refused when signed by another key."""
+    import ssl
+
+    from conftest import _start_nimbus, _stop
+
+    root = tmp_path_factory.mktemp("jwks-https")
+    ca, leaf, leaf_key = _certificates(root)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(leaf, leaf_key)
+    url, sign, issuer_server = _start_issuer(context)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    server = _start_nimbus(root)
+    try:
+        lam = boto3.client("lambda", **_client_kwargs(server))
+        gw = boto3.client("apigatewayv2", **_client_kwargs(server))
+        arn = _create_function(lam, ECHO)
+        api, integration = http_api(gw, arn, route_keys=())
+        a = gw.create_authorizer(ApiId=api["ApiId"], AuthorizerType="JWT", Name="jwt",
+                                 IdentitySource=["$request.header.Authorization"],
+                                 JwtConfiguration={"Issuer": url, "Audience": ["my-app"]})
+        gw.create_route(ApiId=api["ApiId"], RouteKey="GET /items/{id}", AuthorizationType="JWT",
+                        AuthorizerId=a["AuthorizerId"],
+                        Target=f"integrations/{integration['IntegrationId']}")
+        now = int(time.time())
+        good = {"iss": url, "aud": "my-app", "sub": "user-2", "exp": now + 600, "iat": now}
+        r = call(server.gateway_endpoint, api["ApiId"], "GET", "/items/1",
+                 headers={"Authorization": f"Bearer {sign(good)}"})
+        assert r.status_code == 200, (r.status_code, r.text, server.log_tail())
+        assert r.json()["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] == "user-2"
+        _, other_sign, other_server = _start_issuer()
+        other_server.shutdown()
+        r = call(server.gateway_endpoint, api["ApiId"], "GET", "/items/1",
+                 headers={"Authorization": f"Bearer {other_sign(good)}"})
+        assert r.status_code == 401
+    finally:
+        _stop(server)
+        issuer_server.shutdown()

@@ -41,7 +41,7 @@ struct CachedSet {
 /// Verifies JWTs; caches key sets per issuer.
 pub struct JwtVerifier {
     client: hyper_util::client::legacy::Client<
-        hyper_util::client::legacy::connect::HttpConnector,
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
         Empty<Bytes>,
     >,
     cache: Mutex<HashMap<String, CachedSet>>,
@@ -91,9 +91,25 @@ fn token_scopes(claims: &Map<String, Value>) -> Option<Vec<String>> {
 
 impl JwtVerifier {
     pub fn new() -> Self {
+        // Key locations may be https: trust the system's roots (and `SSL_CERT_FILE`). ring is
+        // the only rustls crypto provider built in, so rustls uses it by default.
+        let connector = match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
+            Ok(builder) => builder.https_or_http().enable_http1().build(),
+            Err(e) => {
+                tracing::warn!("no trusted root certificates ({e}): https key locations will fail");
+                let config = rustls::ClientConfig::builder()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth();
+                hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(config)
+                    .https_or_http()
+                    .enable_http1()
+                    .build()
+            }
+        };
         let client =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build_http();
+                .build(connector);
         JwtVerifier {
             client,
             cache: Mutex::new(HashMap::new()),
@@ -229,9 +245,9 @@ impl JwtVerifier {
                 .map_err(|e| format!("read {path}: {e}"))?;
             return serde_json::from_slice(&text).map_err(|e| format!("{path}: {e}"));
         }
-        if !url.starts_with("http://") {
+        if !url.starts_with("http://") && !url.starts_with("https://") {
             return Err(format!(
-                "{url}: only http:// and file:// key locations are supported"
+                "{url}: key locations are https://, http:// or file:// URLs"
             ));
         }
         let uri: http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
