@@ -11,6 +11,7 @@
 //! events are errors or warnings that name their line); the same template and the same files
 //! give the same hashes, so a re-deploy of an unchanged stack plans nothing.
 
+pub mod build;
 pub mod error;
 pub mod intrinsics;
 pub mod model;

@@ -423,6 +423,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     kind: HTTP_API.to_owned(),
                     properties: props.clone(),
                     condition: None,
+                    metadata: None,
                     unsupported_attributes: Vec::new(),
                 };
                 http_api(&ctx, &implicit, &props, inputs, &mut problems)?
@@ -987,6 +988,7 @@ fn function(
             code,
             tags,
             policies,
+            metadata: r.metadata.as_ref().map(|m| ctx.value(m)).transpose()?,
         },
         routes,
     ))
