@@ -303,3 +303,140 @@ fn run(req: &Request<'_>, mut cmd: Command, install: &str) -> Result<String> {
     }
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request<'a>(
+        dir: &'a Path,
+        runtime: &'a str,
+        target: Target,
+        metadata: Option<&'a Json>,
+    ) -> Request<'a> {
+        Request {
+            name: "Thing",
+            target,
+            source: dir,
+            runtime,
+            handler: Some("app.handler"),
+            architecture: "x86_64",
+            metadata,
+            template_dir: dir,
+        }
+    }
+
+    #[test]
+    fn the_method_comes_from_metadata_else_from_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let builder = Builder::for_project(d, d.join("tools"));
+        let method = |runtime, metadata: Option<&Json>| {
+            builder.method(&request(d, runtime, Target::Function, metadata))
+        };
+        assert_eq!(method("python3.12", None).unwrap(), None, "no manifest");
+        std::fs::write(d.join("requirements.txt"), "# nothing yet\n\n").unwrap();
+        assert_eq!(
+            method("python3.12", None).unwrap(),
+            None,
+            "nothing to install"
+        );
+        std::fs::write(d.join("requirements.txt"), "six\n").unwrap();
+        assert_eq!(method("python3.12", None).unwrap(), Some(Method::Pip));
+
+        std::fs::write(d.join("package.json"), r#"{"name": "x"}"#).unwrap();
+        assert_eq!(method("nodejs20.x", None).unwrap(), None, "no dependencies");
+        std::fs::write(d.join("package.json"), r#"{"dependencies": {"ms": "2"}}"#).unwrap();
+        assert_eq!(method("nodejs20.x", None).unwrap(), Some(Method::Npm));
+
+        let esbuild = json!({"BuildMethod": "esbuild"});
+        assert_eq!(
+            method("nodejs22.x", Some(&esbuild)).unwrap(),
+            Some(Method::Esbuild)
+        );
+        let err = method("python3.12", Some(&esbuild))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("Thing: BuildMethod esbuild builds Node.js"),
+            "{err}"
+        );
+        let make = json!({"BuildMethod": "makefile"});
+        assert_eq!(
+            method("provided.al2023", Some(&make)).unwrap(),
+            Some(Method::Makefile)
+        );
+        let err = method("java21", Some(&json!({"BuildMethod": "maven"})))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("BuildMethod maven is not supported"), "{err}");
+
+        // A layer is built only when its metadata says how.
+        let layer = |metadata| builder.method(&request(d, "python3.12", Target::Layer, metadata));
+        assert_eq!(layer(None).unwrap(), None);
+        let py = json!({"BuildMethod": "python3.12"});
+        assert_eq!(layer(Some(&py)).unwrap(), Some(Method::Pip));
+        let node = json!({"BuildMethod": "nodejs20.x"});
+        assert_eq!(layer(Some(&node)).unwrap(), Some(Method::Npm));
+    }
+
+    #[test]
+    fn a_python_layer_lands_under_python_and_is_cached() {
+        let project = tempfile::tempdir().unwrap();
+        let src = project.path().join("layer");
+        std::fs::create_dir_all(src.join("shared")).unwrap();
+        std::fs::write(src.join("shared/util.py"), "X = 1\n").unwrap();
+        let builder = Builder::for_project(project.path(), project.path().join("tools"));
+        let metadata = json!({"BuildMethod": "python3.12"});
+        let req = request(&src, "python3.12", Target::Layer, Some(&metadata));
+        let built = builder.build(&req, Method::Pip).unwrap();
+        assert!(!built.cached);
+        assert_eq!(built.dir, project.path().join(".nimbus/build/Thing"));
+        assert!(built.dir.join("python/shared/util.py").is_file());
+        assert!(builder.build(&req, Method::Pip).unwrap().cached);
+        std::fs::write(src.join("shared/util.py"), "X = 2\n").unwrap();
+        let rebuilt = builder.build(&req, Method::Pip).unwrap();
+        assert!(!rebuilt.cached);
+        let text = std::fs::read_to_string(rebuilt.dir.join("python/shared/util.py")).unwrap();
+        assert_eq!(text, "X = 2\n");
+    }
+
+    #[test]
+    fn a_failed_make_carries_its_output_and_keeps_the_last_good_build() {
+        let project = tempfile::tempdir().unwrap();
+        let src = project.path().join("fn");
+        std::fs::create_dir_all(&src).unwrap();
+        let good = "build-Thing:\n\techo ok > $(ARTIFACTS_DIR)/bootstrap\n";
+        std::fs::write(src.join("Makefile"), good).unwrap();
+        let builder = Builder::for_project(project.path(), project.path().join("tools"));
+        let metadata = json!({"BuildMethod": "makefile"});
+        let req = request(&src, "provided.al2023", Target::Function, Some(&metadata));
+        let built = builder.build(&req, Method::Makefile).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(built.dir.join("bootstrap")).unwrap(),
+            "ok\n"
+        );
+        // The build ran in a copy: the source folder is as it was.
+        assert!(!src.join("bootstrap").exists());
+
+        let bad = "build-Thing:\n\t@echo compiler says no >&2; exit 3\n";
+        std::fs::write(src.join("Makefile"), bad).unwrap();
+        let err = builder
+            .build(&req, Method::Makefile)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("Thing: build failed: `make"), "{err}");
+        assert!(err.contains("compiler says no"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(built.dir.join("bootstrap")).unwrap(),
+            "ok\n"
+        );
+        // No staging folder is left behind.
+        let left: Vec<_> = std::fs::read_dir(builder.root())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+    }
+}
