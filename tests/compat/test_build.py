@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import uuid
 from pathlib import Path
 
@@ -207,3 +208,94 @@ Outputs:"""))
     assert "Building HelloWorldFunction (python3.13, pip)… cached" in progress, progress
     assert {f["logical_id"]: f for f in second["functions"]}["HelloWorldFunction"]["cached"] \
         is True
+
+
+def test_watch_rebuilds_a_changed_function(nimbus_server, tmp_path, lam):
+    app = project(tmp_path, "node-esm")
+    stack = f"build-watch-{uuid.uuid4().hex[:6]}"
+    proc = subprocess.Popen(
+        [binary(), "deploy", str(app / "template.yaml"), "--stack-name", stack, "--watch",
+         *server_args(nimbus_server)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Reading the output blocks; a deploy that never gets there must not hang the suite.
+    guard = threading.Timer(240, proc.kill)
+    guard.start()
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Watching"):
+                break
+        text = "".join(lines)
+        assert "Building HelloWorldFunction (nodejs20.x, npm)… done in" in text, text
+        name = outputs(text)["HelloWorldFunction"].rsplit(":", 1)[1]
+        code = app / "hello-world" / "app.mjs"
+        code.write_text(code.read_text().replace("'hello world'", "'watched'"))
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("updated HelloWorldFunction"):
+                break
+        text = "".join(lines)
+        assert "Building HelloWorldFunction (nodejs20.x, npm)… done in" in text, text
+        assert answer(lam, name) == {"message": "watched", "timeout": "3 seconds"}
+    finally:
+        guard.cancel()
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0
+
+
+def test_esbuild_comes_from_the_tools_cache_when_the_project_has_none(tmp_path):
+    app = tmp_path / "plain-js"
+    (app / "src").mkdir(parents=True)
+    (app / "src" / "app.mjs").write_text(
+        "import { shout } from './shout.mjs';\n"
+        "export const handler = async (event) => ({ statusCode: 200, body: shout(event.name) });\n")
+    (app / "src" / "shout.mjs").write_text(
+        "export const shout = (s) => `${s.toUpperCase()}!`;\n")
+    (app / "template.yaml").write_text("""\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  ShoutFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: nodejs20.x
+    Metadata:
+      BuildMethod: esbuild
+      BuildProperties:
+        Format: esm
+        OutExtension:
+          - .js=.mjs
+""")
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    out = subprocess.run([binary(), "build", str(app), "--json"], capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    tools = tmp_path / "cache" / "nimbus" / "tools"
+    assert [p.name for p in tools.iterdir() if not p.name.startswith(".")] \
+        == ["esbuild-0.25.9"]
+    artifact = Path(json.loads(out.stdout)["functions"][0]["artifact"])
+    assert sorted(p.name for p in artifact.iterdir()) == ["app.mjs"]
+    # The handler entry was bundled (shout.mjs inlined) as an ES module.
+    run = subprocess.run(
+        ["node", "--input-type=module", "-e",
+         f"import {{ handler }} from '{artifact / 'app.mjs'}';"
+         "console.log(JSON.stringify(await handler({name: 'hi'})));"],
+        capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"statusCode": 200, "body": "HI!"}
+
+
+def test_a_missing_tool_says_what_to_install(tmp_path):
+    app = project(tmp_path, "node-esm")
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    out = subprocess.run([binary(), "build", str(app)], capture_output=True, text=True,
+                         timeout=60, env=dict(os.environ, PATH=str(empty)))
+    assert out.returncode != 0
+    assert "HelloWorldFunction" in out.stderr, out.stderr
+    assert "npm not found: install Node.js" in out.stderr, out.stderr
