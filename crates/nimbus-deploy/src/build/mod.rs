@@ -18,9 +18,9 @@
 //! rebuilt. A build writes into a staging folder and replaces the cached output only when it
 //! succeeds, so a failed build leaves the previous output (and the deployed code) alone.
 //!
-//! Layers (`AWS::Serverless::LayerVersion` with `Metadata: BuildMethod`) build through the
-//! same [`Builder::build`] with [`Target::Layer`]: Python packages land in `python/`, Node.js
-//! packages in `nodejs/node_modules`, as Lambda expects them under `/opt`.
+//! Layers (`AWS::Serverless::LayerVersion` with `Metadata: BuildMethod`) build through
+//! [`Builder::build_layer`] (a [`Target::Layer`] request): Python packages land in `python/`,
+//! Node.js packages in `nodejs/node_modules`, as Lambda expects them under `/opt`.
 
 mod cache;
 mod esbuild;
@@ -176,6 +176,42 @@ impl Builder {
             Ok(Some(Method::Npm))
         } else {
             Ok(None)
+        }
+    }
+
+    /// Builds a layer's `ContentUri` folder as its `Metadata` says (`BuildMethod: python3.12`,
+    /// `nodejs20.x` or `makefile`, with `ContextPath` as for functions): Python packages under
+    /// `python/`, Node.js ones under `nodejs/node_modules`. `compatible_runtime` (one of the
+    /// layer's `CompatibleRuntimes`) stands for the runtime when the method is `makefile`.
+    /// `None` when the layer has no `BuildMethod`: its folder is packaged as it is.
+    pub fn build_layer(
+        &self,
+        name: &str,
+        content: &Path,
+        metadata: Option<&Json>,
+        compatible_runtime: Option<&str>,
+        template_dir: &Path,
+    ) -> Result<Option<Built>> {
+        let method = metadata
+            .and_then(|m| m.get("BuildMethod"))
+            .and_then(Json::as_str);
+        let runtime = match method {
+            Some(m) if m.starts_with("python3.") || m.starts_with("nodejs") => m,
+            _ => compatible_runtime.unwrap_or(""),
+        };
+        let req = Request {
+            name,
+            target: Target::Layer,
+            source: content,
+            runtime,
+            handler: None,
+            architecture: "x86_64",
+            metadata,
+            template_dir,
+        };
+        match self.method(&req)? {
+            Some(method) => self.build(&req, method).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -389,14 +425,20 @@ mod tests {
         std::fs::write(src.join("shared/util.py"), "X = 1\n").unwrap();
         let builder = Builder::for_project(project.path(), project.path().join("tools"));
         let metadata = json!({"BuildMethod": "python3.12"});
-        let req = request(&src, "python3.12", Target::Layer, Some(&metadata));
-        let built = builder.build(&req, Method::Pip).unwrap();
+        let build = || {
+            builder
+                .build_layer("Thing", &src, Some(&metadata), None, project.path())
+                .unwrap()
+                .unwrap()
+        };
+        let built = build();
         assert!(!built.cached);
+        assert_eq!(built.method, Method::Pip);
         assert_eq!(built.dir, project.path().join(".nimbus/build/Thing"));
         assert!(built.dir.join("python/shared/util.py").is_file());
-        assert!(builder.build(&req, Method::Pip).unwrap().cached);
+        assert!(build().cached);
         std::fs::write(src.join("shared/util.py"), "X = 2\n").unwrap();
-        let rebuilt = builder.build(&req, Method::Pip).unwrap();
+        let rebuilt = build();
         assert!(!rebuilt.cached);
         let text = std::fs::read_to_string(rebuilt.dir.join("python/shared/util.py")).unwrap();
         assert_eq!(text, "X = 2\n");
