@@ -122,6 +122,9 @@ def test_each_builder_deploys_a_working_function_then_caches(nimbus_server, tmp_
         assert not (artifact / "node_modules" / "is-number").exists()
     if fixture == "ts-esbuild":
         assert sorted(p.name for p in artifact.iterdir()) == ["app.js", "app.js.map"]
+        # Sourcemap: true turns source maps on in Node.js, as SAM does.
+        env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+        assert env["NODE_OPTIONS"] == "--enable-source-maps", env
     if fixture == "makefile-provided":
         assert os.access(artifact / "bootstrap", os.X_OK)
 

@@ -980,6 +980,8 @@ fn function(
             }
         }
     }
+    let mut metadata = r.metadata.as_ref().map(|m| ctx.value(m)).transpose()?;
+    crate::build::link_sourcemap(metadata.as_mut(), &mut config);
     Ok((
         FunctionSpec {
             name: names.get(id).cloned().unwrap_or_default(),
@@ -988,7 +990,7 @@ fn function(
             code,
             tags,
             policies,
-            metadata: r.metadata.as_ref().map(|m| ctx.value(m)).transpose()?,
+            metadata,
         },
         routes,
     ))

@@ -3,7 +3,7 @@
 //! esbuild"): `EntryPoints`, `External`, `Format`, `Loader`, `MainFields`, `Minify` (default
 //! true), `OutExtension`, `Sourcemap` (default false), `SourcesContent`, `Target`, `Banner`,
 //! `Footer`, `Define`, `KeepNames` and `UseNpmCi` (read by the npm step). Any other property
-//! is an error rather than ignored.
+//! is an error rather than ignored. [`link_sourcemap`] ties `Sourcemap` to `NODE_OPTIONS`.
 
 use serde_json::{Map, Value as Json};
 
@@ -27,6 +27,58 @@ const KNOWN: &[&str] = &[
     "KeepNames",
     "UseNpmCi",
 ];
+
+const ENABLE_SOURCE_MAPS: &str = "--enable-source-maps";
+
+/// SAM's link between `Sourcemap` and the function's `NODE_OPTIONS`, for `BuildMethod: esbuild`:
+/// `Sourcemap: true` appends `--enable-source-maps` to `NODE_OPTIONS` (so that stack traces
+/// point into the sources), and a `NODE_OPTIONS` with that flag turns `Sourcemap` on when the
+/// template does not set it. `config` is the function's CreateFunction configuration.
+pub fn link_sourcemap(metadata: Option<&mut Json>, config: &mut Map<String, Json>) {
+    let Some(metadata) = metadata else { return };
+    if metadata.get("BuildMethod").and_then(Json::as_str) != Some("esbuild") {
+        return;
+    }
+    let Some(meta) = metadata.as_object_mut() else {
+        return;
+    };
+    let props = meta
+        .entry("BuildProperties")
+        .or_insert_with(|| Json::Object(Map::new()));
+    let Some(props) = props.as_object_mut() else {
+        return;
+    };
+    let Some(vars) = config
+        .get_mut("Environment")
+        .and_then(|e| e.get_mut("Variables"))
+        .and_then(Json::as_object_mut)
+    else {
+        return;
+    };
+    let options = vars
+        .get("NODE_OPTIONS")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let enabled = options.split_whitespace().any(|o| o == ENABLE_SOURCE_MAPS);
+    match flag(props, "Sourcemap") {
+        Ok(Some(true)) if !enabled => {
+            let value = if options.trim().is_empty() {
+                ENABLE_SOURCE_MAPS.to_owned()
+            } else {
+                format!("{} {ENABLE_SOURCE_MAPS}", options.trim())
+            };
+            vars.insert("NODE_OPTIONS".into(), Json::String(value));
+        }
+        Ok(None) if enabled => {
+            props.insert("Sourcemap".into(), Json::Bool(true));
+        }
+        _ => {}
+    }
+    if props.is_empty() {
+        meta.remove("BuildProperties");
+    }
+}
 
 /// A boolean property; templates write both `true` and `"true"`.
 fn flag(props: &Map<String, Json>, key: &str) -> Result<Option<bool>, String> {
@@ -224,6 +276,54 @@ mod tests {
                 "src/b.ts",
             ]
         );
+    }
+
+    #[test]
+    fn sourcemap_and_node_options_follow_each_other() {
+        let config = |options: Option<&str>| {
+            let vars = match options {
+                Some(o) => json!({"NODE_OPTIONS": o}),
+                None => json!({}),
+            };
+            json!({"Environment": {"Variables": vars}})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let esbuild = |props: Json| json!({"BuildMethod": "esbuild", "BuildProperties": props});
+
+        let mut meta = esbuild(json!({"Sourcemap": true}));
+        let mut cfg = config(None);
+        link_sourcemap(Some(&mut meta), &mut cfg);
+        assert_eq!(
+            cfg["Environment"]["Variables"]["NODE_OPTIONS"],
+            "--enable-source-maps"
+        );
+
+        let mut cfg = config(Some("--max-old-space-size=100"));
+        link_sourcemap(Some(&mut meta), &mut cfg);
+        assert_eq!(
+            cfg["Environment"]["Variables"]["NODE_OPTIONS"],
+            "--max-old-space-size=100 --enable-source-maps"
+        );
+
+        let mut meta = json!({"BuildMethod": "esbuild"});
+        let mut cfg = config(Some("--enable-source-maps"));
+        link_sourcemap(Some(&mut meta), &mut cfg);
+        assert_eq!(meta["BuildProperties"]["Sourcemap"], true);
+
+        // Sourcemap: false wins, and other build methods are left alone.
+        let mut meta = esbuild(json!({"Sourcemap": false}));
+        link_sourcemap(Some(&mut meta), &mut cfg);
+        assert_eq!(meta["BuildProperties"]["Sourcemap"], false);
+        let mut meta = json!({"BuildMethod": "makefile"});
+        let mut cfg = config(None);
+        link_sourcemap(Some(&mut meta), &mut cfg);
+        assert_eq!(meta, json!({"BuildMethod": "makefile"}));
+        assert_eq!(cfg, config(None));
+        let mut meta = json!({"BuildMethod": "esbuild"});
+        link_sourcemap(Some(&mut meta), &mut cfg);
+        assert_eq!(meta, json!({"BuildMethod": "esbuild"}));
     }
 
     #[test]

@@ -35,7 +35,7 @@ use std::time::Instant;
 use serde_json::Value as Json;
 
 pub use cache::cache_key;
-pub use esbuild::{ESBUILD_VERSION, esbuild_args};
+pub use esbuild::{ESBUILD_VERSION, esbuild_args, link_sourcemap};
 
 use crate::error::{Error, Result};
 use crate::package::{files, io};
