@@ -27,6 +27,43 @@ pub struct Parameter {
     pub kind: String,
     pub default: Option<String>,
     pub allowed_values: Vec<String>,
+    /// `MinLength` / `MaxLength` of a String.
+    pub min_length: Option<usize>,
+    pub max_length: Option<usize>,
+    /// `MinValue` / `MaxValue` of a Number.
+    pub min_value: Option<f64>,
+    pub max_value: Option<f64>,
+}
+
+/// The keys a parameter may have (CloudFormation's `Parameters` section).
+const PARAMETER_KEYS: &[&str] = &[
+    "Type",
+    "Default",
+    "AllowedValues",
+    "AllowedPattern",
+    "ConstraintDescription",
+    "Description",
+    "MinLength",
+    "MaxLength",
+    "MinValue",
+    "MaxValue",
+    "NoEcho",
+];
+
+/// A numeric key of a parameter (`MinLength: 3`).
+fn parameter_number<T: std::str::FromStr>(node: &Node, name: &str, key: &str) -> Result<Option<T>> {
+    match node.get(key) {
+        None => Ok(None),
+        Some(n) => scalar_text(n)
+            .and_then(|t| t.parse().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                Error::template(
+                    Some(n.line),
+                    format!("{key} of parameter {name} must be a number"),
+                )
+            }),
+    }
 }
 
 /// One entry of `Resources`.
@@ -111,6 +148,14 @@ impl Template {
         let mut parameters = Vec::new();
         if let Some(section) = root.get("Parameters") {
             for (name, node) in entries(section, "Parameters")? {
+                for (key, value) in entries(node, "a parameter")? {
+                    if !PARAMETER_KEYS.contains(&key.as_str()) {
+                        return Err(Error::template(
+                            Some(value.line),
+                            format!("parameter {name} has an unknown key {key}"),
+                        ));
+                    }
+                }
                 let kind = node.get("Type").and_then(scalar_text).ok_or_else(|| {
                     Error::template(Some(node.line), format!("parameter {name} has no Type"))
                 })?;
@@ -140,6 +185,10 @@ impl Template {
                     kind,
                     default,
                     allowed_values,
+                    min_length: parameter_number(node, name, "MinLength")?,
+                    max_length: parameter_number(node, name, "MaxLength")?,
+                    min_value: parameter_number(node, name, "MinValue")?,
+                    max_value: parameter_number(node, name, "MaxValue")?,
                 });
             }
         }
