@@ -257,4 +257,11 @@ def test_auto_publish_alias_publishes_on_change(nimbus_server, tmp_path, lam):
     changed = deploy(nimbus_server, app, stack, "--parameter-overrides", "Greeting=hi")
     assert outputs(changed.stdout)["VersionArn"] == f"{got['FunctionArn']}:3"
     assert "greeting2" in call(got["GreetUrl"]).json()
+
+    # So does a new architecture, which goes with the code.
+    template = app / "template.yaml"
+    template.write_text(template.read_text().replace("[x86_64]", "[arm64]"))
+    changed = deploy(nimbus_server, app, stack, "--parameter-overrides", "Greeting=hi")
+    assert outputs(changed.stdout)["VersionArn"] == f"{got['FunctionArn']}:4"
+    assert lam.get_function_configuration(FunctionName=name)["Architectures"] == ["arm64"]
     assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0

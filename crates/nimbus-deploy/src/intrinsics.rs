@@ -630,6 +630,93 @@ mod tests {
     }
 
     #[test]
+    fn each_bad_intrinsic_names_its_line() {
+        let cases = [
+            (
+                "a: 1\nb: !GetAZs [x]\n",
+                "template line 2: expected a string",
+            ),
+            (
+                "a: 1\nb: !Sub 'x-${Stage'\n",
+                "template line 2: Fn::Sub: unclosed ${",
+            ),
+            (
+                "a: 1\nb: !Sub [x, [y]]\n",
+                "template line 2: Fn::Sub variables must be a map",
+            ),
+            (
+                "a: 1\nb: !Sub 1\n",
+                "template line 2: Fn::Sub takes a string",
+            ),
+            (
+                "a: 1\nb: !If [IsProd, x]\n",
+                "template line 2: Fn::If takes a list of 3",
+            ),
+            (
+                "a: 1\nb: !If [!Ref Stage, x, y]\n",
+                "template line 2: Fn::If takes a condition name first",
+            ),
+            (
+                "a: 1\nb: !Select [x, [a]]\n",
+                "template line 2: Fn::Select index must be a number",
+            ),
+            (
+                "a: 1\nb: !Join [',']\n",
+                "template line 2: Fn::Join takes a list of 2",
+            ),
+            (
+                "a: 1\nb: !Split [',', [a]]\n",
+                "template line 2: expected a string",
+            ),
+            (
+                "a: 1\nb: !FindInMap [A, B]\n",
+                "template line 2: Fn::FindInMap takes a list of 3",
+            ),
+            (
+                "a: 1\nb: !FindInMap [A, B, C]\n",
+                "template line 2: Fn::FindInMap: the template has no Mappings",
+            ),
+            (
+                "a: 1\nb: !GetAtt [Items]\n",
+                "template line 2: Fn::GetAtt takes [Resource, Attribute]",
+            ),
+            ("a: 1\nb: !Ref [x]\n", "template line 2: Ref takes the name"),
+            (
+                "a: 1\nb: !Base64 [x]\n",
+                "template line 2: expected a string",
+            ),
+            (
+                "a: 1\nb: !ImportValue x\n",
+                "template line 2: intrinsic function Fn::ImportValue is not supported",
+            ),
+            (
+                "a: 1\nb: !Equals [a]\n",
+                "template line 2: Fn::Equals takes a list of 2",
+            ),
+            (
+                "a: 1\nb: !And [!Condition IsProd]\n",
+                "template line 2: Fn::And takes a list of 2 to 10",
+            ),
+            (
+                "a: 1\nb: !Not [x]\n",
+                "template line 2: expected a condition",
+            ),
+            (
+                "a: 1\nb: !If [Nope, x, y]\n",
+                "template line 2: condition \"Nope\" is not defined",
+            ),
+            (
+                "a: 1\nb: [!Ref AWS::NoValue]\nc: !Select [0, !Ref AWS::NoValue]\n",
+                "template line 3: AWS::NoValue is not allowed here",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = eval(text).expect_err(text);
+            assert!(e.to_string().starts_with(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
     fn placeholders_stand_in_for_resources_that_are_not_deployed() {
         let mut c = ctx();
         c.placeholders.insert(

@@ -708,13 +708,17 @@ impl Cloud {
                 new_tags,
             } => {
                 let path = format!("/2015-03-31/functions/{}", encode(&name));
+                let mut config = config;
+                let architectures = config
+                    .as_object_mut()
+                    .and_then(|c| c.remove("Architectures"));
                 if let Some(zip) = zip {
-                    self.lambda(
-                        "PUT",
-                        &format!("{path}/code"),
-                        Some(&json!({"ZipFile": b64(&zip)})),
-                    )
-                    .await?;
+                    let mut body = json!({"ZipFile": b64(&zip)});
+                    if let Some(a) = architectures {
+                        body["Architectures"] = a;
+                    }
+                    self.lambda("PUT", &format!("{path}/code"), Some(&body))
+                        .await?;
                 }
                 self.lambda("PUT", &format!("{path}/configuration"), Some(&config))
                     .await?;
@@ -893,6 +897,10 @@ impl Cloud {
         }
         if let Some(mode) = c["TracingConfig"]["Mode"].as_str() {
             config["TracingConfig"] = json!({ "Mode": mode });
+        }
+        // Not a configuration member: the undo of an update gives it back with the code.
+        if c["Architectures"].is_array() {
+            config["Architectures"] = c["Architectures"].clone();
         }
         let location = f["Code"]["Location"]
             .as_str()

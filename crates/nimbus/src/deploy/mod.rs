@@ -532,6 +532,16 @@ async fn update(
     match &d.spec {
         Spec::Function(f) => {
             let (previous, location) = cloud.function_config(&f.name).await?;
+            // An architecture is changed with the code (UpdateFunctionCode takes it).
+            let architectures = if f.architectures.is_empty() {
+                json!(["x86_64"])
+            } else {
+                json!(f.architectures)
+            };
+            let code_changed = code_changed
+                || previous
+                    .get("Architectures")
+                    .is_some_and(|a| *a != architectures);
             let old_zip = if code_changed {
                 Some(cloud.download(&location).await?)
             } else {
@@ -552,7 +562,10 @@ async fn update(
                     .lambda(
                         "PUT",
                         &format!("{path}/code"),
-                        Some(&json!({"ZipFile": b64(&package.zip)})),
+                        Some(&json!({
+                            "ZipFile": b64(&package.zip),
+                            "Architectures": architectures,
+                        })),
                     )
                     .await?;
             }
