@@ -73,6 +73,9 @@ def test_mappings_conditions_parameters_and_intrinsics(nimbus_server, tmp_path, 
         "X_TEAM_A_DEV": "yes",
         "X_PROD_OR_B": "no",
         "X_ROLE": got["RoleArn"],
+        "X_ZONE_COUNT": "3",
+        "X_JSON": '{"stage":"dev","zones":["a","b","c"]}',
+        "X_TIER": "standard",
     }
     config = lam.get_function_configuration(FunctionName=name)
     assert config["MemorySize"] == 128
@@ -94,9 +97,9 @@ def test_mappings_conditions_parameters_and_intrinsics(nimbus_server, tmp_path, 
     # Values outside the parameters' constraints are refused with the parameter's line,
     # before anything changes.
     for override, message in [
-        ("Owner=ab", "template line 15: parameter Owner is \"ab\", shorter than its MinLength 3"),
-        ("Retries=9", "template line 20: parameter Retries is 9, outside its MinValue/MaxValue 1..5"),
-        ("Stage=test", "template line 11: parameter Stage is \"test\", not one of its AllowedValues"),
+        ("Owner=ab", "template line 16: parameter Owner is \"ab\", shorter than its MinLength 3"),
+        ("Retries=9", "template line 21: parameter Retries is 9, outside its MinValue/MaxValue 1..5"),
+        ("Stage=test", "template line 12: parameter Stage is \"test\", not one of its AllowedValues"),
     ]:
         bad = deploy(nimbus_server, app, stack, "--parameter-overrides", override, ok=False)
         assert bad.returncode != 0

@@ -30,6 +30,9 @@ pub struct Context {
     pub declared: BTreeSet<String>,
     /// Resources that are not deployed, by logical id: their attributes are made up.
     pub placeholders: BTreeMap<String, Placeholder>,
+    /// The template has the `AWS::LanguageExtensions` transform (`Fn::Length`,
+    /// `Fn::ToJsonString`, `Fn::FindInMap` with a `DefaultValue`).
+    pub language_extensions: bool,
 }
 
 /// A resource Nimbus does not deploy, standing in for `Ref` and `Fn::GetAtt`.
@@ -298,6 +301,36 @@ impl Context {
                         .to_vec(),
                 )
             }
+            "Fn::Length" | "Fn::ToJsonString" if !self.language_extensions => {
+                return Err(err(
+                    at,
+                    format!("{name} needs the AWS::LanguageExtensions transform"),
+                ));
+            }
+            "Fn::Length" => json!(self.list(arg)?.len()),
+            "Fn::ToJsonString" => match self.value(arg)? {
+                v @ (Json::Object(_) | Json::Array(_)) => Json::String(v.to_string()),
+                other => {
+                    return Err(err(
+                        arg,
+                        format!("Fn::ToJsonString takes a map or a list, not {other}"),
+                    ));
+                }
+            },
+            "Fn::FindInMap" if self.language_extensions && with_default(arg).is_some() => {
+                let (three, default) = with_default(arg)
+                    .ok_or_else(|| err(arg, "Fn::FindInMap takes a list of 3 or 4 arguments"))?;
+                let default = default.get("DefaultValue").ok_or_else(|| {
+                    err(
+                        default,
+                        "Fn::FindInMap's fourth argument is {DefaultValue: ...}",
+                    )
+                })?;
+                return match self.function(at, "Fn::FindInMap", &three) {
+                    Ok(v) => Ok(v),
+                    Err(_) => self.eval(default),
+                };
+            }
             "Fn::FindInMap" => {
                 let args = self.args(arg, "Fn::FindInMap", 3)?;
                 let keys = [
@@ -486,6 +519,17 @@ impl Context {
             }
         }
         Ok(())
+    }
+}
+
+/// `[map, key, key, options]`: the first three as one list, and the options.
+fn with_default(arg: &Node) -> Option<(Node, &Node)> {
+    match &arg.value {
+        Value::Seq(items) if items.len() == 4 => Some((
+            Node::new(arg.line, Value::Seq(items[..3].to_vec())),
+            &items[3],
+        )),
+        _ => None,
     }
 }
 
@@ -714,6 +758,37 @@ mod tests {
             let e = eval(text).expect_err(text);
             assert!(e.to_string().starts_with(want), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn language_extensions() {
+        let mut c = ctx();
+        c.mappings = Some(parse("Sizes:\n  prod: {Memory: 1024}\n").expect("maps"));
+        let text = "a: 1\nlen: !Length [a, b, !Ref Stage]\njson: !ToJsonString {k: [1, !Ref Stage]}\nmem: !FindInMap [Sizes, dev, Memory, {DefaultValue: 128}]\nhit: !FindInMap [Sizes, prod, Memory, {DefaultValue: 128}]\n";
+        let e = c
+            .eval(&parse(text).expect("yaml"))
+            .expect_err("no transform");
+        assert_eq!(
+            e.to_string(),
+            "template line 2: Fn::Length needs the AWS::LanguageExtensions transform"
+        );
+        c.language_extensions = true;
+        let v = c
+            .eval(&parse(text).expect("yaml"))
+            .expect("eval")
+            .expect("value");
+        assert_eq!(
+            v,
+            json!({"a": 1, "len": 3, "json": "{\"k\":[1,\"prod\"]}", "mem": 128, "hit": 1024})
+        );
+        let e = c
+            .eval(&parse("a: 1\nb: !ToJsonString x\n").expect("yaml"))
+            .expect_err("scalar");
+        assert!(
+            e.to_string()
+                .starts_with("template line 2: Fn::ToJsonString takes"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -201,6 +201,7 @@ impl Problems {
 pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
     let mut ctx = Context {
         mappings: template.mappings.clone(),
+        language_extensions: template.language_extensions,
         ..Context::default()
     };
     parameters(template, inputs, &mut ctx)?;
@@ -437,6 +438,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     Some(g) => merge(g, &r.properties),
                     None => r.properties.clone(),
                 };
+                let props = http_api_accepted(r, &props, &mut problems);
                 http_api(&ctx, r, &props, inputs, &mut problems)
                     .map_err(|e| e.in_resource(&r.logical_id, r.line))?
             }
@@ -453,6 +455,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     condition: None,
                     unsupported_attributes: Vec::new(),
                 };
+                let props = http_api_accepted(&implicit, &props, &mut problems);
                 http_api(&ctx, &implicit, &props, inputs, &mut problems)?
             }
         };
@@ -1808,6 +1811,34 @@ fn to_alias(routes: Vec<(String, RouteSpec)>, spec: &FunctionSpec) -> Vec<(Strin
         .collect()
 }
 
+/// HttpApi properties SAM allows that Nimbus accepts without effect (`Auth` is not among
+/// them: an API whose authorizer were dropped would be open).
+const HTTP_API_NOT_HONOURED: &[&str] = &[
+    "AccessLogSettings",
+    "DefaultRouteSettings",
+    "RouteSettings",
+    "StageVariables",
+    "Domain",
+    "PropagateTags",
+    "DisableExecuteApiEndpoint",
+];
+
+/// The properties of an HTTP API without the ones accepted without effect, each reported.
+fn http_api_accepted(r: &Resource, props: &Node, problems: &mut Problems) -> Node {
+    let mut rest = Vec::new();
+    for (key, node) in props.as_map().unwrap_or_default() {
+        if HTTP_API_NOT_HONOURED.contains(&key.as_str()) {
+            problems.warnings.push(format!(
+                "{} (template line {}): {key} is accepted but not honoured by Nimbus",
+                r.logical_id, node.line
+            ));
+        } else {
+            rest.push((key.clone(), node.clone()));
+        }
+    }
+    Node::new(props.line, Value::Map(rest))
+}
+
 /// Lambda's alias names: `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`, at most 128.
 fn is_alias_name(name: &str) -> bool {
     !name.is_empty()
@@ -2185,6 +2216,26 @@ Outputs:
             panic!("api")
         };
         assert!(api.cors.is_some());
+        let routed = table_global.replace(
+            "    CorsConfiguration: true\n",
+            "    CorsConfiguration: true\n    DefaultRouteSettings: {ThrottlingBurstLimit: 5}\n",
+        );
+        let r = run(&routed, &[], &[]).expect("accepted");
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.starts_with("ServerlessHttpApi (template line 13): DefaultRouteSettings is accepted but not honoured")),
+            "{:?}",
+            r.warnings
+        );
+        let auth = table_global.replace(
+            "    CorsConfiguration: true\n",
+            "    Auth: {DefaultAuthorizer: x}\n",
+        );
+        let Err(Error::Unsupported(items)) = run(&auth, &[], &[]) else {
+            panic!("auth must not be dropped")
+        };
+        assert!(items[0].contains("property Auth"), "{items:?}");
 
         let constrained = TEMPLATE.replace(
             "    Default: dev\n",

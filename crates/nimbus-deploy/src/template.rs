@@ -6,6 +6,8 @@ use crate::yaml::{self, Node, Value};
 
 /// The transform that marks a SAM template.
 pub const SAM_TRANSFORM: &str = "AWS::Serverless-2016-10-31";
+/// The transform that adds `Fn::Length`, `Fn::ToJsonString` and `Fn::FindInMap` defaults.
+pub const LANGUAGE_EXTENSIONS: &str = "AWS::LanguageExtensions";
 
 /// A parsed template.
 #[derive(Debug, Clone)]
@@ -16,6 +18,8 @@ pub struct Template {
     pub globals: Option<Node>,
     pub resources: Vec<Resource>,
     pub outputs: Vec<Output>,
+    /// `Transform` lists `AWS::LanguageExtensions`.
+    pub language_extensions: bool,
 }
 
 /// One entry of `Parameters`.
@@ -132,17 +136,24 @@ impl Template {
                 ));
             }
         }
+        let mut language_extensions = false;
         if let Some(transform) = root.get("Transform") {
             let names: Vec<String> = match &transform.value {
                 Value::Seq(items) => items.iter().filter_map(scalar_text).collect(),
                 _ => scalar_text(transform).into_iter().collect(),
             };
-            if let Some(other) = names.iter().find(|n| *n != SAM_TRANSFORM) {
+            if let Some(other) = names
+                .iter()
+                .find(|n| *n != SAM_TRANSFORM && *n != LANGUAGE_EXTENSIONS)
+            {
                 return Err(Error::template(
                     Some(transform.line),
-                    format!("transform {other:?} is not supported (only {SAM_TRANSFORM})"),
+                    format!(
+                        "transform {other:?} is not supported (only {SAM_TRANSFORM} and {LANGUAGE_EXTENSIONS})"
+                    ),
                 ));
             }
+            language_extensions = names.iter().any(|n| n == LANGUAGE_EXTENSIONS);
         }
 
         let mut parameters = Vec::new();
@@ -274,6 +285,7 @@ impl Template {
             globals: root.get("Globals").cloned(),
             resources,
             outputs,
+            language_extensions,
         })
     }
 }
