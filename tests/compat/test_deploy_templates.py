@@ -167,6 +167,8 @@ NOT_DEPLOYED = [
     ("AlertsTopic", "AWS::SNS::Topic", 21),
     ("WorkerRole", "AWS::IAM::Role", 24),
     ("Cdn", "AWS::CloudFront::Distribution", 33),
+    ("WorkerFunctionJobs", "SQS event of WorkerFunction", 64),
+    ("WorkerFunctionNightly", "Schedule event of WorkerFunction", 69),
 ]
 
 

@@ -113,11 +113,17 @@ pub struct TableAccess {
 }
 
 impl TableAccess {
-    /// `read+write TABLE`: the tag value (letters, digits, `+ - _ . *` and one space, which
-    /// AWS tag values allow).
+    /// `read+write TABLE`: the tag value, in the characters AWS tag values allow (letters,
+    /// digits, spaces, `_ . : / = + - @`); every table (`*`) is written `:all`, which no table
+    /// name can be.
     pub fn tag_value(&self) -> String {
         let levels: Vec<&str> = self.levels.iter().map(|l| l.name()).collect();
-        format!("{} {}", levels.join("+"), self.table)
+        let table = if self.table == "*" {
+            ":all"
+        } else {
+            &self.table
+        };
+        format!("{} {table}", levels.join("+"))
     }
 
     /// The DynamoDB operations the levels allow.

@@ -87,6 +87,14 @@ impl Resolved {
             let value = ctx.value(&o.value).map_err(|e| output_error(&o.name, e))?;
             let text = match value {
                 Json::String(s) => s,
+                // A list output is its items joined by commas, as CloudFormation shows it.
+                Json::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+                    items
+                        .iter()
+                        .map(|i| i.as_str().map_or(i.to_string(), str::to_owned))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                }
                 other => other.to_string(),
             };
             out.push(OutputValue {
@@ -375,8 +383,10 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
         let in_resource = |e: Error| e.in_resource(&r.logical_id, r.line);
         match r.kind.as_str() {
             FUNCTION => {
-                let (props, extras) = function_extras(&ctx, r, &props, &mut problems, &mut grants)
-                    .map_err(in_resource)?;
+                let (props, mut extras) =
+                    function_extras(&ctx, r, &props, &mut problems, &mut grants)
+                        .map_err(in_resource)?;
+                not_deployed_list.append(&mut extras.events);
                 let (mut spec, routes) =
                     function(&ctx, r, &props, inputs, &names, &mut problems, &apis)
                         .map_err(in_resource)?;
@@ -1617,6 +1627,9 @@ const EXTRA_PROPERTIES: &[&str] = &[
     "Connectors",
 ];
 
+/// Event types `function` handles (or reports itself); the others are listed as not deployed.
+const SERVED_EVENTS: &[&str] = &["HttpApi", "Api"];
+
 /// Function properties SAM allows that Nimbus accepts but has no use for on one machine.
 const NOT_HONOURED: &[&str] = &[
     "DeadLetterQueue",
@@ -1645,6 +1658,8 @@ struct Extras {
     publish: Option<Publish>,
     code_sha256: Option<String>,
     reserved_concurrency: Option<u32>,
+    /// Events of sources Nimbus does not run (SQS, S3, Schedule, ...): listed, not deployed.
+    events: Vec<NotDeployed>,
 }
 
 impl Extras {
@@ -1785,7 +1800,27 @@ fn function_extras(
 
     let mut rest = Vec::new();
     for (key, node) in props.as_map().unwrap_or_default() {
-        if NOT_HONOURED.contains(&key.as_str()) {
+        if key == "Events"
+            && let Some(events) = node.as_map()
+        {
+            // Events of sources Nimbus does not run are taken out here, listed like the
+            // resources of those services; the ones Nimbus serves stay for `function`.
+            let mut kept = Vec::new();
+            for (name, event) in events {
+                match event.get("Type").and_then(Node::as_str) {
+                    Some(kind) if !SERVED_EVENTS.contains(&kind) => {
+                        extras.events.push(NotDeployed {
+                            logical_id: format!("{id}{name}"),
+                            line: event.line,
+                            resource_type: format!("{kind} event of {id}"),
+                            reference: String::new(),
+                        });
+                    }
+                    _ => kept.push((name.clone(), event.clone())),
+                }
+            }
+            rest.push((key.clone(), Node::new(node.line, Value::Map(kept))));
+        } else if NOT_HONOURED.contains(&key.as_str()) {
             problems.warnings.push(format!(
                 "{id} (template line {}): {key} is accepted but not honoured by Nimbus",
                 node.line
@@ -2141,15 +2176,24 @@ Resources:
           QUEUE: !Ref Jobs
           QUEUE_ARN: !GetAtt Jobs.Arn
           CDN: !GetAtt Cdn.DomainName
+      Events:
+        Work:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Jobs.Arn
+        Get:
+          Type: HttpApi
 Outputs:
   Bucket:
     Value: !Ref Assets
+  Zones:
+    Value: !GetAZs ''
 ";
 
     #[test]
     fn other_services_are_listed_with_placeholders() {
         let r = run(OTHERS, &[], &[]).expect("resolve");
-        assert_eq!(r.resources.len(), 1);
+        assert_eq!(r.resources.len(), 2, "the function and its HTTP API");
         let listed: Vec<(&str, &str, usize)> = r
             .not_deployed
             .iter()
@@ -2161,6 +2205,7 @@ Outputs:
                 ("Assets", "AWS::S3::Bucket", 3),
                 ("Jobs", "AWS::SQS::Queue", 6),
                 ("Cdn", "AWS::CloudFront::Distribution", 10),
+                ("FnWork", "SQS event of Fn", 26),
             ]
         );
         let env = &function(&r).config["Environment"]["Variables"];
@@ -2190,6 +2235,7 @@ Outputs:
             .outputs(&BTreeMap::new(), "127.0.0.1:8080")
             .expect("outputs");
         assert_eq!(outputs[0].value, bucket);
+        assert_eq!(outputs[1].value, "us-east-1a,us-east-1b,us-east-1c");
     }
 
     #[test]

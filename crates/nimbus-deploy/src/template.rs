@@ -214,6 +214,12 @@ impl Template {
             .ok_or_else(|| Error::template(None, "the template has no Resources"))?;
         let mut resources = Vec::new();
         for (logical_id, node) in entries(section, "Resources")? {
+            if logical_id.starts_with("Fn::ForEach") {
+                return Err(Error::template(
+                    Some(node.line),
+                    "Fn::ForEach is not supported: write the resources out",
+                ));
+            }
             if logical_id.is_empty() || !logical_id.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Err(Error::template(
                     Some(node.line),

@@ -254,9 +254,14 @@ fn not_deployed(resolved: &Resolved, strict: bool) -> anyhow::Result<()> {
     let lines: Vec<String> = list
         .iter()
         .map(|n| {
+            let reference = if n.reference.is_empty() {
+                String::new()
+            } else {
+                format!(" Ref = {}", n.reference)
+            };
             format!(
-                "{:<24} {:<32} (template line {}) Ref = {}",
-                n.logical_id, n.resource_type, n.line, n.reference
+                "{:<24} {:<32} (template line {}){reference}",
+                n.logical_id, n.resource_type, n.line
             )
         })
         .collect();
