@@ -1,7 +1,9 @@
 //! The SAM expansion: a parsed [`Template`] with its parameters to the [`Desired`] resources
 //! of one stack. Physical names follow CloudFormation (`{stack}-{LogicalId}-{RANDOM}` unless
 //! the template names the resource) and are kept from the running resource on re-deploys.
-//! Everything Nimbus cannot deploy is collected and reported together; nothing is dropped.
+//! Resources (and function events) of services Nimbus does not run are listed in
+//! [`Resolved::not_deployed`], their `Ref`/`Fn::GetAtt` answered by placeholders; everything
+//! else Nimbus cannot deploy is collected and reported together; nothing is dropped.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
