@@ -146,6 +146,9 @@ def test_connectors_and_policies_over_a_simple_table(nimbus_server, tmp_path, la
     assert r.status_code == 200, r.text
     assert r.json() == {"items": [{"id": "a", "name": "anchor"}, {"id": "b", "name": "bolt"}]}
     assert call(got["ItemsApi"], "POST", json={"name": "no id"}).status_code == 400
+    health = call(got["ApiEndpoint"] + "/health")
+    assert health.status_code == 200, health.text
+    assert health.json() == {"ok": True, "route": "GET /health"}
 
     again = deploy(nimbus_server, app, stack)
     assert "No changes" in again.stdout, again.stdout
