@@ -2310,6 +2310,24 @@ Outputs:
     }
 
     #[test]
+    fn pseudo_parameters() {
+        let text = format!(
+            "{TEMPLATE}  Pseudo:\n    Value: !Join ['|', [!Ref AWS::Region, !Ref AWS::AccountId, !Ref AWS::StackName, !Ref AWS::StackId, !Ref AWS::Partition, !Ref AWS::URLSuffix, !If [IsProd, x, !Ref AWS::NoValue]]]\n"
+        );
+        let r = run(&text, &[], &[]).expect("resolve");
+        let out = r
+            .outputs(
+                &BTreeMap::from([(IMPLICIT_HTTP_API.to_owned(), "a1".to_owned())]),
+                "127.0.0.1:8080",
+            )
+            .expect("outputs");
+        assert_eq!(
+            out[1].value,
+            "us-east-1|000000000000|shop|arn:aws:cloudformation:us-east-1:000000000000:stack/shop/nimbus|aws|amazonaws.com"
+        );
+    }
+
+    #[test]
     fn code_uri_defaults_to_the_template_folder() {
         let text = TEMPLATE.replace("      CodeUri: .\n", "");
         let r = run(&text, &[], &[]).expect("resolve");

@@ -785,4 +785,70 @@ mod tests {
             "stack-"
         );
     }
+
+    fn resolved(text: &str) -> Resolved {
+        let template = Template::parse(text).expect("template");
+        resolve(
+            &template,
+            &Inputs {
+                stack: "shop",
+                region: "us-east-1",
+                account: "000000000000",
+                template_dir: Path::new("."),
+                overrides: &BTreeMap::new(),
+                actual: &[],
+            },
+        )
+        .expect("resolve")
+    }
+
+    const TEMPLATE: &str = "Resources:\n  Items:\n    Type: AWS::Serverless::SimpleTable\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties: {BucketName: uploads}\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      InlineCode: x\n      Handler: index.handler\n      Runtime: python3.12\n      AutoPublishAlias: live\n      Policies:\n        - DynamoDBCrudPolicy: {TableName: !Ref Items}\n        - AmazonDynamoDBReadOnlyAccess\n";
+
+    #[test]
+    fn strict_refuses_what_is_not_deployed() {
+        let r = resolved(TEMPLATE);
+        let err = not_deployed(&r, true).expect_err("strict");
+        assert_eq!(
+            format!("{err:#}"),
+            format!(
+                "--strict: the template has resources Nimbus does not deploy; nothing was changed:\n  {:<24} {:<32} (template line 4) Ref = uploads",
+                "Bucket", "AWS::S3::Bucket"
+            )
+        );
+        assert!(not_deployed(&r, false).is_ok());
+    }
+
+    #[test]
+    fn function_steps_show_alias_and_permissions_and_tag_them() {
+        let r = resolved(TEMPLATE);
+        let d = r
+            .resources
+            .iter()
+            .find(|d| d.kind() == Kind::Function)
+            .expect("function");
+        let Spec::Function(f) = &d.spec else {
+            panic!("function")
+        };
+        let table = r.resources[0].physical_name().expect("table").to_owned();
+        let done = [Done::Alias {
+            function: f.name.clone(),
+            alias: "live".into(),
+            version: "3".into(),
+            previous: Some("2".into()),
+        }];
+        assert_eq!(
+            function_notes(d, &done),
+            [
+                "alias live -> version 3".to_owned(),
+                "may read+stream-read every table (AmazonDynamoDBReadOnlyAccess; recorded, not enforced)".to_owned(),
+                format!("may read+write+delete {table} (DynamoDBCrudPolicy; recorded, not enforced)"),
+            ]
+        );
+        let tags = stack_tags("shop", d);
+        assert_eq!(tags["nimbus:table-access:1"], "read+stream-read :all");
+        assert_eq!(
+            tags["nimbus:table-access:2"],
+            format!("read+write+delete {table}")
+        );
+    }
 }
