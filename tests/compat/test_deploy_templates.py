@@ -273,3 +273,35 @@ def test_auto_publish_alias_publishes_on_change(nimbus_server, tmp_path, lam):
     assert outputs(changed.stdout)["VersionArn"] == f"{got['FunctionArn']}:4"
     assert lam.get_function_configuration(FunctionName=name)["Architectures"] == ["arm64"]
     assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0
+
+
+def test_a_failed_deploy_moves_the_alias_back(nimbus_server, tmp_path, lam):
+    app = project(tmp_path, "alias")
+    stack = stack_name("aliasrb")
+    template = app / "template.yaml"
+    template.write_text(template.read_text().replace("\nOutputs:\n", """
+  Zother:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      MemorySize: 128
+
+Outputs:
+"""))
+    got = outputs(deploy(nimbus_server, app, stack).stdout)
+    name = got["FunctionArn"].rsplit(":", 1)[1]
+    assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"
+
+    # The greeter is updated first (a new version, the alias moved), then Lambda refuses the
+    # other function's memory size: the deploy is undone, the alias points at version 1 again.
+    template.write_text(template.read_text().replace("MemorySize: 128", "MemorySize: 1"))
+    out = deploy(nimbus_server, app, stack, "--parameter-overrides", "Greeting=bye", ok=False)
+    assert out.returncode != 0
+    assert re.search(r"Resource Zother \(template line \d+\): ", out.stderr), out.stderr
+    assert "rolled back" in out.stderr, out.stderr
+    assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"
+    assert lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"] \
+        == {"GREETING": "hello"}
+    assert json.loads(invoke(lam, name, "live")["body"])["greeting"] == "hello"
+    assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0
