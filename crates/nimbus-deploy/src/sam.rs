@@ -624,6 +624,12 @@ fn parameters(template: &Template, inputs: &Inputs<'_>, ctx: &mut Context) -> Re
 fn check_parameter(p: &Parameter, value: &str) -> Result<()> {
     let fail = |message: String| Err(Error::template(Some(p.line), message));
     let name = &p.name;
+    if p.kind.starts_with("AWS::SSM::Parameter::") {
+        return fail(format!(
+            "parameter {name}: type {} reads Systems Manager, which Nimbus does not run; use String",
+            p.kind
+        ));
+    }
     let length = value.chars().count();
     if let Some(min) = p.min_length
         && length < min
@@ -2299,6 +2305,16 @@ Outputs:
         assert_eq!(
             err.to_string(),
             "template line 9: parameter Size is 64, outside its MinValue/MaxValue 128..10240"
+        );
+        let ssm = constrained.replace(
+            "    Type: Number\n",
+            "    Type: AWS::SSM::Parameter::Value<String>\n",
+        );
+        let err = run(&ssm, &[], &[]).expect_err("ssm");
+        assert!(
+            err.to_string()
+                .starts_with("template line 9: parameter Size: type AWS::SSM::Parameter::Value<String> reads Systems Manager"),
+            "{err}"
         );
         let err = run(&constrained, &[("Size", "big")], &[]).expect_err("nan");
         assert!(err.to_string().contains("must be a Number"), "{err}");
