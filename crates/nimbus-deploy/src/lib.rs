@@ -3,8 +3,8 @@
 //!
 //! This crate owns template loading (YAML with the short intrinsic tags, line numbers kept for
 //! errors), parameters and conditions, intrinsic evaluation, the SAM expansion (Globals,
-//! functions and their HttpApi events, the implicit `ServerlessHttpApi`, tables), function
-//! packages, and the plan. It performs no network calls: the CLI reads what runs through the
+//! functions and their HttpApi events, the implicit `ServerlessHttpApi`, tables, layers), function
+//! and layer packages, and the plan. It performs no network calls: the CLI reads what runs through the
 //! AWS APIs, hands it in as [`model::Actual`], and executes the [`plan::Plan`].
 //!
 //! Invariants: nothing in a template is dropped silently (unsupported types, properties and

@@ -120,6 +120,8 @@ fn default_stack_name(template: &Path) -> String {
 struct Prepared {
     resolved: Resolved,
     packages: BTreeMap<String, Package>,
+    /// The layers' packages, by logical id.
+    layer_packages: BTreeMap<String, Package>,
     actual: Vec<Found>,
 }
 
@@ -158,9 +160,21 @@ fn prepare(
             packages.insert(d.logical_id.clone(), p);
         }
     }
+    let mut layer_packages = BTreeMap::new();
+    for layer in &resolved.layers {
+        let p = package(&layer.code).map_err(|e| {
+            anyhow!(
+                "Resource {} (template line {}): package the layer: {e}",
+                layer.logical_id,
+                layer.line
+            )
+        })?;
+        layer_packages.insert(layer.logical_id.clone(), p);
+    }
     Ok(Prepared {
         resolved,
         packages,
+        layer_packages,
         actual,
     })
 }
@@ -240,7 +254,15 @@ async fn apply(
     stack: &str,
     p: &Prepared,
 ) -> anyhow::Result<BTreeMap<String, String>> {
-    let desired = &p.resolved.resources;
+    // Layers first: the functions refer to their version ARNs, known once published.
+    let layer_arns = cloud
+        .publish_layers(&p.resolved.layers, &p.layer_packages, |layer, arn| {
+            say!("  publish layer     {:<24} {arn}", layer.logical_id);
+        })
+        .await?;
+    let mut bound = p.resolved.resources.clone();
+    nimbus_deploy::model::bind_layers(&mut bound, &layer_arns);
+    let desired = &bound;
     let actual: Vec<Actual> = p.actual.iter().map(|f| f.actual.clone()).collect();
     let code: BTreeMap<String, String> = p
         .packages
@@ -378,10 +400,11 @@ async fn create(
             if !f.architectures.is_empty() {
                 body["Architectures"] = json!(f.architectures);
             }
-            cloud
+            let created = cloud
                 .lambda("POST", "/2015-03-31/functions", Some(&body))
                 .await?;
             done.push(Done::Created(Kind::Function, f.name.clone()));
+            runtime_note(&d.logical_id, &created);
             Ok(None)
         }
         Spec::Table(t) => {
@@ -402,6 +425,13 @@ async fn create(
             done.push(Done::Created(Kind::HttpApi, id.clone()));
             Ok(Some(id))
         }
+    }
+}
+
+/// Prints the server's note when another interpreter than the runtime's own runs a function.
+fn runtime_note(logical_id: &str, configuration: &Value) {
+    if let Some(reason) = configuration["StateReason"].as_str() {
+        say!("  note    {logical_id}: {reason}");
     }
 }
 
@@ -442,13 +472,14 @@ async fn update(
                     )
                     .await?;
             }
-            cloud
+            let updated = cloud
                 .lambda(
                     "PUT",
                     &format!("{path}/configuration"),
                     Some(&Value::Object(f.config.clone())),
                 )
                 .await?;
+            runtime_note(&d.logical_id, &updated);
             cloud.set_function_tags(&a.arn, &a.tags, &tags).await
         }
         Spec::Table(t) => {
