@@ -2,7 +2,8 @@
 module from a local `AWS::Serverless::LayerVersion` (its own `Layers: [!Ref ...]`) and another
 from an `AWS::Lambda::LayerVersion` given to every function through `Globals`. The layers are
 published, the function runs with both at `/opt`, an unchanged redeploy changes nothing, and a
-changed layer is published as a new version which the function moves to.
+changed layer is published as a new version which the function moves to; with
+`RetentionPolicy: Delete` the superseded version is deleted.
 """
 
 from __future__ import annotations
@@ -53,6 +54,17 @@ def test_function_with_local_layers_deploys_and_follows_layer_changes(nimbus_ser
     # The old version is retained (RetentionPolicy: Retain, SAM's default).
     versions = lam.list_layer_versions(LayerName=f"{stack}-GreetingLayer")["LayerVersions"]
     assert [v["Version"] for v in versions] == [2, 1]
+
+    # RetentionPolicy: Delete removes the superseded version once the function moved.
+    template = app / "template.yaml"
+    template.write_text(template.read_text().replace("RetentionPolicy: Retain",
+                                                     "RetentionPolicy: Delete"))
+    module.write_text('MESSAGE = "hello from version three"\n')
+    third = deploy(nimbus_server, app, stack)
+    assert f"delete  layer     {stack}-GreetingLayer:2" in third.stdout, third.stdout
+    assert call(urls["HelloWorldApi"]).json()["message"] == "hello from version three"
+    versions = lam.list_layer_versions(LayerName=f"{stack}-GreetingLayer")["LayerVersions"]
+    assert [v["Version"] for v in versions] == [3, 1]
 
     gone = nimbus(nimbus_server, "delete-stack", stack)
     assert gone.returncode == 0, gone.stderr

@@ -183,7 +183,8 @@ pub fn hash_json(value: &Json) -> String {
 /// A layer (`AWS::Serverless::LayerVersion`, `AWS::Lambda::LayerVersion`). Layers have no tags
 /// on Lambda, so they are not part of the stack's inventory: a deploy publishes a new version
 /// when the content or configuration differs from the layer's latest version, and old
-/// versions are retained (SAM's default `RetentionPolicy: Retain`).
+/// versions are retained (SAM's default `RetentionPolicy: Retain`) unless `RetentionPolicy` is
+/// `Delete`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerSpec {
     pub logical_id: String,
@@ -195,6 +196,8 @@ pub struct LayerSpec {
     pub compatible_runtimes: Vec<String>,
     pub compatible_architectures: Vec<String>,
     pub license_info: Option<String>,
+    /// `RetentionPolicy: Delete`: a superseded version is deleted once the deploy succeeded.
+    pub delete_superseded: bool,
 }
 
 /// What `Ref` of a layer evaluates to until its version ARN is known (after it is published):

@@ -1069,15 +1069,20 @@ fn layer(
         (LAMBDA_LAYER_PROPERTIES, "Content")
     };
     problems.check_properties(r, props, known, "");
-    if let Some(policy) = opt(ctx, props, "RetentionPolicy")?
-        && !matches!(policy.as_str(), Some("Retain" | "Delete"))
-    {
-        return Err(resource_error(
-            r,
-            r.line,
-            format!("RetentionPolicy must be Retain or Delete, not {policy}"),
-        ));
-    }
+    let delete_superseded = match opt(ctx, props, "RetentionPolicy")? {
+        None => false,
+        Some(policy) => match policy.as_str() {
+            Some("Retain") => false,
+            Some("Delete") => true,
+            _ => {
+                return Err(resource_error(
+                    r,
+                    r.line,
+                    format!("RetentionPolicy must be Retain or Delete, not {policy}"),
+                ));
+            }
+        },
+    };
     let node = props
         .get(content_key)
         .ok_or_else(|| resource_error(r, r.line, format!("the layer has no {content_key}")))?;
@@ -1152,6 +1157,7 @@ fn layer(
         compatible_runtimes: strings("CompatibleRuntimes")?,
         compatible_architectures: strings("CompatibleArchitectures")?,
         license_info: text("LicenseInfo")?,
+        delete_superseded,
     })
 }
 
@@ -1689,6 +1695,7 @@ Resources:
             .collect();
         assert_eq!(names, [("Shared", "shared-deps"), ("Deps", "shop-Deps")]);
         assert_eq!(resolved.layers[1].compatible_runtimes, ["python3.12"]);
+        assert!(resolved.layers[1].delete_superseded && !resolved.layers[0].delete_superseded);
         assert_eq!(
             resolved.layers[1].code,
             CodeSource::Dir(dir.path().join("deps"))

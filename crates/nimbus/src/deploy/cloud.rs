@@ -773,14 +773,17 @@ impl Cloud {
 impl Cloud {
     /// Makes each layer's latest version match its spec and package: publishes a new version
     /// where the content or configuration differs (or the layer has none). Returns each layer's
-    /// version ARN by logical id, and reports what it published through `published`.
+    /// version ARN by logical id, and the versions superseded under `RetentionPolicy: Delete`
+    /// (layer name, version), to delete once the deploy succeeded; reports what it published
+    /// through `published`.
     pub(super) async fn publish_layers(
         &self,
         layers: &[LayerSpec],
         packages: &BTreeMap<String, nimbus_deploy::package::Package>,
         mut published: impl FnMut(&LayerSpec, &str),
-    ) -> anyhow::Result<BTreeMap<String, String>> {
+    ) -> anyhow::Result<(BTreeMap<String, String>, Vec<(String, u64)>)> {
         let mut arns = BTreeMap::new();
+        let mut superseded = Vec::new();
         for layer in layers {
             let package = packages
                 .get(&layer.logical_id)
@@ -790,6 +793,7 @@ impl Cloud {
                 .lambda("GET", &format!("{path}?MaxItems=1"), None)
                 .await?;
             let latest = latest["LayerVersions"].get(0).cloned();
+            let latest_version = latest.as_ref().and_then(|v| v["Version"].as_u64());
             let current = match latest {
                 Some(v) => {
                     let version = v["Version"].as_u64().unwrap_or(0);
@@ -832,11 +836,28 @@ impl Cloud {
                         .ok_or_else(|| anyhow!("PublishLayerVersion answered without an ARN"))?
                         .to_owned();
                     published(layer, &arn);
+                    if let (true, Some(old)) = (layer.delete_superseded, latest_version) {
+                        superseded.push((layer.name.clone(), old));
+                    }
                     arn
                 }
             };
             arns.insert(layer.logical_id.clone(), arn);
         }
-        Ok(arns)
+        Ok((arns, superseded))
+    }
+
+    /// Deletes superseded layer versions (`RetentionPolicy: Delete`).
+    pub(super) async fn delete_layer_versions(
+        &self,
+        versions: &[(String, u64)],
+    ) -> anyhow::Result<()> {
+        for (name, version) in versions {
+            let path = format!("/2018-10-31/layers/{}/versions/{version}", encode(name));
+            self.lambda("DELETE", &path, None)
+                .await
+                .with_context(|| format!("delete layer version {name}:{version}"))?;
+        }
+        Ok(())
     }
 }

@@ -255,7 +255,7 @@ async fn apply(
     p: &Prepared,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     // Layers first: the functions refer to their version ARNs, known once published.
-    let layer_arns = cloud
+    let (layer_arns, superseded) = cloud
         .publish_layers(&p.resolved.layers, &p.layer_packages, |layer, arn| {
             say!("  publish layer     {:<24} {arn}", layer.logical_id);
         })
@@ -284,6 +284,7 @@ async fn apply(
         api_ids.insert(d.logical_id.clone(), a.actual.physical.clone());
     }
     if plan.is_empty() {
+        cloud.delete_layer_versions(&superseded).await?;
         say!(
             "No changes: stack {stack} is up to date ({} resources).",
             desired.len()
@@ -376,6 +377,11 @@ async fn apply(
             }
             bail!("{message}");
         }
+    }
+    // The functions have moved to the new layer versions: superseded ones may go.
+    cloud.delete_layer_versions(&superseded).await?;
+    for (name, version) in &superseded {
+        say!("  delete  layer     {name}:{version}");
     }
     say!("Stack {stack} deployed: {created} created, {updated} updated, {deleted} deleted.");
     Ok(api_ids)
