@@ -862,6 +862,9 @@ impl Functions {
         }
         settings.apply(&mut record)?;
         let zip = decode_zip(code.zip_file.as_deref(), other_source)?;
+        if !record.config.layers.is_empty() {
+            Self::check_unzipped_total(code::unzipped_size(&zip)?, &record.config.layers)?;
+        }
         let tags = request.tags.unwrap_or_default();
         let publish = request.publish.unwrap_or(false);
         let created = self.registry().write(&name, |current, writes| {
@@ -873,7 +876,6 @@ impl Functions {
             let stored = code::put(self.registry().store().as_ref(), &zip)?;
             record.config.code_sha256_hex = stored.sha256_hex;
             record.config.code_size = stored.size;
-            self.check_unzipped_total(&record.config.code_sha256_hex, &record.config.layers)?;
             let mut meta = FunctionMeta {
                 name: name.clone(),
                 tags,
@@ -1034,11 +1036,13 @@ impl Functions {
                 &latest.config.revision_id,
                 "GetFunction",
             )?;
+            if !latest.config.layers.is_empty() {
+                Self::check_unzipped_total(code::unzipped_size(&zip)?, &latest.config.layers)?;
+            }
             let stored = code::put(self.registry().store().as_ref(), &zip)?;
             replaced.insert(latest.config.code_sha256_hex.clone());
             latest.config.code_sha256_hex = stored.sha256_hex;
             latest.config.code_size = stored.size;
-            self.check_unzipped_total(&latest.config.code_sha256_hex, &latest.config.layers)?;
             if let Some(architectures) = architectures {
                 latest.config.architectures = architectures;
             }
@@ -1083,7 +1087,10 @@ impl Functions {
             )?;
             settings.apply(&mut latest)?;
             if let Some(layers) = layers {
-                self.check_unzipped_total(&latest.config.code_sha256_hex, &layers)?;
+                if !layers.is_empty() {
+                    let code_size = self.stored_unzipped_size(&latest.config.code_sha256_hex)?;
+                    Self::check_unzipped_total(code_size, &layers)?;
+                }
                 replaced.extend(latest.config.layers.iter().map(|l| l.sha256_hex.clone()));
                 latest.config.layers = layers;
             }
@@ -1860,6 +1867,18 @@ mod tests {
             )
             .expect_err("malformed");
         assert!(matches!(e, FunctionsError::Validation(_)));
+        // Code plus layers may unzip to 250 MB.
+        let big = crate::model::LayerRef {
+            arn: two.layer_version_arn.clone(),
+            code_size: 1,
+            sha256_hex: String::new(),
+            unzipped_size: code::MAX_UNZIPPED,
+        };
+        assert!(Functions::check_unzipped_total(0, std::slice::from_ref(&big)).is_ok());
+        assert!(matches!(
+            Functions::check_unzipped_total(1, &[big]),
+            Err(FunctionsError::InvalidParameterValue(m)) if m.contains("combined with layers")
+        ));
         // Moving to version 2 releases version 1's blob.
         f.update_function_configuration(
             "uses",

@@ -692,17 +692,10 @@ impl Functions {
         Ok(out)
     }
 
-    /// Checks the 250 MB limit on a function's unzipped code plus its layers. Blocks on storage.
-    pub(crate) fn check_unzipped_total(
-        &self,
-        code_sha_hex: &str,
-        layers: &[LayerRef],
-    ) -> Result<()> {
-        if layers.is_empty() {
-            return Ok(());
-        }
-        let mut total = code::unzipped_size(&code::get(self.store().as_ref(), code_sha_hex)?)?;
-        total += layers.iter().map(|l| l.unzipped_size).sum::<u64>();
+    /// Checks the 250 MB limit on a function's unzipped code (`code_unzipped` bytes) plus its
+    /// layers.
+    pub(crate) fn check_unzipped_total(code_unzipped: u64, layers: &[LayerRef]) -> Result<()> {
+        let total = code_unzipped + layers.iter().map(|l| l.unzipped_size).sum::<u64>();
         if total > code::MAX_UNZIPPED {
             return Err(FunctionsError::InvalidParameterValue(format!(
                 "Function code combined with layers exceeds the maximum allowed size of {} bytes. The actual size is {total} bytes.",
@@ -710,6 +703,11 @@ impl Functions {
             )));
         }
         Ok(())
+    }
+
+    /// The unzipped size of a stored package. Blocks on storage.
+    pub(crate) fn stored_unzipped_size(&self, code_sha_hex: &str) -> Result<u64> {
+        code::unzipped_size(&code::get(self.store().as_ref(), code_sha_hex)?)
     }
 }
 
