@@ -4,7 +4,8 @@ Layers: PublishLayerVersion (versions numbered from 1, ARNs
 ``arn:aws:lambda:{region}:{account}:layer:{name}:{version}``), ListLayers, ListLayerVersions,
 GetLayerVersion with a ``Content.Location`` that downloads the zip, GetLayerVersionByArn,
 DeleteLayerVersion, the version permissions; functions with ``Layers`` whose handlers import a
-Python module from ``python/`` and a Node.js package from ``nodejs/node_modules/``, see the files
+Python module from ``python/`` and a Node.js package from ``nodejs/node_modules/`` (by ``require``
+and by ES module ``import``), see the files
 at ``/opt`` (later layers overwriting earlier ones) while the host's ``/opt`` stays untouched;
 Lambda's errors for unknown layer versions and too many layers.
 
@@ -199,28 +200,47 @@ def test_python_function_imports_from_its_layers(nimbus_server, lambda_client, l
     assert [layer["Arn"] for layer in config["Layers"]] == [third["LayerVersionArn"]]
 
 
-NODE_HANDLER = """
+NODE_HANDLERS = {
+    # CommonJS finds layer packages through NODE_PATH.
+    "index.js": """
 const fs = require('fs');
 const pkg = require('layerpkg');
 exports.handler = async () => ({
   pkg: pkg.name,
   file: fs.existsSync('/opt/nodejs/node_modules/layerpkg/index.js'),
 });
-"""
+""",
+    # ES modules ignore NODE_PATH; Lambda resolves their imports from layers since Node.js 18.
+    "index.mjs": """
+import fs from 'node:fs';
+import pkg from 'layerpkg';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+export const handler = async () => ({
+  pkg: pkg.name,
+  file: fs.existsSync('/opt/nodejs/node_modules/layerpkg/index.js'),
+  sdk: typeof DynamoDBClient,
+});
+""",
+}
 
 
 @pytest.mark.nimbus_only
-def test_node_function_requires_a_package_from_its_layer(nimbus_server, lambda_client,
-                                                         lambda_first_use, cleanup):
+@pytest.mark.parametrize("handler_file", sorted(NODE_HANDLERS))
+def test_node_function_imports_a_package_from_its_layer(nimbus_server, lambda_client,
+                                                        lambda_first_use, cleanup, handler_file):
     layer = publish(lambda_client, cleanup, unique_name("nodedeps"), {
         "nodejs/node_modules/layerpkg/index.js": "module.exports = { name: 'layerpkg' };\n",
         "nodejs/node_modules/layerpkg/package.json": '{"name": "layerpkg", "main": "index.js"}\n',
     })
     name = make(lambda_client, lambda_first_use, cleanup, nimbus_server, "nodejs20.x",
-                "index.handler", {"index.js": NODE_HANDLER}, Layers=[layer["LayerVersionArn"]])
+                "index.handler", {handler_file: NODE_HANDLERS[handler_file]},
+                Layers=[layer["LayerVersionArn"]])
     resp = invoke(lambda_client, name, {})
     assert "FunctionError" not in resp, resp["Body"]
-    assert resp["Json"] == {"pkg": "layerpkg", "file": True}
+    expected = {"pkg": "layerpkg", "file": True}
+    if handler_file.endswith(".mjs"):
+        expected["sdk"] = "function"
+    assert resp["Json"] == expected
 
 
 def test_unknown_layer_versions_and_too_many_layers_are_refused(lambda_client, cleanup):

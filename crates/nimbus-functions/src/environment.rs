@@ -44,6 +44,9 @@ pub struct EnvironmentSpec {
     /// The function's layers, extracted in order into one directory, which the process sees
     /// at `/opt` (read-only, in its own mount namespace). `None`: no layers, no namespace.
     pub layers_dir: Option<PathBuf>,
+    /// A Node.js function's layer packages and where ES modules find them
+    /// ([`crate::runtimes::node_layer_modules`]), bind-mounted in the same namespace.
+    pub node_layer_modules: Option<(PathBuf, PathBuf)>,
     /// Variables Nimbus sets for every function (region, endpoint, credentials, `PATH`).
     pub base_env: Vec<(String, String)>,
     pub use_cgroups: bool,
@@ -167,6 +170,13 @@ impl Environment {
             mounts.binds.push(BindMount {
                 source: layers.clone(),
                 target: crate::runtimes::LAYERS_MOUNT.into(),
+                read_only: true,
+            });
+        }
+        if let Some((source, target)) = &spec.node_layer_modules {
+            mounts.binds.push(BindMount {
+                source: source.clone(),
+                target: target.clone(),
                 read_only: true,
             });
         }

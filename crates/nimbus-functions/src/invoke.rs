@@ -374,6 +374,7 @@ impl Functions {
         let runtime = config.runtime.clone();
         let family = runtimes::Family::of(&runtime);
         let layer_shas: Vec<String> = config.layers.iter().map(|l| l.sha256_hex.clone()).collect();
+        let runtime_name = runtime.clone();
         let prepared = tokio::task::spawn_blocking(move || {
             if let (Some(family), true) = (family, this.config.auto_install_sdks) {
                 this.ensure_sdk(family);
@@ -391,11 +392,20 @@ impl Functions {
                 let root = this.config.data_dir.join("layers");
                 Some(code::layers_dir(&root, this.store.as_ref(), &shas)?)
             };
-            Ok::<_, FunctionsError>((task_root, layers_dir))
+            let node_modules = layers_dir
+                .as_deref()
+                .and_then(|dir| runtimes::node_layer_modules(&runtime_name, dir, this.code.root()));
+            if let Some((_, mount_point)) = &node_modules {
+                std::fs::create_dir_all(mount_point).map_err(|e| {
+                    FunctionsError::Service(format!("create {}: {e}", mount_point.display()))
+                })?;
+            }
+            Ok::<_, FunctionsError>((task_root, layers_dir, node_modules))
         })
         .await
         .map_err(|e| fail(format!("prepare task failed: {e}")))?;
-        let (task_root, layers_dir) = prepared.map_err(|e| fail(e.to_string()))?;
+        let (task_root, layers_dir, node_layer_modules) =
+            prepared.map_err(|e| fail(e.to_string()))?;
         let dirs = self.runtime_dirs.clone();
         let (root, has_layers) = (task_root.clone(), layers_dir.is_some());
         let launched = tokio::task::spawn_blocking(move || {
@@ -423,6 +433,7 @@ impl Functions {
             task_root,
             launch,
             layers_dir,
+            node_layer_modules,
             base_env: self.base_env(),
             use_cgroups: self.use_cgroups,
         };

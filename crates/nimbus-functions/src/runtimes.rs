@@ -498,6 +498,30 @@ pub fn link_node_sdk(dirs: &RuntimeDirs, code_root: &Path) -> std::io::Result<()
     }
 }
 
+/// For a Node.js function with layers: the layers' packages (`nodejs/nodeNN/node_modules` of
+/// the runtime's version, else `nodejs/node_modules`, in the extracted `layers_dir`) and where
+/// the environment mounts them so that ES modules find them too: `node_modules` in the parent
+/// of `code_root`, the next directory that bare specifiers are looked up in after the
+/// package's own `node_modules` and the SDK's link (`NODE_PATH` reaches only `require`).
+/// Lambda resolves ES module imports from layers since Node.js 18.
+pub fn node_layer_modules(
+    runtime: &str,
+    layers_dir: &Path,
+    code_root: &Path,
+) -> Option<(PathBuf, PathBuf)> {
+    if Family::of(runtime) != Some(Family::Node) {
+        return None;
+    }
+    let major = runtime.trim_start_matches("nodejs").trim_end_matches(".x");
+    let source = [
+        layers_dir.join(format!("nodejs/node{major}/node_modules")),
+        layers_dir.join("nodejs/node_modules"),
+    ]
+    .into_iter()
+    .find(|d| d.is_dir())?;
+    Some((source, code_root.parent()?.join("node_modules")))
+}
+
 /// Whether the SDK of `family` is installed.
 pub fn sdk_installed(dirs: &RuntimeDirs, family: Family) -> bool {
     match family {
@@ -578,5 +602,24 @@ mod tests {
         assert!(env["LD_LIBRARY_PATH"].ends_with(":/opt/lib"));
         let without = launch(&dirs, "python3.12", Path::new("/var/task"), false).expect("launch");
         assert!(!without.env.iter().any(|(_, v)| v.contains("/opt")));
+    }
+
+    #[test]
+    fn node_layer_packages_are_mounted_where_es_modules_look() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (layers, code) = (dir.path().join("layers"), dir.path().join("fn/code"));
+        assert_eq!(node_layer_modules("nodejs20.x", &layers, &code), None);
+        std::fs::create_dir_all(layers.join("nodejs/node_modules")).expect("dir");
+        let mount = dir.path().join("fn/node_modules");
+        assert_eq!(
+            node_layer_modules("nodejs20.x", &layers, &code),
+            Some((layers.join("nodejs/node_modules"), mount.clone()))
+        );
+        std::fs::create_dir_all(layers.join("nodejs/node20/node_modules")).expect("dir");
+        assert_eq!(
+            node_layer_modules("nodejs20.x", &layers, &code),
+            Some((layers.join("nodejs/node20/node_modules"), mount))
+        );
+        assert_eq!(node_layer_modules("python3.12", &layers, &code), None);
     }
 }
