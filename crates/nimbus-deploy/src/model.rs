@@ -88,6 +88,8 @@ pub struct FunctionSpec {
     pub tags: BTreeMap<String, String>,
     /// Policies as the template wrote them (recorded; Nimbus does not enforce IAM).
     pub policies: Vec<String>,
+    /// The resource's `Metadata` (how its code is built: `BuildMethod`, `BuildProperties`).
+    pub metadata: Option<Json>,
 }
 
 /// Where a function's code comes from.
@@ -198,6 +200,8 @@ pub struct LayerSpec {
     pub license_info: Option<String>,
     /// `RetentionPolicy: Delete`: a superseded version is deleted once the deploy succeeded.
     pub delete_superseded: bool,
+    /// The resource's `Metadata` (`BuildMethod`: the layer is built before it is packaged).
+    pub metadata: Option<Json>,
 }
 
 /// What `Ref` of a layer evaluates to until its version ARN is known (after it is published):
@@ -264,6 +268,7 @@ mod tests {
                 code: CodeSource::Zip("f.zip".into()),
                 tags: BTreeMap::new(),
                 policies: Vec::new(),
+                metadata: None,
             }),
             hash: "h".into(),
             replace_hash: String::new(),

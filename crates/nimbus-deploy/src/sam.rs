@@ -444,6 +444,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     kind: HTTP_API.to_owned(),
                     properties: props.clone(),
                     condition: None,
+                    metadata: None,
                     unsupported_attributes: Vec::new(),
                 };
                 http_api(&ctx, &implicit, &props, inputs, &mut problems)?
@@ -1013,6 +1014,8 @@ fn function(
             }
         }
     }
+    let mut metadata = r.metadata.as_ref().map(|m| ctx.value(m)).transpose()?;
+    crate::build::link_sourcemap(metadata.as_mut(), &mut config);
     Ok((
         FunctionSpec {
             name: names.get(id).cloned().unwrap_or_default(),
@@ -1021,6 +1024,7 @@ fn function(
             code,
             tags,
             policies,
+            metadata,
         },
         routes,
     ))
@@ -1158,6 +1162,7 @@ fn layer(
         compatible_architectures: strings("CompatibleArchitectures")?,
         license_info: text("LicenseInfo")?,
         delete_superseded,
+        metadata: r.metadata.as_ref().map(|m| ctx.value(m)).transpose()?,
     })
 }
 
