@@ -1,6 +1,7 @@
 """`nimbus deploy` with layers: tests/fixtures/sam/python-layer has a function that imports a
 module from a local `AWS::Serverless::LayerVersion` (its own `Layers: [!Ref ...]`) and another
-from an `AWS::Lambda::LayerVersion` given to every function through `Globals`. The layers are
+from an `AWS::Lambda::LayerVersion` given to every function through `Globals`, and from a third built by make (`Metadata:
+BuildMethod: makefile`). The layers are
 published, the function runs with both at `/opt`, an unchanged redeploy changes nothing, and a
 changed layer is published as a new version which the function moves to; with
 `RetentionPolicy: Delete` the superseded version is deleted.
@@ -26,7 +27,9 @@ def test_function_with_local_layers_deploys_and_follows_layer_changes(nimbus_ser
     r = call(urls["HelloWorldApi"])
     assert r.status_code == 200, r.text
     assert r.json() == {"message": "hello from a layer", "shout": "HELLO FROM A LAYER!",
-                        "opt": ["greeting.py", "tools.py"]}
+                        "stamp": "made by make",
+                        "opt": ["greeting.py", "stamp.py", "tools.py"]}
+    assert "Built layer BuiltLayer (makefile)" in out.stdout, out.stdout
 
     name = urls["HelloWorldFunction"].rsplit(":", 1)[1]
     layers = lam.get_function_configuration(FunctionName=name)["Layers"]
@@ -47,6 +50,7 @@ def test_function_with_local_layers_deploys_and_follows_layer_changes(nimbus_ser
     changed = deploy(nimbus_server, app, stack)
     assert "publish layer     GreetingLayer" in changed.stdout, changed.stdout
     assert "ToolsLayer" not in changed.stdout
+    assert "publish layer     BuiltLayer" not in changed.stdout, "an unchanged build"
     assert "update  function  HelloWorldFunction" in changed.stdout, changed.stdout
     assert call(urls["HelloWorldApi"]).json()["message"] == "hello from version two"
     arns = [layer["Arn"] for layer in lam.get_function_configuration(FunctionName=name)["Layers"]]
