@@ -37,6 +37,7 @@ def test_function_with_local_layers_deploys_and_follows_layer_changes(nimbus_ser
     # Globals' layers first, then the function's own, as SAM merges lists.
     assert arns[0].split(":")[-2:] == [f"{stack}-ToolsLayer", "1"], arns
     assert arns[1].split(":")[-2:] == [f"{stack}-GreetingLayer", "1"], arns
+    assert urls["GreetingLayerArn"] == arns[1], "an output's Ref of a layer is its version ARN"
     greeting = lam.get_layer_version_by_arn(Arn=arns[1])
     assert greeting["Description"] == "The greeting module"
     assert greeting["CompatibleRuntimes"] == ["python3.12"]

@@ -298,9 +298,17 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     for w in &prepared.resolved.warnings {
         eprintln!("warning: {w}");
     }
-    let api_ids = rt.block_on(apply(&cloud, &stack, &prepared))?;
+    let (api_ids, layer_arns) = rt.block_on(apply(&cloud, &stack, &prepared))?;
     let gateway = config.gateway.to_string();
-    let outputs = prepared.resolved.outputs(&api_ids, &gateway)?;
+    let mut outputs = prepared.resolved.outputs(&api_ids, &gateway)?;
+    // A layer's Ref is its version ARN, known since it was published.
+    for o in &mut outputs {
+        for (id, arn) in &layer_arns {
+            o.value = o
+                .value
+                .replace(&nimbus_deploy::model::layer_marker(id), arn);
+        }
+    }
     if !outputs.is_empty() {
         say!("\nOutputs:");
         for o in &outputs {
@@ -316,12 +324,12 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Executes the plan; returns the stack's API ids by logical id.
+/// Executes the plan; returns the stack's API ids and its layers' version ARNs by logical id.
 async fn apply(
     cloud: &Cloud,
     stack: &str,
     p: &Prepared,
-) -> anyhow::Result<BTreeMap<String, String>> {
+) -> anyhow::Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
     // Layers first: the functions refer to their version ARNs, known once published.
     let (layer_arns, superseded) = cloud
         .publish_layers(&p.resolved.layers, &p.layer_packages, |layer, arn| {
@@ -357,7 +365,7 @@ async fn apply(
             "No changes: stack {stack} is up to date ({} resources).",
             desired.len()
         );
-        return Ok(api_ids);
+        return Ok((api_ids, layer_arns));
     }
     say!("Deploying stack {stack}");
     let mut done: Vec<Done> = Vec::new();
@@ -452,7 +460,7 @@ async fn apply(
         say!("  delete  layer     {name}:{version}");
     }
     say!("Stack {stack} deployed: {created} created, {updated} updated, {deleted} deleted.");
-    Ok(api_ids)
+    Ok((api_ids, layer_arns))
 }
 
 /// Creates `d`; returns the API id for an API.
