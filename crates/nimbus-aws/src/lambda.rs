@@ -3,8 +3,11 @@
 //! function service on a blocking thread, invocations handed to its async `invoke`, and the one
 //! mapping from [`FunctionsError`] to Lambda's error responses ([`to_aws`]).
 //!
-//! Also serves the unsigned package downloads behind GetFunction's `Code.Location`
-//! ([`download_code`]), which the function service authorizes with a token of its own.
+//! Layers (`/2018-10-31/layers...`) are control operations like the others.
+//!
+//! Also serves the unsigned package downloads behind GetFunction's and GetLayerVersion's
+//! `Code.Location` / `Content.Location` ([`download_code`]), which the function service
+//! authorizes with a token of its own.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -105,6 +108,13 @@ impl QueryParams {
             marker: self.get("Marker"),
             max_items,
         })
+    }
+}
+
+fn layer_filter(q: &QueryParams) -> api::LayerFilter {
+    api::LayerFilter {
+        runtime: q.get("CompatibleRuntime"),
+        architecture: q.get("CompatibleArchitecture"),
     }
 }
 
@@ -295,6 +305,54 @@ impl LambdaRequest {
             ("GET", _, ["tags", resource]) => ControlOp::ListTags {
                 resource: f(resource),
             },
+            ("GET", _, ["layers"]) if q.get("find").as_deref() == Some("LayerVersion") => {
+                ControlOp::GetLayerVersionByArn {
+                    arn: q.get("Arn").unwrap_or_default(),
+                }
+            }
+            ("GET", _, ["layers"]) => ControlOp::ListLayers {
+                filter: layer_filter(&q),
+                page: q.page()?,
+            },
+            ("POST", _, ["layers", name, "versions"]) => ControlOp::PublishLayerVersion {
+                layer_name: f(name),
+                request: body(&payload)?,
+            },
+            ("GET", _, ["layers", name, "versions"]) => ControlOp::ListLayerVersions {
+                layer_name: f(name),
+                filter: layer_filter(&q),
+                page: q.page()?,
+            },
+            ("GET", _, ["layers", name, "versions", version]) => ControlOp::GetLayerVersion {
+                layer_name: f(name),
+                version: f(version),
+            },
+            ("DELETE", _, ["layers", name, "versions", version]) => ControlOp::DeleteLayerVersion {
+                layer_name: f(name),
+                version: f(version),
+            },
+            ("POST", _, ["layers", name, "versions", version, "policy"]) => {
+                ControlOp::AddLayerVersionPermission {
+                    layer_name: f(name),
+                    version: f(version),
+                    revision_id: q.get("RevisionId"),
+                    request: body(&payload)?,
+                }
+            }
+            ("GET", _, ["layers", name, "versions", version, "policy"]) => {
+                ControlOp::GetLayerVersionPolicy {
+                    layer_name: f(name),
+                    version: f(version),
+                }
+            }
+            ("DELETE", _, ["layers", name, "versions", version, "policy", sid]) => {
+                ControlOp::RemoveLayerVersionPermission {
+                    layer_name: f(name),
+                    version: f(version),
+                    statement_id: f(sid),
+                    revision_id: q.get("RevisionId"),
+                }
+            }
             _ => return Ok(None),
         };
         Ok(Some(LambdaRequest::Control(Box::new(op))))
@@ -521,6 +579,31 @@ mod tests {
                 invocation_type: InvocationType::Event,
                 ..
             }))
+        ));
+        assert_eq!(
+            control_op(
+                "GET",
+                "/2018-10-31/layers?find=LayerVersion&Arn=arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Alayer%3Adeps%3A2",
+            ),
+            ControlOp::GetLayerVersionByArn {
+                arn: "arn:aws:lambda:us-east-1:000000000000:layer:deps:2".into()
+            }
+        );
+        assert_eq!(
+            control_op(
+                "DELETE",
+                "/2018-10-31/layers/deps/versions/2/policy/s1?RevisionId=r"
+            ),
+            ControlOp::RemoveLayerVersionPermission {
+                layer_name: "deps".into(),
+                version: "2".into(),
+                statement_id: "s1".into(),
+                revision_id: Some("r".into()),
+            }
+        );
+        assert!(matches!(
+            control_op("GET", "/2018-10-31/layers?CompatibleRuntime=python3.12"),
+            ControlOp::ListLayers { filter, .. } if filter.runtime.as_deref() == Some("python3.12")
         ));
         let err = parse("PATCH", "/2015-03-31/functions/f", "").expect_err("unknown");
         assert_eq!(err.code, "UnknownOperationException");

@@ -328,3 +328,124 @@ pub fn hash_json(value: &Json) -> String {
     canonical(value, &mut text);
     hex::encode(&Sha256::digest(text.as_bytes())[..12])
 }
+
+/// A layer (`AWS::Serverless::LayerVersion`, `AWS::Lambda::LayerVersion`). Layers have no tags
+/// on Lambda, so they are not part of the stack's inventory: a deploy publishes a new version
+/// when the content or configuration differs from the layer's latest version, and old
+/// versions are retained (SAM's default `RetentionPolicy: Retain`) unless `RetentionPolicy` is
+/// `Delete`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerSpec {
+    pub logical_id: String,
+    pub line: usize,
+    /// The layer name: `LayerName`, else `{stack}-{LogicalId}`.
+    pub name: String,
+    pub code: CodeSource,
+    pub description: String,
+    pub compatible_runtimes: Vec<String>,
+    pub compatible_architectures: Vec<String>,
+    pub license_info: Option<String>,
+    /// `RetentionPolicy: Delete`: a superseded version is deleted once the deploy succeeded.
+    pub delete_superseded: bool,
+    /// The resource's `Metadata` (`BuildMethod`: the layer is built before it is packaged).
+    pub metadata: Option<Json>,
+}
+
+/// What `Ref` of a layer evaluates to until its version ARN is known (after it is published):
+/// functions' `Layers` carry it, and [`bind_layers`] replaces it.
+pub fn layer_marker(logical_id: &str) -> String {
+    format!("nimbus-layer-version:{logical_id}")
+}
+
+/// Replaces the layer markers in the functions' configurations by the layer version ARNs of
+/// `arns` (by logical id) and folds those ARNs into the functions' hashes, so that a function
+/// moves to a layer's new version when the layer changed.
+pub fn bind_layers(resources: &mut [Desired], arns: &BTreeMap<String, String>) {
+    fn replace(value: &mut Json, by_marker: &BTreeMap<String, &String>, used: &mut Vec<String>) {
+        match value {
+            Json::String(s) => {
+                if let Some(arn) = by_marker.get(s.as_str()) {
+                    used.push((*arn).clone());
+                    *s = (*arn).clone();
+                }
+            }
+            Json::Array(items) => items.iter_mut().for_each(|v| replace(v, by_marker, used)),
+            Json::Object(map) => map.values_mut().for_each(|v| replace(v, by_marker, used)),
+            _ => {}
+        }
+    }
+    let by_marker: BTreeMap<String, &String> = arns
+        .iter()
+        .map(|(id, arn)| (layer_marker(id), arn))
+        .collect();
+    for d in resources {
+        if let Spec::Function(f) = &mut d.spec {
+            let mut config = Json::Object(std::mem::take(&mut f.config));
+            let mut used = Vec::new();
+            replace(&mut config, &by_marker, &mut used);
+            if let Json::Object(map) = config {
+                f.config = map;
+            }
+            if !used.is_empty() {
+                d.hash = hash_json(&serde_json::json!([d.hash, used]));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_markers_become_arns_and_change_the_hash() {
+        let mut config = serde_json::Map::new();
+        config.insert(
+            "Layers".into(),
+            serde_json::json!([layer_marker("Deps"), "arn:aws:lambda:us-east-1:1:layer:x:1"]),
+        );
+        let function = Desired {
+            logical_id: "Fn".into(),
+            line: 1,
+            resource_type: "AWS::Serverless::Function".into(),
+            spec: Spec::Function(FunctionSpec {
+                name: "f".into(),
+                config,
+                architectures: Vec::new(),
+                code: CodeSource::Zip("f.zip".into()),
+                tags: BTreeMap::new(),
+                policies: Vec::new(),
+                metadata: None,
+                permissions: Vec::new(),
+                publish: None,
+                reserved_concurrency: None,
+            }),
+            hash: "h".into(),
+            replace_hash: String::new(),
+        };
+        let bound = |arn: &str| {
+            let mut resources = vec![function.clone()];
+            bind_layers(
+                &mut resources,
+                &BTreeMap::from([("Deps".into(), arn.into())]),
+            );
+            resources.remove(0)
+        };
+        let one = bound("arn:aws:lambda:us-east-1:000000000000:layer:deps:1");
+        let Spec::Function(f) = &one.spec else {
+            panic!("function")
+        };
+        assert_eq!(
+            f.config["Layers"],
+            serde_json::json!([
+                "arn:aws:lambda:us-east-1:000000000000:layer:deps:1",
+                "arn:aws:lambda:us-east-1:1:layer:x:1"
+            ])
+        );
+        let again = bound("arn:aws:lambda:us-east-1:000000000000:layer:deps:1");
+        let two = bound("arn:aws:lambda:us-east-1:000000000000:layer:deps:2");
+        assert_eq!(one.hash, again.hash);
+        assert_ne!(one.hash, two.hash);
+        assert_ne!(one.hash, "h");
+    }
+}

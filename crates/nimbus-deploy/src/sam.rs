@@ -28,6 +28,8 @@ const HTTP_API: &str = "AWS::Serverless::HttpApi";
 const SIMPLE_TABLE: &str = "AWS::Serverless::SimpleTable";
 const TABLE: &str = "AWS::DynamoDB::Table";
 const CONNECTOR: &str = "AWS::Serverless::Connector";
+const SERVERLESS_LAYER: &str = "AWS::Serverless::LayerVersion";
+const LAMBDA_LAYER: &str = "AWS::Lambda::LayerVersion";
 
 /// What the expansion needs besides the template.
 #[derive(Debug, Clone)]
@@ -49,6 +51,8 @@ pub struct Resolved {
     pub resources: Vec<Desired>,
     /// Resources of services Nimbus does not run, in template order: listed, not deployed.
     pub not_deployed: Vec<NotDeployed>,
+    /// The layers, published before the functions that use them (see [`LayerSpec`]).
+    pub layers: Vec<LayerSpec>,
     /// What is deployed only partly, to be shown to the user.
     pub warnings: Vec<String>,
     context: Context,
@@ -328,6 +332,13 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                 }
                 names.insert(id.clone(), name);
             }
+            SERVERLESS_LAYER | LAMBDA_LAYER => {
+                // `Ref` and `LayerVersionArn` are the version ARN, known once published.
+                let marker = json!(layer_marker(id));
+                ctx.refs.insert(id.clone(), marker.clone());
+                ctx.attributes
+                    .insert((id.clone(), "LayerVersionArn".into()), marker);
+            }
             HTTP_API => {
                 let value =
                     existing(id, Kind::HttpApi).map_or(json!(PENDING), |a| json!(a.physical));
@@ -358,6 +369,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
     // Now each resource.
     let mut desired = Vec::new();
     let mut not_deployed_list = Vec::new();
+    let mut layers = Vec::new();
     let mut apis: BTreeMap<String, (usize, Option<&Resource>, Vec<RouteSpec>)> = BTreeMap::new();
     if needs_implicit_api {
         apis.insert(IMPLICIT_HTTP_API.to_owned(), (0, None, Vec::new()));
@@ -399,8 +411,13 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                         entry.2.push(route);
                     }
                 }
+                // No layers hash as before layers existed: unchanged stacks stay unchanged.
+                let mut hashed = spec.config.clone();
+                if hashed.get("Layers") == Some(&json!([])) {
+                    hashed.remove("Layers");
+                }
                 let hash = hash_json(&json!({
-                    "config": spec.config,
+                    "config": hashed,
                     "architectures": spec.architectures,
                     "tags": spec.tags,
                     "policies": spec.policies,
@@ -431,6 +448,10 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                 });
             }
             HTTP_API | CONNECTOR => {}
+            SERVERLESS_LAYER | LAMBDA_LAYER => {
+                let spec = layer(&ctx, r, &props, inputs, &mut problems).map_err(in_resource)?;
+                layers.push(spec);
+            }
             other => not_deployed_list.push(NotDeployed {
                 logical_id: r.logical_id.clone(),
                 line: r.line,
@@ -532,6 +553,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
     Ok(Resolved {
         resources: desired,
         not_deployed: not_deployed_list,
+        layers,
         warnings: problems.warnings,
         context: ctx,
         outputs,
@@ -882,6 +904,7 @@ const FUNCTION_PROPERTIES: &[&str] = &[
     "Role",
     "Tracing",
     "PackageType",
+    "Layers",
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -949,6 +972,16 @@ fn function(
     if let Some(v) = opt(ctx, props, "EphemeralStorage")? {
         config.insert("EphemeralStorage".into(), v);
     }
+    if let Some(v) = opt(ctx, props, "Layers")? {
+        if !v.as_array().is_some_and(|l| l.iter().all(Json::is_string)) {
+            return Err(resource_error(
+                r,
+                r.line,
+                format!("Layers must be a list of layer version ARNs, not {v}"),
+            ));
+        }
+        config.insert("Layers".into(), v);
+    }
     // Lambda's defaults, written out so that removing a property from the template resets it.
     for (key, default) in [
         ("MemorySize", json!(128)),
@@ -956,6 +989,7 @@ fn function(
         ("Description", json!("")),
         ("Environment", json!({"Variables": {}})),
         ("EphemeralStorage", json!({"Size": 512})),
+        ("Layers", json!([])),
     ] {
         config.entry(key).or_insert(default);
     }
@@ -1194,6 +1228,133 @@ const HTTP_API_PROPERTIES: &[&str] = &[
     "Tags",
     "FailOnWarnings",
 ];
+
+const SERVERLESS_LAYER_PROPERTIES: &[&str] = &[
+    "ContentUri",
+    "LayerName",
+    "Description",
+    "CompatibleRuntimes",
+    "CompatibleArchitectures",
+    "LicenseInfo",
+    "RetentionPolicy",
+];
+const LAMBDA_LAYER_PROPERTIES: &[&str] = &[
+    "Content",
+    "LayerName",
+    "Description",
+    "CompatibleRuntimes",
+    "CompatibleArchitectures",
+    "LicenseInfo",
+];
+
+/// A layer: `AWS::Serverless::LayerVersion` (`ContentUri`, a folder or zip) or
+/// `AWS::Lambda::LayerVersion` (`Content`, a local path as `aws cloudformation package` takes).
+fn layer(
+    ctx: &Context,
+    r: &Resource,
+    props: &Node,
+    inputs: &Inputs<'_>,
+    problems: &mut Problems,
+) -> Result<LayerSpec> {
+    let serverless = r.kind == SERVERLESS_LAYER;
+    let (known, content_key) = if serverless {
+        (SERVERLESS_LAYER_PROPERTIES, "ContentUri")
+    } else {
+        (LAMBDA_LAYER_PROPERTIES, "Content")
+    };
+    problems.check_properties(r, props, known, "");
+    let delete_superseded = match opt(ctx, props, "RetentionPolicy")? {
+        None => false,
+        Some(policy) => match policy.as_str() {
+            Some("Retain") => false,
+            Some("Delete") => true,
+            _ => {
+                return Err(resource_error(
+                    r,
+                    r.line,
+                    format!("RetentionPolicy must be Retain or Delete, not {policy}"),
+                ));
+            }
+        },
+    };
+    let node = props
+        .get(content_key)
+        .ok_or_else(|| resource_error(r, r.line, format!("the layer has no {content_key}")))?;
+    let code = match ctx.value(node)? {
+        Json::String(path) => {
+            let full: PathBuf = inputs.template_dir.join(&path);
+            if full.is_dir() {
+                CodeSource::Dir(full)
+            } else if full.is_file() {
+                CodeSource::Zip(full)
+            } else {
+                return Err(resource_error(
+                    r,
+                    node.line,
+                    format!(
+                        "{content_key} {path:?} is neither a folder nor a zip file ({})",
+                        full.display()
+                    ),
+                ));
+            }
+        }
+        other => {
+            problems.unsupported(
+                &r.logical_id,
+                node.line,
+                format!("{content_key} {other} is not supported: use a local folder or zip file"),
+            );
+            CodeSource::Zip(PathBuf::new())
+        }
+    };
+    let strings = |key: &str| -> Result<Vec<String>> {
+        match opt(ctx, props, key)? {
+            None => Ok(Vec::new()),
+            Some(Json::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    resource_error(r, r.line, format!("{key} must be a list of strings"))
+                }),
+            Some(other) => Err(resource_error(
+                r,
+                r.line,
+                format!("{key} must be a list, not {other}"),
+            )),
+        }
+    };
+    let text = |key: &str| -> Result<Option<String>> {
+        match opt(ctx, props, key)? {
+            None => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s)),
+            Some(other) => Err(resource_error(
+                r,
+                r.line,
+                format!("{key} must be a string, not {other}"),
+            )),
+        }
+    };
+    let name = match text("LayerName")? {
+        Some(name) => name,
+        None => format!("{}-{}", inputs.stack, r.logical_id)
+            .chars()
+            .take(140)
+            .collect(),
+    };
+    Ok(LayerSpec {
+        logical_id: r.logical_id.clone(),
+        line: r.line,
+        name,
+        code,
+        description: text("Description")?.unwrap_or_default(),
+        compatible_runtimes: strings("CompatibleRuntimes")?,
+        compatible_architectures: strings("CompatibleArchitectures")?,
+        license_info: text("LicenseInfo")?,
+        delete_superseded,
+        metadata: r.metadata.as_ref().map(|m| ctx.value(m)).transpose()?,
+    })
+}
 
 fn http_api(
     ctx: &Context,
@@ -2148,7 +2309,7 @@ Outputs:
         );
         let text = text.replace(
             "      Handler: app.handler\n",
-            "      Handler: app.handler\n      Layers: [x]\n",
+            "      Handler: app.handler\n      Frobnicate: live\n",
         );
         let err = run(&text, &[], &[]).expect_err("unsupported");
         let Error::Unsupported(items) = &err else {
@@ -2158,7 +2319,7 @@ Outputs:
         assert_eq!(
             items,
             &[
-                "Fn (template line 27): property Layers of AWS::Serverless::Function is not supported"
+                "Fn (template line 27): property Frobnicate of AWS::Serverless::Function is not supported"
             ]
         );
     }
@@ -2478,6 +2639,67 @@ Outputs:
         assert_eq!(
             err.to_string(),
             "Resource Fn (template line 30): connector FnWrites: Permissions are Read and Write, not \"Admin\""
+        );
+    }
+
+    #[test]
+    fn layers_expand_and_functions_refer_to_them() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(dir.path().join("deps/python")).expect("dir");
+        let text = "\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Layers: [!Ref Shared]
+Resources:
+  Shared:
+    Type: AWS::Lambda::LayerVersion
+    Properties:
+      Content: deps
+      LayerName: shared-deps
+  Deps:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: deps
+      CompatibleRuntimes: [python3.12]
+      RetentionPolicy: Delete
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: deps
+      Handler: app.handler
+      Runtime: python3.12
+      Layers: [!Ref Deps]
+";
+        let template = Template::parse(text).expect("parse");
+        let resolved = resolve(
+            &template,
+            &Inputs {
+                stack: "shop",
+                region: "us-east-1",
+                account: "000000000000",
+                template_dir: dir.path(),
+                overrides: &BTreeMap::new(),
+                actual: &[],
+            },
+        )
+        .expect("resolve");
+        let names: Vec<(&str, &str)> = resolved
+            .layers
+            .iter()
+            .map(|l| (l.logical_id.as_str(), l.name.as_str()))
+            .collect();
+        assert_eq!(names, [("Shared", "shared-deps"), ("Deps", "shop-Deps")]);
+        assert_eq!(resolved.layers[1].compatible_runtimes, ["python3.12"]);
+        assert!(resolved.layers[1].delete_superseded && !resolved.layers[0].delete_superseded);
+        assert_eq!(
+            resolved.layers[1].code,
+            CodeSource::Dir(dir.path().join("deps"))
+        );
+        // Globals' layers come first, as SAM merges lists.
+        assert_eq!(
+            function(&resolved).config["Layers"],
+            json!([layer_marker("Shared"), layer_marker("Deps")])
         );
     }
 

@@ -110,6 +110,46 @@ pub enum ControlOp {
     ListTags {
         resource: String,
     },
+    PublishLayerVersion {
+        layer_name: String,
+        request: PublishLayerVersionRequest,
+    },
+    GetLayerVersion {
+        layer_name: String,
+        version: String,
+    },
+    GetLayerVersionByArn {
+        arn: String,
+    },
+    ListLayers {
+        filter: LayerFilter,
+        page: Page,
+    },
+    ListLayerVersions {
+        layer_name: String,
+        filter: LayerFilter,
+        page: Page,
+    },
+    DeleteLayerVersion {
+        layer_name: String,
+        version: String,
+    },
+    AddLayerVersionPermission {
+        layer_name: String,
+        version: String,
+        revision_id: Option<String>,
+        request: AddLayerVersionPermissionRequest,
+    },
+    GetLayerVersionPolicy {
+        layer_name: String,
+        version: String,
+    },
+    RemoveLayerVersionPermission {
+        layer_name: String,
+        version: String,
+        statement_id: String,
+        revision_id: Option<String>,
+    },
 }
 
 impl ControlOp {
@@ -140,6 +180,15 @@ impl ControlOp {
             ControlOp::TagResource { .. } => "TagResource",
             ControlOp::UntagResource { .. } => "UntagResource",
             ControlOp::ListTags { .. } => "ListTags",
+            ControlOp::PublishLayerVersion { .. } => "PublishLayerVersion",
+            ControlOp::GetLayerVersion { .. } => "GetLayerVersion",
+            ControlOp::GetLayerVersionByArn { .. } => "GetLayerVersionByArn",
+            ControlOp::ListLayers { .. } => "ListLayers",
+            ControlOp::ListLayerVersions { .. } => "ListLayerVersions",
+            ControlOp::DeleteLayerVersion { .. } => "DeleteLayerVersion",
+            ControlOp::AddLayerVersionPermission { .. } => "AddLayerVersionPermission",
+            ControlOp::GetLayerVersionPolicy { .. } => "GetLayerVersionPolicy",
+            ControlOp::RemoveLayerVersionPermission { .. } => "RemoveLayerVersionPermission",
         }
     }
 
@@ -150,8 +199,12 @@ impl ControlOp {
             ControlOp::CreateFunction(_)
             | ControlOp::PublishVersion { .. }
             | ControlOp::CreateAlias { .. }
-            | ControlOp::AddPermission { .. } => 201,
+            | ControlOp::AddPermission { .. }
+            | ControlOp::PublishLayerVersion { .. }
+            | ControlOp::AddLayerVersionPermission { .. } => 201,
             ControlOp::DeleteFunction { .. }
+            | ControlOp::DeleteLayerVersion { .. }
+            | ControlOp::RemoveLayerVersionPermission { .. }
             | ControlOp::DeleteAlias { .. }
             | ControlOp::DeleteFunctionConcurrency { .. }
             | ControlOp::RemovePermission { .. }
@@ -244,6 +297,8 @@ pub struct FunctionSettings {
     pub dead_letter_config: Option<DeadLetterConfig>,
     #[serde(rename = "KMSKeyArn")]
     pub kms_key_arn: Option<String>,
+    /// Layer version ARNs, in the order they are extracted.
+    pub layers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -373,6 +428,20 @@ pub struct FunctionConfiguration {
     pub ephemeral_storage: EphemeralStorageOut,
     pub snap_start: SnapStartResponse,
     pub logging_config: LoggingConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<Vec<Layer>>,
+    /// Nimbus says here when the runtime's exact interpreter is not installed and another one
+    /// runs the function (Lambda uses the member for the reason of a function's state).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+}
+
+/// A layer of a function, as `FunctionConfiguration.Layers` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Layer {
+    pub arn: String,
+    pub code_size: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -499,6 +568,119 @@ pub struct GetPolicyResponse {
 #[serde(rename_all = "PascalCase")]
 pub struct ListTagsResponse {
     pub tags: BTreeMap<String, String>,
+}
+
+// ---- layers ----
+
+/// `CompatibleRuntime` and `CompatibleArchitecture` of ListLayers and ListLayerVersions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayerFilter {
+    pub runtime: Option<String>,
+    pub architecture: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LayerVersionContentInput {
+    /// Base64 of the zip.
+    pub zip_file: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_key: Option<String>,
+    pub s3_object_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PublishLayerVersionRequest {
+    pub description: Option<String>,
+    pub content: Option<LayerVersionContentInput>,
+    pub compatible_runtimes: Option<Vec<String>>,
+    pub compatible_architectures: Option<Vec<String>>,
+    pub license_info: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AddLayerVersionPermissionRequest {
+    pub statement_id: Option<String>,
+    pub action: Option<String>,
+    pub principal: Option<String>,
+    pub organization_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LayerVersionContentOutput {
+    pub location: String,
+    pub code_sha256: String,
+    pub code_size: u64,
+}
+
+/// `GetLayerVersionResponse`, also the answer of PublishLayerVersion.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LayerVersionResponse {
+    pub content: LayerVersionContentOutput,
+    pub layer_arn: String,
+    pub layer_version_arn: String,
+    pub description: String,
+    pub created_date: String,
+    pub version: u64,
+    pub compatible_runtimes: Vec<String>,
+    pub compatible_architectures: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license_info: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LayerVersionsListItem {
+    pub layer_version_arn: String,
+    pub version: u64,
+    pub description: String,
+    pub created_date: String,
+    pub compatible_runtimes: Vec<String>,
+    pub compatible_architectures: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license_info: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LayersListItem {
+    pub layer_name: String,
+    pub layer_arn: String,
+    pub latest_matching_version: LayerVersionsListItem,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListLayersResponse {
+    pub layers: Vec<LayersListItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListLayerVersionsResponse {
+    pub layer_versions: Vec<LayerVersionsListItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AddLayerVersionPermissionResponse {
+    pub statement: String,
+    pub revision_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetLayerVersionPolicyResponse {
+    pub policy: String,
+    pub revision_id: String,
 }
 
 #[cfg(test)]

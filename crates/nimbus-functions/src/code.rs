@@ -59,6 +59,28 @@ pub fn validate_zip(zip: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The total size of the files in `zip`, from its central directory.
+pub fn unzipped_size(zip: &[u8]) -> Result<u64> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).map_err(|_| {
+        FunctionsError::InvalidParameterValue("Could not unzip uploaded file.".into())
+    })?;
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(i)
+            .map_err(|e| FunctionsError::InvalidParameterValue(format!("Could not unzip: {e}")))?;
+        total = total.saturating_add(entry.size());
+    }
+    Ok(total)
+}
+
+/// A hex SHA-256 in base64, as Lambda reports `CodeSha256`.
+pub fn base64_sha(sha_hex: &str) -> String {
+    hex::decode(sha_hex)
+        .map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes))
+        .unwrap_or_default()
+}
+
 /// The reference of `zip` without storing it.
 pub fn reference(zip: &[u8]) -> CodeRef {
     let digest = Sha256::digest(zip);
@@ -154,6 +176,33 @@ impl CodeCache {
     }
 }
 
+/// The directory holding the layers `shas` (hex SHA-256 of their zips) extracted in order into
+/// one tree, later layers overwriting the files of earlier ones as Lambda does, under `root`;
+/// extracted from the store on first use and cached by the list of layers. Blocks on I/O.
+pub fn layers_dir(root: &Path, store: &dyn Store, shas: &[&str]) -> Result<PathBuf> {
+    let key = hex::encode(Sha256::digest(shas.join(",").as_bytes()));
+    let dir = root.join(&key[..32]);
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let io = |what: &str, e: std::io::Error| FunctionsError::Service(format!("{what}: {e}"));
+    std::fs::create_dir_all(root).map_err(|e| io("create layer cache", e))?;
+    let tmp = root.join(format!(".{}.{}", &key[..32], uuid::Uuid::new_v4().simple()));
+    for sha in shas {
+        let zip = get(store, sha)?;
+        extract(&zip, &tmp)?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| io("create layer directory", e))?;
+    match std::fs::rename(&tmp, &dir) {
+        Ok(()) => {}
+        Err(_) if dir.is_dir() => {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        Err(e) => return Err(io("place extracted layers", e)),
+    }
+    Ok(dir)
+}
+
 /// Extracts `zip` into `dest`, keeping Unix permissions and refusing paths that leave `dest`.
 pub fn extract(zip: &[u8], dest: &Path) -> Result<()> {
     let bad = |e: String| {
@@ -191,6 +240,10 @@ pub fn extract(zip: &[u8], dest: &Path) -> Result<()> {
         total += data.len() as u64;
         if total > MAX_UNZIPPED {
             return Err(bad("unzipped size over the limit".into()));
+        }
+        // A later layer overwrites an earlier one's file, which may be read-only.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
+            std::fs::remove_file(&path).map_err(io)?;
         }
         std::fs::write(&path, &data).map_err(io)?;
         // Zips made on Windows carry no Unix mode: keep files readable and, like Lambda,

@@ -33,9 +33,11 @@ pub const RUNTIMES: &[&str] = &[
     "python3.11",
     "python3.12",
     "python3.13",
+    "python3.14",
     "nodejs18.x",
     "nodejs20.x",
     "nodejs22.x",
+    "nodejs24.x",
     "provided.al2",
     "provided.al2023",
 ];
@@ -102,13 +104,17 @@ const MAX_ENVIRONMENT_BYTES: usize = 4096;
 const CODE_URL_LIFETIME: Duration = Duration::from_secs(600);
 const DEFAULT_PAGE: usize = 50;
 
-fn validation(value: impl std::fmt::Display, field: &str, constraint: &str) -> FunctionsError {
+pub(crate) fn validation(
+    value: impl std::fmt::Display,
+    field: &str,
+    constraint: &str,
+) -> FunctionsError {
     FunctionsError::Validation(format!(
         "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
     ))
 }
 
-fn missing(field: &str) -> FunctionsError {
+pub(crate) fn missing(field: &str) -> FunctionsError {
     FunctionsError::Validation(format!(
         "1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
     ))
@@ -132,7 +138,7 @@ fn in_range(value: i64, field: &str, min: i64, max: i64) -> Result<u32> {
     Ok(value as u32)
 }
 
-fn max_length(value: &str, field: &str, max: usize) -> Result<()> {
+pub(crate) fn max_length(value: &str, field: &str, max: usize) -> Result<()> {
     if value.chars().count() > max {
         return Err(validation(
             value,
@@ -149,19 +155,19 @@ fn revision_mismatch(api: &str) -> FunctionsError {
     ))
 }
 
-fn check_revision(given: Option<&str>, current: &str, api: &str) -> Result<()> {
+pub(crate) fn check_revision(given: Option<&str>, current: &str, api: &str) -> Result<()> {
     match given {
         Some(given) if given != current => Err(revision_mismatch(api)),
         _ => Ok(()),
     }
 }
 
-fn new_revision() -> String {
+pub(crate) fn new_revision() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// `LastModified` as Lambda writes it: `2024-05-01T12:00:00.123+0000`.
-fn now_timestamp() -> String {
+pub(crate) fn now_timestamp() -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]+0000"
     );
@@ -271,7 +277,7 @@ fn check_architectures(architectures: &[String]) -> Result<Vec<String>> {
 }
 
 /// The zip of a `ZipFile` member.
-fn decode_zip(zip_file: Option<&str>, other_source: bool) -> Result<Vec<u8>> {
+pub(crate) fn decode_zip(zip_file: Option<&str>, other_source: bool) -> Result<Vec<u8>> {
     let Some(zip_file) = zip_file else {
         return Err(FunctionsError::InvalidParameterValue(if other_source {
             "Nimbus takes deployment packages as ZipFile only (S3 and image sources are not supported)".into()
@@ -557,6 +563,59 @@ impl Functions {
                 Ok(None)
             }
             ControlOp::ListTags { resource } => to_value(self.list_tags(&resource)?),
+            ControlOp::PublishLayerVersion {
+                layer_name,
+                request,
+            } => to_value(self.publish_layer_version(&layer_name, request)?),
+            ControlOp::GetLayerVersion {
+                layer_name,
+                version,
+            } => to_value(self.get_layer_version(&layer_name, &version)?),
+            ControlOp::GetLayerVersionByArn { arn } => {
+                to_value(self.get_layer_version_by_arn(&arn)?)
+            }
+            ControlOp::ListLayers { filter, page } => to_value(self.list_layers(&filter, &page)?),
+            ControlOp::ListLayerVersions {
+                layer_name,
+                filter,
+                page,
+            } => to_value(self.list_layer_versions(&layer_name, &filter, &page)?),
+            ControlOp::DeleteLayerVersion {
+                layer_name,
+                version,
+            } => {
+                self.delete_layer_version(&layer_name, &version)?;
+                Ok(None)
+            }
+            ControlOp::AddLayerVersionPermission {
+                layer_name,
+                version,
+                revision_id,
+                request,
+            } => to_value(self.add_layer_version_permission(
+                &layer_name,
+                &version,
+                revision_id.as_deref(),
+                request,
+            )?),
+            ControlOp::GetLayerVersionPolicy {
+                layer_name,
+                version,
+            } => to_value(self.get_layer_version_policy(&layer_name, &version)?),
+            ControlOp::RemoveLayerVersionPermission {
+                layer_name,
+                version,
+                statement_id,
+                revision_id,
+            } => {
+                self.remove_layer_version_permission(
+                    &layer_name,
+                    &version,
+                    &statement_id,
+                    revision_id.as_deref(),
+                )?;
+                Ok(None)
+            }
         }
     }
 
@@ -627,7 +686,23 @@ impl Functions {
                     .or_else(|| json_logs.then(|| "INFO".into())),
                 log_group: Some(c.log_group.clone()),
             },
+            layers: (!c.layers.is_empty()).then(|| {
+                c.layers
+                    .iter()
+                    .map(|l| api::Layer {
+                        arn: l.arn.clone(),
+                        code_size: l.code_size,
+                    })
+                    .collect()
+            }),
+            state_reason: self.runtime_note(&c.runtime),
         }
+    }
+
+    /// Why another interpreter than the runtime's own runs it, if it does (cached after the
+    /// first look-up of each interpreter).
+    pub fn runtime_note(&self, runtime: &str) -> Option<String> {
+        self.runtime_dirs.resolve(runtime).and_then(|r| r.note)
     }
 
     /// The ARN qualifier a version is listed with: `$LATEST` too, as ListVersionsByFunction does.
@@ -699,17 +774,24 @@ impl Functions {
 
     /// Deletes the packages of `shas` that no version references any more. A failure is logged
     /// and left for the next change: the request that made the package garbage succeeded.
-    fn collect_code(&self, shas: BTreeSet<String>) {
+    pub(crate) fn collect_code(&self, shas: BTreeSet<String>) {
         if shas.is_empty() {
             return;
         }
         let registry = self.registry();
         let result = registry.exclusive(|| {
-            let used: BTreeSet<String> = registry
-                .all_versions()?
-                .into_iter()
-                .map(|v| v.config.code_sha256_hex)
-                .collect();
+            // Layer zips share the blob store: a blob is used by a function's code, by a layer
+            // version, or by a function version that keeps a deleted layer version.
+            let mut used = BTreeSet::new();
+            for v in registry.all_versions()? {
+                used.extend(v.config.layers.into_iter().map(|l| l.sha256_hex));
+                used.insert(v.config.code_sha256_hex);
+            }
+            used.extend(
+                self.all_layer_versions()?
+                    .into_iter()
+                    .map(|l| l.code_sha256_hex),
+            );
             for sha in shas.difference(&used) {
                 code::delete(registry.store().as_ref(), sha)?;
             }
@@ -770,11 +852,19 @@ impl Functions {
                 architectures,
                 last_modified: now_timestamp(),
                 log_group: format!("/aws/lambda/{name}"),
+                layers: Vec::new(),
             },
             extra: ExtraSettings::default(),
         };
-        request.settings.apply(&mut record)?;
+        let mut settings = request.settings;
+        if let Some(arns) = settings.layers.take() {
+            record.config.layers = self.resolve_layers(&arns)?;
+        }
+        settings.apply(&mut record)?;
         let zip = decode_zip(code.zip_file.as_deref(), other_source)?;
+        if !record.config.layers.is_empty() {
+            Self::check_unzipped_total(code::unzipped_size(&zip)?, &record.config.layers)?;
+        }
         let tags = request.tags.unwrap_or_default();
         let publish = request.publish.unwrap_or(false);
         let created = self.registry().write(&name, |current, writes| {
@@ -946,6 +1036,9 @@ impl Functions {
                 &latest.config.revision_id,
                 "GetFunction",
             )?;
+            if !latest.config.layers.is_empty() {
+                Self::check_unzipped_total(code::unzipped_size(&zip)?, &latest.config.layers)?;
+            }
             let stored = code::put(self.registry().store().as_ref(), &zip)?;
             replaced.insert(latest.config.code_sha256_hex.clone());
             latest.config.code_sha256_hex = stored.sha256_hex;
@@ -977,8 +1070,14 @@ impl Functions {
         let name = self.locate_function(function_name)?;
         let api::UpdateFunctionConfigurationRequest {
             revision_id,
-            settings,
+            mut settings,
         } = request;
+        let layers = settings
+            .layers
+            .take()
+            .map(|arns| self.resolve_layers(&arns))
+            .transpose()?;
+        let mut replaced = BTreeSet::new();
         let latest = self.registry().update(&name, |_, writes| {
             let mut latest = self.latest(&name)?;
             check_revision(
@@ -987,11 +1086,20 @@ impl Functions {
                 "GetFunction",
             )?;
             settings.apply(&mut latest)?;
+            if let Some(layers) = layers {
+                if !layers.is_empty() {
+                    let code_size = self.stored_unzipped_size(&latest.config.code_sha256_hex)?;
+                    Self::check_unzipped_total(code_size, &layers)?;
+                }
+                replaced.extend(latest.config.layers.iter().map(|l| l.sha256_hex.clone()));
+                latest.config.layers = layers;
+            }
             latest.config.revision_id = new_revision();
             latest.config.last_modified = now_timestamp();
             writes.put_version(&latest)?;
             Ok(latest)
         })?;
+        self.collect_code(replaced);
         self.on_function_changed(&name);
         Ok(self.describe(&latest, None))
     }
@@ -1004,6 +1112,7 @@ impl Functions {
             match r.qualifier.as_deref() {
                 None => {
                     for v in self.registry().versions(&name)? {
+                        unused.extend(v.config.layers.into_iter().map(|l| l.sha256_hex));
                         unused.insert(v.config.code_sha256_hex);
                     }
                     writes.delete_function(&name);
@@ -1038,6 +1147,7 @@ impl Functions {
                             users.join(", ")
                         )));
                     }
+                    unused.extend(version.config.layers.into_iter().map(|l| l.sha256_hex));
                     unused.insert(version.config.code_sha256_hex);
                     writes.delete_version(&name, q);
                     meta.policies.remove(q);
@@ -1686,6 +1796,101 @@ mod tests {
 
     fn error_text(e: FunctionsError) -> String {
         format!("{e:?}")
+    }
+
+    #[test]
+    fn functions_keep_their_layers_and_layer_blobs_live_while_used() {
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
+        let f = service(Arc::clone(&store));
+        let publish = |source: &str| {
+            f.publish_layer_version(
+                "deps",
+                api::PublishLayerVersionRequest {
+                    content: Some(api::LayerVersionContentInput {
+                        zip_file: Some(zip_b64(source)),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )
+            .expect("publish")
+        };
+        let one = publish("x = 1\n");
+        let two = publish("x = 2\n");
+        assert_eq!((one.version, two.version), (1, 2));
+        assert_eq!(one.layer_version_arn, format!("{}:1", f.layer_arn("deps")));
+
+        let c = f
+            .create_function(with("uses", |s| {
+                s.layers = Some(vec![one.layer_version_arn.clone()])
+            }))
+            .expect("create");
+        let layers = c.layers.expect("layers");
+        assert_eq!(layers[0].arn, one.layer_version_arn);
+        assert_eq!(layers[0].code_size, one.content.code_size);
+
+        // Deleting the layer version leaves the function its copy.
+        f.delete_layer_version("deps", "1").expect("delete");
+        let sha = hex::encode(
+            base64::engine::general_purpose::STANDARD
+                .decode(&one.content.code_sha256)
+                .expect("b64"),
+        );
+        assert!(code::get(store.as_ref(), &sha).is_ok(), "still used");
+        assert!(matches!(
+            f.get_layer_version("deps", "1"),
+            Err(FunctionsError::ResourceNotFound(_))
+        ));
+        // Unknown versions, duplicates, malformed ARNs and more than five are refused.
+        let missing = format!("{}:9", f.layer_arn("deps"));
+        let e = f
+            .update_function_configuration(
+                "uses",
+                configure(|s| s.layers = Some(vec![missing.clone()])),
+            )
+            .expect_err("unknown");
+        assert!(
+            matches!(&e, FunctionsError::InvalidParameterValue(m) if m.contains(&missing)),
+            "{e:?}"
+        );
+        let e = f
+            .update_function_configuration(
+                "uses",
+                configure(|s| s.layers = Some(vec![two.layer_version_arn.clone(); 6])),
+            )
+            .expect_err("six");
+        assert!(matches!(e, FunctionsError::InvalidParameterValue(_)));
+        let e = f
+            .update_function_configuration(
+                "uses",
+                configure(|s| s.layers = Some(vec!["not-an-arn".into()])),
+            )
+            .expect_err("malformed");
+        assert!(matches!(e, FunctionsError::Validation(_)));
+        // Code plus layers may unzip to 250 MB.
+        let big = crate::model::LayerRef {
+            arn: two.layer_version_arn.clone(),
+            code_size: 1,
+            sha256_hex: String::new(),
+            unzipped_size: code::MAX_UNZIPPED,
+        };
+        assert!(Functions::check_unzipped_total(0, std::slice::from_ref(&big)).is_ok());
+        assert!(matches!(
+            Functions::check_unzipped_total(1, &[big]),
+            Err(FunctionsError::InvalidParameterValue(m)) if m.contains("combined with layers")
+        ));
+        // Moving to version 2 releases version 1's blob.
+        f.update_function_configuration(
+            "uses",
+            configure(|s| s.layers = Some(vec![two.layer_version_arn.clone()])),
+        )
+        .expect("update");
+        assert!(code::get(store.as_ref(), &sha).is_err(), "collected");
+        f.delete_function("uses", None).expect("delete");
+        assert!(
+            f.get_layer_version("deps", "2").is_ok(),
+            "the layer keeps its own"
+        );
     }
 
     #[test]

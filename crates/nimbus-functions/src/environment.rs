@@ -1,5 +1,7 @@
 //! Execution environments: one runtime process with its own Runtime API endpoint, cgroup,
-//! `/tmp`, log stream and Lambda environment variables, running one invocation at a time.
+//! `/tmp`, log stream and Lambda environment variables, running one invocation at a time; a
+//! function's layers appear at `/opt` for its process only (a private mount namespace, set up
+//! only when the function has layers).
 //!
 //! [`Environment::start`] is the one place where Nimbus creates an environment; the process
 //! itself is started by `nimbus-sandbox`. Phases follow Lambda: init (until the runtime first
@@ -13,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use nimbus_sandbox::mounts::{BindMount, Mounts};
 use nimbus_sandbox::process::{Cgroup, Limits, SpawnSpec};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::{oneshot, watch};
@@ -38,6 +41,12 @@ pub struct EnvironmentSpec {
     /// Private scratch space, the environment's `/tmp`.
     pub tmp_dir: PathBuf,
     pub launch: Launch,
+    /// The function's layers, extracted in order into one directory, which the process sees
+    /// at `/opt` (read-only, in its own mount namespace). `None`: no layers, no namespace.
+    pub layers_dir: Option<PathBuf>,
+    /// A Node.js function's layer packages and where ES modules find them
+    /// ([`crate::runtimes::node_layer_modules`]), bind-mounted in the same namespace.
+    pub node_layer_modules: Option<(PathBuf, PathBuf)>,
     /// Variables Nimbus sets for every function (region, endpoint, credentials, `PATH`).
     pub base_env: Vec<(String, String)>,
     pub use_cgroups: bool,
@@ -156,11 +165,27 @@ impl Environment {
             None
         };
         let env = lambda_env(&spec, &api.address(), &log.name);
+        let mut mounts = Mounts::default();
+        if let Some(layers) = &spec.layers_dir {
+            mounts.binds.push(BindMount {
+                source: layers.clone(),
+                target: crate::runtimes::LAYERS_MOUNT.into(),
+                read_only: true,
+            });
+        }
+        if let Some((source, target)) = &spec.node_layer_modules {
+            mounts.binds.push(BindMount {
+                source: source.clone(),
+                target: target.clone(),
+                read_only: true,
+            });
+        }
         let process = SpawnSpec {
             program: spec.launch.program.clone(),
             args: spec.launch.args.iter().map(Into::into).collect(),
             env,
             cwd: spec.task_root.clone(),
+            mounts,
         };
         let mut child = match nimbus_sandbox::process::spawn(&process, cgroup.as_deref()) {
             Ok(child) => child,
@@ -177,6 +202,12 @@ impl Environment {
             buf: Some(String::new()),
             last_output: Instant::now(),
         }));
+        // A substitute interpreter is named in the init log (and the first `LogType: Tail`).
+        if let Some(note) = &spec.launch.substitute {
+            let line = format!("NIMBUS: {note}");
+            log.write(&line);
+            append_capture(&capture, &line);
+        }
         if let Some(out) = child.stdout.take() {
             tasks.spawn(forward_output(out, log.clone(), Arc::clone(&capture)));
         }

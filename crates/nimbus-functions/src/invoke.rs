@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Functions;
 use crate::api::{MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD};
+use crate::code;
 use crate::environment::{Environment, EnvironmentSpec, InitFailure, InvokeResult, StartFailure};
 use crate::error::{FunctionsError, Result};
 use crate::model::{InvocationType, InvokeInput, InvokeOutput, ResolvedFunction};
@@ -372,6 +373,8 @@ impl Functions {
         let sha = config.code_sha256_hex.clone();
         let runtime = config.runtime.clone();
         let family = runtimes::Family::of(&runtime);
+        let layer_shas: Vec<String> = config.layers.iter().map(|l| l.sha256_hex.clone()).collect();
+        let runtime_name = runtime.clone();
         let prepared = tokio::task::spawn_blocking(move || {
             if let (Some(family), true) = (family, this.config.auto_install_sdks) {
                 this.ensure_sdk(family);
@@ -382,12 +385,35 @@ impl Functions {
             {
                 tracing::warn!("cannot make the Node.js SDK importable: {e}");
             }
-            Ok::<_, FunctionsError>(task_root)
+            let layers_dir = if layer_shas.is_empty() {
+                None
+            } else {
+                let shas: Vec<&str> = layer_shas.iter().map(String::as_str).collect();
+                let root = this.config.data_dir.join("layers");
+                Some(code::layers_dir(&root, this.store.as_ref(), &shas)?)
+            };
+            let node_modules = layers_dir
+                .as_deref()
+                .and_then(|dir| runtimes::node_layer_modules(&runtime_name, dir, this.code.root()));
+            if let Some((_, mount_point)) = &node_modules {
+                std::fs::create_dir_all(mount_point).map_err(|e| {
+                    FunctionsError::Service(format!("create {}: {e}", mount_point.display()))
+                })?;
+            }
+            Ok::<_, FunctionsError>((task_root, layers_dir, node_modules))
         })
         .await
         .map_err(|e| fail(format!("prepare task failed: {e}")))?;
-        let task_root = prepared.map_err(|e| fail(e.to_string()))?;
-        let launch = match runtimes::launch(&self.runtime_dirs, &runtime, &task_root) {
+        let (task_root, layers_dir, node_layer_modules) =
+            prepared.map_err(|e| fail(e.to_string()))?;
+        let dirs = self.runtime_dirs.clone();
+        let (root, has_layers) = (task_root.clone(), layers_dir.is_some());
+        let launched = tokio::task::spawn_blocking(move || {
+            runtimes::launch(&dirs, &runtime, &root, has_layers)
+        })
+        .await
+        .map_err(|e| fail(format!("prepare runtime failed: {e}")))?;
+        let launch = match launched {
             Ok(launch) => launch,
             Err(e) => {
                 return Err(fail_with(InitFailure::Reported(error_payload(
@@ -400,15 +426,14 @@ impl Functions {
         let log = self
             .logs
             .stream(&config.function_name, &config.version, &id);
-        if let Some(note) = &launch.substitute {
-            log.write(&format!("NIMBUS: {note}"));
-        }
         let spec = EnvironmentSpec {
             tmp_dir: self.config.data_dir.join("environments").join(&id),
             id,
             config,
             task_root,
             launch,
+            layers_dir,
+            node_layer_modules,
             base_env: self.base_env(),
             use_cgroups: self.use_cgroups,
         };

@@ -4,8 +4,9 @@
 //! [`registry`], [`control`]), the scheduler that keeps warm execution environments per function
 //! revision ([`scheduler`]), the environments themselves and the Lambda Runtime API each one
 //! talks to ([`environment`], [`runtime_api`]), the runtimes ([`runtimes`]: the Python and
-//! Node.js bootstrap shims Nimbus ships, and `provided.*`), function logs ([`logs`]) and
-//! invocations ([`invoke`]: synchronous, and asynchronous through a durable queue).
+//! Node.js bootstrap shims Nimbus ships, and `provided.*`), layers ([`layers`]: versioned zips
+//! that environments see at `/opt`), function logs ([`logs`]) and invocations ([`invoke`]:
+//! synchronous, and asynchronous through a durable queue).
 //!
 //! Environments are created in exactly one place, [`environment::Environment::start`], through
 //! `nimbus-sandbox`. Knows nothing of HTTP (the Lambda REST API lives in `nimbus-aws`) nor of
@@ -17,6 +18,7 @@ pub mod control;
 pub mod environment;
 pub mod error;
 pub mod invoke;
+pub mod layers;
 pub mod logs;
 pub mod model;
 pub mod registry;
@@ -140,6 +142,11 @@ impl Functions {
     /// environments and the expiry of old log streams.
     pub fn start(self: &Arc<Self>) {
         self.tasks.spawn(Arc::clone(self).run_queue());
+        // Resolve every runtime's interpreter now, so that no cold start pays for asking them.
+        let dirs = self.runtime_dirs.clone();
+        self.tasks.spawn(async move {
+            let _ = tokio::task::spawn_blocking(move || dirs.resolve_all()).await;
+        });
         let this = Arc::clone(self);
         self.tasks.spawn(async move {
             let period = (this.config.idle_timeout / 4)

@@ -40,6 +40,24 @@ pub struct FunctionConfig {
     pub last_modified: String,
     /// Log group, `/aws/lambda/{name}`.
     pub log_group: String,
+    /// Layers, in the order they are extracted into `/opt` (later ones overwrite earlier).
+    #[serde(default)]
+    pub layers: Vec<LayerRef>,
+}
+
+/// One layer version a function uses. The function keeps it even if the layer version is
+/// deleted later, as on Lambda.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerRef {
+    /// `arn:aws:lambda:{region}:{account}:layer:{name}:{version}`.
+    pub arn: String,
+    /// Size of the layer's zip.
+    pub code_size: u64,
+    /// Hex SHA-256 of the zip: the key of its blob.
+    pub sha256_hex: String,
+    /// Total size of its files, counted against the function's 250 MB.
+    #[serde(default)]
+    pub unzipped_size: u64,
 }
 
 /// What a name and qualifier resolved to.

@@ -1,9 +1,21 @@
 //! Runtimes: how an environment's process is started for each `Runtime` value.
 //!
 //! - `python3.x` runs the host's interpreter (the exact `python3.x` when installed, else the
-//!   nearest `python3`) on the Python bootstrap shim Nimbus ships;
+//!   installed Python 3 nearest in version) on the Python bootstrap shim Nimbus ships;
 //! - `nodejs*` runs the host's `node` on the Node.js bootstrap shim;
 //! - `provided.*` runs the package's own `bootstrap` executable.
+//!
+//! Interpreters are resolved once, at first use, to the real executable: each candidate name on
+//! `PATH` is asked for its own `sys.executable` / `process.execPath` and version, and that
+//! answer is cached. A name on `PATH` may be a version manager's shim (pyenv's is a shell script
+//! that costs ~50 ms per start); environments run the executable behind it directly. When the
+//! exact interpreter is missing, [`Resolution::note`] says which one runs instead; the init log
+//! of every environment and `nimbus doctor` repeat it.
+//!
+//! Layers: when a function has layers, its environment sees them at `/opt` and the search
+//! paths include Lambda's layer directories (`/opt/python`,
+//! `/opt/python/lib/python3.X/site-packages`; `/opt/nodejs/node_modules`,
+//! `/opt/nodejs/nodeNN/node_modules`; `/opt/bin` on `PATH`, `/opt/lib` on `LD_LIBRARY_PATH`).
 //!
 //! As on Lambda, Python handlers can import `boto3` and Node.js handlers the AWS SDK for
 //! JavaScript v3 without bundling them: pinned versions are installed once into
@@ -37,9 +49,11 @@ pub const SUPPORTED: &[&str] = &[
     "python3.11",
     "python3.12",
     "python3.13",
+    "python3.14",
     "nodejs18.x",
     "nodejs20.x",
     "nodejs22.x",
+    "nodejs24.x",
     "provided.al2",
     "provided.al2023",
 ];
@@ -72,9 +86,61 @@ pub struct RuntimeDirs {
     pub root: PathBuf,
     /// `PATH` used to find interpreters and given to functions.
     pub search_path: String,
-    /// Interpreters found to work (or not), by name: a name on `PATH` may be a shim of a
-    /// version manager that fails when that version is not installed.
-    working: Arc<Mutex<HashMap<String, Option<PathBuf>>>>,
+    /// Interpreters found to work (or not), by name on `PATH`, resolved to their real
+    /// executables: a name on `PATH` may be a shim of a version manager, slow to start, or
+    /// failing when that version is not installed.
+    working: Arc<Mutex<HashMap<String, Option<Interpreter>>>>,
+}
+
+/// One working interpreter: its real executable and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interpreter {
+    /// The executable itself (`sys.executable`, `process.execPath`), not a shim on `PATH`.
+    pub path: PathBuf,
+    /// `[major, minor, patch]`.
+    pub version: [u32; 3],
+}
+
+impl Interpreter {
+    /// `3.12.1` or `20.20.2`.
+    pub fn version_text(&self) -> String {
+        let [a, b, c] = self.version;
+        format!("{a}.{b}.{c}")
+    }
+}
+
+/// The interpreter a runtime runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    pub interpreter: Interpreter,
+    /// Whether it is the version the runtime names.
+    pub exact: bool,
+    /// Set when it is not: which runtime runs on what instead, in one sentence.
+    pub note: Option<String>,
+}
+
+/// Python versions Nimbus looks for, as `python3.X` names on `PATH`.
+const PYTHON_MINORS: std::ops::RangeInclusive<u32> = 8..=15;
+
+/// The requested version of a runtime: `python3.12` → `[3, 12]`, `nodejs20.x` → `[20]`.
+fn wanted_version(runtime: &str) -> Option<Vec<u32>> {
+    if let Some(minor) = runtime.strip_prefix("python3.") {
+        return Some(vec![3, minor.parse().ok()?]);
+    }
+    let major = runtime.strip_prefix("nodejs")?.strip_suffix(".x")?;
+    Some(vec![major.parse().ok()?])
+}
+
+/// Parses `"/path/to/exe\n3.12.1\n"` as printed by the probes in [`RuntimeDirs::interpreter`].
+fn parse_probe(out: &str) -> Option<Interpreter> {
+    let mut lines = out.lines();
+    let path = PathBuf::from(lines.next()?.trim());
+    let mut parts = lines.next()?.trim().trim_start_matches('v').split('.');
+    let mut version = [0u32; 3];
+    for slot in &mut version {
+        *slot = parts.next()?.parse().ok()?;
+    }
+    path.is_absolute().then_some(Interpreter { path, version })
 }
 
 impl RuntimeDirs {
@@ -86,24 +152,84 @@ impl RuntimeDirs {
         }
     }
 
-    /// `name` on the search path, if it runs (`name --version` succeeds). Cached.
-    pub fn interpreter(&self, name: &str) -> Option<PathBuf> {
+    /// `name` on the search path, resolved to the executable it really runs, if it works.
+    /// Asked once per name and cached. Blocks while the interpreter answers.
+    pub fn interpreter(&self, name: &str) -> Option<Interpreter> {
         if let Some(found) = self.working.lock().ok().and_then(|m| m.get(name).cloned()) {
             return found;
         }
-        let found = self.which(name).filter(|path| {
-            Command::new(path)
-                .arg("--version")
+        let found = self.which(name).and_then(|path| {
+            let mut cmd = Command::new(&path);
+            if name.starts_with("node") {
+                cmd.args(["-p", "process.execPath + '\\n' + process.versions.node"]);
+            } else {
+                cmd.args([
+                    "-c",
+                    "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])",
+                ]);
+            }
+            let out = cmd
                 .env("PATH", &self.search_path)
-                .stdout(std::process::Stdio::null())
+                .stdin(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
+                .output()
+                .ok()
+                .filter(|o| o.status.success())?;
+            parse_probe(&String::from_utf8_lossy(&out.stdout)).filter(|i| is_executable(&i.path))
         });
         if let Ok(mut map) = self.working.lock() {
             map.insert(name.to_owned(), found.clone());
         }
         found
+    }
+
+    /// The interpreter `runtime` runs on: the exact version when installed, else the nearest
+    /// installed one (the newer of two equally near), with a note saying so. `None` for
+    /// `provided.*` and when no interpreter of the family works. Blocks on first use.
+    pub fn resolve(&self, runtime: &str) -> Option<Resolution> {
+        let wanted = wanted_version(runtime)?;
+        let candidates: Vec<Interpreter> = match Family::of(runtime)? {
+            Family::Python => PYTHON_MINORS
+                .map(|m| format!("python3.{m}"))
+                .chain(["python3".to_owned()])
+                .filter_map(|name| self.interpreter(&name))
+                .collect(),
+            Family::Node => self.interpreter("node").into_iter().collect(),
+            Family::Provided => return None,
+        };
+        let distance = |i: &Interpreter| -> (u32, std::cmp::Reverse<[u32; 3]>) {
+            let (have, want) = match wanted.as_slice() {
+                [3, minor] => (i.version[1], *minor),
+                [major] => (i.version[0], *major),
+                _ => (0, 0),
+            };
+            (have.abs_diff(want), std::cmp::Reverse(i.version))
+        };
+        let best = candidates.into_iter().min_by_key(distance)?;
+        let exact = distance(&best).0 == 0;
+        let kind = match Family::of(runtime) {
+            Some(Family::Node) => "Node.js",
+            _ => "Python",
+        };
+        let note = (!exact).then(|| {
+            format!(
+                "{runtime} is not installed on this host; {kind} {} ({}) runs it",
+                best.version_text(),
+                best.path.display()
+            )
+        });
+        Some(Resolution {
+            interpreter: best,
+            exact,
+            note,
+        })
+    }
+
+    /// Resolves every supported runtime now, so that no cold start pays for it. Blocks.
+    pub fn resolve_all(&self) {
+        for runtime in SUPPORTED {
+            self.resolve(runtime);
+        }
     }
 
     pub fn python_sdk(&self) -> PathBuf {
@@ -167,55 +293,65 @@ pub struct LaunchError {
     pub message: String,
 }
 
-/// The process to start for `runtime` with the package extracted at `task_root`.
+/// Where an environment's layers appear.
+pub const LAYERS_MOUNT: &str = "/opt";
+
+/// The process to start for `runtime` with the package extracted at `task_root`; with
+/// `layers`, the search paths include Lambda's layer directories under [`LAYERS_MOUNT`].
+/// Blocks on the first use of an interpreter.
 pub fn launch(
     dirs: &RuntimeDirs,
     runtime: &str,
     task_root: &Path,
+    layers: bool,
 ) -> std::result::Result<Launch, LaunchError> {
     let shims = dirs.shims();
-    match Family::of(runtime) {
+    let opt = Path::new(LAYERS_MOUNT);
+    let mut launch = match Family::of(runtime) {
         Some(Family::Python) => {
-            let exact = runtime.to_owned();
-            let (program, substitute) = match dirs.interpreter(&exact) {
-                Some(p) => (p, None),
-                None => match dirs.interpreter("python3") {
-                    Some(p) => (
-                        p,
-                        Some(format!("{exact} is not installed; python3 runs it")),
-                    ),
-                    None => return Err(missing("python3")),
-                },
-            };
+            let resolved = dirs.resolve(runtime).ok_or_else(|| missing("python3"))?;
             let mut path = vec![task_root.display().to_string()];
+            if layers {
+                // As Lambda's PYTHONPATH: the layer's site-packages of the runtime's version,
+                // then `/opt/python`.
+                path.push(
+                    opt.join(format!("python/lib/{runtime}/site-packages"))
+                        .display()
+                        .to_string(),
+                );
+                path.push(opt.join("python").display().to_string());
+            }
             path.push(dirs.python_sdk().display().to_string());
-            Ok(Launch {
-                program,
+            Launch {
+                program: resolved.interpreter.path,
                 args: vec![shims.join("python/bootstrap.py").display().to_string()],
                 env: vec![
                     ("PYTHONPATH".into(), path.join(":")),
                     ("PYTHONUNBUFFERED".into(), "1".into()),
                     ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
                 ],
-                substitute,
-            })
+                substitute: resolved.note,
+            }
         }
         Some(Family::Node) => {
-            let program = dirs.interpreter("node").ok_or_else(|| missing("node"))?;
-            let sdk = dirs.node_sdk().join("node_modules");
-            Ok(Launch {
-                program,
+            let resolved = dirs.resolve(runtime).ok_or_else(|| missing("node"))?;
+            let mut path = vec![task_root.join("node_modules").display().to_string()];
+            if layers {
+                let major = runtime.trim_start_matches("nodejs").trim_end_matches(".x");
+                path.push(
+                    opt.join(format!("nodejs/node{major}/node_modules"))
+                        .display()
+                        .to_string(),
+                );
+                path.push(opt.join("nodejs/node_modules").display().to_string());
+            }
+            path.push(dirs.node_sdk().join("node_modules").display().to_string());
+            Launch {
+                program: resolved.interpreter.path,
                 args: vec![shims.join("node/bootstrap.mjs").display().to_string()],
-                env: vec![(
-                    "NODE_PATH".into(),
-                    format!(
-                        "{}:{}",
-                        task_root.join("node_modules").display(),
-                        sdk.display()
-                    ),
-                )],
-                substitute: None,
-            })
+                env: vec![("NODE_PATH".into(), path.join(":"))],
+                substitute: resolved.note,
+            }
         }
         Some(Family::Provided) => {
             let bootstrap = task_root.join("bootstrap");
@@ -228,18 +364,37 @@ pub fn launch(
                     ),
                 });
             }
-            Ok(Launch {
+            Launch {
                 program: bootstrap,
                 args: Vec::new(),
                 env: Vec::new(),
                 substitute: None,
-            })
+            }
         }
-        None => Err(LaunchError {
-            error_type: "Runtime.InvalidRuntime",
-            message: format!("Runtime {runtime} is not supported"),
-        }),
+        None => {
+            return Err(LaunchError {
+                error_type: "Runtime.InvalidRuntime",
+                message: format!("Runtime {runtime} is not supported"),
+            });
+        }
+    };
+    if layers {
+        // Lambda puts `/opt/bin` on every runtime's PATH and `/opt/lib` on its library path.
+        launch.env.push((
+            "PATH".into(),
+            format!("{}:{}", dirs.search_path, opt.join("bin").display()),
+        ));
+        launch.env.push((
+            "LD_LIBRARY_PATH".into(),
+            format!(
+                "{}:{}:{}",
+                task_root.display(),
+                task_root.join("lib").display(),
+                opt.join("lib").display()
+            ),
+        ));
     }
+    Ok(launch)
 }
 
 fn missing(interpreter: &str) -> LaunchError {
@@ -258,7 +413,8 @@ pub fn install_sdk(dirs: &RuntimeDirs, family: Family) -> Result<bool> {
             let marker = target.join(format!(".boto3-{BOTO3_VERSION}"));
             let python = dirs
                 .interpreter("python3")
-                .ok_or_else(|| FunctionsError::Service("python3 is not installed".into()))?;
+                .ok_or_else(|| FunctionsError::Service("python3 is not installed".into()))?
+                .path;
             let mut cmd = Command::new(python);
             cmd.args([
                 "-m",
@@ -342,6 +498,30 @@ pub fn link_node_sdk(dirs: &RuntimeDirs, code_root: &Path) -> std::io::Result<()
     }
 }
 
+/// For a Node.js function with layers: the layers' packages (`nodejs/nodeNN/node_modules` of
+/// the runtime's version, else `nodejs/node_modules`, in the extracted `layers_dir`) and where
+/// the environment mounts them so that ES modules find them too: `node_modules` in the parent
+/// of `code_root`, the next directory that bare specifiers are looked up in after the
+/// package's own `node_modules` and the SDK's link (`NODE_PATH` reaches only `require`).
+/// Lambda resolves ES module imports from layers since Node.js 18.
+pub fn node_layer_modules(
+    runtime: &str,
+    layers_dir: &Path,
+    code_root: &Path,
+) -> Option<(PathBuf, PathBuf)> {
+    if Family::of(runtime) != Some(Family::Node) {
+        return None;
+    }
+    let major = runtime.trim_start_matches("nodejs").trim_end_matches(".x");
+    let source = [
+        layers_dir.join(format!("nodejs/node{major}/node_modules")),
+        layers_dir.join("nodejs/node_modules"),
+    ]
+    .into_iter()
+    .find(|d| d.is_dir())?;
+    Some((source, code_root.parent()?.join("node_modules")))
+}
+
 /// Whether the SDK of `family` is installed.
 pub fn sdk_installed(dirs: &RuntimeDirs, family: Family) -> bool {
     match family {
@@ -351,5 +531,95 @@ pub fn sdk_installed(dirs: &RuntimeDirs, family: Family) -> bool {
             .exists(),
         Family::Node => node_marker(dirs).exists(),
         Family::Provided => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake interpreter on `PATH`: a script answering the resolution probe with `answer`.
+    fn fake(dir: &Path, name: &str, answer: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\nprintf '{answer}'\n")).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+
+    #[test]
+    fn runtimes_resolve_to_real_executables_or_the_nearest_version() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let real = dir.path().join("real");
+        std::fs::create_dir_all(&real).expect("dir");
+        fake(&real, "python3.12-bin", "");
+        fake(&real, "python3.10-bin", "");
+        // The names on PATH are shims that answer with the real executables.
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("dir");
+        let r = real.display();
+        fake(
+            &bin,
+            "python3.12",
+            &format!("{r}/python3.12-bin\\n3.12.4\\n"),
+        );
+        fake(&bin, "python3", &format!("{r}/python3.10-bin\\n3.10.2\\n"));
+        fake(&bin, "python3.13", "broken shim");
+        let dirs = RuntimeDirs::new(dir.path().join("rt"), bin.display().to_string());
+
+        let exact = dirs.resolve("python3.12").expect("resolved");
+        assert!(exact.exact && exact.note.is_none());
+        assert_eq!(exact.interpreter.path, real.join("python3.12-bin"));
+        assert_eq!(exact.interpreter.version, [3, 12, 4]);
+
+        let newest = dirs.resolve("python3.14").expect("resolved");
+        assert!(!newest.exact);
+        assert_eq!(
+            newest.interpreter.version,
+            [3, 12, 4],
+            "the nearest version"
+        );
+        let note = newest.note.expect("note");
+        assert!(note.starts_with("python3.14 is not installed"), "{note}");
+        assert!(note.contains("3.12.4"), "{note}");
+
+        let older = dirs.resolve("python3.9").expect("resolved");
+        assert_eq!(older.interpreter.version, [3, 10, 2]);
+        assert!(dirs.resolve("nodejs22.x").is_none(), "no node on this PATH");
+        assert!(dirs.resolve("provided.al2023").is_none());
+
+        let with_layers =
+            launch(&dirs, "python3.12", Path::new("/var/task"), true).expect("launch");
+        let env: HashMap<_, _> = with_layers.env.iter().cloned().collect();
+        assert_eq!(
+            env["PYTHONPATH"].split(':').take(3).collect::<Vec<_>>(),
+            [
+                "/var/task",
+                "/opt/python/lib/python3.12/site-packages",
+                "/opt/python"
+            ]
+        );
+        assert!(env["PATH"].ends_with(":/opt/bin"));
+        assert!(env["LD_LIBRARY_PATH"].ends_with(":/opt/lib"));
+        let without = launch(&dirs, "python3.12", Path::new("/var/task"), false).expect("launch");
+        assert!(!without.env.iter().any(|(_, v)| v.contains("/opt")));
+    }
+
+    #[test]
+    fn node_layer_packages_are_mounted_where_es_modules_look() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (layers, code) = (dir.path().join("layers"), dir.path().join("fn/code"));
+        assert_eq!(node_layer_modules("nodejs20.x", &layers, &code), None);
+        std::fs::create_dir_all(layers.join("nodejs/node_modules")).expect("dir");
+        let mount = dir.path().join("fn/node_modules");
+        assert_eq!(
+            node_layer_modules("nodejs20.x", &layers, &code),
+            Some((layers.join("nodejs/node_modules"), mount.clone()))
+        );
+        std::fs::create_dir_all(layers.join("nodejs/node20/node_modules")).expect("dir");
+        assert_eq!(
+            node_layer_modules("nodejs20.x", &layers, &code),
+            Some((layers.join("nodejs/node20/node_modules"), mount))
+        );
+        assert_eq!(node_layer_modules("python3.12", &layers, &code), None);
     }
 }

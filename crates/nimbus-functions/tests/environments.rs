@@ -93,6 +93,7 @@ impl Harness {
                 architectures: vec!["x86_64".into()],
                 last_modified: "2026-01-01T00:00:00.000+0000".into(),
                 log_group: format!("/aws/lambda/{name}"),
+                layers: Vec::new(),
             },
             invoked_arn: arn,
             reserved_concurrency: None,

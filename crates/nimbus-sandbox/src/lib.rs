@@ -9,5 +9,6 @@
 //! This is the one crate of the workspace that may use `unsafe`; each block carries a
 //! `// SAFETY:` comment.
 
+pub mod mounts;
 pub mod probe;
 pub mod process;

@@ -2,13 +2,15 @@
 //! v1), its own session and process group, a cleared environment, and piped output.
 //!
 //! The child joins its cgroup between fork and exec, so not one page it touches is charged
-//! elsewhere. Namespaces, mounts and seccomp will be added here, to the same spawn.
+//! elsewhere; then, when the spec asks for mounts, it enters its private mount namespace
+//! ([`crate::mounts`]). Further namespaces and seccomp will be added here, to the same spawn.
 
 use std::ffi::{CString, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use crate::mounts::{Mounts, Plan, STEPS};
 use crate::probe::{Cgroups, cgroups};
 
 /// Resource limits of one process tree.
@@ -31,6 +33,13 @@ pub enum SandboxError {
     #[error("cannot configure cgroup {path}: {source}")]
     Cgroup {
         path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The kernel refused the private mount namespace or one of its mounts.
+    #[error("cannot set up the private mounts ({step}): {source}")]
+    Mounts {
+        step: &'static str,
         #[source]
         source: io::Error,
     },
@@ -216,6 +225,8 @@ pub struct SpawnSpec {
     /// The whole environment: nothing of the host's is inherited.
     pub env: Vec<(String, String)>,
     pub cwd: PathBuf,
+    /// Bind mounts in a private mount namespace; empty: none is created.
+    pub mounts: Mounts,
 }
 
 /// Starts `spec` in its own session and process group, inside `cgroup` if given, with stdin
@@ -235,6 +246,15 @@ pub fn spawn(
         .map(|p| CString::new(p.into_os_string().into_encoded_bytes()))
         .collect::<Result<_, _>>()
         .map_err(|e| spawn_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+    let plan = if spec.mounts.is_empty() {
+        None
+    } else {
+        let plan = Plan::new(&spec.mounts).map_err(|source| SandboxError::Mounts {
+            step: "check the mount points",
+            source,
+        })?;
+        Some((plan, StepPipe::new().map_err(spawn_error)?))
+    };
     let mut cmd = tokio::process::Command::new(&spec.program);
     cmd.args(&spec.args)
         .env_clear()
@@ -244,9 +264,12 @@ pub fn spawn(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    let child_plan = plan
+        .as_ref()
+        .map(|(plan, pipe)| (plan.clone_for_child(), pipe.write_fd()));
     // SAFETY: the closure runs in the forked child before exec. It only calls setsid, open,
-    // write and close — async-signal-safe functions — on C strings allocated before the fork,
-    // and allocates nothing itself.
+    // write, close, unshare and mount — async-signal-safe functions — on C strings allocated
+    // before the fork, and allocates nothing itself.
     unsafe {
         cmd.pre_exec(move || {
             if libc::setsid() < 0 {
@@ -264,10 +287,70 @@ pub fn spawn(
                     return Err(io::Error::last_os_error());
                 }
             }
+            if let Some((plan, step_fd)) = &child_plan
+                && let Err((step, error)) = plan.apply()
+            {
+                libc::write(*step_fd, [step].as_ptr().cast(), 1);
+                return Err(error);
+            }
             Ok(())
         });
     }
-    cmd.spawn().map_err(spawn_error)
+    let spawned = cmd.spawn();
+    drop(cmd);
+    match (spawned, plan) {
+        (Ok(child), _) => Ok(child),
+        (Err(source), Some((_, pipe))) => match pipe.failed_step() {
+            Some(step) => Err(SandboxError::Mounts { step, source }),
+            None => Err(spawn_error(source)),
+        },
+        (Err(source), None) => Err(spawn_error(source)),
+    }
+}
+
+/// The pipe through which a child tells which mount step failed (the error itself comes back
+/// through the standard library's own pipe, as an errno without context).
+#[derive(Debug)]
+struct StepPipe {
+    read: std::os::fd::OwnedFd,
+    write: std::os::fd::OwnedFd,
+}
+
+impl StepPipe {
+    fn new() -> io::Result<StepPipe> {
+        use std::os::fd::FromRawFd;
+        let mut fds = [0i32; 2];
+        // SAFETY: pipe2 writes two descriptors into the array it is given, which has room.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors were just created and are owned by nothing else.
+        let (read, write) = unsafe {
+            (
+                std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+                std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+            )
+        };
+        Ok(StepPipe { read, write })
+    }
+
+    fn write_fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.write.as_raw_fd()
+    }
+
+    /// The step the child reported, if it reported one (read after the spawn failed, when the
+    /// child has written all it will write).
+    fn failed_step(self) -> Option<&'static str> {
+        use std::io::Read;
+        drop(self.write);
+        let mut byte = [0u8; 1];
+        let mut file = std::fs::File::from(self.read);
+        match file.read(&mut byte) {
+            Ok(1) => STEPS.get(usize::from(byte[0])).copied(),
+            _ => None,
+        }
+    }
 }
 
 /// Kills a process group (the session leader's pid is the group id).
@@ -290,7 +373,48 @@ mod tests {
             args: vec!["-c".into(), script.into()],
             env: vec![("ONLY".into(), "this".into())],
             cwd: std::env::temp_dir(),
+            mounts: Mounts::default(),
         }
+    }
+
+    #[tokio::test]
+    async fn bind_mounts_are_private_to_the_process() {
+        use crate::mounts::BindMount;
+        let dir = std::env::temp_dir().join(format!("nimbus-mounts-{}", std::process::id()));
+        let (source, target) = (dir.join("layers"), dir.join("opt"));
+        std::fs::create_dir_all(source.join("python")).expect("dir");
+        std::fs::create_dir_all(&target).expect("dir");
+        std::fs::write(source.join("python/m.py"), "x = 1\n").expect("file");
+        let mut with = spec(&format!(
+            "cat {0}/python/m.py && touch {0}/written",
+            target.display()
+        ));
+        with.mounts.binds.push(BindMount {
+            source: source.clone(),
+            target: target.clone(),
+            read_only: true,
+        });
+        let out = spawn(&with, None)
+            .expect("spawn")
+            .wait_with_output()
+            .await
+            .expect("wait");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stdout.trim(), "x = 1", "the process sees the mount");
+        assert!(!out.status.success(), "read-only: {stderr}");
+        assert!(!source.join("written").exists());
+        assert!(
+            !target.join("python").exists(),
+            "the host does not see the mount"
+        );
+        // A missing mount point fails the spawn and says which step.
+        with.mounts.binds[0].target = dir.join("missing");
+        match spawn(&with, None) {
+            Err(SandboxError::Mounts { step, .. }) => assert_eq!(step, "check the mount points"),
+            other => panic!("expected a mounts error, got {other:?}"),
+        }
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[tokio::test]

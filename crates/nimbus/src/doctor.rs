@@ -87,12 +87,13 @@ fn interpreter(name: &str, flag: &str) -> Check {
     }
 }
 
-/// One line per Python runtime (exact interpreter or substitute) and per SDK.
+/// One line per Python and Node.js runtime (exact interpreter, or the substitute that runs it)
+/// and per SDK.
 fn runtime_checks(dirs: &nimbus_functions::runtimes::RuntimeDirs) -> Vec<Check> {
     use nimbus_functions::runtimes::{Family, sdk_installed};
     let mut checks: Vec<Check> = crate::runtimes::inspect(dirs)
         .into_iter()
-        .filter(|s| s.runtime.starts_with("python3."))
+        .filter(|s| !s.runtime.starts_with("provided"))
         .map(|s| {
             let version = s.version.unwrap_or_default();
             let (ok, detail) = match (&s.interpreter, s.exact) {

@@ -3,9 +3,6 @@
 //! JavaScript v3), installed into `<data-dir>/runtimes/`. Works on the data directory alone; no
 //! server is needed.
 
-use std::path::Path;
-use std::process::Command;
-
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use nimbus_functions::runtimes::{self as rt, Family, RuntimeDirs};
@@ -99,69 +96,35 @@ pub fn inspect(dirs: &RuntimeDirs) -> Vec<RuntimeStatus> {
                 name: sdk_name(family),
                 installed: rt::sdk_installed(dirs, family),
             });
-            let (interpreter, exact, note) = match family {
-                Family::Python => match dirs.interpreter(runtime) {
-                    Some(p) => (Some(p), true, None),
-                    None => match dirs.interpreter("python3") {
-                        Some(p) => (
-                            Some(p),
-                            false,
-                            Some(format!("{runtime} is not installed; python3 runs it")),
-                        ),
-                        None => (
-                            None,
-                            false,
-                            Some("python3 is not installed; install Python 3".to_owned()),
-                        ),
-                    },
-                },
-                Family::Node => match dirs.interpreter("node") {
-                    Some(p) => {
-                        let wanted = runtime.trim_start_matches("nodejs").trim_end_matches(".x");
-                        let version = version_of(&p).unwrap_or_default();
-                        let exact = version
-                            .trim_start_matches('v')
-                            .split('.')
-                            .next()
-                            .is_some_and(|major| major == wanted);
-                        let note = (!exact)
-                            .then(|| format!("Node.js {wanted} is not installed; node runs it"));
-                        (Some(p), exact, note)
-                    }
-                    None => (
-                        None,
-                        false,
-                        Some("node is not installed; install Node.js".to_owned()),
-                    ),
-                },
-                Family::Provided => (
+            let resolved = dirs.resolve(runtime);
+            let (interpreter, exact, note) = match (family, resolved) {
+                (Family::Provided, _) => (
                     None,
                     true,
                     Some("runs the package's own bootstrap".to_owned()),
                 ),
+                (_, Some(r)) => (Some(r.interpreter), r.exact, r.note),
+                (Family::Python, None) => (
+                    None,
+                    false,
+                    Some("python3 is not installed; install Python 3".to_owned()),
+                ),
+                (Family::Node, None) => (
+                    None,
+                    false,
+                    Some("node is not installed; install Node.js".to_owned()),
+                ),
             };
             RuntimeStatus {
                 runtime,
-                version: interpreter.as_deref().and_then(version_of),
-                interpreter: interpreter.map(|p| p.display().to_string()),
+                version: interpreter.as_ref().map(|i| i.version_text()),
+                interpreter: interpreter.map(|i| i.path.display().to_string()),
                 exact,
                 note,
                 sdk,
             }
         })
         .collect()
-}
-
-/// `python3.12 --version` as `Python 3.12.4`.
-fn version_of(program: &Path) -> Option<String> {
-    let out = Command::new(program).arg("--version").output().ok()?;
-    let text = if out.stdout.is_empty() {
-        out.stderr
-    } else {
-        out.stdout
-    };
-    let text = String::from_utf8_lossy(&text).trim().to_owned();
-    (out.status.success() && !text.is_empty()).then_some(text)
 }
 
 pub fn run(args: RuntimesArgs) -> anyhow::Result<()> {

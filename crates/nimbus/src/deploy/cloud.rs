@@ -1,5 +1,6 @@
 //! The AWS calls of a deploy: the stack's resources as they run (found by their tags), and
-//! creating, converging and deleting functions, tables and HTTP APIs, signed like any client.
+//! creating, converging and deleting functions, tables and HTTP APIs, publishing layers, signed
+//! like any client.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -923,5 +924,97 @@ impl Cloud {
             bail!("download the current code: {}", response.status);
         }
         Ok(response.body.to_vec())
+    }
+}
+
+impl Cloud {
+    /// Makes each layer's latest version match its spec and package: publishes a new version
+    /// where the content or configuration differs (or the layer has none). Returns each layer's
+    /// version ARN by logical id, and the versions superseded under `RetentionPolicy: Delete`
+    /// (layer name, version), to delete once the deploy succeeded; reports what it published
+    /// through `published`.
+    pub(super) async fn publish_layers(
+        &self,
+        layers: &[LayerSpec],
+        packages: &BTreeMap<String, nimbus_deploy::package::Package>,
+        mut published: impl FnMut(&LayerSpec, &str),
+    ) -> anyhow::Result<(BTreeMap<String, String>, Vec<(String, u64)>)> {
+        let mut arns = BTreeMap::new();
+        let mut superseded = Vec::new();
+        for layer in layers {
+            let package = packages
+                .get(&layer.logical_id)
+                .ok_or_else(|| anyhow!("no package for layer {}", layer.logical_id))?;
+            let path = format!("/2018-10-31/layers/{}/versions", encode(&layer.name));
+            let latest = self
+                .lambda("GET", &format!("{path}?MaxItems=1"), None)
+                .await?;
+            let latest = latest["LayerVersions"].get(0).cloned();
+            let latest_version = latest.as_ref().and_then(|v| v["Version"].as_u64());
+            let current = match latest {
+                Some(v) => {
+                    let version = v["Version"].as_u64().unwrap_or(0);
+                    let full = self
+                        .lambda("GET", &format!("{path}/{version}"), None)
+                        .await?;
+                    let same = full["Content"]["CodeSha256"].as_str() == Some(&package.sha256)
+                        && full["Description"].as_str().unwrap_or("") == layer.description
+                        && full["CompatibleRuntimes"] == json!(layer.compatible_runtimes)
+                        && full["CompatibleArchitectures"] == json!(layer.compatible_architectures)
+                        && full["LicenseInfo"].as_str() == layer.license_info.as_deref();
+                    same.then(|| full["LayerVersionArn"].as_str().map(str::to_owned))
+                        .flatten()
+                }
+                None => None,
+            };
+            let arn = match current {
+                Some(arn) => arn,
+                None => {
+                    let mut body = json!({
+                        "Content": {"ZipFile": base64::engine::general_purpose::STANDARD.encode(&package.zip)},
+                        "Description": layer.description,
+                        "CompatibleRuntimes": layer.compatible_runtimes,
+                        "CompatibleArchitectures": layer.compatible_architectures,
+                    });
+                    if let Some(license) = &layer.license_info {
+                        body["LicenseInfo"] = json!(license);
+                    }
+                    let out = self
+                        .lambda("POST", &path, Some(&body))
+                        .await
+                        .with_context(|| {
+                            format!(
+                                "Resource {} (template line {}): publish layer {}",
+                                layer.logical_id, layer.line, layer.name
+                            )
+                        })?;
+                    let arn = out["LayerVersionArn"]
+                        .as_str()
+                        .ok_or_else(|| anyhow!("PublishLayerVersion answered without an ARN"))?
+                        .to_owned();
+                    published(layer, &arn);
+                    if let (true, Some(old)) = (layer.delete_superseded, latest_version) {
+                        superseded.push((layer.name.clone(), old));
+                    }
+                    arn
+                }
+            };
+            arns.insert(layer.logical_id.clone(), arn);
+        }
+        Ok((arns, superseded))
+    }
+
+    /// Deletes superseded layer versions (`RetentionPolicy: Delete`).
+    pub(super) async fn delete_layer_versions(
+        &self,
+        versions: &[(String, u64)],
+    ) -> anyhow::Result<()> {
+        for (name, version) in versions {
+            let path = format!("/2018-10-31/layers/{}/versions/{version}", encode(name));
+            self.lambda("DELETE", &path, None)
+                .await
+                .with_context(|| format!("delete layer version {name}:{version}"))?;
+        }
+        Ok(())
     }
 }

@@ -131,6 +131,8 @@ fn default_stack_name(template: &Path) -> String {
 struct Prepared {
     resolved: Resolved,
     packages: BTreeMap<String, Package>,
+    /// The layers' packages, by logical id.
+    layer_packages: BTreeMap<String, Package>,
     actual: Vec<Found>,
 }
 
@@ -173,9 +175,52 @@ fn prepare(
             packages.insert(d.logical_id.clone(), p);
         }
     }
+    let mut layer_packages = BTreeMap::new();
+    for layer in &resolved.layers {
+        // A layer with `Metadata: BuildMethod` is built first; its output is packaged.
+        let built = match &layer.code {
+            nimbus_deploy::model::CodeSource::Dir(dir) => builder
+                .build_layer(
+                    &layer.logical_id,
+                    dir,
+                    layer.metadata.as_ref(),
+                    layer.compatible_runtimes.first().map(String::as_str),
+                    template_dir,
+                )
+                .map_err(|e| {
+                    anyhow!(
+                        "Resource {} (template line {}): build the layer: {e}",
+                        layer.logical_id,
+                        layer.line
+                    )
+                })?,
+            _ => None,
+        };
+        if let Some(b) = &built {
+            say!(
+                "Built layer {} ({}){}",
+                layer.logical_id,
+                b.method.name(),
+                if b.cached { ", cached" } else { "" }
+            );
+        }
+        let code = match built {
+            Some(b) => nimbus_deploy::model::CodeSource::Dir(b.dir),
+            None => layer.code.clone(),
+        };
+        let p = package(&code).map_err(|e| {
+            anyhow!(
+                "Resource {} (template line {}): package the layer: {e}",
+                layer.logical_id,
+                layer.line
+            )
+        })?;
+        layer_packages.insert(layer.logical_id.clone(), p);
+    }
     Ok(Prepared {
         resolved,
         packages,
+        layer_packages,
         actual,
     })
 }
@@ -262,11 +307,19 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     }
     not_deployed(&prepared.resolved, args.strict)
         .map_err(|e| anyhow!("{}: {e:#}", path.display()))?;
-    let api_ids = rt.block_on(apply(&cloud, &stack, &prepared))?;
+    let (api_ids, layer_arns) = rt.block_on(apply(&cloud, &stack, &prepared))?;
     let gateway = config.gateway.to_string();
     let mut resolved = prepared.resolved.clone();
     rt.block_on(learn_published(&cloud, &mut resolved))?;
-    let outputs = resolved.outputs(&api_ids, &gateway)?;
+    let mut outputs = resolved.outputs(&api_ids, &gateway)?;
+    // A layer's Ref is its version ARN, known since it was published.
+    for o in &mut outputs {
+        for (id, arn) in &layer_arns {
+            o.value = o
+                .value
+                .replace(&nimbus_deploy::model::layer_marker(id), arn);
+        }
+    }
     if !outputs.is_empty() {
         say!("\nOutputs:");
         for o in &outputs {
@@ -382,13 +435,21 @@ fn function_notes(d: &Desired, done: &[Done]) -> Vec<String> {
     notes
 }
 
-/// Executes the plan; returns the stack's API ids by logical id.
+/// Executes the plan; returns the stack's API ids and its layers' version ARNs by logical id.
 async fn apply(
     cloud: &Cloud,
     stack: &str,
     p: &Prepared,
-) -> anyhow::Result<BTreeMap<String, String>> {
-    let desired = &p.resolved.resources;
+) -> anyhow::Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
+    // Layers first: the functions refer to their version ARNs, known once published.
+    let (layer_arns, superseded) = cloud
+        .publish_layers(&p.resolved.layers, &p.layer_packages, |layer, arn| {
+            say!("  publish layer     {:<24} {arn}", layer.logical_id);
+        })
+        .await?;
+    let mut bound = p.resolved.resources.clone();
+    nimbus_deploy::model::bind_layers(&mut bound, &layer_arns);
+    let desired = &bound;
     let actual: Vec<Actual> = p.actual.iter().map(|f| f.actual.clone()).collect();
     let code: BTreeMap<String, String> = p
         .packages
@@ -410,11 +471,12 @@ async fn apply(
         api_ids.insert(d.logical_id.clone(), a.actual.physical.clone());
     }
     if plan.is_empty() {
+        cloud.delete_layer_versions(&superseded).await?;
         say!(
             "No changes: stack {stack} is up to date ({} resources).",
             desired.len()
         );
-        return Ok(api_ids);
+        return Ok((api_ids, layer_arns));
     }
     say!("Deploying stack {stack}");
     let mut done: Vec<Done> = Vec::new();
@@ -510,8 +572,13 @@ async fn apply(
             bail!("{message}");
         }
     }
+    // The functions have moved to the new layer versions: superseded ones may go.
+    cloud.delete_layer_versions(&superseded).await?;
+    for (name, version) in &superseded {
+        say!("  delete  layer     {name}:{version}");
+    }
     say!("Stack {stack} deployed: {created} created, {updated} updated, {deleted} deleted.");
-    Ok(api_ids)
+    Ok((api_ids, layer_arns))
 }
 
 /// Creates `d`; returns the API id for an API.
@@ -533,10 +600,11 @@ async fn create(
             if !f.architectures.is_empty() {
                 body["Architectures"] = json!(f.architectures);
             }
-            cloud
+            let created = cloud
                 .lambda("POST", "/2015-03-31/functions", Some(&body))
                 .await?;
             done.push(Done::Created(Kind::Function, f.name.clone()));
+            runtime_note(&d.logical_id, &created);
             cloud.function_extras(f, true, done).await?;
             Ok(None)
         }
@@ -558,6 +626,13 @@ async fn create(
             done.push(Done::Created(Kind::HttpApi, id.clone()));
             Ok(Some(id))
         }
+    }
+}
+
+/// Prints the server's note when another interpreter than the runtime's own runs a function.
+fn runtime_note(logical_id: &str, configuration: &Value) {
+    if let Some(reason) = configuration["StateReason"].as_str() {
+        say!("  note    {logical_id}: {reason}");
     }
 }
 
@@ -616,13 +691,14 @@ async fn update(
             config
                 .entry("TracingConfig")
                 .or_insert(json!({"Mode": "PassThrough"}));
-            cloud
+            let updated = cloud
                 .lambda(
                     "PUT",
                     &format!("{path}/configuration"),
                     Some(&Value::Object(config)),
                 )
                 .await?;
+            runtime_note(&d.logical_id, &updated);
             cloud.set_function_tags(&a.arn, &a.tags, &tags).await?;
             cloud.function_extras(f, false, done).await
         }
