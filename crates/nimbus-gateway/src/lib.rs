@@ -24,6 +24,7 @@ pub mod invoke;
 pub mod manage;
 pub mod model;
 pub mod response;
+pub mod rest;
 pub mod routes;
 pub mod runtime;
 pub mod server;
@@ -92,6 +93,9 @@ impl Gateway {
         for doc in gateway.load_all()? {
             gateway.install(&doc);
         }
+        for doc in gateway.load_all_rest()? {
+            gateway.install_rest(&doc);
+        }
         gateway.refresh_root();
         Ok(gateway)
     }
@@ -147,6 +151,13 @@ impl Gateway {
         let compiled = Arc::new(runtime::ApiRuntime::compile(doc, &self.logs));
         if let Ok(mut apis) = self.apis.write() {
             apis.insert(doc.api.api_id.clone(), compiled);
+        }
+    }
+
+    fn install_rest(&self, doc: &rest::RestApiDoc) {
+        let compiled = Arc::new(runtime::ApiRuntime::compile_rest(doc, &self.logs));
+        if let Ok(mut apis) = self.apis.write() {
+            apis.insert(doc.api.id.clone(), compiled);
         }
     }
 
