@@ -1,8 +1,10 @@
-//! The gateway: HTTP APIs (API Gateway v2) and the public HTTP port where browsers and HTTP
-//! clients call them.
+//! The gateway: HTTP APIs (API Gateway v2), REST APIs (API Gateway v1) and the public HTTP
+//! port where browsers and HTTP clients call them.
 //!
 //! Owns APIs, routes, integrations, stages, deployments and authorizers ([`model`]), kept in
-//! the store under `gateway/` as one record per API ([`manage`]); the route table ([`routes`]),
+//! the store under `gateway/` as one record per API ([`manage`]); REST APIs with their
+//! resources, methods, deployments and stages ([`rest`], one record per API under
+//! `gateway/restapi/`), compiled into the same route table; the route table ([`routes`]),
 //! the proxy events ([`event`]) and response mapping ([`response`]), CORS ([`cors`]),
 //! authorizers ([`auth`]), throttling ([`throttle`]), access logs, and the data-plane router
 //! ([`server`]). It calls functions through the [`invoke::Invoker`] extension point and knows
@@ -11,7 +13,8 @@
 //! Invariant: every management write stores the API's record first, then recompiles that API's
 //! [`runtime::ApiRuntime`]; the data plane reads only compiled runtimes, never the store.
 //!
-//! Addressing: an API is reachable at `http://{apiId}.execute-api.localhost:{port}/`; the API
+//! Addressing: an API is reachable at `http://{apiId}.execute-api.localhost:{port}/` (a REST
+//! API only under `/{stage}/`); the API
 //! tagged `nimbus:root` (the most recently created, if several) also answers at the root of
 //! the port. Without one, `/` answers a short welcome and every other path API Gateway's
 //! `404 {"message":"Not Found"}`.
