@@ -95,9 +95,12 @@ def test_rest_crud_deploy_call_redeploy_delete(nimbus_server, tmp_path, apigw):
     assert "No changes" in again.stdout, again.stdout
     assert outputs(again.stdout)["WebEndpoint"] == base
 
-    # A new route changes the API in place: same id, same URL, new method served.
+    # A new route and CORS change the API in place: same id, same URL, new method served,
+    # preflights answered by the OPTIONS methods SAM's Cors adds.
     template = app / "template.yaml"
-    text = template.read_text()
+    text = template.read_text().replace("Globals:\n", "Globals:\n  Api:\n    Cors:\n"
+                                        "      AllowOrigin: \"'*'\"\n"
+                                        "      AllowHeaders: \"'Content-Type'\"\n")
     template.write_text(text.replace(
         "            Path: /{id}\n            Method: GET\n",
         "            Path: /{id}\n            Method: GET\n"
@@ -110,6 +113,12 @@ def test_rest_crud_deploy_call_redeploy_delete(nimbus_server, tmp_path, apigw):
     assert r.status_code == 200, r.text
     assert r.json()["servedBy"]["resource"] == "/items/{id}"
     assert call(base + "1").status_code == 200
+    pre = call(base, "OPTIONS", headers={"Origin": "http://example.com",
+                                         "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 200, pre.text
+    assert pre.headers["Access-Control-Allow-Origin"] == "*"
+    assert pre.headers["Access-Control-Allow-Methods"] == "GET,OPTIONS,POST"
+    assert pre.headers["Access-Control-Allow-Headers"] == "Content-Type"
 
     listed_apis = nimbus(nimbus_server, "apis")
     assert listed_apis.returncode == 0, listed_apis.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 import zipfile
 
 import boto3
@@ -32,6 +33,8 @@ def handler(event, context):
         raise RuntimeError("boom")
     if path.endswith("/malformed"):
         return "not a proxy response"
+    if path.endswith("/slow"):
+        time.sleep(3)
     if path.endswith("/nostatus"):
         return {"body": "no status code"}
     if path.endswith("/multi"):
@@ -116,10 +119,16 @@ def shop(apigw, echo_arn):
     files = add(apigw, api_id, root, "files")
     proxy = add(apigw, api_id, files, "{proxy+}")
     mock = add(apigw, api_id, root, "mock")
+    slow = add(apigw, api_id, root, "slow")
     proxy_method(apigw, api_id, items, "GET", echo_arn)
     proxy_method(apigw, api_id, items, "POST", echo_arn)
     proxy_method(apigw, api_id, item, "GET", echo_arn)
     proxy_method(apigw, api_id, proxy, "ANY", echo_arn)
+    apigw.put_method(restApiId=api_id, resourceId=slow, httpMethod="GET",
+                     authorizationType="NONE")
+    apigw.put_integration(restApiId=api_id, resourceId=slow, httpMethod="GET",
+                          type="AWS_PROXY", integrationHttpMethod="POST", uri=uri(echo_arn),
+                          timeoutInMillis=1000)
     apigw.put_method(restApiId=api_id, resourceId=mock, httpMethod="GET",
                      authorizationType="NONE")
     apigw.put_integration(restApiId=api_id, resourceId=mock, httpMethod="GET", type="MOCK",
@@ -372,6 +381,14 @@ def test_response_headers_and_binary(gateway_url, shop):
              headers={"Content-Type": "application/octet-stream"})
     e = r.json()
     assert e["isBase64Encoded"] is False and e["body"] == "plain"
+
+
+def test_integration_timeout(gateway_url, shop):
+    started = time.monotonic()
+    r = call(gateway_url, shop["id"], "GET", "/test/slow")
+    assert r.status_code == 504
+    assert r.json() == {"message": "Endpoint request timed out"}
+    assert time.monotonic() - started < 2.5
 
 
 def test_mock_integration(gateway_url, shop):
