@@ -2,8 +2,9 @@
 //! from one description of the request ([`Request`]) and of what routing decided
 //! ([`Context`]). REST APIs (v1) use the 1.0 builder with [`V1Style::Rest`]: the event has
 //! no `version`, `path` is the path within the stage (`requestContext.path` keeps the stage
-//! prefix), `identity` carries `apiKey` and `apiKeyId`, and a body is base64 exactly when its
-//! content type is one of the API's binary media types.
+//! prefix), `identity` carries `apiKey` and `apiKeyId`, header names are in canonical case
+//! (`Content-Type`), and a body is base64 exactly when its content type is one of the API's
+//! binary media types.
 
 use std::collections::BTreeMap;
 
@@ -294,9 +295,32 @@ pub fn v2(req: &Request, ctx: &Context<'_>) -> Value {
     Value::Object(event)
 }
 
+/// `content-type` → `Content-Type`.
+///
+/// REST APIs hand functions header names as the client sent them; the HTTP server here only
+/// keeps them lower-cased, so REST events carry the canonical case most clients send (which
+/// is what handlers written for REST APIs look up, `event["headers"]["Content-Type"]`).
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// Payload format 1.0 (HTTP APIs) or the REST API proxy event.
 pub fn v1(req: &Request, ctx: &Context<'_>, style: V1Style) -> Value {
-    let headers = grouped(&req.headers);
+    let mut headers = grouped(&req.headers);
+    if style == V1Style::Rest {
+        for (name, _) in &mut headers {
+            *name = title_case(name);
+        }
+    }
     let single_headers: Map<String, Value> = headers
         .iter()
         .map(|(k, v)| {
@@ -696,6 +720,9 @@ mod tests {
         assert_eq!(rc["extendedRequestId"], "AbCdEfGhIjK=");
         assert_eq!(rc["identity"]["apiKey"], Value::Null);
         assert_eq!(rc["identity"]["userAgent"], "agent");
+        assert_eq!(event["headers"]["Content-Type"], "image/png");
+        assert_eq!(event["multiValueHeaders"]["User-Agent"], json!(["agent"]));
+        assert_eq!(title_case("x-amz-cf-id"), "X-Amz-Cf-Id");
         // Not a binary media type: text, even for a type HTTP APIs would encode.
         req.headers = vec![("content-type".into(), "application/octet-stream".into())];
         let event = v1(&req, &ctx, V1Style::Rest);
