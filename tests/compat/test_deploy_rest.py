@@ -98,7 +98,8 @@ def test_rest_crud_deploy_call_redeploy_delete(nimbus_server, tmp_path, apigw):
     # A new route and CORS change the API in place: same id, same URL, new method served,
     # preflights answered by the OPTIONS methods SAM's Cors adds.
     template = app / "template.yaml"
-    text = template.read_text().replace("Globals:\n", "Globals:\n  Api:\n    Cors:\n"
+    text = template.read_text().replace("Globals:\n", "Globals:\n  Api:\n"
+                                        "    EndpointConfiguration: REGIONAL\n    Cors:\n"
                                         "      AllowOrigin: \"'*'\"\n"
                                         "      AllowHeaders: \"'Content-Type'\"\n")
     template.write_text(text.replace(
@@ -119,6 +120,7 @@ def test_rest_crud_deploy_call_redeploy_delete(nimbus_server, tmp_path, apigw):
     assert pre.headers["Access-Control-Allow-Origin"] == "*"
     assert pre.headers["Access-Control-Allow-Methods"] == "GET,OPTIONS,POST"
     assert pre.headers["Access-Control-Allow-Headers"] == "Content-Type"
+    assert apigw.get_rest_api(restApiId=api_id)["endpointConfiguration"]["types"] == ["REGIONAL"]
 
     listed_apis = nimbus(nimbus_server, "apis")
     assert listed_apis.returncode == 0, listed_apis.stderr

@@ -160,7 +160,9 @@ def test_rest_api_lifecycle(apigw):
         {"op": "replace", "path": "/name", "value": "books2"},
         {"op": "replace", "path": "/description", "value": "new"},
         {"op": "add", "path": "/binaryMediaTypes/image~1gif"},
+        {"op": "replace", "path": "/endpointConfiguration/types/REGIONAL", "value": "EDGE"},
     ])
+    assert upd["endpointConfiguration"]["types"] == ["EDGE"]
     assert (upd["name"], upd["description"]) == ("books2", "new")
     assert upd["binaryMediaTypes"] == ["image/gif"]
     assert apigw.get_rest_api(restApiId=api["id"])["name"] == "books2"

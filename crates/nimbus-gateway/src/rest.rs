@@ -510,8 +510,8 @@ impl Gateway {
     }
 
     /// UpdateRestApi: `replace` of `/name`, `/description`, `/version`, `/apiKeySource`,
-    /// `/minimumCompressionSize`, `/disableExecuteApiEndpoint`, `/policy`; `add` and `remove`
-    /// of `/binaryMediaTypes/{type}`.
+    /// `/minimumCompressionSize`, `/disableExecuteApiEndpoint`, `/policy`,
+    /// `/endpointConfiguration/types/{type}`; `add` and `remove` of `/binaryMediaTypes/{type}`.
     pub fn update_rest_api(&self, id: &str, input: PatchInput) -> Result<RestApi> {
         self.modify_rest(id, |doc| {
             let api = &mut doc.api;
@@ -543,6 +543,22 @@ impl Gateway {
                     }
                     ("replace", "/disableExecuteApiEndpoint") => {
                         api.disable_execute_api_endpoint = value.as_deref() == Some("true")
+                    }
+                    ("replace", p) if p.starts_with("/endpointConfiguration/types/") => {
+                        let old = &p["/endpointConfiguration/types/".len()..];
+                        let new = value.unwrap_or_default();
+                        if !["EDGE", "REGIONAL", "PRIVATE"].contains(&new.as_str()) {
+                            return Err(bad(format!("Invalid endpoint type {new}")));
+                        }
+                        let types = &mut api.endpoint_configuration.types;
+                        match types.iter_mut().find(|t| *t == old) {
+                            Some(t) => *t = new,
+                            None => {
+                                return Err(bad(format!(
+                                    "Invalid patch path '{p}': the API's endpoint type is not {old}"
+                                )));
+                            }
+                        }
                     }
                     ("add", p) if p.starts_with("/binaryMediaTypes/") => {
                         let t = unescape(&p["/binaryMediaTypes/".len()..]);

@@ -156,6 +156,19 @@ impl Cloud {
         Ok(())
     }
 
+    async fn set_endpoint_type(&self, id: &str, wanted: &str) -> anyhow::Result<()> {
+        let current = self.apigw("GET", &format!("/restapis/{id}"), None).await?;
+        let Some(old) = current["endpointConfiguration"]["types"][0].as_str() else {
+            return Ok(());
+        };
+        if old != wanted {
+            let op = json!({"op": "replace", "path": format!("/endpointConfiguration/types/{old}"), "value": wanted});
+            self.apigw("PATCH", &format!("/restapis/{id}"), Some(&patch(vec![op])))
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn set_rest_tags(&self, id: &str, tags: &BTreeMap<String, String>) -> anyhow::Result<()> {
         let arn = encode(&self.rest_api_arn(id));
         let current = self.apigw("GET", &format!("/tags/{arn}"), None).await?;
@@ -194,6 +207,7 @@ impl Cloud {
             &spec.binary_media_types,
         )
         .await?;
+        self.set_endpoint_type(id, &spec.endpoint_type).await?;
         // The tree: clear it, then build it again from the template.
         let resources = self
             .apigw(
