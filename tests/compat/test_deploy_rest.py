@@ -127,6 +127,25 @@ def test_rest_crud_deploy_call_redeploy_delete(nimbus_server, tmp_path, apigw):
     assert api_id in listed_apis.stdout and "REST" in listed_apis.stdout
     assert f"{api_id}.execute-api.localhost" in listed_apis.stdout
 
+    shown = nimbus(nimbus_server, "apis", "get", api_id)
+    assert shown.returncode == 0, shown.stderr
+    assert "/items/{id}" in shown.stdout and "REST" in shown.stdout
+
+    # A change the server refuses (two variable path parts side by side) is rolled back:
+    # the stages serve what they served before.
+    deployments = {s["stageName"]: s["deploymentId"]
+                   for s in apigw.get_stages(restApiId=api_id)["item"]}
+    broken = template.read_text().replace(
+        "            Path: /items/{id}\n", "            Path: /{other}/x\n")
+    template.write_text(broken)
+    failed = deploy(nimbus_server, app, stack, ok=False)
+    assert failed.returncode != 0
+    assert "ServerlessRestApi" in failed.stderr and "rolled back" in failed.stderr, failed.stderr
+    assert {s["stageName"]: s["deploymentId"]
+            for s in apigw.get_stages(restApiId=api_id)["item"]} == deployments
+    assert call(base + "items/2").status_code == 200
+    assert call(base + "1").json()["item"]["name"] == "pen"
+
     gone = nimbus(nimbus_server, "delete-stack", stack)
     assert gone.returncode == 0, gone.stderr
     assert "delete  rest api  ServerlessRestApi" in gone.stdout
