@@ -373,6 +373,7 @@ def test_response_headers_and_binary(gateway_url, shop):
     r = call(gateway_url, shop["id"], "GET", "/test/files/multi")
     assert r.status_code == 200 and r.text == "m"
     assert r.headers["x-one"] == "1" and r.headers["x-m"] == "a, b"
+    assert r.headers["content-type"] == "application/json"
     # Accept names a binary media type: the base64 body is decoded.
     r = call(gateway_url, shop["id"], "GET", "/test/files/binary",
              headers={"Accept": "image/png"})

@@ -1235,7 +1235,6 @@ fn rest_event(
             "RequestParameters",
             "RequestModel",
             "TimeoutInMillis",
-            "Stage",
         ],
         " (in an Api event)",
     );

@@ -525,7 +525,19 @@ async fn route_and_invoke(
         None => response::v1(&invoked.payload),
     };
     match mapped {
-        Ok(r) => http_response(r),
+        Ok(mut r) => {
+            // REST APIs answer `application/json` when the function names no content type.
+            if rest
+                && !r
+                    .headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                r.headers
+                    .push(("content-type".into(), "application/json".into()));
+            }
+            http_response(r)
+        }
         Err(e) => {
             tracing::info!(api = %api.api_id, route = %matched.route_key, "{e}");
             outcome.error = Some(e.to_string());
