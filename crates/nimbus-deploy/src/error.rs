@@ -23,6 +23,10 @@ pub enum Error {
     /// says what and where.
     #[error("the template uses what Nimbus cannot deploy:\n  {}", .0.join("\n  "))]
     Unsupported(Vec<String>),
+    /// Building a function's or layer's code failed: `message` says which step, and carries
+    /// the tool's own output.
+    #[error("{name}: {message}")]
+    Build { name: String, message: String },
     /// A file the template names (CodeUri) could not be read or packaged.
     #[error("{}: {source}", path.display())]
     Io {

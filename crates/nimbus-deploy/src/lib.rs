@@ -4,13 +4,15 @@
 //! This crate owns template loading (YAML with the short intrinsic tags, line numbers kept for
 //! errors), parameters and conditions, intrinsic evaluation, the SAM expansion (Globals,
 //! functions and their HttpApi events, the implicit `ServerlessHttpApi`, tables), function
-//! packages, and the plan. It performs no network calls: the CLI reads what runs through the
+//! builds ([`build`]: pip, npm, esbuild and make run as processes, cached by their inputs) and
+//! packages, and the plan. It makes no calls to the server: the CLI reads what runs through the
 //! AWS APIs, hands it in as [`model::Actual`], and executes the [`plan::Plan`].
 //!
 //! Invariants: nothing in a template is dropped silently (unsupported types, properties and
 //! events are errors or warnings that name their line); the same template and the same files
 //! give the same hashes, so a re-deploy of an unchanged stack plans nothing.
 
+pub mod build;
 pub mod error;
 pub mod intrinsics;
 pub mod model;

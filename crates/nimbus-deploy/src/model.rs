@@ -92,6 +92,8 @@ pub struct FunctionSpec {
     pub tags: BTreeMap<String, String>,
     /// Policies as the template wrote them (recorded; Nimbus does not enforce IAM).
     pub policies: Vec<String>,
+    /// The resource's `Metadata` (how its code is built: `BuildMethod`, `BuildProperties`).
+    pub metadata: Option<Json>,
 }
 
 /// Where a function's code comes from.

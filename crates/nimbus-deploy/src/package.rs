@@ -1,9 +1,10 @@
 //! Function packages: a `CodeUri` folder zipped (file modes kept, timestamps fixed so that the
 //! same files give the same bytes and the same `CodeSha256`), a ready zip, or inline code.
-//! A build step (pip, npm, esbuild) would produce the folder this zips.
+//! When a function has a build step (pip, npm, esbuild, make: [`crate::build`]), the folder
+//! zipped is the build's output rather than `CodeUri` itself.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -20,7 +21,7 @@ pub struct Package {
     pub sha256: String,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_owned(),
         source,
@@ -50,9 +51,7 @@ pub fn package(source: &CodeSource) -> Result<Package> {
 }
 
 fn zip_dir(dir: &Path) -> Result<Vec<u8>> {
-    let mut files = Vec::new();
-    collect(dir, dir, &mut files)?;
-    files.sort();
+    let files = files(dir, &[])?;
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let zerr = |e: zip::result::ZipError| Error::Io {
         path: dir.to_owned(),
@@ -70,22 +69,36 @@ fn zip_dir(dir: &Path) -> Result<Vec<u8>> {
     Ok(out.finish().map_err(zerr)?.into_inner())
 }
 
-/// Files under `dir` as (zip name, path, mode), skipping what a package never needs.
+/// Names never packaged: caches, version control, and build folders (SAM's and ours).
+const SKIPPED: &[&str] = &["__pycache__", ".git", ".aws-sam", ".nimbus"];
+
+/// Files under `dir` as (relative name with `/`, path, mode), sorted by name, skipping what a
+/// package never needs and folders named in `skip`.
+pub(crate) fn files(dir: &Path, skip: &[&str]) -> Result<Vec<(String, PathBuf, u32)>> {
+    let mut out = Vec::new();
+    collect(dir, dir, skip, &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
 fn collect(
     root: &Path,
     dir: &Path,
-    out: &mut Vec<(String, std::path::PathBuf, u32)>,
+    skip: &[&str],
+    out: &mut Vec<(String, PathBuf, u32)>,
 ) -> Result<()> {
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let entry = entry.map_err(io(dir))?;
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name == "__pycache__" || name == ".git" || name == ".aws-sam" || name.ends_with(".pyc") {
+        if SKIPPED.contains(&name.as_str()) || name.ends_with(".pyc") {
             continue;
         }
         let meta = std::fs::metadata(&path).map_err(io(&path))?;
         if meta.is_dir() {
-            collect(root, &path, out)?;
+            if !skip.contains(&name.as_str()) {
+                collect(root, &path, skip, out)?;
+            }
         } else if meta.is_file() {
             let rel = path
                 .strip_prefix(root)
@@ -101,12 +114,12 @@ fn collect(
 }
 
 #[cfg(unix)]
-fn mode(meta: &std::fs::Metadata) -> u32 {
+pub(crate) fn mode(meta: &std::fs::Metadata) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     meta.permissions().mode()
 }
 
 #[cfg(not(unix))]
-fn mode(_meta: &std::fs::Metadata) -> u32 {
+pub(crate) fn mode(_meta: &std::fs::Metadata) -> u32 {
     0o644
 }

@@ -474,6 +474,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     kind: HTTP_API.to_owned(),
                     properties: props.clone(),
                     condition: None,
+                    metadata: None,
                     unsupported_attributes: Vec::new(),
                 };
                 http_api(&ctx, &implicit, &props, inputs, &mut problems)?
@@ -1114,6 +1115,8 @@ fn function(
             }
         }
     }
+    let mut metadata = r.metadata.as_ref().map(|m| ctx.value(m)).transpose()?;
+    crate::build::link_sourcemap(metadata.as_mut(), &mut config);
     Ok((
         FunctionSpec {
             name: names.get(id).cloned().unwrap_or_default(),
@@ -1122,6 +1125,7 @@ fn function(
             code,
             tags,
             policies,
+            metadata,
         },
         routes,
     ))

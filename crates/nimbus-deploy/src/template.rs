@@ -38,6 +38,8 @@ pub struct Resource {
     /// The `Properties` map (an empty map when absent).
     pub properties: Node,
     pub condition: Option<String>,
+    /// The `Metadata` attribute (build instructions: `BuildMethod`, `BuildProperties`, ...).
+    pub metadata: Option<Node>,
     /// Resource attributes Nimbus does not honour (`DeletionPolicy: Retain`, ...), with lines.
     pub unsupported_attributes: Vec<(String, usize)>,
 }
@@ -198,6 +200,7 @@ impl Template {
                 kind: kind.to_owned(),
                 properties,
                 condition: node.get("Condition").and_then(scalar_text),
+                metadata: node.get("Metadata").cloned(),
                 unsupported_attributes,
             });
         }

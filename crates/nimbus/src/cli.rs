@@ -80,6 +80,12 @@ pub enum Command {
         after_help = "Examples:\n  nimbus deploy\n  nimbus deploy app/template.yaml --stack-name shop\n  nimbus deploy --parameter-overrides Stage=prod TableName=items\n  nimbus deploy --watch"
     )]
     Deploy(DeployArgs),
+    /// Build a SAM template's functions (pip, npm, esbuild, make) into `.nimbus/build/` next to
+    /// the template, without deploying.
+    #[command(
+        after_help = "Examples:\n  nimbus build\n  nimbus build app/template.yaml\n  nimbus build --json"
+    )]
+    Build(BuildArgs),
     /// List the deployed stacks and their resources.
     Stacks(StacksArgs),
     /// Delete a stack and every resource it created.
@@ -102,6 +108,18 @@ pub struct DeployArgs {
     /// After deploying, watch the CodeUri folders and update a function's code when it changes.
     #[arg(long)]
     pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The SAM template (or its folder) [default: ./template.yaml]
+    pub template: Option<PathBuf>,
+    /// Parameter values: KEY=VALUE ...
+    #[arg(long, num_args = 1..)]
+    pub parameter_overrides: Vec<String>,
+    /// Print `{"build_dir": ..., "functions": [...]}`; progress goes to stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         Command::Invoke(args) => commands::invoke(args),
         Command::Logs(args) => commands::logs(args),
         Command::Deploy(args) => deploy::deploy(args),
+        Command::Build(args) => deploy::build(args),
         Command::Stacks(args) => deploy::stacks(args),
         Command::DeleteStack(args) => deploy::delete_stack(args),
     };

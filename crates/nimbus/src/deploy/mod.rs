@@ -23,10 +23,14 @@ use crate::cli::{DeleteStackArgs, DeployArgs, StacksArgs};
 use crate::client::Client;
 use crate::commands::encode;
 use crate::config::Config;
+use nimbus_deploy::build::Builder;
 
+mod build;
 mod cloud;
 mod rest;
 
+use build::Progress;
+pub use build::build;
 use cloud::{ApiState, Cloud, Done, Found, b64};
 
 /// `println!` that ignores a closed stdout: a deploy must not stop halfway because its output
@@ -125,13 +129,16 @@ struct Prepared {
     actual: Vec<Found>,
 }
 
-/// Resolves the template against the stack's `actual` resources and packages the code (file
-/// reads: called outside the async runtime).
+/// Resolves the template against the stack's `actual` resources, builds the functions that have
+/// a build and packages the code (file reads and tool runs: called outside the async runtime).
+/// A failed build stops here, before anything is applied.
+#[allow(clippy::too_many_arguments)]
 fn prepare(
     actual: Vec<Found>,
     config: &Config,
     template: &Template,
     template_dir: &Path,
+    builder: &Builder,
     stack: &str,
     overrides: &BTreeMap<String, String>,
 ) -> anyhow::Result<Prepared> {
@@ -150,7 +157,8 @@ fn prepare(
     let mut packages = BTreeMap::new();
     for d in &resolved.resources {
         if let Spec::Function(f) = &d.spec {
-            let p = package(&f.code).map_err(|e| {
+            let built = build::build_function(builder, template_dir, d, f, Progress::Stdout)?;
+            let p = package(&build::code_of(f, &built)).map_err(|e| {
                 anyhow!(
                     "Resource {} (template line {}): package the code: {e}",
                     d.logical_id,
@@ -167,26 +175,36 @@ fn prepare(
     })
 }
 
-/// `nimbus deploy`.
-pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
-    let config = Config::resolve(&args.server, false)?;
-    let path = template_path(args.template.as_deref())?;
+/// A template read from disk.
+struct Loaded {
+    path: PathBuf,
+    template: Template,
+    /// The template's folder: `CodeUri` and the build folder are relative to it.
+    dir: PathBuf,
+}
+
+fn load_template(arg: Option<&Path>) -> anyhow::Result<Loaded> {
+    let path = template_path(arg)?;
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
     let template = Template::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let template_dir = path.parent().map(Path::to_owned).unwrap_or_default();
-    let template_dir = if template_dir.as_os_str().is_empty() {
+    let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+    let dir = if dir.as_os_str().is_empty() {
         PathBuf::from(".")
     } else {
-        template_dir
+        dir
     };
-    let stack = args
-        .stack_name
-        .clone()
-        .unwrap_or_else(|| default_stack_name(&path));
-    check_stack_name(&stack)?;
+    Ok(Loaded {
+        path,
+        template,
+        dir,
+    })
+}
+
+/// `--parameter-overrides` values: `K=V` or `ParameterKey=K,ParameterValue=V`.
+fn parse_overrides(values: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     let mut overrides = BTreeMap::new();
-    for o in &args.parameter_overrides {
+    for o in values {
         for pair in o.split_whitespace() {
             let pair = pair.strip_prefix("ParameterKey=").unwrap_or(pair);
             let (k, v) = pair
@@ -196,6 +214,24 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
             overrides.insert(k.to_owned(), v.to_owned());
         }
     }
+    Ok(overrides)
+}
+
+/// `nimbus deploy`.
+pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    let config = Config::resolve(&args.server, false)?;
+    let Loaded {
+        path,
+        template,
+        dir: template_dir,
+    } = load_template(args.template.as_deref())?;
+    let stack = args
+        .stack_name
+        .clone()
+        .unwrap_or_else(|| default_stack_name(&path));
+    check_stack_name(&stack)?;
+    let overrides = parse_overrides(&args.parameter_overrides)?;
+    let builder = Builder::for_project(&template_dir, build::tools_dir());
     let rt = runtime()?;
     let cloud = Cloud {
         client: Client::new(&config)?,
@@ -211,6 +247,7 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         &config,
         &template,
         &template_dir,
+        &builder,
         &stack,
         &overrides,
     )
@@ -231,7 +268,7 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         }
     }
     if args.watch {
-        watch(&rt, &cloud, &prepared)?;
+        watch(&rt, &cloud, &prepared, &builder, &template_dir)?;
     }
     Ok(())
 }
@@ -489,16 +526,24 @@ async fn update(
     }
 }
 
-/// `--watch`: re-packages a function when its CodeUri folder changes and updates its code.
-fn watch(rt: &tokio::runtime::Runtime, cloud: &Cloud, p: &Prepared) -> anyhow::Result<()> {
+/// `--watch`: when a function's CodeUri folder changes, rebuilds it (when it has a build),
+/// re-packages it and updates its code. Changes under `.nimbus/` (the build output, when
+/// CodeUri is the template's folder) are not watched.
+fn watch(
+    rt: &tokio::runtime::Runtime,
+    cloud: &Cloud,
+    p: &Prepared,
+    builder: &Builder,
+    template_dir: &Path,
+) -> anyhow::Result<()> {
     use notify::{RecursiveMode, Watcher};
-    let mut watched: Vec<(PathBuf, String, String, CodeSource)> = Vec::new();
+    let mut watched: Vec<(PathBuf, &Desired, &FunctionSpec)> = Vec::new();
     for d in &p.resolved.resources {
         if let Spec::Function(f) = &d.spec
             && let CodeSource::Dir(dir) = &f.code
         {
             let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
-            watched.push((dir, d.logical_id.clone(), f.name.clone(), f.code.clone()));
+            watched.push((dir, d, f));
         }
     }
     if watched.is_empty() {
@@ -509,7 +554,14 @@ fn watch(rt: &tokio::runtime::Runtime, cloud: &Cloud, p: &Prepared) -> anyhow::R
         if let Ok(event) = event
             && !matches!(event.kind, notify::EventKind::Access(_))
         {
-            let _ = tx.send(event.paths);
+            let paths: Vec<PathBuf> = event
+                .paths
+                .into_iter()
+                .filter(|p| !p.components().any(|c| c.as_os_str() == ".nimbus"))
+                .collect();
+            if !paths.is_empty() {
+                let _ = tx.send(paths);
+            }
         }
     })
     .context("start watching files")?;
@@ -534,20 +586,29 @@ fn watch(rt: &tokio::runtime::Runtime, cloud: &Cloud, p: &Prepared) -> anyhow::R
         while let Ok(more) = rx.recv_timeout(Duration::from_millis(100)) {
             changed.extend(more);
         }
-        for (dir, logical_id, name, code) in &watched {
+        for (dir, d, f) in &watched {
             if !changed.iter().any(|c| c.starts_with(dir)) {
                 continue;
             }
-            let package = match package(code) {
+            let logical_id = &d.logical_id;
+            let built = match build::build_function(builder, template_dir, d, f, Progress::Stdout) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("{e:#}");
+                    continue;
+                }
+            };
+            let package = match package(&build::code_of(f, &built)) {
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("{logical_id}: package the code: {e}");
                     continue;
                 }
             };
-            if last.get(logical_id) == Some(&package.sha256) {
+            if last.get(logical_id.as_str()) == Some(&package.sha256) {
                 continue;
             }
+            let name = &f.name;
             let path = format!("/2015-03-31/functions/{}/code", encode(name));
             match rt.block_on(cloud.lambda(
                 "PUT",
