@@ -531,6 +531,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     properties: props.clone(),
                     condition: None,
                     unsupported_attributes: Vec::new(),
+                    metadata: None,
                 };
                 (&implicit, props)
             }
