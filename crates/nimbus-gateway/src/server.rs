@@ -23,7 +23,7 @@
 //! ([`crate::routes::RouteTable::select_resource`]); no stage, resource or method is 403
 //! `Missing Authentication Token` (`x-amzn-ErrorType: MissingAuthenticationTokenException`);
 //! a function error or a malformed answer is 502 `Internal server error`, another
-//! integration failure 500 `Internal server error`; the event is the REST proxy event; a
+//! integration failure (a throttled function too) 500 `Internal server error`; the event is the REST proxy event; a
 //! base64 answer is decoded only when the request's `Accept` or the answer's `Content-Type`
 //! is one of the API's binary media types; responses carry `x-amzn-RequestId` and
 //! `x-amz-apigw-id`. `MOCK` integrations answer from their integration response.
@@ -494,6 +494,10 @@ async fn route_and_invoke(
         }
         Ok(Err(InvokeFailure::Throttled(m))) => {
             outcome.error = Some(m);
+            // REST APIs turn Lambda's 429 into an integration failure.
+            if rest {
+                return internal(StatusCode::INTERNAL_SERVER_ERROR, true);
+            }
             return message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
         }
         Ok(Err(e)) => {

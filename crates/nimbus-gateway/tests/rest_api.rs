@@ -13,7 +13,7 @@ use nimbus_store::Store;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-/// `echo` answers with its event; `fail` fails.
+/// `echo` answers with its event; `fail` fails; `busy` is throttled.
 struct Functions;
 
 impl Invoker for Functions {
@@ -32,6 +32,7 @@ impl Invoker for Functions {
                     payload: Bytes::from_static(br#"{"errorMessage":"boom"}"#),
                     function_error: true,
                 }),
+                "busy" => Err(InvokeFailure::Throttled("Rate Exceeded.".into())),
                 other => Err(InvokeFailure::NotFound(other.into())),
             }
         })
@@ -145,6 +146,22 @@ async fn rest_apis_serve_their_deployments_and_survive_a_reopen() {
     let broken = broken["id"].as_str().expect("id").to_owned();
     method(&gw, &api.id, &items, "GET", "echo");
     method(&gw, &api.id, &broken, "ANY", "fail");
+    let busy = gw
+        .create_resource(
+            &api.id,
+            &api.root_resource_id,
+            CreateResourceInput {
+                path_part: Some("busy".into()),
+            },
+        )
+        .expect("resource");
+    method(
+        &gw,
+        &api.id,
+        busy["id"].as_str().expect("id"),
+        "GET",
+        "busy",
+    );
     // Nothing is served before a deployment.
     assert_eq!(call(&gw, &api.id, "GET", "/prod/items").await.0, 403);
     gw.create_rest_deployment(
@@ -183,6 +200,12 @@ async fn rest_apis_serve_their_deployments_and_survive_a_reopen() {
     assert_eq!(
         serde_json::from_slice::<Value>(&body).expect("json"),
         json!({"message": "Internal server error"})
+    );
+
+    let (status, _, body) = call(&gw, &api.id, "GET", "/prod/busy").await;
+    assert_eq!(
+        (status, &body[..]),
+        (500, &br#"{"message":"Internal server error"}"#[..])
     );
 
     // Reopened over the same store: the stage serves the same deployment.
