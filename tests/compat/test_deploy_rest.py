@@ -4,6 +4,7 @@ its Outputs print, re-deployed unchanged, changed, and deleted with its stack.""
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -126,6 +127,11 @@ def test_rest_crud_deploy_call_redeploy_delete(nimbus_server, tmp_path, apigw):
     assert listed_apis.returncode == 0, listed_apis.stderr
     assert api_id in listed_apis.stdout and "REST" in listed_apis.stdout
     assert f"{api_id}.execute-api.localhost" in listed_apis.stdout
+    as_json = nimbus(nimbus_server, "apis", "list", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    mine = next(a for a in json.loads(as_json.stdout) if a["apiId"] == api_id)
+    assert mine["protocolType"] == "REST" and mine["stages"] == ["Prod", "Stage"]
+    assert base in mine["urls"]
 
     shown = nimbus(nimbus_server, "apis", "get", api_id)
     assert shown.returncode == 0, shown.stderr

@@ -70,8 +70,8 @@ async fn apis(client: &Client) -> anyhow::Result<Vec<Value>> {
 }
 
 /// The REST APIs, each in the list's shape: `apiId`, `name`, `protocolType` `REST`,
-/// `apiEndpoint` (one URL per stage, `http://{id}.execute-api.localhost:{port}/{stage}/`),
-/// `createdDate`, `tags`, and `stages`.
+/// `apiEndpoint` (the stages' URLs, `http://{id}.execute-api.localhost:{port}/{stage}/`,
+/// separated by spaces), `createdDate`, `tags`, `stages` and `urls`.
 async fn rest_apis(client: &Client, gateway_port: u16) -> anyhow::Result<Vec<Value>> {
     let page = rest_json(client, "apigateway", "GET", "/restapis", None)
         .await?
@@ -115,6 +115,7 @@ async fn rest_apis(client: &Client, gateway_port: u16) -> anyhow::Result<Vec<Val
             "createdDate": created,
             "tags": api["tags"],
             "stages": names,
+            "urls": urls,
             "rootResourceId": api["rootResourceId"],
         }));
     }
