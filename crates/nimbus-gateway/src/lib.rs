@@ -137,14 +137,22 @@ impl Gateway {
         self.root.read().ok()?.clone()
     }
 
-    /// Ids and names of the APIs, for the welcome page.
-    fn api_summaries(&self) -> Vec<(String, String)> {
+    /// Ids and names of the APIs, for the welcome page, with a REST API's stages (served only
+    /// under `/{stage}/`).
+    fn api_summaries(&self) -> Vec<(String, String, Option<Vec<String>>)> {
         let Ok(apis) = self.apis.read() else {
             return Vec::new();
         };
-        let mut list: Vec<(String, String)> = apis
+        let mut list: Vec<(String, String, Option<Vec<String>>)> = apis
             .values()
-            .map(|a| (a.api_id.clone(), a.name.clone()))
+            .map(|a| {
+                let stages = a.rest.as_ref().map(|_| {
+                    let mut names: Vec<String> = a.stages.keys().cloned().collect();
+                    names.sort();
+                    names
+                });
+                (a.api_id.clone(), a.name.clone(), stages)
+            })
             .collect();
         list.sort();
         list

@@ -235,12 +235,20 @@ fn welcome(gateway: &Gateway) -> Response {
     let apis: Vec<Value> = gateway
         .api_summaries()
         .into_iter()
-        .map(|(id, name)| {
-            json!({
-                "apiId": id,
-                "name": name,
-                "endpoint": format!("http://{id}.execute-api.localhost:{port}"),
-            })
+        .map(|(id, name, stages)| {
+            let endpoint = format!("http://{id}.execute-api.localhost:{port}");
+            match stages {
+                None => json!({"apiId": id, "name": name, "endpoint": endpoint}),
+                Some(stages) => json!({
+                    "apiId": id,
+                    "name": name,
+                    "type": "REST",
+                    "endpoints": stages
+                        .iter()
+                        .map(|s| format!("{endpoint}/{s}/"))
+                        .collect::<Vec<_>>(),
+                }),
+            }
         })
         .collect();
     let body = json!({

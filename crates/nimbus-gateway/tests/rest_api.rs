@@ -208,6 +208,31 @@ async fn rest_apis_serve_their_deployments_and_survive_a_reopen() {
         (500, &br#"{"message":"Internal server error"}"#[..])
     );
 
+    // The welcome page names the stage URLs.
+    let request = http::Request::builder()
+        .uri("/")
+        .header("host", "localhost:8080")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = nimbus_gateway::router(Arc::clone(&gw))
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let welcome: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(
+        welcome["apis"][0]["endpoints"],
+        json!([format!(
+            "http://{}.execute-api.localhost:8080/prod/",
+            api.id
+        )])
+    );
+
     // Reopened over the same store: the stage serves the same deployment.
     drop(gw);
     let again = gateway(store, &dir);
