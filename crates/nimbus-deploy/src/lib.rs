@@ -3,7 +3,8 @@
 //!
 //! This crate owns template loading (YAML with the short intrinsic tags, line numbers kept for
 //! errors), parameters and conditions, intrinsic evaluation, the SAM expansion (Globals,
-//! functions and their HttpApi events, the implicit `ServerlessHttpApi`, tables), function
+//! functions and their HttpApi and Api events, the implicit `ServerlessHttpApi` and
+//! `ServerlessRestApi`, `AWS::Serverless::Api`, tables), function
 //! builds ([`build`]: pip, npm, esbuild and make run as processes, cached by their inputs) and
 //! packages, and the plan. It makes no calls to the server: the CLI reads what runs through the
 //! AWS APIs, hands it in as [`model::Actual`], and executes the [`plan::Plan`].
