@@ -1,6 +1,8 @@
 //! Evaluation of intrinsic functions (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`, `Fn::If`,
-//! `Fn::Select`, `Fn::Split`, `Fn::FindInMap`, `Fn::Base64`, the condition functions) over a
-//! [`Node`] tree, producing JSON. Errors carry the line of the failing function.
+//! `Fn::Select`, `Fn::Split`, `Fn::FindInMap`, `Fn::Base64`, `Fn::GetAZs`, the condition
+//! functions) over a [`Node`] tree, producing JSON. Errors carry the line of the failing
+//! function. Resources Nimbus does not deploy (an S3 bucket, a queue) are
+//! [`Context::placeholders`]: their `Ref` and `Fn::GetAtt` give plausible stand-in values.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,6 +28,82 @@ pub struct Context {
     pub attributes: BTreeMap<(String, String), Json>,
     /// Resources the template declares (to tell "unknown" from "not resolvable").
     pub declared: BTreeSet<String>,
+    /// Resources that are not deployed, by logical id: their attributes are made up.
+    pub placeholders: BTreeMap<String, Placeholder>,
+    /// The template has the `AWS::LanguageExtensions` transform (`Fn::Length`,
+    /// `Fn::ToJsonString`, `Fn::FindInMap` with a `DefaultValue`).
+    pub language_extensions: bool,
+}
+
+/// A resource Nimbus does not deploy, standing in for `Ref` and `Fn::GetAtt`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placeholder {
+    /// The resource type (`AWS::S3::Bucket`).
+    pub kind: String,
+    /// Its name: the template's (`BucketName`, `QueueName`, ...) or a stable made-up one.
+    pub name: String,
+    pub region: String,
+    pub account: String,
+}
+
+impl Placeholder {
+    fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:aws:{service}:{}:{}:{resource}",
+            self.region, self.account
+        )
+    }
+
+    /// What `Ref` gives, as the resource type documents it.
+    pub fn reference(&self) -> String {
+        let n = &self.name;
+        match self.kind.as_str() {
+            "AWS::SQS::Queue" => format!(
+                "https://sqs.{}.amazonaws.com/{}/{n}",
+                self.region, self.account
+            ),
+            "AWS::SNS::Topic" => self.arn("sns", n),
+            "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => {
+                self.arn("states", &format!("stateMachine:{n}"))
+            }
+            "AWS::Lambda::LayerVersion" | "AWS::Serverless::LayerVersion" => {
+                self.arn("lambda", &format!("layer:{n}:1"))
+            }
+            _ => n.clone(),
+        }
+    }
+
+    /// What `Fn::GetAtt` gives for `attribute`.
+    pub fn attribute(&self, attribute: &str) -> String {
+        let n = &self.name;
+        let (region, account) = (&self.region, &self.account);
+        match (self.kind.as_str(), attribute) {
+            ("AWS::S3::Bucket", "Arn") => format!("arn:aws:s3:::{n}"),
+            ("AWS::S3::Bucket", "DomainName") => format!("{n}.s3.amazonaws.com"),
+            ("AWS::S3::Bucket", "RegionalDomainName") => format!("{n}.s3.{region}.amazonaws.com"),
+            ("AWS::S3::Bucket", "WebsiteURL") => {
+                format!("http://{n}.s3-website-{region}.amazonaws.com")
+            }
+            ("AWS::SQS::Queue", "Arn") => self.arn("sqs", n),
+            ("AWS::SQS::Queue", "QueueUrl") => self.reference(),
+            ("AWS::SQS::Queue", "QueueName") | ("AWS::SNS::Topic", "TopicName") => n.clone(),
+            ("AWS::SNS::Topic", "TopicArn") => self.reference(),
+            ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{account}:role/{n}"),
+            ("AWS::IAM::Role", "RoleId") => format!("AROA{}", n.to_uppercase()),
+            ("AWS::CloudFront::Distribution", "DomainName") => {
+                format!("{}.cloudfront.net", n.to_lowercase())
+            }
+            ("AWS::CloudFront::Distribution", "Id") => n.clone(),
+            (_, "Arn") => {
+                // AWS::Service::Thing -> arn:aws:service:region:account:thing/name
+                let mut parts = self.kind.split("::").skip(1);
+                let service = parts.next().unwrap_or("unknown").to_lowercase();
+                let thing = parts.next().unwrap_or("resource").to_lowercase();
+                self.arn(&service, &format!("{thing}/{n}"))
+            }
+            (_, attribute) => format!("{n}-{attribute}"),
+        }
+    }
 }
 
 fn err(node: &Node, message: impl Into<String>) -> Error {
@@ -207,6 +285,52 @@ impl Context {
                 use base64::Engine as _;
                 Json::String(base64::engine::general_purpose::STANDARD.encode(self.string(arg)?))
             }
+            "Fn::GetAZs" => {
+                // Any region, or "" for the stack's: three zones, as most regions have.
+                let region = match self.string(arg)? {
+                    r if r.is_empty() => self
+                        .parameters
+                        .get("AWS::Region")
+                        .and_then(text)
+                        .ok_or_else(|| err(arg, "Fn::GetAZs: the region is not known"))?,
+                    r => r,
+                };
+                Json::Array(
+                    ["a", "b", "c"]
+                        .map(|z| json!(format!("{region}{z}")))
+                        .to_vec(),
+                )
+            }
+            "Fn::Length" | "Fn::ToJsonString" if !self.language_extensions => {
+                return Err(err(
+                    at,
+                    format!("{name} needs the AWS::LanguageExtensions transform"),
+                ));
+            }
+            "Fn::Length" => json!(self.list(arg)?.len()),
+            "Fn::ToJsonString" => match self.value(arg)? {
+                v @ (Json::Object(_) | Json::Array(_)) => Json::String(v.to_string()),
+                other => {
+                    return Err(err(
+                        arg,
+                        format!("Fn::ToJsonString takes a map or a list, not {other}"),
+                    ));
+                }
+            },
+            "Fn::FindInMap" if self.language_extensions && with_default(arg).is_some() => {
+                let (three, default) = with_default(arg)
+                    .ok_or_else(|| err(arg, "Fn::FindInMap takes a list of 3 or 4 arguments"))?;
+                let default = default.get("DefaultValue").ok_or_else(|| {
+                    err(
+                        default,
+                        "Fn::FindInMap's fourth argument is {DefaultValue: ...}",
+                    )
+                })?;
+                return match self.function(at, "Fn::FindInMap", &three) {
+                    Ok(v) => Ok(v),
+                    Err(_) => self.eval(default),
+                };
+            }
             "Fn::FindInMap" => {
                 let args = self.args(arg, "Fn::FindInMap", 3)?;
                 let keys = [
@@ -235,6 +359,9 @@ impl Context {
     }
 
     fn reference(&self, at: &Node, target: &str) -> Result<Json> {
+        if let Some(p) = self.placeholders.get(target) {
+            return Ok(json!(p.reference()));
+        }
         let value = self
             .parameters
             .get(target)
@@ -256,6 +383,9 @@ impl Context {
     }
 
     fn attribute(&self, at: &Node, resource: &str, attribute: &str) -> Result<Json> {
+        if let Some(p) = self.placeholders.get(resource) {
+            return Ok(json!(p.attribute(attribute)));
+        }
         match self
             .attributes
             .get(&(resource.to_owned(), attribute.to_owned()))
@@ -392,6 +522,17 @@ impl Context {
     }
 }
 
+/// `[map, key, key, options]`: the first three as one list, and the options.
+fn with_default(arg: &Node) -> Option<(Node, &Node)> {
+    match &arg.value {
+        Value::Seq(items) if items.len() == 4 => Some((
+            Node::new(arg.line, Value::Seq(items[..3].to_vec())),
+            &items[3],
+        )),
+        _ => None,
+    }
+}
+
 fn pending_check(at: &Node, what: &str, value: &Json) -> Result<Json> {
     if value.as_str() == Some(PENDING) {
         return Err(err(
@@ -488,6 +629,203 @@ mod tests {
         assert!(e.to_string().contains("only known once"), "{e}");
         let e = eval("x: {\"Fn::Nope\": 1}\n").expect_err("unknown");
         assert!(e.to_string().contains("Fn::Nope is not supported"), "{e}");
+    }
+
+    #[test]
+    fn more_intrinsics_evaluate() {
+        let mut c = ctx();
+        c.mappings =
+            Some(parse("Sizes:\n  prod: {Memory: 1024}\n  dev: {Memory: 128}\n").expect("maps"));
+        let v = c
+            .eval(
+                &parse(
+                    "azs: !GetAZs ''\nother: !Select [1, !GetAZs eu-west-1]\nmem: !FindInMap [Sizes, !Ref Stage, Memory]\nall: !And [!Condition IsProd, !Or [!Equals [a, b], !Not [!Equals [a, b]]]]\njoined: !Join ['', [!Ref 'AWS::Region', '-', !Select [0, !Split ['/', 'x/y']]]]\nsub: !Sub\n  - '${A}.${AWS::Region}'\n  - A: !FindInMap [Sizes, dev, Memory]\n",
+                )
+                .expect("yaml"),
+            )
+            .expect("eval")
+            .expect("value");
+        assert_eq!(
+            v,
+            json!({
+                "azs": ["us-east-1a", "us-east-1b", "us-east-1c"],
+                "other": "eu-west-1b",
+                "mem": 1024,
+                "all": true,
+                "joined": "us-east-1-x",
+                "sub": "128.us-east-1",
+            })
+        );
+        let e = c
+            .eval(&parse("a: 1\nb: !FindInMap [Sizes, test, Memory]\n").expect("yaml"))
+            .expect_err("missing key");
+        assert_eq!(
+            e.to_string(),
+            "template line 2: Fn::FindInMap: no key \"test\""
+        );
+        let e = c
+            .eval(&parse("a:\n  - !Split ['', abc]\n").expect("yaml"))
+            .expect_err("empty");
+        assert!(e.to_string().starts_with("template line 2:"), "{e}");
+        let e = c
+            .eval(&parse("a: !Join [',', x]\n").expect("yaml"))
+            .expect_err("join");
+        assert!(e.to_string().contains("expected a list"), "{e}");
+    }
+
+    #[test]
+    fn each_bad_intrinsic_names_its_line() {
+        let cases = [
+            (
+                "a: 1\nb: !GetAZs [x]\n",
+                "template line 2: expected a string",
+            ),
+            (
+                "a: 1\nb: !Sub 'x-${Stage'\n",
+                "template line 2: Fn::Sub: unclosed ${",
+            ),
+            (
+                "a: 1\nb: !Sub [x, [y]]\n",
+                "template line 2: Fn::Sub variables must be a map",
+            ),
+            (
+                "a: 1\nb: !Sub 1\n",
+                "template line 2: Fn::Sub takes a string",
+            ),
+            (
+                "a: 1\nb: !If [IsProd, x]\n",
+                "template line 2: Fn::If takes a list of 3",
+            ),
+            (
+                "a: 1\nb: !If [!Ref Stage, x, y]\n",
+                "template line 2: Fn::If takes a condition name first",
+            ),
+            (
+                "a: 1\nb: !Select [x, [a]]\n",
+                "template line 2: Fn::Select index must be a number",
+            ),
+            (
+                "a: 1\nb: !Join [',']\n",
+                "template line 2: Fn::Join takes a list of 2",
+            ),
+            (
+                "a: 1\nb: !Split [',', [a]]\n",
+                "template line 2: expected a string",
+            ),
+            (
+                "a: 1\nb: !FindInMap [A, B]\n",
+                "template line 2: Fn::FindInMap takes a list of 3",
+            ),
+            (
+                "a: 1\nb: !FindInMap [A, B, C]\n",
+                "template line 2: Fn::FindInMap: the template has no Mappings",
+            ),
+            (
+                "a: 1\nb: !GetAtt [Items]\n",
+                "template line 2: Fn::GetAtt takes [Resource, Attribute]",
+            ),
+            ("a: 1\nb: !Ref [x]\n", "template line 2: Ref takes the name"),
+            (
+                "a: 1\nb: !Base64 [x]\n",
+                "template line 2: expected a string",
+            ),
+            (
+                "a: 1\nb: !ImportValue x\n",
+                "template line 2: intrinsic function Fn::ImportValue is not supported",
+            ),
+            (
+                "a: 1\nb: !Equals [a]\n",
+                "template line 2: Fn::Equals takes a list of 2",
+            ),
+            (
+                "a: 1\nb: !And [!Condition IsProd]\n",
+                "template line 2: Fn::And takes a list of 2 to 10",
+            ),
+            (
+                "a: 1\nb: !Not [x]\n",
+                "template line 2: expected a condition",
+            ),
+            (
+                "a: 1\nb: !If [Nope, x, y]\n",
+                "template line 2: condition \"Nope\" is not defined",
+            ),
+            (
+                "a: 1\nb: [!Ref AWS::NoValue]\nc: !Select [0, !Ref AWS::NoValue]\n",
+                "template line 3: AWS::NoValue is not allowed here",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = eval(text).expect_err(text);
+            assert!(e.to_string().starts_with(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn language_extensions() {
+        let mut c = ctx();
+        c.mappings = Some(parse("Sizes:\n  prod: {Memory: 1024}\n").expect("maps"));
+        let text = "a: 1\nlen: !Length [a, b, !Ref Stage]\njson: !ToJsonString {k: [1, !Ref Stage]}\nmem: !FindInMap [Sizes, dev, Memory, {DefaultValue: 128}]\nhit: !FindInMap [Sizes, prod, Memory, {DefaultValue: 128}]\n";
+        let e = c
+            .eval(&parse(text).expect("yaml"))
+            .expect_err("no transform");
+        assert_eq!(
+            e.to_string(),
+            "template line 2: Fn::Length needs the AWS::LanguageExtensions transform"
+        );
+        c.language_extensions = true;
+        let v = c
+            .eval(&parse(text).expect("yaml"))
+            .expect("eval")
+            .expect("value");
+        assert_eq!(
+            v,
+            json!({"a": 1, "len": 3, "json": "{\"k\":[1,\"prod\"]}", "mem": 128, "hit": 1024})
+        );
+        let e = c
+            .eval(&parse("a: 1\nb: !ToJsonString x\n").expect("yaml"))
+            .expect_err("scalar");
+        assert!(
+            e.to_string()
+                .starts_with("template line 2: Fn::ToJsonString takes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn placeholders_stand_in_for_resources_that_are_not_deployed() {
+        let mut c = ctx();
+        c.placeholders.insert(
+            "Topic".into(),
+            Placeholder {
+                kind: "AWS::SNS::Topic".into(),
+                name: "shop-Topic-X".into(),
+                region: "us-east-1".into(),
+                account: "000000000000".into(),
+            },
+        );
+        c.placeholders.insert(
+            "Role".into(),
+            Placeholder {
+                kind: "AWS::IAM::Role".into(),
+                name: "r".into(),
+                region: "us-east-1".into(),
+                account: "000000000000".into(),
+            },
+        );
+        let v = c
+            .eval(&parse("a: !Ref Topic\nb: !GetAtt Topic.TopicName\nc: !GetAtt Role.Arn\nd: !Sub '${Role}:${Topic.TopicName}'\ne: !GetAtt Role.Whatever\n").expect("yaml"))
+            .expect("eval")
+            .expect("value");
+        assert_eq!(
+            v,
+            json!({
+                "a": "arn:aws:sns:us-east-1:000000000000:shop-Topic-X",
+                "b": "shop-Topic-X",
+                "c": "arn:aws:iam::000000000000:role/r",
+                "d": "r:shop-Topic-X",
+                "e": "r-Whatever",
+            })
+        );
     }
 
     #[test]

@@ -4,15 +4,18 @@
 //! This crate owns template loading (YAML with the short intrinsic tags, line numbers kept for
 //! errors), parameters and conditions, intrinsic evaluation, the SAM expansion (Globals,
 //! functions and their HttpApi and Api events, the implicit `ServerlessHttpApi` and
-//! `ServerlessRestApi`, `AWS::Serverless::Api`, tables), function
+//! `ServerlessRestApi`, `AWS::Serverless::Api`, tables, connectors and policies as table
+//! permissions, placeholders for resources of other services), function
 //! builds ([`build`]: pip, npm, esbuild and make run as processes, cached by their inputs) and
 //! packages, and the plan. It makes no calls to the server: the CLI reads what runs through the
 //! AWS APIs, hands it in as [`model::Actual`], and executes the [`plan::Plan`].
 //!
-//! Invariants: nothing in a template is dropped silently (unsupported types, properties and
-//! events are errors or warnings that name their line); the same template and the same files
+//! Invariants: nothing in a template is dropped silently (unsupported properties and events
+//! are errors or warnings that name their line; resources of other services are listed as
+//! not deployed); the same template and the same files
 //! give the same hashes, so a re-deploy of an unchanged stack plans nothing.
 
+pub mod access;
 pub mod build;
 pub mod error;
 pub mod intrinsics;

@@ -15,6 +15,9 @@ pub const TAG_LOGICAL_ID: &str = "nimbus:logical-id";
 pub const TAG_HASH: &str = "nimbus:hash";
 /// Tag holding the hash of the properties whose change needs a new resource (a table's keys).
 pub const TAG_REPLACE_HASH: &str = "nimbus:replace-hash";
+/// Prefix of the tags that record a function's table permissions, one per table:
+/// `nimbus:table-access:1` = `read+write shop-Items-ABC` (see [`TableAccess::tag_value`]).
+pub const TAG_TABLE_ACCESS: &str = "nimbus:table-access:";
 
 /// The kinds of resource a stack deploys, in creation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -94,6 +97,150 @@ pub struct FunctionSpec {
     pub policies: Vec<String>,
     /// The resource's `Metadata` (how its code is built: `BuildMethod`, `BuildProperties`).
     pub metadata: Option<Json>,
+    /// Table permissions from policies and connectors (recorded; not enforced yet).
+    pub permissions: Vec<TableAccess>,
+    /// `AutoPublishAlias`.
+    pub publish: Option<Publish>,
+    /// `ReservedConcurrentExecutions`.
+    pub reserved_concurrency: Option<u32>,
+}
+
+/// What a function may do to a table, from its `Policies` (the DynamoDB policy templates,
+/// AWS managed policies, policy statements) and from `AWS::Serverless::Connector`s. Nimbus
+/// does not enforce IAM yet: this is recorded (in the function's tags) and shown, so that
+/// per-function credentials can enforce it later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableAccess {
+    /// The table name, or `*` for every table.
+    pub table: String,
+    pub levels: std::collections::BTreeSet<AccessLevel>,
+    /// Where it comes from (`DynamoDBCrudPolicy`, `connector ReadItems`), for the plan.
+    pub granted_by: Vec<String>,
+}
+
+impl TableAccess {
+    /// `read+write TABLE`: the tag value, in the characters AWS tag values allow (letters,
+    /// digits, spaces, `_ . : / = + - @`); every table (`*`) is written `:all`, which no table
+    /// name can be.
+    pub fn tag_value(&self) -> String {
+        let levels: Vec<&str> = self.levels.iter().map(|l| l.name()).collect();
+        let table = if self.table == "*" {
+            ":all"
+        } else {
+            &self.table
+        };
+        format!("{} {table}", levels.join("+"))
+    }
+
+    /// The DynamoDB operations the levels allow.
+    pub fn operations(&self) -> std::collections::BTreeSet<&'static str> {
+        self.levels
+            .iter()
+            .flat_map(|l| l.operations().iter().copied())
+            .collect()
+    }
+}
+
+/// A group of DynamoDB operations, as the SAM policy templates and connectors grant them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AccessLevel {
+    Read,
+    Write,
+    Delete,
+    Reconfigure,
+    StreamRead,
+    Backup,
+    Restore,
+}
+
+impl AccessLevel {
+    pub const ALL: [AccessLevel; 7] = [
+        AccessLevel::Read,
+        AccessLevel::Write,
+        AccessLevel::Delete,
+        AccessLevel::Reconfigure,
+        AccessLevel::StreamRead,
+        AccessLevel::Backup,
+        AccessLevel::Restore,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AccessLevel::Read => "read",
+            AccessLevel::Write => "write",
+            AccessLevel::Delete => "delete",
+            AccessLevel::Reconfigure => "reconfigure",
+            AccessLevel::StreamRead => "stream-read",
+            AccessLevel::Backup => "backup",
+            AccessLevel::Restore => "restore",
+        }
+    }
+
+    /// The DynamoDB operations of the level (what the SAM policy templates list).
+    pub fn operations(self) -> &'static [&'static str] {
+        match self {
+            AccessLevel::Read => &[
+                "GetItem",
+                "BatchGetItem",
+                "Query",
+                "Scan",
+                "ConditionCheckItem",
+                "DescribeTable",
+                "PartiQLSelect",
+                "TransactGetItems",
+            ],
+            AccessLevel::Write => &[
+                "PutItem",
+                "UpdateItem",
+                "BatchWriteItem",
+                "PartiQLInsert",
+                "PartiQLUpdate",
+                "TransactWriteItems",
+            ],
+            AccessLevel::Delete => &["DeleteItem", "PartiQLDelete"],
+            AccessLevel::Reconfigure => &["UpdateTable", "DescribeTable"],
+            AccessLevel::StreamRead => &[
+                "DescribeStream",
+                "GetRecords",
+                "GetShardIterator",
+                "ListStreams",
+            ],
+            AccessLevel::Backup => &[
+                "CreateBackup",
+                "DescribeBackup",
+                "DeleteBackup",
+                "ListBackups",
+                "DescribeContinuousBackups",
+                "UpdateContinuousBackups",
+            ],
+            AccessLevel::Restore => &["RestoreTableFromBackup", "DescribeBackup", "ListBackups"],
+        }
+    }
+
+    /// The level an operation belongs to (the first, for the ones in two).
+    pub fn of_operation(op: &str) -> Option<AccessLevel> {
+        AccessLevel::ALL
+            .into_iter()
+            .find(|l| l.operations().contains(&op))
+    }
+}
+
+/// `AutoPublishAlias`: after a change, publish a version and point this alias at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    pub alias: String,
+    /// `DeploymentPreference.Type`, when there is one (traffic moves at once in Nimbus).
+    pub deployment_preference: Option<String>,
+}
+
+/// A resource of a service Nimbus does not run: listed, not deployed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotDeployed {
+    pub logical_id: String,
+    pub line: usize,
+    pub resource_type: String,
+    /// The placeholder its `Ref` gives.
+    pub reference: String,
 }
 
 /// Where a function's code comes from.

@@ -1,7 +1,9 @@
 //! The SAM expansion: a parsed [`Template`] with its parameters to the [`Desired`] resources
 //! of one stack. Physical names follow CloudFormation (`{stack}-{LogicalId}-{RANDOM}` unless
 //! the template names the resource) and are kept from the running resource on re-deploys.
-//! Everything Nimbus cannot deploy is collected and reported together; nothing is dropped.
+//! Resources (and function events) of services Nimbus does not run are listed in
+//! [`Resolved::not_deployed`], their `Ref`/`Fn::GetAtt` answered by placeholders; everything
+//! else Nimbus cannot deploy is collected and reported together; nothing is dropped.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,10 +11,13 @@ use std::path::{Path, PathBuf};
 use rand::Rng;
 use serde_json::{Value as Json, json};
 
+use sha2::{Digest, Sha256};
+
+use crate::access;
 use crate::error::{Error, Result};
-use crate::intrinsics::{Context, PENDING, intrinsic};
+use crate::intrinsics::{Context, PENDING, Placeholder, intrinsic};
 use crate::model::*;
-use crate::template::{Output, Resource, Template};
+use crate::template::{Output, Parameter, Resource, Template};
 use crate::yaml::{Node, Value};
 
 /// The implicit HTTP API SAM creates for `HttpApi` events without an `ApiId`.
@@ -25,6 +30,7 @@ const HTTP_API: &str = "AWS::Serverless::HttpApi";
 const REST_API: &str = "AWS::Serverless::Api";
 const SIMPLE_TABLE: &str = "AWS::Serverless::SimpleTable";
 const TABLE: &str = "AWS::DynamoDB::Table";
+const CONNECTOR: &str = "AWS::Serverless::Connector";
 
 /// What the expansion needs besides the template.
 #[derive(Debug, Clone)]
@@ -44,6 +50,8 @@ pub struct Inputs<'a> {
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub resources: Vec<Desired>,
+    /// Resources of services Nimbus does not run, in template order: listed, not deployed.
+    pub not_deployed: Vec<NotDeployed>,
     /// What is deployed only partly, to be shown to the user.
     pub warnings: Vec<String>,
     context: Context,
@@ -84,6 +92,14 @@ impl Resolved {
             let value = ctx.value(&o.value).map_err(|e| output_error(&o.name, e))?;
             let text = match value {
                 Json::String(s) => s,
+                // A list output is its items joined by commas, as CloudFormation shows it.
+                Json::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+                    items
+                        .iter()
+                        .map(|i| i.as_str().map_or(i.to_string(), str::to_owned))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                }
                 other => other.to_string(),
             };
             out.push(OutputValue {
@@ -198,6 +214,7 @@ impl Problems {
 pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
     let mut ctx = Context {
         mappings: template.mappings.clone(),
+        language_extensions: template.language_extensions,
         ..Context::default()
     };
     parameters(template, inputs, &mut ctx)?;
@@ -340,7 +357,11 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     .insert((id.clone(), "ApiEndpoint".into()), json!(PENDING));
             }
             REST_API => rest_api_refs(&mut ctx, id, existing(id, Kind::RestApi)),
-            _ => {}
+            CONNECTOR => {}
+            _ => {
+                let p = placeholder(&ctx, r, inputs);
+                ctx.placeholders.insert(id.clone(), p);
+            }
         }
     }
     if needs_implicit_rest_api {
@@ -350,6 +371,9 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
             existing(IMPLICIT_REST_API, Kind::RestApi),
         );
     }
+    let mut grants = connectors(&ctx, &resources, &names, &mut problems)?;
+    published_refs(&mut ctx, &resources, &globals, &names, inputs)?;
+    stream_arns(&mut ctx, &resources, &mut problems);
     if needs_implicit_api {
         let id = IMPLICIT_HTTP_API.to_owned();
         let value = existing(&id, Kind::HttpApi).map_or(json!(PENDING), |a| json!(a.physical));
@@ -361,6 +385,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
 
     // Now each resource.
     let mut desired = Vec::new();
+    let mut not_deployed_list = Vec::new();
     let mut apis: BTreeMap<String, (usize, Option<&Resource>, Vec<RouteSpec>)> = BTreeMap::new();
     if needs_implicit_api {
         apis.insert(IMPLICIT_HTTP_API.to_owned(), (0, None, Vec::new()));
@@ -384,7 +409,8 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
             Some(g) => merge(g, &r.properties),
             None => r.properties.clone(),
         };
-        for (attribute, line) in &r.unsupported_attributes {
+        let not_deployed = ctx.placeholders.contains_key(&r.logical_id);
+        for (attribute, line) in r.unsupported_attributes.iter().filter(|_| !not_deployed) {
             problems.unsupported(
                 &r.logical_id,
                 *line,
@@ -396,8 +422,12 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
         let in_resource = |e: Error| e.in_resource(&r.logical_id, r.line);
         match r.kind.as_str() {
             FUNCTION => {
+                let (props, mut extras) =
+                    function_extras(&ctx, r, &props, &mut problems, &mut grants)
+                        .map_err(in_resource)?;
+                not_deployed_list.append(&mut extras.events);
                 let mut methods = Vec::new();
-                let (spec, routes) = function(
+                let (mut spec, routes) = function(
                     &ctx,
                     r,
                     &props,
@@ -408,6 +438,9 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     (&rest_apis, &mut methods),
                 )
                 .map_err(in_resource)?;
+                let extras_hash = extras.apply(&mut spec);
+                let routes = to_alias(routes, &spec);
+                let methods = methods_to_alias(methods, &spec);
                 for (api, route) in routes {
                     if let Some(entry) = apis.get_mut(&api) {
                         entry.2.push(route);
@@ -424,6 +457,10 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     "tags": spec.tags,
                     "policies": spec.policies,
                 }));
+                let hash = match extras_hash {
+                    Some(h) => hash_json(&json!([hash, h])),
+                    None => hash,
+                };
                 desired.push(Desired {
                     logical_id: r.logical_id.clone(),
                     line: r.line,
@@ -445,12 +482,17 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     replace_hash: table_replace_hash(&ctx, r, &globals)?,
                 });
             }
-            HTTP_API | REST_API => {}
-            other => problems.unsupported(
-                &r.logical_id,
-                r.line,
-                format!("resource type {other} is not supported"),
-            ),
+            HTTP_API | REST_API | CONNECTOR => {}
+            other => not_deployed_list.push(NotDeployed {
+                logical_id: r.logical_id.clone(),
+                line: r.line,
+                resource_type: other.to_owned(),
+                reference: ctx
+                    .placeholders
+                    .get(&r.logical_id)
+                    .map(|p| p.reference())
+                    .unwrap_or_default(),
+            }),
         }
     }
     for (logical_id, (line, resource, mut routes)) in apis {
@@ -460,6 +502,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     Some(g) => merge(g, &r.properties),
                     None => r.properties.clone(),
                 };
+                let props = http_api_accepted(r, &props, &mut problems);
                 http_api(&ctx, r, &props, inputs, &mut problems)
                     .map_err(|e| e.in_resource(&r.logical_id, r.line))?
             }
@@ -477,6 +520,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     metadata: None,
                     unsupported_attributes: Vec::new(),
                 };
+                let props = http_api_accepted(&implicit, &props, &mut problems);
                 http_api(&ctx, &implicit, &props, inputs, &mut problems)?
             }
         };
@@ -588,6 +632,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
     desired.sort_by_key(|d| d.kind());
     Ok(Resolved {
         resources: desired,
+        not_deployed: not_deployed_list,
         warnings: problems.warnings,
         context: ctx,
         outputs,
@@ -637,6 +682,7 @@ fn parameters(template: &Template, inputs: &Inputs<'_>, ctx: &mut Context) -> Re
                 ),
             ));
         }
+        check_parameter(p, &value)?;
         let json = match p.kind.as_str() {
             "Number" => {
                 value.parse::<f64>().map_err(|_| {
@@ -675,6 +721,55 @@ fn parameters(template: &Template, inputs: &Inputs<'_>, ctx: &mut Context) -> Re
     Ok(())
 }
 
+/// A parameter value against the parameter's `Type`, `MinLength`/`MaxLength` and
+/// `MinValue`/`MaxValue`, as CloudFormation checks them before it creates anything.
+fn check_parameter(p: &Parameter, value: &str) -> Result<()> {
+    let fail = |message: String| Err(Error::template(Some(p.line), message));
+    let name = &p.name;
+    if p.kind.starts_with("AWS::SSM::Parameter::") {
+        return fail(format!(
+            "parameter {name}: type {} reads Systems Manager, which Nimbus does not run; use String",
+            p.kind
+        ));
+    }
+    let length = value.chars().count();
+    if let Some(min) = p.min_length
+        && length < min
+    {
+        return fail(format!(
+            "parameter {name} is {value:?}, shorter than its MinLength {min}"
+        ));
+    }
+    if let Some(max) = p.max_length
+        && length > max
+    {
+        return fail(format!(
+            "parameter {name} is {value:?}, longer than its MaxLength {max}"
+        ));
+    }
+    let numbers: Vec<&str> = match p.kind.as_str() {
+        "Number" => vec![value],
+        "List<Number>" => value.split(',').map(str::trim).collect(),
+        _ => return Ok(()),
+    };
+    for n in numbers {
+        let Ok(v) = n.parse::<f64>() else {
+            return fail(format!(
+                "parameter {name} must be a {}, not {value:?}",
+                p.kind
+            ));
+        };
+        if p.min_value.is_some_and(|min| v < min) || p.max_value.is_some_and(|max| v > max) {
+            return fail(format!(
+                "parameter {name} is {n}, outside its MinValue/MaxValue {}..{}",
+                p.min_value.map_or("".into(), |m| m.to_string()),
+                p.max_value.map_or("".into(), |m| m.to_string()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn globals(template: &Template) -> Result<BTreeMap<&'static str, Node>> {
     let mut out = BTreeMap::new();
     let Some(section) = &template.globals else {
@@ -698,9 +793,101 @@ fn globals(template: &Template) -> Result<BTreeMap<&'static str, Node>> {
                 ));
             }
         };
+        check_globals(key, node)?;
         out.insert(kind, node.clone());
     }
     Ok(out)
+}
+
+/// The properties SAM allows in each `Globals` section (SAM's Globals documentation); a
+/// property outside the list is an error there, as `sam validate` makes it.
+fn globals_allowed(section: &str) -> &'static [&'static str] {
+    match section {
+        "Function" => &[
+            "Handler",
+            "Runtime",
+            "CodeUri",
+            "DeadLetterQueue",
+            "Description",
+            "MemorySize",
+            "Timeout",
+            "VpcConfig",
+            "Environment",
+            "Tags",
+            "PropagateTags",
+            "Tracing",
+            "KmsKeyArn",
+            "Layers",
+            "AutoPublishAlias",
+            "AutoPublishAliasAllProperties",
+            "DeploymentPreference",
+            "PermissionsBoundary",
+            "ReservedConcurrentExecutions",
+            "ProvisionedConcurrencyConfig",
+            "AssumeRolePolicyDocument",
+            "EventInvokeConfig",
+            "Architectures",
+            "EphemeralStorage",
+            "SnapStart",
+            "RuntimeManagementConfig",
+            "LoggingConfig",
+            "RecursiveLoop",
+            "SourceKMSKeyArn",
+            "FunctionUrlConfig",
+        ],
+        "HttpApi" => &[
+            "Auth",
+            "AccessLogSettings",
+            "CorsConfiguration",
+            "DefaultRouteSettings",
+            "Domain",
+            "FailOnWarnings",
+            "PropagateTags",
+            "RouteSettings",
+            "StageVariables",
+            "Tags",
+        ],
+        "SimpleTable" => &["SSESpecification"],
+        "Api" => &[
+            "AccessLogSetting",
+            "AlwaysDeploy",
+            "Auth",
+            "BinaryMediaTypes",
+            "CacheClusterEnabled",
+            "CacheClusterSize",
+            "CanarySetting",
+            "Cors",
+            "DefinitionUri",
+            "Domain",
+            "EndpointConfiguration",
+            "GatewayResponses",
+            "MergeDefinitions",
+            "MethodSettings",
+            "MinimumCompressionSize",
+            "Name",
+            "OpenApiVersion",
+            "PropagateTags",
+            "TracingEnabled",
+            "Variables",
+        ],
+        _ => &[],
+    }
+}
+
+fn check_globals(section: &str, node: &Node) -> Result<()> {
+    let entries = node.as_map().ok_or_else(|| {
+        Error::template(Some(node.line), format!("Globals.{section} must be a map"))
+    })?;
+    let allowed = globals_allowed(section);
+    for (key, value) in entries {
+        if !allowed.contains(&key.as_str()) {
+            return Err(Error::template(
+                Some(value.line),
+                format!("Globals.{section}.{key} is not a property SAM allows in Globals"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn resource_error(r: &Resource, line: usize, message: impl Into<String>) -> Error {
@@ -946,7 +1133,8 @@ fn function(
                 "CodeUri and InlineCode cannot be used together",
             ));
         }
-        (None, None) => return Err(resource_error(r, r.line, "the function has no CodeUri")),
+        // As `sam build`: no CodeUri means the template's folder.
+        (None, None) => CodeSource::Dir(inputs.template_dir.to_owned()),
     };
 
     let mut policies = Vec::new();
@@ -1127,6 +1315,9 @@ fn function(
             tags,
             policies,
             metadata,
+            permissions: Vec::new(),
+            publish: None,
+            reserved_concurrency: None,
         },
         routes,
     ))
@@ -1479,8 +1670,14 @@ fn rest_api(
     })
 }
 
-const SIMPLE_TABLE_PROPERTIES: &[&str] =
-    &["PrimaryKey", "ProvisionedThroughput", "TableName", "Tags"];
+const SIMPLE_TABLE_PROPERTIES: &[&str] = &[
+    "PrimaryKey",
+    "ProvisionedThroughput",
+    "TableName",
+    "Tags",
+    "SSESpecification",
+    "PointInTimeRecoverySpecification",
+];
 
 const TABLE_PROPERTIES: &[&str] = &[
     "TableName",
@@ -1545,6 +1742,15 @@ fn table(
             None => {
                 create.insert("BillingMode".into(), json!("PAY_PER_REQUEST"));
             }
+        }
+        if let Some(sse) = opt(ctx, props, "SSESpecification")? {
+            create.insert("SSESpecification".into(), sse);
+        }
+        if let Some(node) = props.get("PointInTimeRecoverySpecification") {
+            problems.warnings.push(format!(
+                "{} (template line {}): PointInTimeRecoverySpecification is accepted but not honoured (Nimbus tables keep no backups)",
+                r.logical_id, node.line
+            ));
         }
     } else {
         problems.check_properties(r, props, TABLE_PROPERTIES, "");
@@ -1625,6 +1831,492 @@ fn table_replace_hash(
     }
     .map_err(|e| e.in_resource(&r.logical_id, r.line))?;
     Ok(hash_json(&keys.unwrap_or(Json::Null)))
+}
+
+impl Resolved {
+    /// Records a value that is only known after the deploy (a published version's ARN), for
+    /// [`Resolved::outputs`]: a `Ref` when `attribute` is `None`, else a `Fn::GetAtt`.
+    pub fn learn(&mut self, logical_id: &str, attribute: Option<&str>, value: Json) {
+        match attribute {
+            None => {
+                self.context.refs.insert(logical_id.to_owned(), value);
+            }
+            Some(a) => {
+                self.context
+                    .attributes
+                    .insert((logical_id.to_owned(), a.to_owned()), value);
+            }
+        }
+    }
+}
+
+/// The property that names a resource of a type Nimbus does not deploy.
+fn name_property(kind: &str) -> &'static str {
+    match kind {
+        "AWS::S3::Bucket" => "BucketName",
+        "AWS::SQS::Queue" => "QueueName",
+        "AWS::SNS::Topic" => "TopicName",
+        "AWS::IAM::Role" => "RoleName",
+        "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => "StateMachineName",
+        "AWS::Logs::LogGroup" => "LogGroupName",
+        _ => "Name",
+    }
+}
+
+/// The stand-in for a resource Nimbus does not deploy: its own name if the template gives
+/// one, else one made up from the stack and the logical id (the same on every deploy, so
+/// that what refers to it does not change).
+fn placeholder(ctx: &Context, r: &Resource, inputs: &Inputs<'_>) -> Placeholder {
+    let explicit = r
+        .properties
+        .get(name_property(&r.kind))
+        .and_then(|n| ctx.string(n).ok());
+    let digest = Sha256::digest(format!("{}/{}", inputs.stack, r.logical_id).as_bytes());
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let suffix: String = digest
+        .iter()
+        .take(12)
+        .map(|b| CHARS[*b as usize % CHARS.len()] as char)
+        .collect();
+    let name = match explicit {
+        Some(name) => name,
+        None if r.kind == "AWS::S3::Bucket" => {
+            // Bucket names are lower case, at most 63 characters.
+            let stack: String = inputs.stack.to_lowercase().chars().take(24).collect();
+            let id: String = r.logical_id.to_lowercase().chars().take(24).collect();
+            format!("{stack}-{id}-{}", suffix.to_lowercase())
+        }
+        None if r.kind == "AWS::CloudFront::Distribution" => format!("E{}", &suffix[..12]),
+        None => format!("{}-{}-{suffix}", inputs.stack, r.logical_id),
+    };
+    Placeholder {
+        kind: r.kind.clone(),
+        name,
+        region: inputs.region.to_owned(),
+        account: inputs.account.to_owned(),
+    }
+}
+
+/// The table permissions that connectors grant, by function logical id: standalone
+/// `AWS::Serverless::Connector`s and functions' `Connectors` properties.
+fn connectors(
+    ctx: &Context,
+    resources: &[&Resource],
+    names: &BTreeMap<String, String>,
+    problems: &mut Problems,
+) -> Result<BTreeMap<String, Vec<TableAccess>>> {
+    let kinds: BTreeMap<String, String> = resources
+        .iter()
+        .map(|r| (r.logical_id.clone(), r.kind.clone()))
+        .collect();
+    let stack = access::Stack {
+        kinds: &kinds,
+        names,
+    };
+    let mut grants = BTreeMap::new();
+    let mut notes = Vec::new();
+    for r in resources {
+        let in_resource = |e: Error| e.in_resource(&r.logical_id, r.line);
+        if r.kind == CONNECTOR {
+            problems.check_properties(
+                r,
+                &r.properties,
+                &["Source", "Destination", "Permissions"],
+                "",
+            );
+            access::connector(
+                ctx,
+                &stack,
+                &r.logical_id,
+                &r.properties,
+                None,
+                &mut grants,
+                &mut notes,
+            )
+            .map_err(in_resource)?;
+        } else if r.kind == FUNCTION
+            && let Some(embedded) = r.properties.get("Connectors")
+        {
+            let entries = embedded
+                .as_map()
+                .ok_or_else(|| resource_error(r, embedded.line, "Connectors must be a map"))?;
+            for (name, c) in entries {
+                let props = c.get("Properties").ok_or_else(|| {
+                    resource_error(r, c.line, format!("connector {name} has no Properties"))
+                })?;
+                let full = format!("{}{name}", r.logical_id);
+                access::connector(
+                    ctx,
+                    &stack,
+                    &full,
+                    props,
+                    Some(&r.logical_id),
+                    &mut grants,
+                    &mut notes,
+                )
+                .map_err(in_resource)?;
+            }
+        }
+    }
+    problems.warnings.extend(notes);
+    Ok(grants)
+}
+
+/// `Ref` of `Fn.Alias` (and of SAM's `Fn` + `Alias` + name resource) for functions with
+/// `AutoPublishAlias`, and `Fn.Version`, which is only known once the version is published.
+fn published_refs(
+    ctx: &mut Context,
+    resources: &[&Resource],
+    globals: &BTreeMap<&'static str, Node>,
+    names: &BTreeMap<String, String>,
+    inputs: &Inputs<'_>,
+) -> Result<()> {
+    for r in resources.iter().filter(|r| r.kind == FUNCTION) {
+        let props = match globals.get(FUNCTION) {
+            Some(g) => merge(g, &r.properties),
+            None => r.properties.clone(),
+        };
+        let Some(node) = props.get("AutoPublishAlias") else {
+            continue;
+        };
+        let alias = ctx
+            .string(node)
+            .map_err(|e| e.in_resource(&r.logical_id, r.line))?;
+        let name = names.get(&r.logical_id).cloned().unwrap_or_default();
+        let alias_arn = json!(format!(
+            "arn:aws:lambda:{}:{}:function:{name}:{alias}",
+            inputs.region, inputs.account
+        ));
+        let id = &r.logical_id;
+        for alias_id in [format!("{id}.Alias"), format!("{id}Alias{alias}")] {
+            ctx.declared.insert(alias_id.clone());
+            ctx.refs.insert(alias_id, alias_arn.clone());
+        }
+        ctx.attributes
+            .insert((id.clone(), "Alias".into()), alias_arn.clone());
+        ctx.declared.insert(format!("{id}.Version"));
+        ctx.refs.insert(format!("{id}.Version"), json!(PENDING));
+        ctx.attributes
+            .insert((id.clone(), "Version".into()), json!(PENDING));
+    }
+    Ok(())
+}
+
+/// `Fn::GetAtt Table.StreamArn`: a table with a `StreamSpecification` has one in the format
+/// DynamoDB gives (Nimbus tables have no streams yet, which the deploy says); a table without
+/// has none, as in AWS.
+fn stream_arns(ctx: &mut Context, resources: &[&Resource], problems: &mut Problems) {
+    for r in resources
+        .iter()
+        .filter(|r| r.kind == TABLE || r.kind == SIMPLE_TABLE)
+    {
+        let key = (r.logical_id.clone(), "StreamArn".to_owned());
+        ctx.attributes.remove(&key);
+        let Some(spec) = r.properties.get("StreamSpecification") else {
+            continue;
+        };
+        let Some(Json::String(table_arn)) = ctx
+            .attributes
+            .get(&(r.logical_id.clone(), "Arn".into()))
+            .cloned()
+        else {
+            continue;
+        };
+        ctx.attributes.insert(
+            key,
+            json!(format!("{table_arn}/stream/1970-01-01T00:00:00.000")),
+        );
+        problems.warnings.push(format!(
+            "{} (template line {}): StreamSpecification is accepted, but Nimbus tables have no streams yet: StreamArn is a placeholder",
+            r.logical_id, spec.line
+        ));
+    }
+}
+
+/// The function properties beyond the Lambda configuration, handled here.
+const EXTRA_PROPERTIES: &[&str] = &[
+    "Tracing",
+    "AutoPublishAlias",
+    "AutoPublishCodeSha256",
+    "AutoPublishAliasAllProperties",
+    "DeploymentPreference",
+    "ReservedConcurrentExecutions",
+    "ProvisionedConcurrencyConfig",
+    "Connectors",
+];
+
+/// Event types `function` handles (or reports itself); the others are listed as not deployed.
+const SERVED_EVENTS: &[&str] = &["HttpApi", "Api"];
+
+/// Function properties SAM allows that Nimbus accepts but has no use for on one machine.
+const NOT_HONOURED: &[&str] = &[
+    "DeadLetterQueue",
+    "VpcConfig",
+    "KmsKeyArn",
+    "PermissionsBoundary",
+    "AssumeRolePolicyDocument",
+    "EventInvokeConfig",
+    "SnapStart",
+    "RuntimeManagementConfig",
+    "LoggingConfig",
+    "RecursiveLoop",
+    "SourceKMSKeyArn",
+    "PropagateTags",
+    "FunctionUrlConfig",
+    "CodeSigningConfigArn",
+    "RolePath",
+    "FileSystemConfigs",
+];
+
+/// What [`function_extras`] adds to a function.
+#[derive(Debug, Default)]
+struct Extras {
+    tracing: Option<String>,
+    permissions: Vec<TableAccess>,
+    publish: Option<Publish>,
+    code_sha256: Option<String>,
+    reserved_concurrency: Option<u32>,
+    /// Events of sources Nimbus does not run (SQS, S3, Schedule, ...): listed, not deployed.
+    events: Vec<NotDeployed>,
+}
+
+impl Extras {
+    /// Puts these into `spec`; returns what the configuration hash must include (`None` when
+    /// there is nothing, so that templates without them keep their hashes).
+    fn apply(self, spec: &mut FunctionSpec) -> Option<Json> {
+        if let Some(mode) = &self.tracing {
+            spec.config
+                .insert("TracingConfig".into(), json!({ "Mode": mode }));
+        }
+        let hashed = json!({
+            "permissions": self.permissions.iter().map(TableAccess::tag_value).collect::<Vec<_>>(),
+            "publish": self.publish.as_ref().map(|p| json!([p.alias, p.deployment_preference])),
+            "code_sha256": self.code_sha256,
+            "reserved_concurrency": self.reserved_concurrency,
+        });
+        let empty = self.permissions.is_empty()
+            && self.publish.is_none()
+            && self.code_sha256.is_none()
+            && self.reserved_concurrency.is_none();
+        spec.permissions = self.permissions;
+        spec.publish = self.publish;
+        spec.reserved_concurrency = self.reserved_concurrency;
+        (!empty).then_some(hashed)
+    }
+}
+
+/// Reads `Tracing`, `AutoPublishAlias` and the properties that go with it,
+/// `ReservedConcurrentExecutions`, the table permissions (policies and connectors), and the
+/// properties accepted without effect; returns the properties without them, for
+/// [`function`].
+fn function_extras(
+    ctx: &Context,
+    r: &Resource,
+    props: &Node,
+    problems: &mut Problems,
+    grants: &mut BTreeMap<String, Vec<TableAccess>>,
+) -> Result<(Node, Extras)> {
+    let id = &r.logical_id;
+    let line = |key: &str| props.get(key).map_or(r.line, |n| n.line);
+    let mut extras = Extras::default();
+    if let Some(v) = opt(ctx, props, "Tracing")? {
+        extras.tracing = match v.as_str() {
+            Some("Active") => Some("Active".into()),
+            Some("PassThrough") => Some("PassThrough".into()),
+            Some("Disabled") => None,
+            _ => {
+                return Err(resource_error(
+                    r,
+                    line("Tracing"),
+                    format!("Tracing must be Active, PassThrough or Disabled, not {v}"),
+                ));
+            }
+        };
+    }
+    if let Some(v) = opt(ctx, props, "ReservedConcurrentExecutions")? {
+        let n = integer(r, props, "ReservedConcurrentExecutions", v)?;
+        extras.reserved_concurrency = Some(u32::try_from(n).map_err(|_| {
+            resource_error(
+                r,
+                line("ReservedConcurrentExecutions"),
+                format!("ReservedConcurrentExecutions must be 0 or more, not {n}"),
+            )
+        })?);
+    }
+    let alias = match opt(ctx, props, "AutoPublishAlias")? {
+        Some(Json::String(a)) if is_alias_name(&a) => Some(a),
+        Some(other) => {
+            return Err(resource_error(
+                r,
+                line("AutoPublishAlias"),
+                format!(
+                    "AutoPublishAlias must be an alias name (letters, digits, - and _, not only digits), not {other}"
+                ),
+            ));
+        }
+        None => None,
+    };
+    for key in ["DeploymentPreference", "ProvisionedConcurrencyConfig"] {
+        if props.get(key).is_some() && alias.is_none() {
+            return Err(resource_error(
+                r,
+                line(key),
+                format!("{key} needs AutoPublishAlias"),
+            ));
+        }
+    }
+    let mut deployment_preference = None;
+    if let Some(pref) = opt(ctx, props, "DeploymentPreference")? {
+        let enabled = pref
+            .get("Enabled")
+            .is_none_or(|e| e != &json!(false) && e != &json!("false"));
+        let kind = pref
+            .get("Type")
+            .and_then(Json::as_str)
+            .unwrap_or("AllAtOnce");
+        if enabled {
+            deployment_preference = Some(kind.to_owned());
+            if kind != "AllAtOnce" || pref.get("Hooks").is_some() || pref.get("Alarms").is_some() {
+                problems.warnings.push(format!(
+                    "{id} (template line {}): DeploymentPreference {kind}: Nimbus moves the alias to the new version at once, without CodeDeploy hooks or alarms",
+                    line("DeploymentPreference")
+                ));
+            }
+        }
+    }
+    if props.get("ProvisionedConcurrencyConfig").is_some() {
+        problems.warnings.push(format!(
+            "{id} (template line {}): ProvisionedConcurrencyConfig is accepted but not honoured: environments start on demand and stay warm while used",
+            line("ProvisionedConcurrencyConfig")
+        ));
+    }
+    if let Some(v) = opt(ctx, props, "AutoPublishCodeSha256")? {
+        extras.code_sha256 = Some(v.as_str().map_or(v.to_string(), str::to_owned));
+    }
+    extras.publish = alias.map(|alias| Publish {
+        alias,
+        deployment_preference,
+    });
+    let mut permissions = match props.get("Policies") {
+        Some(node) => access::from_policies(ctx, node)?,
+        None => Vec::new(),
+    };
+    permissions.extend(grants.remove(id).unwrap_or_default());
+    extras.permissions = access::merge(permissions);
+    for a in &extras.permissions {
+        if a.tag_value().len() > 256 {
+            return Err(resource_error(
+                r,
+                r.line,
+                format!(
+                    "the table name {} is too long to record its permissions (tag values hold 256 characters)",
+                    a.table
+                ),
+            ));
+        }
+    }
+
+    let mut rest = Vec::new();
+    for (key, node) in props.as_map().unwrap_or_default() {
+        if key == "Events"
+            && let Some(events) = node.as_map()
+        {
+            // Events of sources Nimbus does not run are taken out here, listed like the
+            // resources of those services; the ones Nimbus serves stay for `function`.
+            let mut kept = Vec::new();
+            for (name, event) in events {
+                match event.get("Type").and_then(Node::as_str) {
+                    Some(kind) if !SERVED_EVENTS.contains(&kind) => {
+                        extras.events.push(NotDeployed {
+                            logical_id: format!("{id}{name}"),
+                            line: event.line,
+                            resource_type: format!("{kind} event of {id}"),
+                            reference: String::new(),
+                        });
+                    }
+                    _ => kept.push((name.clone(), event.clone())),
+                }
+            }
+            rest.push((key.clone(), Node::new(node.line, Value::Map(kept))));
+        } else if NOT_HONOURED.contains(&key.as_str()) {
+            problems.warnings.push(format!(
+                "{id} (template line {}): {key} is accepted but not honoured by Nimbus",
+                node.line
+            ));
+        } else if !EXTRA_PROPERTIES.contains(&key.as_str()) {
+            rest.push((key.clone(), node.clone()));
+        }
+    }
+    Ok((Node::new(props.line, Value::Map(rest)), extras))
+}
+
+/// With `AutoPublishAlias`, events invoke the alias, as SAM points them there.
+fn to_alias(routes: Vec<(String, RouteSpec)>, spec: &FunctionSpec) -> Vec<(String, RouteSpec)> {
+    let Some(p) = &spec.publish else {
+        return routes;
+    };
+    routes
+        .into_iter()
+        .map(|(api, mut route)| {
+            route.function_arn = format!("{}:{}", route.function_arn, p.alias);
+            (api, route)
+        })
+        .collect()
+}
+
+/// `Api` events' methods invoke the alias when the function publishes one.
+fn methods_to_alias(
+    methods: Vec<(String, MethodSpec)>,
+    spec: &FunctionSpec,
+) -> Vec<(String, MethodSpec)> {
+    let Some(p) = &spec.publish else {
+        return methods;
+    };
+    methods
+        .into_iter()
+        .map(|(api, mut method)| {
+            method.function_arn = format!("{}:{}", method.function_arn, p.alias);
+            (api, method)
+        })
+        .collect()
+}
+
+/// HttpApi properties SAM allows that Nimbus accepts without effect (`Auth` is not among
+/// them: an API whose authorizer were dropped would be open).
+const HTTP_API_NOT_HONOURED: &[&str] = &[
+    "AccessLogSettings",
+    "DefaultRouteSettings",
+    "RouteSettings",
+    "StageVariables",
+    "Domain",
+    "PropagateTags",
+    "DisableExecuteApiEndpoint",
+];
+
+/// The properties of an HTTP API without the ones accepted without effect, each reported.
+fn http_api_accepted(r: &Resource, props: &Node, problems: &mut Problems) -> Node {
+    let mut rest = Vec::new();
+    for (key, node) in props.as_map().unwrap_or_default() {
+        if HTTP_API_NOT_HONOURED.contains(&key.as_str()) {
+            problems.warnings.push(format!(
+                "{} (template line {}): {key} is accepted but not honoured by Nimbus",
+                r.logical_id, node.line
+            ));
+        } else {
+            rest.push((key.clone(), node.clone()));
+        }
+    }
+    Node::new(props.line, Value::Map(rest))
+}
+
+/// Lambda's alias names: `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`, at most 128.
+fn is_alias_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.bytes().all(|b| b.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -1892,13 +2584,330 @@ Outputs:
         let Error::Unsupported(items) = &err else {
             panic!("{err}")
         };
+        // The queue is not deployed (and so its DeletionPolicy does not matter), not an error.
         assert_eq!(
             items,
             &[
-                "Queue (template line 19): resource attribute DeletionPolicy is not supported (only DeletionPolicy: Delete)",
-                "Queue (template line 17): resource type AWS::SQS::Queue is not supported",
-                "Fn (template line 27): property Layers of AWS::Serverless::Function is not supported",
+                "Fn (template line 27): property Layers of AWS::Serverless::Function is not supported"
             ]
+        );
+    }
+
+    const OTHERS: &str = "\
+Transform: [AWS::Serverless-2016-10-31]
+Resources:
+  Assets:
+    Type: AWS::S3::Bucket
+    DeletionPolicy: Retain
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: jobs
+  Cdn:
+    Type: AWS::CloudFront::Distribution
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      InlineCode: 'def handler(e, c): return 1'
+      Handler: index.handler
+      Runtime: python3.12
+      Environment:
+        Variables:
+          BUCKET: !Ref Assets
+          BUCKET_ARN: !GetAtt Assets.Arn
+          QUEUE: !Ref Jobs
+          QUEUE_ARN: !GetAtt Jobs.Arn
+          CDN: !GetAtt Cdn.DomainName
+      Events:
+        Work:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Jobs.Arn
+        Get:
+          Type: HttpApi
+Outputs:
+  Bucket:
+    Value: !Ref Assets
+  Zones:
+    Value: !GetAZs ''
+";
+
+    #[test]
+    fn other_services_are_listed_with_placeholders() {
+        let r = run(OTHERS, &[], &[]).expect("resolve");
+        assert_eq!(r.resources.len(), 2, "the function and its HTTP API");
+        let listed: Vec<(&str, &str, usize)> = r
+            .not_deployed
+            .iter()
+            .map(|n| (n.logical_id.as_str(), n.resource_type.as_str(), n.line))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("Assets", "AWS::S3::Bucket", 3),
+                ("Jobs", "AWS::SQS::Queue", 6),
+                ("Cdn", "AWS::CloudFront::Distribution", 10),
+                ("FnWork", "SQS event of Fn", 26),
+            ]
+        );
+        let env = &function(&r).config["Environment"]["Variables"];
+        let bucket = env["BUCKET"].as_str().expect("bucket");
+        assert!(bucket.starts_with("shop-assets-"), "{bucket}");
+        assert_eq!(bucket, bucket.to_lowercase());
+        assert_eq!(env["BUCKET_ARN"], json!(format!("arn:aws:s3:::{bucket}")));
+        assert_eq!(
+            env["QUEUE"],
+            json!("https://sqs.us-east-1.amazonaws.com/000000000000/jobs")
+        );
+        assert_eq!(
+            env["QUEUE_ARN"],
+            json!("arn:aws:sqs:us-east-1:000000000000:jobs")
+        );
+        assert!(
+            env["CDN"]
+                .as_str()
+                .is_some_and(|d| d.ends_with(".cloudfront.net")),
+            "{env}"
+        );
+        assert_eq!(r.not_deployed[0].reference, bucket);
+        // The same names on every deploy, so that nothing changes.
+        let again = run(OTHERS, &[], &[]).expect("again");
+        assert_eq!(again.resources[0].hash, r.resources[0].hash);
+        let outputs = r
+            .outputs(&BTreeMap::new(), "127.0.0.1:8080")
+            .expect("outputs");
+        assert_eq!(outputs[0].value, bucket);
+        assert_eq!(outputs[1].value, "us-east-1a,us-east-1b,us-east-1c");
+    }
+
+    #[test]
+    fn globals_and_parameters_are_checked_with_lines() {
+        let bad_global = TEMPLATE.replace(
+            "    Timeout: 10\n",
+            "    Timeout: 10\n    FunctionName: x\n",
+        );
+        let err = run(&bad_global, &[], &[]).expect_err("global");
+        assert_eq!(
+            err.to_string(),
+            "template line 12: Globals.Function.FunctionName is not a property SAM allows in Globals"
+        );
+        let table_global = TEMPLATE.replace(
+            "Globals:\n",
+            "Globals:\n  SimpleTable:\n    SSESpecification: {SSEEnabled: true}\n  HttpApi:\n    CorsConfiguration: true\n",
+        );
+        let r = run(&table_global, &[], &[]).expect("simple table globals");
+        let Spec::Table(t) = &r.resources[0].spec else {
+            panic!("table")
+        };
+        assert_eq!(t.create["SSESpecification"], json!({"SSEEnabled": true}));
+        let Spec::HttpApi(api) = &r.resources[2].spec else {
+            panic!("api")
+        };
+        assert!(api.cors.is_some());
+        let routed = table_global.replace(
+            "    CorsConfiguration: true\n",
+            "    CorsConfiguration: true\n    DefaultRouteSettings: {ThrottlingBurstLimit: 5}\n",
+        );
+        let r = run(&routed, &[], &[]).expect("accepted");
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.starts_with("ServerlessHttpApi (template line 13): DefaultRouteSettings is accepted but not honoured")),
+            "{:?}",
+            r.warnings
+        );
+        let auth = table_global.replace(
+            "    CorsConfiguration: true\n",
+            "    Auth: {DefaultAuthorizer: x}\n",
+        );
+        let Err(Error::Unsupported(items)) = run(&auth, &[], &[]) else {
+            panic!("auth must not be dropped")
+        };
+        assert!(items[0].contains("property Auth"), "{items:?}");
+
+        let constrained = TEMPLATE.replace(
+            "    Default: dev\n",
+            "    Default: dev\n    MinLength: 3\n    MaxLength: 5\n    AllowedValues: [dev, prod, staging2]\n  Size:\n    Type: Number\n    Default: 256\n    MinValue: 128\n    MaxValue: 10240\n",
+        );
+        run(&constrained, &[], &[]).expect("defaults pass");
+        let err = run(&constrained, &[("Stage", "staging2")], &[]).expect_err("long");
+        assert_eq!(
+            err.to_string(),
+            "template line 3: parameter Stage is \"staging2\", longer than its MaxLength 5"
+        );
+        let err = run(&constrained, &[("Size", "64")], &[]).expect_err("small");
+        assert_eq!(
+            err.to_string(),
+            "template line 9: parameter Size is 64, outside its MinValue/MaxValue 128..10240"
+        );
+        let ssm = constrained.replace(
+            "    Type: Number\n",
+            "    Type: AWS::SSM::Parameter::Value<String>\n",
+        );
+        let err = run(&ssm, &[], &[]).expect_err("ssm");
+        assert!(
+            err.to_string()
+                .starts_with("template line 9: parameter Size: type AWS::SSM::Parameter::Value<String> reads Systems Manager"),
+            "{err}"
+        );
+        let err = run(&constrained, &[("Size", "big")], &[]).expect_err("nan");
+        assert!(err.to_string().contains("must be a Number"), "{err}");
+        let err = run(&constrained.replace("MinValue", "MinValu"), &[], &[]).expect_err("key");
+        assert_eq!(
+            err.to_string(),
+            "template line 12: parameter Size has an unknown key MinValu"
+        );
+    }
+
+    #[test]
+    fn pseudo_parameters() {
+        let text = format!(
+            "{TEMPLATE}  Pseudo:\n    Value: !Join ['|', [!Ref AWS::Region, !Ref AWS::AccountId, !Ref AWS::StackName, !Ref AWS::StackId, !Ref AWS::Partition, !Ref AWS::URLSuffix, !If [IsProd, x, !Ref AWS::NoValue]]]\n"
+        );
+        let r = run(&text, &[], &[]).expect("resolve");
+        let out = r
+            .outputs(
+                &BTreeMap::from([(IMPLICIT_HTTP_API.to_owned(), "a1".to_owned())]),
+                "127.0.0.1:8080",
+            )
+            .expect("outputs");
+        assert_eq!(
+            out[1].value,
+            "us-east-1|000000000000|shop|arn:aws:cloudformation:us-east-1:000000000000:stack/shop/nimbus|aws|amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn code_uri_defaults_to_the_template_folder() {
+        let text = TEMPLATE.replace("      CodeUri: .\n", "");
+        let r = run(&text, &[], &[]).expect("resolve");
+        assert_eq!(function(&r).code, CodeSource::Dir(std::env::temp_dir()));
+    }
+
+    const PUBLISHED: &str = "\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    AutoPublishAlias: live
+    Tracing: Active
+Resources:
+  Items:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      BillingMode: PAY_PER_REQUEST
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      InlineCode: 'def handler(e, c): return 1'
+      Handler: index.handler
+      Runtime: python3.12
+      ReservedConcurrentExecutions: 5
+      ProvisionedConcurrencyConfig: {ProvisionedConcurrentExecutions: 1}
+      DeploymentPreference: {Type: Canary10Percent5Minutes}
+      KmsKeyArn: arn:aws:kms:us-east-1:000000000000:key/x
+      Policies:
+        - DynamoDBReadPolicy: {TableName: !Ref Items}
+      Connectors:
+        Writes:
+          Properties:
+            Destination: {Id: Items}
+            Permissions: [Write]
+Outputs:
+  Alias:
+    Value: !Ref Fn.Alias
+  Version:
+    Value: !Ref Fn.Version
+  Stream:
+    Value: !GetAtt Items.StreamArn
+";
+
+    #[test]
+    fn published_aliases_concurrency_tracing_and_permissions() {
+        let mut r = run(PUBLISHED, &[], &[]).expect("resolve");
+        let f = function(&r).clone();
+        assert_eq!(f.config["TracingConfig"], json!({"Mode": "Active"}));
+        assert_eq!(f.reserved_concurrency, Some(5));
+        assert_eq!(
+            f.publish,
+            Some(Publish {
+                alias: "live".into(),
+                deployment_preference: Some("Canary10Percent5Minutes".into())
+            })
+        );
+        assert_eq!(f.permissions.len(), 1);
+        assert_eq!(
+            f.permissions[0].tag_value(),
+            format!(
+                "read+write+delete {}",
+                r.resources[0].physical_name().expect("table")
+            )
+        );
+        assert_eq!(
+            f.permissions[0].granted_by,
+            ["DynamoDBReadPolicy", "connector FnWrites"]
+        );
+        let warnings = r.warnings.join("\n");
+        for what in [
+            "Canary10Percent5Minutes",
+            "ProvisionedConcurrencyConfig",
+            "KmsKeyArn",
+            "no streams yet",
+        ] {
+            assert!(warnings.contains(what), "{what}: {warnings}");
+        }
+        // Outputs: the version is learned after the deploy.
+        let version_arn = format!(
+            "arn:aws:lambda:us-east-1:000000000000:function:{}:1",
+            f.name
+        );
+        r.learn("Fn.Version", None, json!(version_arn));
+        let out = r
+            .outputs(&BTreeMap::new(), "127.0.0.1:8080")
+            .expect("outputs");
+        assert_eq!(
+            out[0].value,
+            format!(
+                "arn:aws:lambda:us-east-1:000000000000:function:{}:live",
+                f.name
+            )
+        );
+        assert_eq!(out[1].value, version_arn);
+        assert!(out[2].value.contains("/stream/"), "{}", out[2].value);
+        let with_route = PUBLISHED.replace(
+            "      Connectors:\n",
+            "      Events:\n        Get: {Type: HttpApi, Properties: {Path: /x, Method: get}}\n      Connectors:\n",
+        );
+        let r = run(&with_route, &[], &[]).expect("route");
+        let Some(Spec::HttpApi(api)) = r.resources.last().map(|d| &d.spec) else {
+            panic!("api")
+        };
+        assert_eq!(
+            api.routes[0].function_arn,
+            format!(
+                "{}:live",
+                r.context.attributes[&("Fn".to_owned(), "Arn".to_owned())]
+                    .as_str()
+                    .expect("arn")
+            )
+        );
+
+        let no_alias = PUBLISHED.replace("    AutoPublishAlias: live\n", "");
+        let err = run(&no_alias, &[], &[]).expect_err("needs alias");
+        assert_eq!(
+            err.to_string(),
+            "Resource Fn (template line 21): DeploymentPreference needs AutoPublishAlias"
+        );
+        let bad = PUBLISHED.replace("Tracing: Active", "Tracing: On");
+        let err = run(&bad, &[], &[]).expect_err("tracing");
+        assert!(err.to_string().contains("Tracing must be"), "{err}");
+        let bad = PUBLISHED.replace("Permissions: [Write]", "Permissions: [Admin]");
+        let err = run(&bad, &[], &[]).expect_err("connector");
+        assert_eq!(
+            err.to_string(),
+            "Resource Fn (template line 30): connector FnWrites: Permissions are Read and Write, not \"Admin\""
         );
     }
 

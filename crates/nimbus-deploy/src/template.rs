@@ -6,6 +6,8 @@ use crate::yaml::{self, Node, Value};
 
 /// The transform that marks a SAM template.
 pub const SAM_TRANSFORM: &str = "AWS::Serverless-2016-10-31";
+/// The transform that adds `Fn::Length`, `Fn::ToJsonString` and `Fn::FindInMap` defaults.
+pub const LANGUAGE_EXTENSIONS: &str = "AWS::LanguageExtensions";
 
 /// A parsed template.
 #[derive(Debug, Clone)]
@@ -16,6 +18,8 @@ pub struct Template {
     pub globals: Option<Node>,
     pub resources: Vec<Resource>,
     pub outputs: Vec<Output>,
+    /// `Transform` lists `AWS::LanguageExtensions`.
+    pub language_extensions: bool,
 }
 
 /// One entry of `Parameters`.
@@ -27,6 +31,43 @@ pub struct Parameter {
     pub kind: String,
     pub default: Option<String>,
     pub allowed_values: Vec<String>,
+    /// `MinLength` / `MaxLength` of a String.
+    pub min_length: Option<usize>,
+    pub max_length: Option<usize>,
+    /// `MinValue` / `MaxValue` of a Number.
+    pub min_value: Option<f64>,
+    pub max_value: Option<f64>,
+}
+
+/// The keys a parameter may have (CloudFormation's `Parameters` section).
+const PARAMETER_KEYS: &[&str] = &[
+    "Type",
+    "Default",
+    "AllowedValues",
+    "AllowedPattern",
+    "ConstraintDescription",
+    "Description",
+    "MinLength",
+    "MaxLength",
+    "MinValue",
+    "MaxValue",
+    "NoEcho",
+];
+
+/// A numeric key of a parameter (`MinLength: 3`).
+fn parameter_number<T: std::str::FromStr>(node: &Node, name: &str, key: &str) -> Result<Option<T>> {
+    match node.get(key) {
+        None => Ok(None),
+        Some(n) => scalar_text(n)
+            .and_then(|t| t.parse().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                Error::template(
+                    Some(n.line),
+                    format!("{key} of parameter {name} must be a number"),
+                )
+            }),
+    }
 }
 
 /// One entry of `Resources`.
@@ -97,22 +138,37 @@ impl Template {
                 ));
             }
         }
+        let mut language_extensions = false;
         if let Some(transform) = root.get("Transform") {
             let names: Vec<String> = match &transform.value {
                 Value::Seq(items) => items.iter().filter_map(scalar_text).collect(),
                 _ => scalar_text(transform).into_iter().collect(),
             };
-            if let Some(other) = names.iter().find(|n| *n != SAM_TRANSFORM) {
+            if let Some(other) = names
+                .iter()
+                .find(|n| *n != SAM_TRANSFORM && *n != LANGUAGE_EXTENSIONS)
+            {
                 return Err(Error::template(
                     Some(transform.line),
-                    format!("transform {other:?} is not supported (only {SAM_TRANSFORM})"),
+                    format!(
+                        "transform {other:?} is not supported (only {SAM_TRANSFORM} and {LANGUAGE_EXTENSIONS})"
+                    ),
                 ));
             }
+            language_extensions = names.iter().any(|n| n == LANGUAGE_EXTENSIONS);
         }
 
         let mut parameters = Vec::new();
         if let Some(section) = root.get("Parameters") {
             for (name, node) in entries(section, "Parameters")? {
+                for (key, value) in entries(node, "a parameter")? {
+                    if !PARAMETER_KEYS.contains(&key.as_str()) {
+                        return Err(Error::template(
+                            Some(value.line),
+                            format!("parameter {name} has an unknown key {key}"),
+                        ));
+                    }
+                }
                 let kind = node.get("Type").and_then(scalar_text).ok_or_else(|| {
                     Error::template(Some(node.line), format!("parameter {name} has no Type"))
                 })?;
@@ -142,6 +198,10 @@ impl Template {
                     kind,
                     default,
                     allowed_values,
+                    min_length: parameter_number(node, name, "MinLength")?,
+                    max_length: parameter_number(node, name, "MaxLength")?,
+                    min_value: parameter_number(node, name, "MinValue")?,
+                    max_value: parameter_number(node, name, "MaxValue")?,
                 });
             }
         }
@@ -156,6 +216,12 @@ impl Template {
             .ok_or_else(|| Error::template(None, "the template has no Resources"))?;
         let mut resources = Vec::new();
         for (logical_id, node) in entries(section, "Resources")? {
+            if logical_id.starts_with("Fn::ForEach") {
+                return Err(Error::template(
+                    Some(node.line),
+                    "Fn::ForEach is not supported: write the resources out",
+                ));
+            }
             if logical_id.is_empty() || !logical_id.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Err(Error::template(
                     Some(node.line),
@@ -228,6 +294,7 @@ impl Template {
             globals: root.get("Globals").cloned(),
             resources,
             outputs,
+            language_extensions,
         })
     }
 }

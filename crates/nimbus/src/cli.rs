@@ -108,6 +108,10 @@ pub struct DeployArgs {
     /// After deploying, watch the CodeUri folders and update a function's code when it changes.
     #[arg(long)]
     pub watch: bool,
+    /// Refuse templates with resources Nimbus does not deploy (S3, SQS, ...) instead of
+    /// listing them and deploying the rest.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

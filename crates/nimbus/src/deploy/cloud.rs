@@ -692,6 +692,18 @@ pub(super) enum Done {
         id: String,
         previous: super::rest::RestPrevious,
     },
+    /// An `AutoPublishAlias` alias moved to `version` (from `previous`, or created).
+    Alias {
+        function: String,
+        alias: String,
+        version: String,
+        previous: Option<String>,
+    },
+    /// The function's reserved concurrency changed from `previous`.
+    Concurrency {
+        function: String,
+        previous: Option<u64>,
+    },
 }
 
 impl Cloud {
@@ -707,13 +719,17 @@ impl Cloud {
                 new_tags,
             } => {
                 let path = format!("/2015-03-31/functions/{}", encode(&name));
+                let mut config = config;
+                let architectures = config
+                    .as_object_mut()
+                    .and_then(|c| c.remove("Architectures"));
                 if let Some(zip) = zip {
-                    self.lambda(
-                        "PUT",
-                        &format!("{path}/code"),
-                        Some(&json!({"ZipFile": b64(&zip)})),
-                    )
-                    .await?;
+                    let mut body = json!({"ZipFile": b64(&zip)});
+                    if let Some(a) = architectures {
+                        body["Architectures"] = a;
+                    }
+                    self.lambda("PUT", &format!("{path}/code"), Some(&body))
+                        .await?;
                 }
                 self.lambda("PUT", &format!("{path}/configuration"), Some(&config))
                     .await?;
@@ -732,7 +748,141 @@ impl Cloud {
             }
             Done::UpdatedApi { id, previous } => self.sync_api(&id, &previous).await,
             Done::UpdatedRestApi { id, previous } => self.restore_rest_api(&id, &previous).await,
+            Done::Alias {
+                function,
+                alias,
+                previous,
+                ..
+            } => {
+                let path = format!(
+                    "/2015-03-31/functions/{}/aliases/{}",
+                    encode(&function),
+                    encode(&alias)
+                );
+                match previous {
+                    Some(v) => self
+                        .lambda("PUT", &path, Some(&json!({"FunctionVersion": v})))
+                        .await
+                        .map(drop),
+                    None => self.lambda("DELETE", &path, None).await.map(drop),
+                }
+            }
+            Done::Concurrency { function, previous } => {
+                self.set_concurrency(&function, previous).await
+            }
         }
+    }
+
+    async fn set_concurrency(&self, function: &str, n: Option<u64>) -> anyhow::Result<()> {
+        let path = format!("/2017-10-31/functions/{}/concurrency", encode(function));
+        match n {
+            Some(n) => self
+                .lambda(
+                    "PUT",
+                    &path,
+                    Some(&json!({"ReservedConcurrentExecutions": n})),
+                )
+                .await
+                .map(drop),
+            None => self.lambda("DELETE", &path, None).await.map(drop),
+        }
+    }
+
+    /// The version an alias points at; `None` if there is no such alias.
+    pub(super) async fn alias_version(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> anyhow::Result<Option<String>> {
+        let path = format!(
+            "/2015-03-31/functions/{}/aliases/{}",
+            encode(function),
+            encode(alias)
+        );
+        let response = self
+            .client
+            .rest("lambda", "GET", &path, &[], Vec::new())
+            .await?;
+        if response.status == http::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let value: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        if !response.status.is_success() {
+            bail!("{}", describe_error(&response, &value));
+        }
+        Ok(value["FunctionVersion"].as_str().map(str::to_owned))
+    }
+
+    /// After a function is created or changed: its reserved concurrency, and for
+    /// `AutoPublishAlias` a new version with the alias pointing at it (as SAM publishes one
+    /// whenever code or configuration changed, which is when this runs).
+    pub(super) async fn function_extras(
+        &self,
+        f: &FunctionSpec,
+        created: bool,
+        done: &mut Vec<Done>,
+    ) -> anyhow::Result<()> {
+        let name = encode(&f.name);
+        let want = f.reserved_concurrency.map(u64::from);
+        let previous = if created {
+            None
+        } else {
+            self.lambda(
+                "GET",
+                &format!("/2019-09-30/functions/{name}/concurrency"),
+                None,
+            )
+            .await?["ReservedConcurrentExecutions"]
+                .as_u64()
+        };
+        if want != previous {
+            self.set_concurrency(&f.name, want)
+                .await
+                .context("set the reserved concurrency")?;
+            done.push(Done::Concurrency {
+                function: f.name.clone(),
+                previous,
+            });
+        }
+        let Some(publish) = &f.publish else {
+            return Ok(());
+        };
+        let version = self
+            .lambda(
+                "POST",
+                &format!("/2015-03-31/functions/{name}/versions"),
+                Some(&json!({})),
+            )
+            .await
+            .context("publish a version")?["Version"]
+            .as_str()
+            .ok_or_else(|| anyhow!("PublishVersion returned no Version"))?
+            .to_owned();
+        let previous = self.alias_version(&f.name, &publish.alias).await?;
+        let path = format!("/2015-03-31/functions/{name}/aliases");
+        if previous.is_some() {
+            self.lambda(
+                "PUT",
+                &format!("{path}/{}", encode(&publish.alias)),
+                Some(&json!({"FunctionVersion": version})),
+            )
+            .await
+        } else {
+            self.lambda(
+                "POST",
+                &path,
+                Some(&json!({"Name": publish.alias, "FunctionVersion": version})),
+            )
+            .await
+        }
+        .with_context(|| format!("point alias {} at version {version}", publish.alias))?;
+        done.push(Done::Alias {
+            function: f.name.clone(),
+            alias: publish.alias.clone(),
+            version,
+            previous,
+        });
+        Ok(())
     }
 
     /// The configuration members of a function as UpdateFunctionConfiguration takes them.
@@ -756,6 +906,13 @@ impl Cloud {
         });
         if let Some(size) = c["EphemeralStorage"]["Size"].as_u64() {
             config["EphemeralStorage"] = json!({"Size": size});
+        }
+        if let Some(mode) = c["TracingConfig"]["Mode"].as_str() {
+            config["TracingConfig"] = json!({ "Mode": mode });
+        }
+        // Not a configuration member: the undo of an update gives it back with the code.
+        if c["Architectures"].is_array() {
+            config["Architectures"] = c["Architectures"].clone();
         }
         let location = f["Code"]["Location"]
             .as_str()

@@ -5,7 +5,9 @@
 //! API Gateway v2 and v1), signed like any client. Stack membership lives in tags on each resource
 //! (`nimbus:stack-name`, `nimbus:logical-id`, `nimbus:hash`). A failed step undoes what the
 //! deploy changed before it (created resources are deleted, updated ones restored), so the
-//! previous stack keeps working.
+//! previous stack keeps working. Resources of services Nimbus does not run are listed before
+//! anything is applied (`--strict` refuses them); functions' table permissions are shown and
+//! recorded as tags, not enforced.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -68,6 +70,11 @@ fn stack_tags(stack: &str, d: &Desired) -> BTreeMap<String, String> {
     {
         let text: String = f.policies.join(" ").chars().take(256).collect();
         tags.insert("nimbus:policies".into(), text);
+    }
+    if let Spec::Function(f) = &d.spec {
+        for (i, access) in f.permissions.iter().enumerate() {
+            tags.insert(format!("{TAG_TABLE_ACCESS}{}", i + 1), access.tag_value());
+        }
     }
     tags
 }
@@ -255,9 +262,13 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     for w in &prepared.resolved.warnings {
         eprintln!("warning: {w}");
     }
+    not_deployed(&prepared.resolved, args.strict)
+        .map_err(|e| anyhow!("{}: {e:#}", path.display()))?;
     let api_ids = rt.block_on(apply(&cloud, &stack, &prepared))?;
     let gateway = config.gateway.to_string();
-    let outputs = prepared.resolved.outputs(&api_ids, &gateway)?;
+    let mut resolved = prepared.resolved.clone();
+    rt.block_on(learn_published(&cloud, &mut resolved))?;
+    let outputs = resolved.outputs(&api_ids, &gateway)?;
     if !outputs.is_empty() {
         say!("\nOutputs:");
         for o in &outputs {
@@ -271,6 +282,106 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         watch(&rt, &cloud, &prepared, &builder, &template_dir)?;
     }
     Ok(())
+}
+
+/// Lists the resources of services Nimbus does not run; with `--strict`, refuses them.
+fn not_deployed(resolved: &Resolved, strict: bool) -> anyhow::Result<()> {
+    let list = &resolved.not_deployed;
+    if list.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = list
+        .iter()
+        .map(|n| {
+            let reference = if n.reference.is_empty() {
+                String::new()
+            } else {
+                format!(" Ref = {}", n.reference)
+            };
+            format!(
+                "{:<24} {:<32} (template line {}){reference}",
+                n.logical_id, n.resource_type, n.line
+            )
+        })
+        .collect();
+    if strict {
+        bail!(
+            "--strict: the template has resources Nimbus does not deploy; nothing was changed:\n  {}",
+            lines.join("\n  ")
+        );
+    }
+    say!(
+        "Not deployed (services Nimbus does not run; their Ref and GetAtt resolve to placeholder values):"
+    );
+    for l in &lines {
+        say!("  not deployed  {l}");
+    }
+    Ok(())
+}
+
+/// The versions that `AutoPublishAlias` aliases point at, for outputs (`Ref Fn.Version`).
+async fn learn_published(cloud: &Cloud, resolved: &mut Resolved) -> anyhow::Result<()> {
+    let published: Vec<(String, String, String)> = resolved
+        .resources
+        .iter()
+        .filter_map(|d| match &d.spec {
+            Spec::Function(f) => f
+                .publish
+                .as_ref()
+                .map(|p| (d.logical_id.clone(), f.name.clone(), p.alias.clone())),
+            _ => None,
+        })
+        .collect();
+    for (logical_id, name, alias) in published {
+        let Some(version) = cloud.alias_version(&name, &alias).await? else {
+            continue;
+        };
+        let arn = format!(
+            "arn:aws:lambda:{}:{}:function:{name}:{version}",
+            cloud.region,
+            crate::serve::ACCOUNT_ID
+        );
+        resolved.learn(&format!("{logical_id}.Version"), None, json!(arn));
+        resolved.learn(&logical_id, Some("Version"), json!(arn));
+    }
+    Ok(())
+}
+
+/// What a function step did beyond the function itself: its alias, concurrency and the table
+/// permissions it records.
+fn function_notes(d: &Desired, done: &[Done]) -> Vec<String> {
+    let Spec::Function(f) = &d.spec else {
+        return Vec::new();
+    };
+    let mut notes = Vec::new();
+    if let Some(p) = &f.publish {
+        let version = done.iter().rev().find_map(|step| match step {
+            Done::Alias {
+                function, version, ..
+            } if *function == f.name => Some(version.clone()),
+            _ => None,
+        });
+        if let Some(v) = version {
+            notes.push(format!("alias {} -> version {v}", p.alias));
+        }
+    }
+    if let Some(n) = f.reserved_concurrency {
+        notes.push(format!("reserved concurrency {n}"));
+    }
+    for a in &f.permissions {
+        let levels: Vec<&str> = a.levels.iter().map(|l| l.name()).collect();
+        let table = if a.table == "*" {
+            "every table"
+        } else {
+            &a.table
+        };
+        notes.push(format!(
+            "may {} {table} ({}; recorded, not enforced)",
+            levels.join("+"),
+            a.granted_by.join(", ")
+        ));
+    }
+    notes
 }
 
 /// Executes the plan; returns the stack's API ids by logical id.
@@ -361,6 +472,13 @@ async fn apply(
                 }),
             _ => Ok(()),
         };
+        if result.is_ok()
+            && let Some(d) = d
+        {
+            for note in function_notes(d, &done) {
+                say!("            {note}");
+            }
+        }
         if let Err(err) = result {
             let (id, line) = match (d, a) {
                 (Some(d), _) => (d.logical_id.clone(), Some(d.line)),
@@ -421,6 +539,7 @@ async fn create(
                 .lambda("POST", "/2015-03-31/functions", Some(&body))
                 .await?;
             done.push(Done::Created(Kind::Function, f.name.clone()));
+            cloud.function_extras(f, true, done).await?;
             Ok(None)
         }
         Spec::Table(t) => {
@@ -462,6 +581,16 @@ async fn update(
     match &d.spec {
         Spec::Function(f) => {
             let (previous, location) = cloud.function_config(&f.name).await?;
+            // An architecture is changed with the code (UpdateFunctionCode takes it).
+            let architectures = if f.architectures.is_empty() {
+                json!(["x86_64"])
+            } else {
+                json!(f.architectures)
+            };
+            let code_changed = code_changed
+                || previous
+                    .get("Architectures")
+                    .is_some_and(|a| *a != architectures);
             let old_zip = if code_changed {
                 Some(cloud.download(&location).await?)
             } else {
@@ -482,18 +611,27 @@ async fn update(
                     .lambda(
                         "PUT",
                         &format!("{path}/code"),
-                        Some(&json!({"ZipFile": b64(&package.zip)})),
+                        Some(&json!({
+                            "ZipFile": b64(&package.zip),
+                            "Architectures": architectures,
+                        })),
                     )
                     .await?;
             }
+            let mut config = f.config.clone();
+            // Removing Tracing from the template turns tracing off again.
+            config
+                .entry("TracingConfig")
+                .or_insert(json!({"Mode": "PassThrough"}));
             cloud
                 .lambda(
                     "PUT",
                     &format!("{path}/configuration"),
-                    Some(&Value::Object(f.config.clone())),
+                    Some(&Value::Object(config)),
                 )
                 .await?;
-            cloud.set_function_tags(&a.arn, &a.tags, &tags).await
+            cloud.set_function_tags(&a.arn, &a.tags, &tags).await?;
+            cloud.function_extras(f, false, done).await
         }
         Spec::Table(t) => {
             let undo = cloud.update_table(&t.name, &t.create).await?;
@@ -722,6 +860,72 @@ mod tests {
         assert_eq!(
             default_stack_name(Path::new("/nonexistent/x.yaml")),
             "stack-"
+        );
+    }
+
+    fn resolved(text: &str) -> Resolved {
+        let template = Template::parse(text).expect("template");
+        resolve(
+            &template,
+            &Inputs {
+                stack: "shop",
+                region: "us-east-1",
+                account: "000000000000",
+                template_dir: Path::new("."),
+                overrides: &BTreeMap::new(),
+                actual: &[],
+            },
+        )
+        .expect("resolve")
+    }
+
+    const TEMPLATE: &str = "Resources:\n  Items:\n    Type: AWS::Serverless::SimpleTable\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties: {BucketName: uploads}\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      InlineCode: x\n      Handler: index.handler\n      Runtime: python3.12\n      AutoPublishAlias: live\n      Policies:\n        - DynamoDBCrudPolicy: {TableName: !Ref Items}\n        - AmazonDynamoDBReadOnlyAccess\n";
+
+    #[test]
+    fn strict_refuses_what_is_not_deployed() {
+        let r = resolved(TEMPLATE);
+        let err = not_deployed(&r, true).expect_err("strict");
+        assert_eq!(
+            format!("{err:#}"),
+            format!(
+                "--strict: the template has resources Nimbus does not deploy; nothing was changed:\n  {:<24} {:<32} (template line 4) Ref = uploads",
+                "Bucket", "AWS::S3::Bucket"
+            )
+        );
+        assert!(not_deployed(&r, false).is_ok());
+    }
+
+    #[test]
+    fn function_steps_show_alias_and_permissions_and_tag_them() {
+        let r = resolved(TEMPLATE);
+        let d = r
+            .resources
+            .iter()
+            .find(|d| d.kind() == Kind::Function)
+            .expect("function");
+        let Spec::Function(f) = &d.spec else {
+            panic!("function")
+        };
+        let table = r.resources[0].physical_name().expect("table").to_owned();
+        let done = [Done::Alias {
+            function: f.name.clone(),
+            alias: "live".into(),
+            version: "3".into(),
+            previous: Some("2".into()),
+        }];
+        assert_eq!(
+            function_notes(d, &done),
+            [
+                "alias live -> version 3".to_owned(),
+                "may read+stream-read every table (AmazonDynamoDBReadOnlyAccess; recorded, not enforced)".to_owned(),
+                format!("may read+write+delete {table} (DynamoDBCrudPolicy; recorded, not enforced)"),
+            ]
+        );
+        let tags = stack_tags("shop", d);
+        assert_eq!(tags["nimbus:table-access:1"], "read+stream-read :all");
+        assert_eq!(
+            tags["nimbus:table-access:2"],
+            format!("read+write+delete {table}")
         );
     }
 }
