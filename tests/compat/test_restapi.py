@@ -260,6 +260,11 @@ def test_deployments_stages_and_tags(apigw, shop):
     upd = apigw.update_stage(restApiId=api_id, stageName="extra", patchOperations=[
         {"op": "remove", "path": "/variables/color"}])
     assert upd.get("variables", {}) == {}
+    upd = apigw.update_stage(restApiId=api_id, stageName="extra", patchOperations=[
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "100"},
+        {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"}])
+    assert upd["methodSettings"]["*/*"] == {"throttlingRateLimit": 100.0,
+                                           "metricsEnabled": True}
     names = sorted(s["stageName"] for s in apigw.get_stages(restApiId=api_id)["item"])
     assert names == ["extra", "test"]
     with pytest.raises(ClientError) as e:

@@ -1100,16 +1100,16 @@ impl Gateway {
                         let k = unescape(&v["/variables/".len()..]);
                         s.variables.remove(&k);
                     }
-                    ("replace", v) if v.starts_with("/*/*/") || v.matches('/').count() >= 3 => {
+                    ("replace", v) if method_setting(v, p.value.as_deref()).is_some() => {
                         // Method settings (`/{resource}/{method}/{setting}`): recorded.
-                        let (resource_method, setting) = v[1..].rsplit_once('/').unwrap_or((v, ""));
-                        let entry = s
-                            .method_settings
-                            .entry(unescape(resource_method))
-                            .or_insert_with(|| Value::Object(Default::default()));
-                        if let Some(obj) = entry.as_object_mut() {
-                            let setting = setting.rsplit('/').next().unwrap_or(setting);
-                            obj.insert(setting.to_owned(), p.value.unwrap_or_default().into());
+                        if let Some((key, field, value)) = method_setting(v, p.value.as_deref()) {
+                            let entry = s
+                                .method_settings
+                                .entry(key)
+                                .or_insert_with(|| Value::Object(Default::default()));
+                            if let Some(obj) = entry.as_object_mut() {
+                                obj.insert(field.to_owned(), value);
+                            }
                         }
                     }
                     ("replace", "/cacheClusterEnabled" | "/cacheClusterSize") => {}
@@ -1197,6 +1197,34 @@ impl Gateway {
     }
 }
 
+/// A method-settings patch path (`/*/*/throttling/rateLimit`, `/~1items/GET/logging/loglevel`)
+/// as the `methodSettings` key (`*/*`, `/items/GET`), the `MethodSetting` member and its value.
+fn method_setting(path: &str, value: Option<&str>) -> Option<(String, &'static str, Value)> {
+    let mut parts = path.strip_prefix('/')?.splitn(3, '/');
+    let (resource, method, setting) = (parts.next()?, parts.next()?, parts.next()?);
+    let value = value.unwrap_or_default();
+    let boolean = || Value::Bool(value.eq_ignore_ascii_case("true"));
+    let (field, value) = match setting {
+        "metrics/enabled" => ("metricsEnabled", boolean()),
+        "logging/loglevel" => ("loggingLevel", Value::String(value.to_owned())),
+        "logging/dataTrace" => ("dataTraceEnabled", boolean()),
+        "throttling/burstLimit" => ("throttlingBurstLimit", value.parse::<i64>().ok()?.into()),
+        "throttling/rateLimit" => ("throttlingRateLimit", value.parse::<f64>().ok()?.into()),
+        "caching/enabled" => ("cachingEnabled", boolean()),
+        "caching/ttlInSeconds" => ("cacheTtlInSeconds", value.parse::<i64>().ok()?.into()),
+        "caching/dataEncrypted" => ("cacheDataEncrypted", boolean()),
+        "caching/requireAuthorizationForCacheControl" => {
+            ("requireAuthorizationForCacheControl", boolean())
+        }
+        "caching/unauthorizedCacheControlHeaderStrategy" => (
+            "unauthorizedCacheControlHeaderStrategy",
+            Value::String(value.to_owned()),
+        ),
+        _ => return None,
+    };
+    Some((format!("{}/{method}", unescape(resource)), field, value))
+}
+
 fn check_status(status: &str) -> Result<()> {
     if status.len() == 3 && status.chars().all(|c| c.is_ascii_digit()) && status >= "100" {
         Ok(())
@@ -1265,5 +1293,26 @@ mod tests {
         assert!(is_binary(Some("image/gif"), &["*/*".to_owned()]));
         assert!(is_binary(Some("image/gif"), &["image/*".to_owned()]));
         assert_eq!(unescape("image~1png"), "image/png");
+    }
+
+    #[test]
+    fn method_settings_paths() {
+        assert_eq!(
+            method_setting("/*/*/throttling/rateLimit", Some("100")),
+            Some((
+                "*/*".to_owned(),
+                "throttlingRateLimit",
+                serde_json::json!(100.0)
+            ))
+        );
+        assert_eq!(
+            method_setting("/~1items/GET/metrics/enabled", Some("true")),
+            Some(("/items/GET".to_owned(), "metricsEnabled", Value::Bool(true)))
+        );
+        assert_eq!(method_setting("/variables/x", Some("1")), None);
+        assert_eq!(
+            method_setting("/*/*/throttling/rateLimit", Some("fast")),
+            None
+        );
     }
 }
