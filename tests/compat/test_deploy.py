@@ -253,15 +253,21 @@ def test_unsupported_resources_are_reported_and_refused(nimbus_server, tmp_path,
     assert stack not in nimbus(nimbus_server, "stacks").stdout
 
 
-def test_rest_api_events_are_reported_not_dropped(nimbus_server, tmp_path):
+def test_api_events_deploy_the_implicit_rest_api(nimbus_server, tmp_path):
+    # The hello world quick start as `sam init` wrote it before HTTP APIs: an Api event.
     app = project(tmp_path, "python-hello")
     stack = stack_name("rest")
     template = app / "template.yaml"
     template.write_text(template.read_text().replace("Type: HttpApi", "Type: Api").replace(
-        "  HelloWorldApi:\n", "  Unused:\n").replace("${ServerlessHttpApi}", "x"))
+        "${ServerlessHttpApi}", "${ServerlessRestApi}").replace(
+        "${AWS::URLSuffix}/hello", "${AWS::URLSuffix}/Prod/hello/"))
     out = deploy(nimbus_server, app, stack)
-    assert "event HelloWorld is of type Api" in out.stderr, out.stderr
-    assert "does not deploy yet" in out.stderr
+    assert "create  rest api  ServerlessRestApi" in out.stdout, out.stdout
+    url = outputs(out.stdout)["HelloWorldApi"]
+    assert url.endswith("/Prod/hello/"), url
+    r = call(url)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"message": "hello world"}
     assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0
 
 

@@ -1,12 +1,18 @@
-//! API Gateway v2 (HTTP APIs) over REST JSON: `/v2/apis/...` and `/v2/tags/...` requests to
-//! calls on [`Gateway`], run on a blocking thread since management operations touch storage,
-//! and the one mapping from [`GatewayError`] to API Gateway's error responses.
+//! API Gateway over REST JSON: v2 (HTTP APIs, `/v2/apis/...`, `/v2/tags/...`) and v1 (REST
+//! APIs, `/restapis/...`, `/tags/...`) requests to calls on [`Gateway`], run on a blocking
+//! thread since management operations touch storage, and the one mapping from
+//! [`GatewayError`] to API Gateway's error responses. v1 lists are `{"item": [...]}` and its
+//! deletes of APIs, resources, deployments and stages answer 202, as the model says.
 
 use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 use http::{Method, StatusCode};
 use nimbus_gateway::model::*;
+use nimbus_gateway::rest::{
+    CreateDeploymentInput, CreateResourceInput, CreateRestApiInput, CreateStageInput, PatchInput,
+    PutIntegrationInput, PutMethodInput,
+};
 use nimbus_gateway::{Gateway, GatewayError};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -79,6 +85,7 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
 enum Out {
     Created(Value),
     Ok(Value),
+    Accepted,
     NoContent,
 }
 
@@ -114,6 +121,7 @@ pub async fn handle(
     Ok(match out {
         Out::Created(v) => json_status(StatusCode::CREATED, v),
         Out::Ok(v) => json_status(StatusCode::OK, v),
+        Out::Accepted => StatusCode::ACCEPTED.into_response(),
         Out::NoContent => StatusCode::NO_CONTENT.into_response(),
     })
 }
@@ -126,6 +134,9 @@ fn run(
     body: &[u8],
 ) -> Result<Out, AwsError> {
     let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if seg.first() != Some(&"v2") {
+        return run_v1(gw, method.as_str(), &seg, query, body);
+    }
     let m = method.as_str();
     let e = to_aws;
     let out = match (m, seg.as_slice()) {
@@ -255,6 +266,236 @@ fn run(
                 format!("Unsupported API Gateway operation: {m} /{}", seg.join("/")),
             ));
         }
+    };
+    Ok(out)
+}
+
+/// v1 lists: `{"item": [...]}`.
+fn item<T: serde::Serialize>(list: Vec<T>) -> Out {
+    Out::Ok(json!({ "item": list.iter().map(to_value).collect::<Vec<_>>() }))
+}
+
+fn unsupported(m: &str, seg: &[&str]) -> AwsError {
+    AwsError::new(
+        Protocol::RestJson,
+        StatusCode::NOT_FOUND,
+        NAMESPACE,
+        "NotFoundException",
+        format!("Unsupported API Gateway operation: {m} /{}", seg.join("/")),
+    )
+}
+
+/// API Gateway v1: REST APIs and their tags.
+fn run_v1(
+    gw: &Gateway,
+    m: &str,
+    seg: &[&str],
+    query: &[(String, String)],
+    body: &[u8],
+) -> Result<Out, AwsError> {
+    let e = to_aws;
+    let q = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let embed = query
+        .iter()
+        .any(|(k, v)| k == "embed" && v.split(',').any(|x| x == "methods"));
+    let value = |body: &[u8]| -> Result<Value, AwsError> {
+        Ok(parse::<Option<Value>>(body)?.unwrap_or_else(|| json!({})))
+    };
+    let out = match (m, seg) {
+        ("POST", ["restapis"]) => Out::Created(to_value(
+            &gw.create_rest_api(parse::<CreateRestApiInput>(body)?)
+                .map_err(e)?,
+        )),
+        ("GET", ["restapis"]) => item(gw.get_rest_apis().map_err(e)?),
+        ("GET", ["restapis", api]) => Out::Ok(to_value(&gw.get_rest_api(api).map_err(e)?)),
+        ("PATCH", ["restapis", api]) => Out::Ok(to_value(
+            &gw.update_rest_api(api, parse::<PatchInput>(body)?)
+                .map_err(e)?,
+        )),
+        ("DELETE", ["restapis", api]) => {
+            gw.delete_rest_api(api).map_err(e)?;
+            Out::Accepted
+        }
+        // resources
+        ("GET", ["restapis", api, "resources"]) => {
+            Out::Ok(json!({ "item": gw.get_resources(api, embed).map_err(e)? }))
+        }
+        ("GET", ["restapis", api, "resources", id]) => {
+            Out::Ok(gw.get_resource(api, id, embed).map_err(e)?)
+        }
+        ("POST", ["restapis", api, "resources", parent]) => Out::Created(
+            gw.create_resource(api, parent, parse::<CreateResourceInput>(body)?)
+                .map_err(e)?,
+        ),
+        ("DELETE", ["restapis", api, "resources", id]) => {
+            gw.delete_resource(api, id).map_err(e)?;
+            Out::Accepted
+        }
+        // methods
+        ("PUT", ["restapis", api, "resources", id, "methods", method]) => Out::Created(to_value(
+            &gw.put_method(api, id, method, parse::<PutMethodInput>(body)?)
+                .map_err(e)?,
+        )),
+        ("GET", ["restapis", api, "resources", id, "methods", method]) => {
+            Out::Ok(to_value(&gw.get_method(api, id, method).map_err(e)?))
+        }
+        ("DELETE", ["restapis", api, "resources", id, "methods", method]) => {
+            gw.delete_method(api, id, method).map_err(e)?;
+            Out::NoContent
+        }
+        (
+            "PUT",
+            [
+                "restapis",
+                api,
+                "resources",
+                id,
+                "methods",
+                method,
+                "responses",
+                status,
+            ],
+        ) => Out::Created(
+            gw.put_method_response(api, id, method, status, value(body)?)
+                .map_err(e)?,
+        ),
+        // integrations
+        (
+            "PUT",
+            [
+                "restapis",
+                api,
+                "resources",
+                id,
+                "methods",
+                method,
+                "integration",
+            ],
+        ) => Out::Created(to_value(
+            &gw.put_integration(api, id, method, parse::<PutIntegrationInput>(body)?)
+                .map_err(e)?,
+        )),
+        (
+            "GET",
+            [
+                "restapis",
+                api,
+                "resources",
+                id,
+                "methods",
+                method,
+                "integration",
+            ],
+        ) => Out::Ok(to_value(
+            &gw.get_rest_integration(api, id, method).map_err(e)?,
+        )),
+        (
+            "DELETE",
+            [
+                "restapis",
+                api,
+                "resources",
+                id,
+                "methods",
+                method,
+                "integration",
+            ],
+        ) => {
+            gw.delete_rest_integration(api, id, method).map_err(e)?;
+            Out::NoContent
+        }
+        (
+            "PUT",
+            [
+                "restapis",
+                api,
+                "resources",
+                id,
+                "methods",
+                method,
+                "integration",
+                "responses",
+                status,
+            ],
+        ) => Out::Created(
+            gw.put_integration_response(api, id, method, status, value(body)?)
+                .map_err(e)?,
+        ),
+        // deployments
+        ("POST", ["restapis", api, "deployments"]) => Out::Created(to_value(
+            &gw.create_rest_deployment(api, parse::<CreateDeploymentInput>(body)?)
+                .map_err(e)?,
+        )),
+        ("GET", ["restapis", api, "deployments"]) => item(gw.get_rest_deployments(api).map_err(e)?),
+        ("GET", ["restapis", api, "deployments", id]) => {
+            Out::Ok(to_value(&gw.get_rest_deployment(api, id).map_err(e)?))
+        }
+        ("DELETE", ["restapis", api, "deployments", id]) => {
+            gw.delete_rest_deployment(api, id).map_err(e)?;
+            Out::Accepted
+        }
+        // stages
+        ("POST", ["restapis", api, "stages"]) => Out::Created(to_value(
+            &gw.create_rest_stage(api, parse::<CreateStageInput>(body)?)
+                .map_err(e)?,
+        )),
+        ("GET", ["restapis", api, "stages"]) => {
+            item(gw.get_rest_stages(api, q("deploymentId")).map_err(e)?)
+        }
+        ("GET", ["restapis", api, "stages", name]) => {
+            Out::Ok(to_value(&gw.get_rest_stage(api, name).map_err(e)?))
+        }
+        ("PATCH", ["restapis", api, "stages", name]) => Out::Ok(to_value(
+            &gw.update_rest_stage(api, name, parse::<PatchInput>(body)?)
+                .map_err(e)?,
+        )),
+        ("DELETE", ["restapis", api, "stages", name]) => {
+            gw.delete_rest_stage(api, name).map_err(e)?;
+            Out::Accepted
+        }
+        // tags: the ARN may itself contain '/', so it is the rest of the path
+        (_, ["tags", arn @ ..]) if !arn.is_empty() => {
+            let arn = arn.join("/");
+            let (api, stage) = Gateway::rest_tag_target(&arn).ok_or_else(|| {
+                AwsError::new(
+                    Protocol::RestJson,
+                    StatusCode::BAD_REQUEST,
+                    NAMESPACE,
+                    "BadRequestException",
+                    format!("Invalid resource ARN {arn}"),
+                )
+            })?;
+            let stage = stage.as_deref();
+            match m {
+                "GET" => Out::Ok(json!({ "tags": gw.get_rest_tags(&api, stage).map_err(e)? })),
+                "PUT" => {
+                    #[derive(Default, serde::Deserialize)]
+                    struct TagBody {
+                        #[serde(default)]
+                        tags: Tags,
+                    }
+                    let b: TagBody = parse(body)?;
+                    gw.tag_rest(&api, stage, b.tags).map_err(e)?;
+                    Out::NoContent
+                }
+                "DELETE" => {
+                    let keys: Vec<String> = query
+                        .iter()
+                        .filter(|(k, _)| k == "tagKeys")
+                        .map(|(_, v)| v.clone())
+                        .collect();
+                    gw.untag_rest(&api, stage, &keys).map_err(e)?;
+                    Out::NoContent
+                }
+                _ => return Err(unsupported(m, seg)),
+            }
+        }
+        _ => return Err(unsupported(m, seg)),
     };
     Ok(out)
 }

@@ -193,15 +193,11 @@ async fn dispatch(
         Service::DynamoDb => {
             dynamodb::handle(&state.services.tables, &target.operation, &body).await
         }
-        Service::ApiGateway if parts.uri.path().starts_with("/v2/") => {
-            apigateway::handle(&state.services.gateway, parts, body).await
-        }
+        Service::ApiGateway => apigateway::handle(&state.services.gateway, parts, body).await,
         Service::Lambda => lambda::handle(&state.services.functions, parts, body).await,
         Service::Logs => logs::handle(&state.services.functions, &target.operation, &body).await,
         Service::Nimbus => usage::handle(&state.services.usage, parts),
-        Service::DynamoDbStreams | Service::ApiGateway => {
-            Err(AwsError::unknown_operation(protocol, &target.operation))
-        }
+        Service::DynamoDbStreams => Err(AwsError::unknown_operation(protocol, &target.operation)),
     }
 }
 

@@ -3,12 +3,12 @@
 //!
 //! This crate owns template loading (YAML with the short intrinsic tags, line numbers kept for
 //! errors), parameters and conditions, intrinsic evaluation, the SAM expansion (Globals,
-//! functions and their HttpApi events, the implicit `ServerlessHttpApi`, tables, layers,
-//! connectors and policies as table permissions, placeholders for resources of other
-//! services), function builds ([`build`]: pip, npm, esbuild and make run as processes, cached
-//! by their inputs), function and layer packages, and the plan. It makes no calls to the
-//! server: the CLI reads what runs through the
-//! AWS APIs, hands it in as [`model::Actual`], and executes the [`plan::Plan`].
+//! functions and their HttpApi and Api events, the implicit `ServerlessHttpApi` and
+//! `ServerlessRestApi`, `AWS::Serverless::Api`, tables, layers, connectors and policies as
+//! table permissions, placeholders for resources of other services), function builds
+//! ([`build`]: pip, npm, esbuild and make run as processes, cached by their inputs), function
+//! and layer packages, and the plan. It makes no calls to the server: the CLI reads what runs
+//! through the AWS APIs, hands it in as [`model::Actual`], and executes the [`plan::Plan`].
 //!
 //! Invariants: nothing in a template is dropped silently (unsupported properties and events
 //! are errors or warnings that name their line; resources of other services are listed as

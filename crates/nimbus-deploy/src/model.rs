@@ -25,6 +25,7 @@ pub enum Kind {
     Table,
     Function,
     HttpApi,
+    RestApi,
 }
 
 impl Kind {
@@ -33,6 +34,7 @@ impl Kind {
             Kind::Table => "table",
             Kind::Function => "function",
             Kind::HttpApi => "http api",
+            Kind::RestApi => "rest api",
         }
     }
 }
@@ -57,6 +59,7 @@ impl Desired {
             Spec::Table(_) => Kind::Table,
             Spec::Function(_) => Kind::Function,
             Spec::HttpApi(_) => Kind::HttpApi,
+            Spec::RestApi(_) => Kind::RestApi,
         }
     }
 
@@ -65,7 +68,7 @@ impl Desired {
         match &self.spec {
             Spec::Table(t) => Some(&t.name),
             Spec::Function(f) => Some(&f.name),
-            Spec::HttpApi(_) => None,
+            Spec::HttpApi(_) | Spec::RestApi(_) => None,
         }
     }
 }
@@ -76,6 +79,7 @@ pub enum Spec {
     Function(FunctionSpec),
     Table(TableSpec),
     HttpApi(ApiSpec),
+    RestApi(RestApiSpec),
 }
 
 /// A Lambda function.
@@ -279,6 +283,50 @@ pub struct RouteSpec {
     /// The function's ARN (the integration's target).
     pub function_arn: String,
     pub payload_format_version: String,
+    pub timeout_ms: u64,
+}
+
+/// A REST API (API Gateway v1) with its methods and stages, as SAM's `AWS::Serverless::Api`
+/// (or the implicit `ServerlessRestApi` of `Api` events) describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestApiSpec {
+    pub name: String,
+    pub description: Option<String>,
+    /// The stages that serve the API, the template's `StageName` first (SAM also creates a
+    /// stage named `Stage` unless `OpenApiVersion` is 3.x).
+    pub stages: Vec<String>,
+    pub variables: BTreeMap<String, String>,
+    pub binary_media_types: Vec<String>,
+    /// `EDGE`, `REGIONAL` or `PRIVATE`.
+    pub endpoint_type: String,
+    /// SAM's `Cors`: an `OPTIONS` method answering the preflight on every path.
+    pub cors: Option<RestCors>,
+    pub methods: Vec<MethodSpec>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The preflight answer SAM's `Cors` sets up (values as the template writes them, quoted:
+/// `"'*'"`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestCors {
+    pub allow_origin: String,
+    pub allow_headers: Option<String>,
+    /// `None`: the methods of each path, with `OPTIONS`.
+    pub allow_methods: Option<String>,
+    pub max_age: Option<String>,
+    pub allow_credentials: bool,
+}
+
+/// A method of a REST API resource that invokes a function of the stack.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord)]
+pub struct MethodSpec {
+    /// `/items/{id}`.
+    pub path: String,
+    /// `GET`, `ANY`, ...
+    pub method: String,
+    /// The function's logical id.
+    pub function: String,
+    pub function_arn: String,
     pub timeout_ms: u64,
 }
 

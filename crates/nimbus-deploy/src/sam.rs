@@ -22,9 +22,12 @@ use crate::yaml::{Node, Value};
 
 /// The implicit HTTP API SAM creates for `HttpApi` events without an `ApiId`.
 pub const IMPLICIT_HTTP_API: &str = "ServerlessHttpApi";
+/// The implicit REST API SAM creates for `Api` events without a `RestApiId`.
+pub const IMPLICIT_REST_API: &str = "ServerlessRestApi";
 
 const FUNCTION: &str = "AWS::Serverless::Function";
 const HTTP_API: &str = "AWS::Serverless::HttpApi";
+const REST_API: &str = "AWS::Serverless::Api";
 const SIMPLE_TABLE: &str = "AWS::Serverless::SimpleTable";
 const TABLE: &str = "AWS::DynamoDB::Table";
 const CONNECTOR: &str = "AWS::Serverless::Connector";
@@ -253,6 +256,23 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
     if needs_implicit_api {
         ctx.declared.insert(IMPLICIT_HTTP_API.to_owned());
     }
+    let needs_implicit_rest_api = resources.iter().any(|r| {
+        r.kind == FUNCTION
+            && r.properties
+                .get("Events")
+                .and_then(Node::as_map)
+                .unwrap_or_default()
+                .iter()
+                .any(|(_, e)| {
+                    e.get("Type").and_then(Node::as_str) == Some("Api")
+                        && e.get("Properties")
+                            .and_then(|p| p.get("RestApiId"))
+                            .is_none()
+                })
+    });
+    if needs_implicit_rest_api {
+        ctx.declared.insert(IMPLICIT_REST_API.to_owned());
+    }
 
     // Names and references first, since properties refer to each other.
     let existing = |logical_id: &str, kind: Kind| {
@@ -347,12 +367,20 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                 ctx.attributes
                     .insert((id.clone(), "ApiEndpoint".into()), json!(PENDING));
             }
+            REST_API => rest_api_refs(&mut ctx, id, existing(id, Kind::RestApi)),
             CONNECTOR => {}
             _ => {
                 let p = placeholder(&ctx, r, inputs);
                 ctx.placeholders.insert(id.clone(), p);
             }
         }
+    }
+    if needs_implicit_rest_api {
+        rest_api_refs(
+            &mut ctx,
+            IMPLICIT_REST_API,
+            existing(IMPLICIT_REST_API, Kind::RestApi),
+        );
     }
     let mut grants = connectors(&ctx, &resources, &names, &mut problems)?;
     published_refs(&mut ctx, &resources, &globals, &names, inputs)?;
@@ -379,6 +407,15 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
             apis.insert(r.logical_id.clone(), (r.line, Some(r), Vec::new()));
         }
     }
+    let mut rest_apis: RestApis<'_> = BTreeMap::new();
+    if needs_implicit_rest_api {
+        rest_apis.insert(IMPLICIT_REST_API.to_owned(), (0, None, Vec::new()));
+    }
+    for r in &resources {
+        if r.kind == REST_API {
+            rest_apis.insert(r.logical_id.clone(), (r.line, Some(r), Vec::new()));
+        }
+    }
     for r in &resources {
         let props = match globals.get(r.kind.as_str()) {
             Some(g) => merge(g, &r.properties),
@@ -401,14 +438,29 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     function_extras(&ctx, r, &props, &mut problems, &mut grants)
                         .map_err(in_resource)?;
                 not_deployed_list.append(&mut extras.events);
-                let (mut spec, routes) =
-                    function(&ctx, r, &props, inputs, &names, &mut problems, &apis)
-                        .map_err(in_resource)?;
+                let mut methods = Vec::new();
+                let (mut spec, routes) = function(
+                    &ctx,
+                    r,
+                    &props,
+                    inputs,
+                    &names,
+                    &mut problems,
+                    &apis,
+                    (&rest_apis, &mut methods),
+                )
+                .map_err(in_resource)?;
                 let extras_hash = extras.apply(&mut spec);
                 let routes = to_alias(routes, &spec);
+                let methods = methods_to_alias(methods, &spec);
                 for (api, route) in routes {
                     if let Some(entry) = apis.get_mut(&api) {
                         entry.2.push(route);
+                    }
+                }
+                for (api, method) in methods {
+                    if let Some(entry) = rest_apis.get_mut(&api) {
+                        entry.2.push(method);
                     }
                 }
                 // No layers hash as before layers existed: unchanged stacks stay unchanged.
@@ -447,7 +499,7 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     replace_hash: table_replace_hash(&ctx, r, &globals)?,
                 });
             }
-            HTTP_API | CONNECTOR => {}
+            HTTP_API | REST_API | CONNECTOR => {}
             SERVERLESS_LAYER | LAMBDA_LAYER => {
                 let spec = layer(&ctx, r, &props, inputs, &mut problems).map_err(in_resource)?;
                 layers.push(spec);
@@ -518,6 +570,55 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
             line,
             resource_type: HTTP_API.to_owned(),
             spec: Spec::HttpApi(spec),
+            hash,
+            replace_hash: String::new(),
+        });
+    }
+    for (logical_id, (line, resource, methods)) in rest_apis {
+        let implicit;
+        let (r, props) = match resource {
+            Some(r) => (
+                r,
+                match globals.get(REST_API) {
+                    Some(g) => merge(g, &r.properties),
+                    None => r.properties.clone(),
+                },
+            ),
+            None => {
+                let props = globals
+                    .get(REST_API)
+                    .cloned()
+                    .unwrap_or_else(|| Node::new(0, Value::Map(Vec::new())));
+                implicit = Resource {
+                    logical_id: logical_id.clone(),
+                    line: props.line,
+                    kind: REST_API.to_owned(),
+                    properties: props.clone(),
+                    condition: None,
+                    unsupported_attributes: Vec::new(),
+                    metadata: None,
+                };
+                (&implicit, props)
+            }
+        };
+        let spec = rest_api(&ctx, r, &props, inputs, methods, &mut problems)
+            .map_err(|e| e.in_resource(&r.logical_id, r.line))?;
+        let hash = hash_json(&json!({
+            "name": spec.name,
+            "description": spec.description,
+            "stages": spec.stages,
+            "variables": spec.variables,
+            "binary": spec.binary_media_types,
+            "endpoint": spec.endpoint_type,
+            "cors": spec.cors.as_ref().map(|c| json!([c.allow_origin, c.allow_headers, c.allow_methods, c.max_age, c.allow_credentials])),
+            "tags": spec.tags,
+            "methods": spec.methods.iter().map(|m| json!([m.path, m.method, m.function_arn, m.timeout_ms])).collect::<Vec<_>>(),
+        }));
+        desired.push(Desired {
+            logical_id,
+            line,
+            resource_type: REST_API.to_owned(),
+            spec: Spec::RestApi(spec),
             hash,
             replace_hash: String::new(),
         });
@@ -885,6 +986,7 @@ fn integer(r: &Resource, props: &Node, key: &str, value: Json) -> Result<i64> {
 }
 
 type Apis<'a> = BTreeMap<String, (usize, Option<&'a Resource>, Vec<RouteSpec>)>;
+type RestApis<'a> = BTreeMap<String, (usize, Option<&'a Resource>, Vec<MethodSpec>)>;
 
 const FUNCTION_PROPERTIES: &[&str] = &[
     "Handler",
@@ -916,6 +1018,7 @@ fn function(
     names: &BTreeMap<String, String>,
     problems: &mut Problems,
     apis: &Apis<'_>,
+    (rest_apis, rest_methods): (&RestApis<'_>, &mut Vec<(String, MethodSpec)>),
 ) -> Result<(FunctionSpec, Vec<(String, RouteSpec)>)> {
     problems.check_properties(r, props, FUNCTION_PROPERTIES, "");
     let id = &r.logical_id;
@@ -1120,7 +1223,13 @@ fn function(
                     problems.check_properties(
                         r,
                         &ep,
-                        &["Path", "Method", "ApiId", "PayloadFormatVersion", "TimeoutInMillis"],
+                        &[
+                            "Path",
+                            "Method",
+                            "ApiId",
+                            "PayloadFormatVersion",
+                            "TimeoutInMillis",
+                        ],
                         " (in an HttpApi event)",
                     );
                     let api = match ep.get("ApiId") {
@@ -1131,7 +1240,9 @@ fn function(
                                 return Err(resource_error(
                                     r,
                                     node.line,
-                                    format!("event {name}: ApiId must be !Ref of an AWS::Serverless::HttpApi of this template"),
+                                    format!(
+                                        "event {name}: ApiId must be !Ref of an AWS::Serverless::HttpApi of this template"
+                                    ),
                                 ));
                             }
                         },
@@ -1140,7 +1251,9 @@ fn function(
                         return Err(resource_error(
                             r,
                             event.line,
-                            format!("event {name}: {api} is not an AWS::Serverless::HttpApi of this template"),
+                            format!(
+                                "event {name}: {api} is not an AWS::Serverless::HttpApi of this template"
+                            ),
                         ));
                     }
                     let path = opt(ctx, &ep, "Path")?;
@@ -1151,14 +1264,20 @@ fn function(
                             let m = m
                                 .and_then(|m| m.as_str().map(str::to_uppercase))
                                 .unwrap_or_else(|| "ANY".into());
-                            let m = if m == "X-AMAZON-APIGATEWAY-ANY-METHOD" { "ANY".into() } else { m };
+                            let m = if m == "X-AMAZON-APIGATEWAY-ANY-METHOD" {
+                                "ANY".into()
+                            } else {
+                                m
+                            };
                             format!("{m} {p}")
                         }
                         _ => {
                             return Err(resource_error(
                                 r,
                                 event.line,
-                                format!("event {name}: an HttpApi event needs a Path (or neither Path nor Method)"),
+                                format!(
+                                    "event {name}: an HttpApi event needs a Path (or neither Path nor Method)"
+                                ),
                             ));
                         }
                     };
@@ -1186,17 +1305,35 @@ fn function(
                         },
                     ));
                 }
-                "Api" => problems.warnings.push(format!(
-                    "{id} (template line {}): event {name} is of type Api (a REST API, API Gateway v1), which Nimbus does not deploy yet; the function is deployed without that route",
-                    event.line
-                )),
+                "Api" => {
+                    let method = rest_event(ctx, r, name, event, &ep, rest_apis, problems)?;
+                    let fn_name = names.get(id).cloned().unwrap_or_default();
+                    let (api, path, verb, timeout_ms) = method;
+                    rest_methods.push((
+                        api,
+                        MethodSpec {
+                            path,
+                            method: verb,
+                            function: id.clone(),
+                            function_arn: format!(
+                                "arn:aws:lambda:{}:{}:function:{fn_name}",
+                                inputs.region, inputs.account
+                            ),
+                            timeout_ms,
+                        },
+                    ));
+                }
                 "" => {
-                    return Err(resource_error(r, event.line, format!("event {name} has no Type")));
+                    return Err(resource_error(
+                        r,
+                        event.line,
+                        format!("event {name} has no Type"),
+                    ));
                 }
                 other => problems.unsupported(
                     id,
                     event.line,
-                    format!("event {name} of type {other} is not supported (HttpApi only)"),
+                    format!("event {name} of type {other} is not supported (HttpApi and Api only)"),
                 ),
             }
         }
@@ -1421,6 +1558,275 @@ fn http_api(
         cors,
         routes: Vec::new(),
         stage,
+        tags,
+    })
+}
+
+/// A REST API's id (`Ref`) and `RootResourceId` before and after it exists.
+fn rest_api_refs(ctx: &mut Context, id: &str, existing: Option<&Actual>) {
+    let value = existing.map_or(json!(PENDING), |a| json!(a.physical));
+    ctx.refs.insert(id.to_owned(), value);
+    ctx.attributes
+        .insert((id.to_owned(), "RootResourceId".into()), json!(PENDING));
+}
+
+/// An `Api` event: the API it goes to, its path, its method (upper case, `ANY` for SAM's
+/// `any`) and the integration timeout.
+fn rest_event(
+    ctx: &Context,
+    r: &Resource,
+    name: &str,
+    event: &Node,
+    ep: &Node,
+    rest_apis: &RestApis<'_>,
+    problems: &mut Problems,
+) -> Result<(String, String, String, u64)> {
+    problems.check_properties(
+        r,
+        ep,
+        &[
+            "Path",
+            "Method",
+            "RestApiId",
+            "Auth",
+            "RequestParameters",
+            "RequestModel",
+            "TimeoutInMillis",
+        ],
+        " (in an Api event)",
+    );
+    let api = match ep.get("RestApiId") {
+        None => IMPLICIT_REST_API.to_owned(),
+        Some(node) => match intrinsic(node) {
+            Some(("Ref", target)) => target.as_str().unwrap_or("").to_owned(),
+            _ => {
+                return Err(resource_error(
+                    r,
+                    node.line,
+                    format!(
+                        "event {name}: RestApiId must be !Ref of an AWS::Serverless::Api of this template"
+                    ),
+                ));
+            }
+        },
+    };
+    if !rest_apis.contains_key(&api) {
+        return Err(resource_error(
+            r,
+            event.line,
+            format!("event {name}: {api} is not an AWS::Serverless::Api of this template"),
+        ));
+    }
+    let (Some(Json::String(path)), Some(Json::String(method))) =
+        (opt(ctx, ep, "Path")?, opt(ctx, ep, "Method")?)
+    else {
+        return Err(resource_error(
+            r,
+            event.line,
+            format!("event {name}: an Api event needs a Path and a Method"),
+        ));
+    };
+    let method = match method.to_ascii_uppercase().as_str() {
+        "ANY" | "X-AMAZON-APIGATEWAY-ANY-METHOD" => "ANY".to_owned(),
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_owned(),
+        other => {
+            return Err(resource_error(
+                r,
+                event.line,
+                format!("event {name}: Method {other} is not an HTTP method"),
+            ));
+        }
+    };
+    if !path.starts_with('/') {
+        return Err(resource_error(
+            r,
+            event.line,
+            format!("event {name}: Path {path} must start with /"),
+        ));
+    }
+    let timeout_ms = match opt(ctx, ep, "TimeoutInMillis")? {
+        Some(v) => integer(r, ep, "TimeoutInMillis", v)?.clamp(50, 29_000) as u64,
+        None => 29_000,
+    };
+    if ep.get("Auth").is_some() {
+        problems.warnings.push(format!(
+            "{} (template line {}): event {name}: Auth is accepted but not enforced",
+            r.logical_id, event.line
+        ));
+    }
+    let path = match path.trim_end_matches('/') {
+        "" => "/".to_owned(),
+        p => p.to_owned(),
+    };
+    Ok((api, path, method, timeout_ms))
+}
+
+const REST_API_PROPERTIES: &[&str] = &[
+    "Name",
+    "StageName",
+    "Description",
+    "Cors",
+    "BinaryMediaTypes",
+    "EndpointConfiguration",
+    "Auth",
+    "Tags",
+    "Variables",
+    "OpenApiVersion",
+    "TracingEnabled",
+    "MethodSettings",
+    "AccessLogSetting",
+    "CacheClusterEnabled",
+    "CacheClusterSize",
+    "MinimumCompressionSize",
+];
+
+/// An `AWS::Serverless::Api` (or the implicit `ServerlessRestApi`, whose stage is `Prod`).
+fn rest_api(
+    ctx: &Context,
+    r: &Resource,
+    props: &Node,
+    inputs: &Inputs<'_>,
+    mut methods: Vec<MethodSpec>,
+    problems: &mut Problems,
+) -> Result<RestApiSpec> {
+    problems.check_properties(r, props, REST_API_PROPERTIES, "");
+    let string = |key: &str| -> Result<Option<String>> {
+        Ok(match opt(ctx, props, key)? {
+            Some(Json::String(s)) => Some(s),
+            Some(Json::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        })
+    };
+    let stage = match string("StageName")? {
+        Some(s) => s,
+        None if r.logical_id == IMPLICIT_REST_API => "Prod".to_owned(),
+        None => {
+            return Err(resource_error(
+                r,
+                r.line,
+                "StageName is required for an AWS::Serverless::Api",
+            ));
+        }
+    };
+    // SAM's deployment also creates a stage named `Stage`, unless OpenApiVersion is 3.x.
+    let openapi3 = string("OpenApiVersion")?.is_some_and(|v| v.starts_with('3'));
+    let mut stages = vec![stage.clone()];
+    if !openapi3 && stage != "Stage" {
+        stages.push("Stage".to_owned());
+    }
+    let binary_media_types = match opt(ctx, props, "BinaryMediaTypes")? {
+        None => Vec::new(),
+        Some(Json::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(|s| s.replace("~1", "/")))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| resource_error(r, props.line, "BinaryMediaTypes must be strings"))?,
+        Some(other) => {
+            return Err(resource_error(
+                r,
+                props.line,
+                format!("BinaryMediaTypes must be a list, not {other}"),
+            ));
+        }
+    };
+    let endpoint_type = match opt(ctx, props, "EndpointConfiguration")? {
+        None => "EDGE".to_owned(),
+        Some(Json::String(t)) => t,
+        Some(Json::Object(m)) => m
+            .get("Type")
+            .and_then(Json::as_str)
+            .unwrap_or("EDGE")
+            .to_owned(),
+        Some(other) => {
+            return Err(resource_error(
+                r,
+                props.line,
+                format!("EndpointConfiguration must be a string or a map, not {other}"),
+            ));
+        }
+    };
+    let cors = match opt(ctx, props, "Cors")? {
+        None => None,
+        Some(Json::String(origin)) => Some(RestCors {
+            allow_origin: origin,
+            ..RestCors::default()
+        }),
+        Some(Json::Object(m)) => {
+            let text = |k: &str| m.get(k).and_then(Json::as_str).map(str::to_owned);
+            for k in m.keys() {
+                if ![
+                    "AllowOrigin",
+                    "AllowHeaders",
+                    "AllowMethods",
+                    "MaxAge",
+                    "AllowCredentials",
+                ]
+                .contains(&k.as_str())
+                {
+                    problems.unsupported(
+                        &r.logical_id,
+                        props.line,
+                        format!("Cors.{k} is not supported"),
+                    );
+                }
+            }
+            Some(RestCors {
+                allow_origin: text("AllowOrigin")
+                    .ok_or_else(|| resource_error(r, props.line, "Cors needs AllowOrigin"))?,
+                allow_headers: text("AllowHeaders"),
+                allow_methods: text("AllowMethods"),
+                max_age: m.get("MaxAge").map(|v| match v {
+                    Json::String(s) => s.clone(),
+                    other => format!("'{other}'"),
+                }),
+                allow_credentials: m.get("AllowCredentials") == Some(&json!(true)),
+            })
+        }
+        Some(other) => {
+            return Err(resource_error(
+                r,
+                props.line,
+                format!("Cors must be a string or a map, not {other}"),
+            ));
+        }
+    };
+    if props.get("Auth").is_some() {
+        problems.warnings.push(format!(
+            "{} (template line {}): Auth is accepted but not enforced",
+            r.logical_id, r.line
+        ));
+    }
+    let variables = match props.get("Variables") {
+        Some(node) => string_map(r, node, ctx.value(node)?)?,
+        None => BTreeMap::new(),
+    };
+    let tags = match props.get("Tags") {
+        Some(node) => string_map(r, node, ctx.value(node)?)?,
+        None => BTreeMap::new(),
+    };
+    methods.sort();
+    if let Some(w) = methods
+        .windows(2)
+        .find(|w| (&w[0].path, &w[0].method) == (&w[1].path, &w[1].method))
+    {
+        return Err(Error::Resource {
+            logical_id: w[1].function.clone(),
+            line: None,
+            message: format!(
+                "method {} {} of {} is defined twice",
+                w[1].method, w[1].path, r.logical_id
+            ),
+        });
+    }
+    Ok(RestApiSpec {
+        name: string("Name")?.unwrap_or_else(|| inputs.stack.to_owned()),
+        description: string("Description")?,
+        stages,
+        variables,
+        binary_media_types,
+        endpoint_type,
+        cors,
+        methods,
         tags,
     })
 }
@@ -2019,6 +2425,23 @@ fn to_alias(routes: Vec<(String, RouteSpec)>, spec: &FunctionSpec) -> Vec<(Strin
         .collect()
 }
 
+/// `Api` events' methods invoke the alias when the function publishes one.
+fn methods_to_alias(
+    methods: Vec<(String, MethodSpec)>,
+    spec: &FunctionSpec,
+) -> Vec<(String, MethodSpec)> {
+    let Some(p) = &spec.publish else {
+        return methods;
+    };
+    methods
+        .into_iter()
+        .map(|(api, mut method)| {
+            method.function_arn = format!("{}:{}", method.function_arn, p.alias);
+            (api, method)
+        })
+        .collect()
+}
+
 /// HttpApi properties SAM allows that Nimbus accepts without effect (`Auth` is not among
 /// them: an API whose authorizer were dropped would be open).
 const HTTP_API_NOT_HONOURED: &[&str] = &[
@@ -2151,7 +2574,8 @@ Outputs:
             [
                 (Kind::Table, "Items"),
                 (Kind::Function, "Fn"),
-                (Kind::HttpApi, IMPLICIT_HTTP_API)
+                (Kind::HttpApi, IMPLICIT_HTTP_API),
+                (Kind::RestApi, IMPLICIT_REST_API)
             ]
         );
         let Spec::Table(table) = &r.resources[0].spec else {
@@ -2195,18 +2619,24 @@ Outputs:
             api.routes[0].function_arn,
             format!("arn:aws:lambda:us-east-1:000000000000:function:{}", f.name)
         );
-        // The REST event is reported, not dropped.
-        assert_eq!(r.warnings.len(), 1);
-        assert!(
-            r.warnings[0].contains("event Rest is of type Api"),
-            "{:?}",
-            r.warnings
+        // The REST event goes to the implicit REST API, served at `Prod` (and `Stage`, as
+        // SAM does without OpenApiVersion).
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        let Spec::RestApi(rest) = &r.resources[3].spec else {
+            panic!("rest api")
+        };
+        assert_eq!(rest.stages, ["Prod", "Stage"]);
+        assert_eq!(rest.name, "shop");
+        assert_eq!(rest.endpoint_type, "EDGE");
+        assert_eq!(rest.methods.len(), 1);
+        assert_eq!(
+            (
+                rest.methods[0].path.as_str(),
+                rest.methods[0].method.as_str()
+            ),
+            ("/rest", "GET")
         );
-        assert!(
-            r.warnings[0].contains("template line 37"),
-            "{:?}",
-            r.warnings
-        );
+        assert_eq!(rest.methods[0].function_arn, api.routes[0].function_arn);
 
         let ids = BTreeMap::from([(IMPLICIT_HTTP_API.to_owned(), "abc123".to_owned())]);
         let outputs = r.outputs(&ids, "127.0.0.1:8080").expect("outputs");
@@ -2712,5 +3142,83 @@ Resources:
             ctx.value(&merge(&g, &l)).expect("merge"),
             json!({"a": 2, "m": {"x": 1, "y": 3}, "l": [1, 2]})
         );
+    }
+
+    #[test]
+    fn explicit_rest_apis_with_globals_cors_and_binary_types() {
+        let text = "\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+  Api:
+    OpenApiVersion: '3.0.1'
+    BinaryMediaTypes: ['image~1png']
+Resources:
+  MyApi:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      Cors: \"'*'\"
+      EndpointConfiguration: REGIONAL
+      Variables:
+        color: blue
+      Auth:
+        DefaultAuthorizer: NONE
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: .
+      Handler: app.handler
+      Events:
+        List:
+          Type: Api
+          Properties:
+            RestApiId: !Ref MyApi
+            Path: /items/
+            Method: get
+        Any:
+          Type: Api
+          Properties:
+            RestApiId: !Ref MyApi
+            Path: /files/{proxy+}
+            Method: any
+Outputs:
+  Url:
+    Value: !Sub https://${MyApi}.execute-api.${AWS::Region}.amazonaws.com/v1/items
+";
+        let r = run(text, &[], &[]).expect("resolve");
+        let rest = r
+            .resources
+            .iter()
+            .find_map(|d| match &d.spec {
+                Spec::RestApi(a) if d.logical_id == "MyApi" => Some(a),
+                _ => None,
+            })
+            .expect("MyApi");
+        assert_eq!(rest.stages, ["v1"]);
+        assert_eq!(rest.binary_media_types, ["image/png"]);
+        assert_eq!(rest.endpoint_type, "REGIONAL");
+        assert_eq!(rest.variables["color"], "blue");
+        assert_eq!(
+            rest.cors.as_ref().map(|c| c.allow_origin.as_str()),
+            Some("'*'")
+        );
+        let methods: Vec<(&str, &str)> = rest
+            .methods
+            .iter()
+            .map(|m| (m.path.as_str(), m.method.as_str()))
+            .collect();
+        assert_eq!(methods, [("/files/{proxy+}", "ANY"), ("/items", "GET")]);
+        assert!(r.warnings.iter().any(|w| w.contains("Auth is accepted")));
+        let ids = BTreeMap::from([("MyApi".to_owned(), "r35t".to_owned())]);
+        let outputs = r.outputs(&ids, "127.0.0.1:9000").expect("outputs");
+        assert_eq!(
+            outputs[0].value,
+            "http://r35t.execute-api.localhost:9000/v1/items"
+        );
+        let missing_stage = text.replace("      StageName: v1\n", "");
+        let err = run(&missing_stage, &[], &[]).expect_err("StageName is required");
+        assert!(err.to_string().contains("StageName"), "{err}");
     }
 }

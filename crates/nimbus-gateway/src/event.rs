@@ -1,6 +1,10 @@
 //! The proxy events a function receives: one builder for payload format 2.0 and one for 1.0,
 //! from one description of the request ([`Request`]) and of what routing decided
-//! ([`Context`]). REST APIs (v1) will reuse the 1.0 builder with [`V1Style::Rest`].
+//! ([`Context`]). REST APIs (v1) use the 1.0 builder with [`V1Style::Rest`]: the event has
+//! no `version`, `path` is the path within the stage (`requestContext.path` keeps the stage
+//! prefix), `identity` carries `apiKey` and `apiKeyId`, header names are in canonical case
+//! (`Content-Type`), and a body is base64 exactly when its content type is one of the API's
+//! binary media types.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +26,9 @@ pub struct Request {
     /// `HTTP/1.1`.
     pub protocol: String,
     pub request_id: String,
+    /// REST APIs' `extendedRequestId` (the `x-amz-apigw-id`); empty for HTTP APIs, whose
+    /// `extendedRequestId` is the request id.
+    pub extended_request_id: String,
     /// Epoch milliseconds of arrival.
     pub time_epoch_ms: i64,
     /// The host the request addressed, without port.
@@ -57,6 +64,9 @@ pub struct Context<'a> {
     pub path_params: &'a [(String, String)],
     pub stage_variables: &'a BTreeMap<String, String>,
     pub authorizer: Option<&'a AuthorizerContext>,
+    /// A REST API's binary media types (`None` for HTTP APIs, whose bodies are text when
+    /// their content type is textual).
+    pub binary_media_types: Option<&'a [String]>,
 }
 
 /// Which 1.0 event: HTTP APIs' or REST APIs'.
@@ -119,9 +129,22 @@ impl Request {
     }
 
     /// The body as the event carries it: text, or base64 for binary media.
-    fn body_field(&self) -> (Option<String>, bool) {
+    fn body_field(&self, binary_media_types: Option<&[String]>) -> (Option<String>, bool) {
         if self.body.is_empty() {
             return (None, false);
+        }
+        if let Some(types) = binary_media_types {
+            return if crate::rest::is_binary(self.header("content-type"), types) {
+                (
+                    Some(base64::engine::general_purpose::STANDARD.encode(&self.body)),
+                    true,
+                )
+            } else {
+                (
+                    Some(String::from_utf8_lossy(&self.body).into_owned()),
+                    false,
+                )
+            };
         }
         if is_text(self.header("content-type"))
             && let Ok(text) = std::str::from_utf8(&self.body)
@@ -258,7 +281,7 @@ pub fn v2(req: &Request, ctx: &Context<'_>) -> Value {
     rc.insert("time".into(), req.time_text().into());
     rc.insert("timeEpoch".into(), req.time_epoch_ms.into());
     event.insert("requestContext".into(), Value::Object(rc));
-    let (body, base64) = req.body_field();
+    let (body, base64) = req.body_field(None);
     if let Some(body) = body {
         event.insert("body".into(), body.into());
     }
@@ -272,9 +295,32 @@ pub fn v2(req: &Request, ctx: &Context<'_>) -> Value {
     Value::Object(event)
 }
 
+/// `content-type` → `Content-Type`.
+///
+/// REST APIs hand functions header names as the client sent them; the HTTP server here only
+/// keeps them lower-cased, so REST events carry the canonical case most clients send (which
+/// is what handlers written for REST APIs look up, `event["headers"]["Content-Type"]`).
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// Payload format 1.0 (HTTP APIs) or the REST API proxy event.
 pub fn v1(req: &Request, ctx: &Context<'_>, style: V1Style) -> Value {
-    let headers = grouped(&req.headers);
+    let mut headers = grouped(&req.headers);
+    if style == V1Style::Rest {
+        for (name, _) in &mut headers {
+            *name = title_case(name);
+        }
+    }
     let single_headers: Map<String, Value> = headers
         .iter()
         .map(|(k, v)| {
@@ -336,7 +382,12 @@ pub fn v1(req: &Request, ctx: &Context<'_>, style: V1Style) -> Value {
     }
     rc.insert("domainName".into(), req.domain_name.clone().into());
     rc.insert("domainPrefix".into(), req.domain_prefix().into());
-    rc.insert("extendedRequestId".into(), req.request_id.clone().into());
+    let extended = if req.extended_request_id.is_empty() {
+        &req.request_id
+    } else {
+        &req.extended_request_id
+    };
+    rc.insert("extendedRequestId".into(), extended.clone().into());
     rc.insert("httpMethod".into(), req.method.clone().into());
     rc.insert(
         "identity".into(),
@@ -355,6 +406,12 @@ pub fn v1(req: &Request, ctx: &Context<'_>, style: V1Style) -> Value {
             "userArn": null,
         }),
     );
+    if style == V1Style::Rest
+        && let Some(Value::Object(identity)) = rc.get_mut("identity")
+    {
+        identity.insert("apiKey".into(), Value::Null);
+        identity.insert("apiKeyId".into(), Value::Null);
+    }
     rc.insert("path".into(), context_path.into());
     rc.insert("protocol".into(), req.protocol.clone().into());
     rc.insert("requestId".into(), req.request_id.clone().into());
@@ -363,7 +420,7 @@ pub fn v1(req: &Request, ctx: &Context<'_>, style: V1Style) -> Value {
     rc.insert("resourceId".into(), ctx.route_id.into());
     rc.insert("resourcePath".into(), resource.clone().into());
     rc.insert("stage".into(), ctx.stage.into());
-    let (body, base64) = req.body_field();
+    let (body, base64) = req.body_field(ctx.binary_media_types);
     let mut event = Map::new();
     if style == V1Style::Http {
         event.insert("version".into(), "1.0".into());
@@ -412,6 +469,7 @@ mod tests {
             source_ip: "192.0.2.1".into(),
             protocol: "HTTP/1.1".into(),
             request_id: "id".into(),
+            extended_request_id: String::new(),
             time_epoch_ms: 1_583_348_638_390,
             domain_name: "id.execute-api.us-east-1.amazonaws.com".into(),
         }
@@ -450,6 +508,7 @@ mod tests {
             path_params: &params,
             stage_variables: &vars,
             authorizer: Some(&auth),
+            binary_media_types: None,
         };
         let mut event = v2(&req, &ctx);
         // user-agent is a header like any other in the example's headers.
@@ -519,6 +578,7 @@ mod tests {
             path_params: &[],
             stage_variables: &none,
             authorizer: None,
+            binary_media_types: None,
         };
         let event = v1(&req, &ctx, V1Style::Http);
         assert_eq!(event["version"], "1.0");
@@ -580,6 +640,7 @@ mod tests {
             path_params: &[],
             stage_variables: &none,
             authorizer: None,
+            binary_media_types: None,
         };
         let event = v2(&req, &ctx);
         assert_eq!(event["isBase64Encoded"], true);
@@ -604,5 +665,68 @@ mod tests {
         assert!(is_text(Some("application/vnd.api+json")));
         assert!(!is_text(Some("application/octet-stream")));
         assert!(!is_text(Some("application/x-www-form-urlencoded")));
+    }
+
+    /// The REST API proxy event ("Input format of a Lambda function for proxy integration"):
+    /// the stage stays in `requestContext.path` only, repeated query parameters keep their last
+    /// value in `queryStringParameters`, and bodies are base64 by the binary media types.
+    #[test]
+    fn rest_event_shape() {
+        let mut req = request();
+        req.raw_path = "/Prod/items/42".into();
+        req.headers = vec![
+            ("content-type".into(), "image/png".into()),
+            ("user-agent".into(), "agent".into()),
+        ];
+        req.request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef".into();
+        req.extended_request_id = "AbCdEfGhIjK=".into();
+        let vars: BTreeMap<String, String> = [("env".to_owned(), "prod".to_owned())].into();
+        let params = vec![("id".to_owned(), "42".to_owned())];
+        let binary = vec!["image/png".to_owned()];
+        let ctx = Context {
+            api_id: "abc123",
+            account_id: "123456789012",
+            stage: "Prod",
+            route_key: "POST /items/{id}",
+            route_id: "res123",
+            resource_path: Some("/items/{id}"),
+            path: "/items/42",
+            path_params: &params,
+            stage_variables: &vars,
+            authorizer: None,
+            binary_media_types: Some(&binary),
+        };
+        let event = v1(&req, &ctx, V1Style::Rest);
+        let obj = event.as_object().expect("object");
+        assert!(!obj.contains_key("version"));
+        assert_eq!(event["resource"], "/items/{id}");
+        assert_eq!(event["path"], "/items/42");
+        assert_eq!(event["httpMethod"], "POST");
+        assert_eq!(event["queryStringParameters"]["parameter1"], "value2");
+        assert_eq!(
+            event["multiValueQueryStringParameters"]["parameter1"],
+            json!(["value1", "value2"])
+        );
+        assert_eq!(event["pathParameters"], json!({"id": "42"}));
+        assert_eq!(event["stageVariables"], json!({"env": "prod"}));
+        assert_eq!(event["isBase64Encoded"], true);
+        assert_eq!(event["body"], "SGVsbG8gZnJvbSBMYW1iZGE=");
+        let rc = &event["requestContext"];
+        assert_eq!(rc["path"], "/Prod/items/42");
+        assert_eq!(rc["resourceId"], "res123");
+        assert_eq!(rc["resourcePath"], "/items/{id}");
+        assert_eq!(rc["stage"], "Prod");
+        assert_eq!(rc["requestId"], "c6af9ac6-7b61-11e6-9a41-93e8deadbeef");
+        assert_eq!(rc["extendedRequestId"], "AbCdEfGhIjK=");
+        assert_eq!(rc["identity"]["apiKey"], Value::Null);
+        assert_eq!(rc["identity"]["userAgent"], "agent");
+        assert_eq!(event["headers"]["Content-Type"], "image/png");
+        assert_eq!(event["multiValueHeaders"]["User-Agent"], json!(["agent"]));
+        assert_eq!(title_case("x-amz-cf-id"), "X-Amz-Cf-Id");
+        // Not a binary media type: text, even for a type HTTP APIs would encode.
+        req.headers = vec![("content-type".into(), "application/octet-stream".into())];
+        let event = v1(&req, &ctx, V1Style::Rest);
+        assert_eq!(event["isBase64Encoded"], false);
+        assert_eq!(event["body"], "Hello from Lambda");
     }
 }

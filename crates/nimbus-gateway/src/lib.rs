@@ -1,8 +1,10 @@
-//! The gateway: HTTP APIs (API Gateway v2) and the public HTTP port where browsers and HTTP
-//! clients call them.
+//! The gateway: HTTP APIs (API Gateway v2), REST APIs (API Gateway v1) and the public HTTP
+//! port where browsers and HTTP clients call them.
 //!
 //! Owns APIs, routes, integrations, stages, deployments and authorizers ([`model`]), kept in
-//! the store under `gateway/` as one record per API ([`manage`]); the route table ([`routes`]),
+//! the store under `gateway/` as one record per API ([`manage`]); REST APIs with their
+//! resources, methods, deployments and stages ([`rest`], one record per API under
+//! `gateway/restapi/`), compiled into the same route table; the route table ([`routes`]),
 //! the proxy events ([`event`]) and response mapping ([`response`]), CORS ([`cors`]),
 //! authorizers ([`auth`]), throttling ([`throttle`]), access logs, and the data-plane router
 //! ([`server`]). It calls functions through the [`invoke::Invoker`] extension point and knows
@@ -11,7 +13,8 @@
 //! Invariant: every management write stores the API's record first, then recompiles that API's
 //! [`runtime::ApiRuntime`]; the data plane reads only compiled runtimes, never the store.
 //!
-//! Addressing: an API is reachable at `http://{apiId}.execute-api.localhost:{port}/`; the API
+//! Addressing: an API is reachable at `http://{apiId}.execute-api.localhost:{port}/` (a REST
+//! API only under `/{stage}/`); the API
 //! tagged `nimbus:root` (the most recently created, if several) also answers at the root of
 //! the port. Without one, `/` answers a short welcome and every other path API Gateway's
 //! `404 {"message":"Not Found"}`.
@@ -24,6 +27,7 @@ pub mod invoke;
 pub mod manage;
 pub mod model;
 pub mod response;
+pub mod rest;
 pub mod routes;
 pub mod runtime;
 pub mod server;
@@ -92,6 +96,9 @@ impl Gateway {
         for doc in gateway.load_all()? {
             gateway.install(&doc);
         }
+        for doc in gateway.load_all_rest()? {
+            gateway.install_rest(&doc);
+        }
         gateway.refresh_root();
         Ok(gateway)
     }
@@ -130,14 +137,22 @@ impl Gateway {
         self.root.read().ok()?.clone()
     }
 
-    /// Ids and names of the APIs, for the welcome page.
-    fn api_summaries(&self) -> Vec<(String, String)> {
+    /// Ids and names of the APIs, for the welcome page, with a REST API's stages (served only
+    /// under `/{stage}/`).
+    fn api_summaries(&self) -> Vec<(String, String, Option<Vec<String>>)> {
         let Ok(apis) = self.apis.read() else {
             return Vec::new();
         };
-        let mut list: Vec<(String, String)> = apis
+        let mut list: Vec<(String, String, Option<Vec<String>>)> = apis
             .values()
-            .map(|a| (a.api_id.clone(), a.name.clone()))
+            .map(|a| {
+                let stages = a.rest.as_ref().map(|_| {
+                    let mut names: Vec<String> = a.stages.keys().cloned().collect();
+                    names.sort();
+                    names
+                });
+                (a.api_id.clone(), a.name.clone(), stages)
+            })
             .collect();
         list.sort();
         list
@@ -147,6 +162,13 @@ impl Gateway {
         let compiled = Arc::new(runtime::ApiRuntime::compile(doc, &self.logs));
         if let Ok(mut apis) = self.apis.write() {
             apis.insert(doc.api.api_id.clone(), compiled);
+        }
+    }
+
+    fn install_rest(&self, doc: &rest::RestApiDoc) {
+        let compiled = Arc::new(runtime::ApiRuntime::compile_rest(doc, &self.logs));
+        if let Ok(mut apis) = self.apis.write() {
+            apis.insert(doc.api.id.clone(), compiled);
         }
     }
 

@@ -45,7 +45,7 @@ fn status_of(v: &Value) -> Result<u16, Malformed> {
         .ok_or_else(|| Malformed(format!("invalid statusCode {v}")))
 }
 
-fn body_of(obj: &serde_json::Map<String, Value>) -> Result<Vec<u8>, Malformed> {
+fn body_of(obj: &serde_json::Map<String, Value>, decode: bool) -> Result<Vec<u8>, Malformed> {
     let base64 = match obj.get("isBase64Encoded") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -58,7 +58,7 @@ fn body_of(obj: &serde_json::Map<String, Value>) -> Result<Vec<u8>, Malformed> {
         // API Gateway sends a non-string body as its JSON text.
         Some(other) => other.to_string(),
     };
-    if base64 {
+    if base64 && decode {
         base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .map_err(|e| Malformed(format!("body is not valid base64: {e}")))
@@ -114,12 +114,22 @@ pub fn v2(payload: &[u8]) -> Result<HttpResponse, Malformed> {
     Ok(HttpResponse {
         status,
         headers,
-        body: body_of(obj)?,
+        body: body_of(obj, true)?,
     })
 }
 
-/// Payload format 1.0 (and REST APIs' proxy responses).
+/// Payload format 1.0.
 pub fn v1(payload: &[u8]) -> Result<HttpResponse, Malformed> {
+    v1_binary(payload, |_| true)
+}
+
+/// REST APIs' proxy responses: as 1.0, but a base64 body is decoded only when `binary` says
+/// so for the response's content type (REST APIs decode for their binary media types and
+/// pass the base64 text through otherwise).
+pub fn v1_binary(
+    payload: &[u8],
+    binary: impl FnOnce(Option<&str>) -> bool,
+) -> Result<HttpResponse, Malformed> {
     let value: Value =
         serde_json::from_slice(payload).map_err(|e| Malformed(format!("not JSON: {e}")))?;
     let Value::Object(obj) = &value else {
@@ -148,10 +158,16 @@ pub fn v1(payload: &[u8]) -> Result<HttpResponse, Malformed> {
         }
         Some(_) => return Err(Malformed("multiValueHeaders is not an object".into())),
     }
+    let content_type = headers
+        .iter()
+        .rev()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.as_str());
+    let decode = binary(content_type);
     Ok(HttpResponse {
         status,
+        body: body_of(obj, decode)?,
         headers,
-        body: body_of(obj)?,
     })
 }
 
@@ -217,5 +233,15 @@ mod tests {
         assert!(v1(br#"{"body":"no status"}"#).is_err());
         assert!(v1(b"\"plain\"").is_err());
         assert!(v1(br#"{"statusCode":200,"body":"!!","isBase64Encoded":true}"#).is_err());
+    }
+
+    #[test]
+    fn rest_responses_decode_base64_only_for_binary_types() {
+        let payload = br#"{"statusCode":200,"headers":{"content-type":"image/png"},
+            "body":"aGk=","isBase64Encoded":true}"#;
+        let r = v1_binary(payload, |ct| ct == Some("image/png")).expect("valid");
+        assert_eq!(r.body, b"hi");
+        let r = v1_binary(payload, |_| false).expect("valid");
+        assert_eq!(r.body, b"aGk=");
     }
 }

@@ -1,6 +1,7 @@
 //! Route keys and the route table: one table serves HTTP APIs (route keys such as
-//! `GET /items/{id}`) and, later, REST APIs (a resource path and its methods); they differ only
-//! in how a request reaches the table.
+//! `GET /items/{id}`) and REST APIs (each method of a resource is a route `METHOD /path`);
+//! they differ in how a request reaches the table and in selection ([`RouteTable::select`]
+//! and [`RouteTable::select_resource`]).
 //!
 //! Selection follows API Gateway's documented rules: a request matches the route whose path is
 //! most specific, segment by segment from the left (a literal beats a `{variable}`, which beats
@@ -216,6 +217,52 @@ impl<T> RouteTable<T> {
     }
 }
 
+impl<T> RouteTable<T> {
+    /// Selects as REST APIs do: first the resource (the most specific path that matches,
+    /// whatever its methods), then the request's method on it, else its `ANY`. `None` when no
+    /// resource matches or the resource does not define the method (API Gateway answers
+    /// both with 403 `Missing Authentication Token`).
+    pub fn select_resource(&self, method: &str, path: &str) -> Option<Matched<'_, T>> {
+        let segments = split_path(path);
+        let mut best: Option<(&Entry<T>, Params)> = None;
+        for entry in &self.entries {
+            let Some(params) = match_segments(&entry.segments, &segments) else {
+                continue;
+            };
+            let better = match &best {
+                None => true,
+                Some((current, _)) => {
+                    more_specific_path(&entry.segments, &current.segments) == Ordering::Greater
+                }
+            };
+            if better {
+                best = Some((entry, params));
+            }
+        }
+        let (resource, params) = best?;
+        let on_resource = || self.entries.iter().filter(|e| e.path == resource.path);
+        let entry = on_resource()
+            .find(|e| e.method.as_deref() == Some(method))
+            .or_else(|| on_resource().find(|e| e.method.is_none()))?;
+        Some(Matched {
+            value: &entry.value,
+            route_key: &entry.key,
+            resource_path: Some(&entry.path),
+            params,
+        })
+    }
+}
+
+fn more_specific_path(a: &[Segment], b: &[Segment]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        match x.rank().cmp(&y.rank()) {
+            Ordering::Equal => {}
+            other => return other,
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 fn more_specific<T>(a: &Entry<T>, b: &Entry<T>) -> Ordering {
     for (x, y) in a.segments.iter().zip(&b.segments) {
         match x.rank().cmp(&y.rank()) {
@@ -383,6 +430,42 @@ mod tests {
             t.select("GET", "/items/").map(|m| m.route_key),
             Some("GET /items")
         );
+    }
+
+    /// REST APIs pick the resource first: a resource that matches but lacks the method does
+    /// not fall back to a less specific one.
+    #[test]
+    fn rest_selection_picks_the_resource_then_the_method() {
+        let t = table(&[
+            "GET /items",
+            "POST /items",
+            "GET /items/{id}",
+            "ANY /files/{proxy+}",
+            "ANY /{proxy+}",
+            "GET /",
+        ]);
+        let cases = [
+            ("GET", "/items", Some("GET /items")),
+            ("POST", "/items", Some("POST /items")),
+            ("DELETE", "/items", None),
+            ("GET", "/items/7", Some("GET /items/{id}")),
+            ("PUT", "/items/7", None),
+            ("PATCH", "/files/a/b", Some("ANY /files/{proxy+}")),
+            ("GET", "/other/x", Some("ANY /{proxy+}")),
+            ("GET", "/", Some("GET /")),
+            ("POST", "/", None),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(
+                t.select_resource(method, path).map(|m| m.route_key),
+                want,
+                "{method} {path}"
+            );
+        }
+        let m = t.select_resource("GET", "/items/a%2Fb").expect("route");
+        assert_eq!(m.params, vec![("id".to_owned(), "a/b".to_owned())]);
+        let empty: RouteTable<String> = RouteTable::new();
+        assert!(empty.select_resource("GET", "/").is_none());
     }
 
     #[test]

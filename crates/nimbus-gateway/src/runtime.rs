@@ -10,6 +10,7 @@ use nimbus_functions::logs::{LogStore, LogStream};
 
 use crate::event::AuthorizerContext;
 use crate::model::{ApiDoc, Authorizer, Cors, Integration, RouteSettings, Snapshot};
+use crate::rest::{MAX_TIMEOUT_MS, RestApiDoc, RestIntegration};
 use crate::routes::RouteTable;
 use crate::throttle::Bucket;
 
@@ -29,6 +30,24 @@ pub struct RouteRuntime {
     pub authorization_type: String,
     pub scopes: Vec<String>,
     pub bucket: Option<Bucket>,
+    /// A REST API `MOCK` integration's answer.
+    pub mock: Option<MockResponse>,
+}
+
+/// What a `MOCK` integration answers: the integration response its request template selects
+/// (`{"statusCode": N}`, default 200), with its `application/json` template as the body
+/// (templates are sent as written, not evaluated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// What only REST APIs have.
+#[derive(Debug, Clone, Default)]
+pub struct RestRuntime {
+    pub binary_media_types: Vec<String>,
 }
 
 /// One stage, ready to serve.
@@ -50,6 +69,9 @@ pub struct ApiRuntime {
     pub root: bool,
     pub disable_execute_api_endpoint: bool,
     pub stages: HashMap<String, Arc<StageRuntime>>,
+    /// Set for REST APIs, which are served only under `/{stage}/` and select routes as REST
+    /// APIs do.
+    pub rest: Option<RestRuntime>,
 }
 
 fn bucket(settings: &RouteSettings) -> Option<Bucket> {
@@ -116,6 +138,7 @@ impl ApiRuntime {
                     authorization_type: route.authorization_type.clone(),
                     scopes: route.authorization_scopes.clone().unwrap_or_default(),
                     bucket: settings.as_ref().and_then(bucket),
+                    mock: None,
                 };
                 if let Err(e) = table.insert(&route.route_key, runtime) {
                     tracing::warn!(api = %doc.api.api_id, "route skipped: {e}");
@@ -144,6 +167,135 @@ impl ApiRuntime {
                 .is_some_and(|v| !v.eq_ignore_ascii_case("false")),
             disable_execute_api_endpoint: doc.api.disable_execute_api_endpoint,
             stages,
+            rest: None,
         }
+    }
+
+    /// Compiles a REST API: each stage's route table holds the methods of its deployment's
+    /// resources, one route per method (`GET /items/{id}`), the resource id as route id.
+    pub fn compile_rest(doc: &RestApiDoc, logs: &LogStore) -> ApiRuntime {
+        let mut stages = HashMap::new();
+        for stage in doc.stages.values() {
+            let empty = BTreeMap::new();
+            let resources = doc
+                .deployments
+                .get(&stage.deployment_id)
+                .map_or(&empty, |(_, r)| r);
+            let mut table = RouteTable::new();
+            for resource in resources.values() {
+                for method in resource.resource_methods.values() {
+                    let runtime = RouteRuntime {
+                        route_id: resource.id.clone(),
+                        integration: method.method_integration.as_ref().map(|i| Integration {
+                            integration_id: resource.id.clone(),
+                            integration_type: i.kind.clone(),
+                            integration_uri: i.uri.clone(),
+                            integration_method: i.http_method.clone(),
+                            payload_format_version: "1.0".into(),
+                            timeout_in_millis: i.timeout_in_millis.clamp(50, MAX_TIMEOUT_MS) as u64,
+                            connection_type: i.connection_type.clone(),
+                            description: None,
+                            credentials_arn: i.credentials.clone(),
+                            request_parameters: None,
+                            api_gateway_managed: false,
+                        }),
+                        authorizer: None,
+                        // REST API authorizers are stored, not enforced.
+                        authorization_type: "NONE".into(),
+                        scopes: Vec::new(),
+                        bucket: None,
+                        mock: method
+                            .method_integration
+                            .as_ref()
+                            .filter(|i| i.kind == "MOCK")
+                            .map(mock_response),
+                    };
+                    let key = format!("{} {}", method.http_method, resource.path);
+                    if let Err(e) = table.insert(&key, runtime) {
+                        tracing::warn!(api = %doc.api.id, "method skipped: {e}");
+                    }
+                }
+            }
+            stages.insert(
+                stage.stage_name.clone(),
+                Arc::new(StageRuntime {
+                    name: stage.stage_name.clone(),
+                    variables: stage.variables.clone(),
+                    table,
+                    cors: None,
+                    bucket: None,
+                    access_log: logs.stream(&doc.api.id, &stage.stage_name, "access"),
+                }),
+            );
+        }
+        ApiRuntime {
+            api_id: doc.api.id.clone(),
+            name: doc.api.name.clone(),
+            created_date: time::OffsetDateTime::from_unix_timestamp(doc.api.created_date)
+                .ok()
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_default(),
+            root: doc
+                .api
+                .tags
+                .get(crate::ROOT_TAG)
+                .is_some_and(|v| !v.eq_ignore_ascii_case("false")),
+            disable_execute_api_endpoint: doc.api.disable_execute_api_endpoint,
+            stages,
+            rest: Some(RestRuntime {
+                binary_media_types: doc.api.binary_media_types.clone(),
+            }),
+        }
+    }
+}
+
+fn mock_response(i: &RestIntegration) -> MockResponse {
+    let status = i
+        .request_templates
+        .as_ref()
+        .and_then(|t| t.get("application/json"))
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        .and_then(|v| v.get("statusCode").and_then(serde_json::Value::as_u64))
+        .unwrap_or(200);
+    let response = i
+        .integration_responses
+        .as_ref()
+        .and_then(|r| r.get(&status.to_string()));
+    let Some(response) = response else {
+        return MockResponse {
+            status: 500,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: br#"{"message": "Internal server error"}"#.to_vec(),
+        };
+    };
+    let body = response
+        .get("responseTemplates")
+        .and_then(|t| t.get("application/json"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .as_bytes()
+        .to_vec();
+    // `method.response.header.X: 'value'` mappings with static values.
+    let headers = response
+        .get("responseParameters")
+        .and_then(serde_json::Value::as_object)
+        .map(|params| {
+            params
+                .iter()
+                .filter_map(|(k, v)| {
+                    let name = k.strip_prefix("method.response.header.")?;
+                    let value = v.as_str()?.strip_prefix('\'')?.strip_suffix('\'')?;
+                    Some((name.to_owned(), value.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    MockResponse {
+        status: u16::try_from(status).unwrap_or(200),
+        headers,
+        body,
     }
 }

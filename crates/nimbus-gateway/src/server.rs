@@ -17,6 +17,16 @@
 //! | malformed function response | 502 | `Internal Server Error` |
 //! | function throttled (concurrency) | 503 | `Service Unavailable` |
 //! | integration timeout | 504 | `Endpoint request timed out` |
+//!
+//! REST APIs differ where API Gateway's REST APIs do: the first path segment must name a
+//! stage; the route is the most specific resource, then its method or `ANY`
+//! ([`crate::routes::RouteTable::select_resource`]); no stage, resource or method is 403
+//! `Missing Authentication Token` (`x-amzn-ErrorType: MissingAuthenticationTokenException`);
+//! a function error or a malformed answer is 502 `Internal server error`, another
+//! integration failure (a throttled function too) 500 `Internal server error`; the event is the REST proxy event; a
+//! base64 answer is decoded only when the request's `Accept` or the answer's `Content-Type`
+//! is one of the API's binary media types; responses carry `x-amzn-RequestId` and
+//! `x-amz-apigw-id`. `MOCK` integrations answer from their integration response.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -56,6 +66,28 @@ fn message(status: StatusCode, text: &str) -> Response {
 
 fn not_found() -> Response {
     message(StatusCode::NOT_FOUND, "Not Found")
+}
+
+/// REST APIs' answer for a path or method that no resource defines.
+fn missing_token() -> Response {
+    let mut r = message(StatusCode::FORBIDDEN, "Missing Authentication Token");
+    r.headers_mut().insert(
+        "x-amzn-errortype",
+        HeaderValue::from_static("MissingAuthenticationTokenException"),
+    );
+    r
+}
+
+/// The "internal error" answers, spelled as each kind of API spells them.
+fn internal(status: StatusCode, rest: bool) -> Response {
+    message(
+        status,
+        if rest {
+            "Internal server error"
+        } else {
+            "Internal Server Error"
+        },
+    )
 }
 
 fn request_id() -> String {
@@ -102,8 +134,18 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: axum::extract::Req
         Err(response) => return response,
     };
     let path = request.uri().path().to_owned();
+    let rest = api.rest.is_some();
+    let (id, extended) = if rest {
+        (uuid::Uuid::new_v4().to_string(), id)
+    } else {
+        (id, String::new())
+    };
     let Some((stage, stage_path)) = stage_for_path(&api, &path) else {
-        return with_request_id(not_found(), &id);
+        return if rest {
+            with_rest_ids(missing_token(), &id, &extended)
+        } else {
+            with_request_id(not_found(), &id)
+        };
     };
     let method = request.method().as_str().to_owned();
     let mut outcome = Outcome {
@@ -117,16 +159,30 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: axum::extract::Req
         &stage,
         &stage_path,
         request,
-        &id,
+        (&id, &extended),
         peer.clone(),
         domain,
         &mut outcome,
     )
     .await;
-    let response = with_request_id(response, &id);
+    let response = if rest {
+        with_rest_ids(response, &id, &extended)
+    } else {
+        with_request_id(response, &id)
+    };
     access_log(
         &stage, &id, &peer, &method, &path, &response, started, &outcome,
     );
+    response
+}
+
+fn with_rest_ids(mut response: Response, id: &str, extended: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        response.headers_mut().insert("x-amzn-requestid", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(extended) {
+        response.headers_mut().insert("x-amz-apigw-id", v);
+    }
     response
 }
 
@@ -179,12 +235,20 @@ fn welcome(gateway: &Gateway) -> Response {
     let apis: Vec<Value> = gateway
         .api_summaries()
         .into_iter()
-        .map(|(id, name)| {
-            json!({
-                "apiId": id,
-                "name": name,
-                "endpoint": format!("http://{id}.execute-api.localhost:{port}"),
-            })
+        .map(|(id, name, stages)| {
+            let endpoint = format!("http://{id}.execute-api.localhost:{port}");
+            match stages {
+                None => json!({"apiId": id, "name": name, "endpoint": endpoint}),
+                Some(stages) => json!({
+                    "apiId": id,
+                    "name": name,
+                    "type": "REST",
+                    "endpoints": stages
+                        .iter()
+                        .map(|s| format!("{endpoint}/{s}/"))
+                        .collect::<Vec<_>>(),
+                }),
+            }
         })
         .collect();
     let body = json!({
@@ -219,7 +283,7 @@ fn api_for_host(gateway: &Gateway, host: &str) -> Result<Option<Arc<ApiRuntime>>
 }
 
 /// The stage a path addresses and the path within it: a first segment naming a stage selects
-/// it; anything else goes to `$default`.
+/// it; anything else goes to `$default` (REST APIs have none).
 fn stage_for_path(api: &ApiRuntime, path: &str) -> Option<(Arc<StageRuntime>, String)> {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     let (first, rest) = match trimmed.split_once('/') {
@@ -248,7 +312,7 @@ async fn serve(
     stage: &StageRuntime,
     stage_path: &str,
     request: axum::extract::Request,
-    id: &str,
+    id: (&str, &str),
     peer: String,
     domain: String,
     outcome: &mut Outcome,
@@ -309,14 +373,20 @@ async fn route_and_invoke(
     stage_path: &str,
     parts: http::request::Parts,
     body: Body,
-    id: &str,
+    (id, extended): (&str, &str),
     peer: String,
     domain: String,
     outcome: &mut Outcome,
 ) -> Response {
     let method = parts.method.as_str().to_owned();
-    let Some(matched) = stage.table.select(&method, stage_path) else {
-        return not_found();
+    let rest = api.rest.is_some();
+    let matched = if rest {
+        stage.table.select_resource(&method, stage_path)
+    } else {
+        stage.table.select(&method, stage_path)
+    };
+    let Some(matched) = matched else {
+        return if rest { missing_token() } else { not_found() };
     };
     outcome.route_key = matched.route_key.to_owned();
     let route = matched.value;
@@ -368,6 +438,7 @@ async fn route_and_invoke(
         source_ip: peer,
         protocol: format!("{:?}", parts.version),
         request_id: id.to_owned(),
+        extended_request_id: extended.to_owned(),
         time_epoch_ms: now_ms as i64,
         domain_name: domain,
     };
@@ -378,7 +449,18 @@ async fn route_and_invoke(
             return denied_response(denied);
         }
     };
+    if let Some(mock) = &route.mock {
+        return http_response(HttpResponse {
+            status: mock.status,
+            headers: mock.headers.clone(),
+            body: mock.body.clone(),
+        });
+    }
     let Some(integration) = &route.integration else {
+        if rest {
+            outcome.error = Some("the method has no integration".into());
+            return internal(StatusCode::INTERNAL_SERVER_ERROR, true);
+        }
         return not_found();
     };
     if integration.integration_type != "AWS_PROXY" {
@@ -386,7 +468,7 @@ async fn route_and_invoke(
             "integration type {} is not supported",
             integration.integration_type
         ));
-        return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        return internal(StatusCode::INTERNAL_SERVER_ERROR, rest);
     }
     let uri = substitute(
         integration.integration_uri.as_deref().unwrap_or_default(),
@@ -394,11 +476,13 @@ async fn route_and_invoke(
     );
     let Some(function) = FunctionRef::parse(&uri) else {
         outcome.error = Some(format!("invalid integration URI {uri}"));
-        return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        return internal(StatusCode::INTERNAL_SERVER_ERROR, rest);
     };
     let ctx = context(api, stage, stage_path, &matched, authorizer.as_ref());
     let v2 = integration.payload_format_version == "2.0";
-    let event = if v2 {
+    let event = if rest {
+        event::v1(&req, &ctx, V1Style::Rest)
+    } else if v2 {
         event::v2(&req, &ctx)
     } else {
         event::v1(&req, &ctx, V1Style::Http)
@@ -418,30 +502,58 @@ async fn route_and_invoke(
         }
         Ok(Err(InvokeFailure::Throttled(m))) => {
             outcome.error = Some(m);
+            // REST APIs turn Lambda's 429 into an integration failure.
+            if rest {
+                return internal(StatusCode::INTERNAL_SERVER_ERROR, true);
+            }
             return message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
         }
         Ok(Err(e)) => {
             tracing::warn!(api = %api.api_id, route = %matched.route_key, "integration failed: {e}");
             outcome.error = Some(e.to_string());
-            return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+            return internal(StatusCode::INTERNAL_SERVER_ERROR, rest);
         }
         Ok(Ok(invoked)) => invoked,
     };
     if invoked.function_error {
         outcome.error = Some("function error".into());
-        return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        // REST APIs answer a failed Lambda proxy invocation with 502.
+        let status = if rest {
+            StatusCode::BAD_GATEWAY
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        return internal(status, rest);
     }
-    let mapped = if v2 {
-        response::v2(&invoked.payload)
-    } else {
-        response::v1(&invoked.payload)
+    let mapped = match &api.rest {
+        Some(r) => {
+            let accept = req.header("accept").map(str::to_owned);
+            response::v1_binary(&invoked.payload, |content_type| {
+                crate::rest::is_binary(accept.as_deref(), &r.binary_media_types)
+                    || crate::rest::is_binary(content_type, &r.binary_media_types)
+            })
+        }
+        None if v2 => response::v2(&invoked.payload),
+        None => response::v1(&invoked.payload),
     };
     match mapped {
-        Ok(r) => http_response(r),
+        Ok(mut r) => {
+            // REST APIs answer `application/json` when the function names no content type.
+            if rest
+                && !r
+                    .headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                r.headers
+                    .push(("content-type".into(), "application/json".into()));
+            }
+            http_response(r)
+        }
         Err(e) => {
             tracing::info!(api = %api.api_id, route = %matched.route_key, "{e}");
             outcome.error = Some(e.to_string());
-            message(StatusCode::BAD_GATEWAY, "Internal Server Error")
+            internal(StatusCode::BAD_GATEWAY, rest)
         }
     }
 }
@@ -464,6 +576,7 @@ fn context<'a>(
         path_params: &matched.params,
         stage_variables: &stage.variables,
         authorizer,
+        binary_media_types: api.rest.as_ref().map(|r| r.binary_media_types.as_slice()),
     }
 }
 

@@ -1,4 +1,5 @@
-//! `nimbus apis`: the running server's HTTP APIs (API Gateway v2), their routes and stages.
+//! `nimbus apis`: the running server's HTTP APIs (API Gateway v2) and REST APIs (API Gateway
+//! v1), their routes or resources, their stages and URLs.
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -25,7 +26,7 @@ pub struct ApisArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ApisCommand {
-    /// List HTTP APIs with their endpoints (the default).
+    /// List HTTP and REST APIs with their endpoints (the default).
     #[command(after_help = "Examples:\n  nimbus apis list\n  nimbus apis list --json")]
     List,
     /// Show one API with its routes, integrations and stages.
@@ -68,18 +69,72 @@ async fn apis(client: &Client) -> anyhow::Result<Vec<Value>> {
     }
 }
 
+/// The REST APIs, each in the list's shape: `apiId`, `name`, `protocolType` `REST`,
+/// `apiEndpoint` (the stages' URLs, `http://{id}.execute-api.localhost:{port}/{stage}/`,
+/// separated by spaces), `createdDate`, `tags`, `stages` and `urls`.
+async fn rest_apis(client: &Client, gateway_port: u16) -> anyhow::Result<Vec<Value>> {
+    let page = rest_json(client, "apigateway", "GET", "/restapis", None)
+        .await?
+        .body;
+    let mut out = Vec::new();
+    for api in page["item"].as_array().into_iter().flatten() {
+        let id = text(&api["id"]);
+        let stages = rest_json(
+            client,
+            "apigateway",
+            "GET",
+            &format!("/restapis/{}/stages", encode(&id)),
+            None,
+        )
+        .await?
+        .body["item"]
+            .clone();
+        let names: Vec<String> = stages
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| text(&s["stageName"]))
+            .collect();
+        let urls: Vec<String> = names
+            .iter()
+            .map(|s| format!("http://{id}.execute-api.localhost:{gateway_port}/{s}/"))
+            .collect();
+        let created = api["createdDate"]
+            .as_i64()
+            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        out.push(serde_json::json!({
+            "apiId": id,
+            "name": api["name"],
+            "protocolType": "REST",
+            "apiEndpoint": urls.join(" "),
+            "createdDate": created,
+            "tags": api["tags"],
+            "stages": names,
+            "urls": urls,
+            "rootResourceId": api["rootResourceId"],
+        }));
+    }
+    Ok(out)
+}
+
 fn is_root(api: &Value) -> bool {
     api["tags"][ROOT_TAG].as_str() == Some("true")
 }
 
 async fn list(client: &Client, json: bool, gateway_port: u16) -> anyhow::Result<()> {
-    let apis = apis(client).await?;
+    let mut apis = apis(client).await?;
+    apis.extend(rest_apis(client, gateway_port).await?);
     if json {
         return print_json(&Value::Array(apis));
     }
     if apis.is_empty() {
         println!(
-            "No HTTP APIs. Create one with `aws apigatewayv2 create-api` or deploy a SAM template with `nimbus deploy`."
+            "No APIs. Create one with `aws apigatewayv2 create-api` or `aws apigateway create-rest-api`, or deploy a SAM template with `nimbus deploy`."
         );
         return Ok(());
     }
@@ -109,6 +164,14 @@ fn endpoints(api: &Value, gateway_port: u16) -> String {
 async fn get(client: &Client, id: &str, json: bool, gateway_port: u16) -> anyhow::Result<()> {
     let path = format!("/v2/apis/{}", encode(id));
     let reply = rest_json(client, "apigateway", "GET", &path, None).await?;
+    if reply.status == http::StatusCode::NOT_FOUND
+        && let Some(api) = rest_apis(client, gateway_port)
+            .await?
+            .into_iter()
+            .find(|a| a["apiId"].as_str() == Some(id) || a["name"].as_str() == Some(id))
+    {
+        return get_rest(client, api, json).await;
+    }
     let mut api = if reply.status == http::StatusCode::NOT_FOUND {
         let mut named = apis(client)
             .await?
@@ -119,9 +182,9 @@ async fn get(client: &Client, id: &str, json: bool, gateway_port: u16) -> anyhow
             (Some(_), Some(_)) => anyhow::bail!(
                 "several APIs are named {id:?}; name one by its id (see `nimbus apis list`)"
             ),
-            (None, _) => anyhow::bail!(
-                "no HTTP API has the id or name {id:?}; list them with `nimbus apis list`"
-            ),
+            (None, _) => {
+                anyhow::bail!("no API has the id or name {id:?}; list them with `nimbus apis list`")
+            }
         }
     } else {
         reply.body
@@ -184,6 +247,52 @@ async fn get(client: &Client, id: &str, json: bool, gateway_port: u16) -> anyhow
             text(&r["authorizationType"]),
             integration(&text(&r["target"])),
         ]);
+    }
+    println!();
+    out.print()
+}
+
+/// `nimbus apis get` of a REST API: its stages with their URLs, and its methods.
+async fn get_rest(client: &Client, mut api: Value, json: bool) -> anyhow::Result<()> {
+    let id = text(&api["apiId"]);
+    let resources = rest_json(
+        client,
+        "apigateway",
+        "GET",
+        &format!("/restapis/{}/resources?embed=methods", encode(&id)),
+        None,
+    )
+    .await?
+    .body["item"]
+        .clone();
+    if json {
+        api["resources"] = resources;
+        return print_json(&api);
+    }
+    print_fields(&[
+        ("API", id.clone()),
+        ("Name", text(&api["name"])),
+        ("Protocol", "REST".to_owned()),
+        ("Endpoint", text(&api["apiEndpoint"])),
+        ("Created", text(&api["createdDate"])),
+    ])?;
+    let mut out = Table::new(["METHOD", "RESOURCE", "INTEGRATION"]);
+    let mut any = false;
+    for r in resources.as_array().into_iter().flatten() {
+        for (method, m) in r["resourceMethods"].as_object().into_iter().flatten() {
+            let i = &m["methodIntegration"];
+            let target = match i["type"].as_str() {
+                Some("AWS_PROXY") => text(&i["uri"]),
+                Some(other) => other.to_owned(),
+                None => "-".to_owned(),
+            };
+            out.row(vec![method.clone(), text(&r["path"]), target]);
+            any = true;
+        }
+    }
+    if !any {
+        println!("\nNo methods.");
+        return Ok(());
     }
     println!();
     out.print()

@@ -1,6 +1,6 @@
 //! The AWS calls of a deploy: the stack's resources as they run (found by their tags), and
-//! creating, converging and deleting functions, tables and HTTP APIs, publishing layers, signed
-//! like any client.
+//! creating, converging and deleting functions, tables and HTTP APIs (REST APIs: `rest.rs`),
+//! publishing layers, signed like any client.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -206,6 +206,11 @@ impl Cloud {
                 None,
             );
         }
+        // REST APIs.
+        for (id, tags) in self.rest_apis().await.context("list REST APIs")? {
+            let arn = self.rest_api_arn(&id);
+            push(Kind::RestApi, id, arn, tags, None);
+        }
         Ok(found)
     }
 
@@ -227,6 +232,7 @@ impl Cloud {
                 self.apigw("DELETE", &format!("/v2/apis/{}", encode(physical)), None)
                     .await?;
             }
+            Kind::RestApi => self.delete_rest_api(physical).await?,
         }
         Ok(())
     }
@@ -682,6 +688,10 @@ pub(super) enum Done {
         id: String,
         previous: ApiState,
     },
+    UpdatedRestApi {
+        id: String,
+        previous: super::rest::RestPrevious,
+    },
     /// An `AutoPublishAlias` alias moved to `version` (from `previous`, or created).
     Alias {
         function: String,
@@ -737,6 +747,7 @@ impl Cloud {
                 self.set_table_tags(&arn, &new_tags, &tags).await
             }
             Done::UpdatedApi { id, previous } => self.sync_api(&id, &previous).await,
+            Done::UpdatedRestApi { id, previous } => self.restore_rest_api(&id, &previous).await,
             Done::Alias {
                 function,
                 alias,

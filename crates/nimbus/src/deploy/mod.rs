@@ -2,7 +2,7 @@
 //!
 //! `nimbus-deploy` turns the template into desired resources and a plan; this module reads what
 //! runs and executes the plan, only through the AWS APIs the server speaks (Lambda, DynamoDB,
-//! API Gateway v2), signed like any client. Stack membership lives in tags on each resource
+//! API Gateway v2 and v1), signed like any client. Stack membership lives in tags on each resource
 //! (`nimbus:stack-name`, `nimbus:logical-id`, `nimbus:hash`). A failed step undoes what the
 //! deploy changed before it (created resources are deleted, updated ones restored), so the
 //! previous stack keeps working. Resources of services Nimbus does not run are listed before
@@ -29,6 +29,7 @@ use nimbus_deploy::build::Builder;
 
 mod build;
 mod cloud;
+mod rest;
 
 use build::Progress;
 pub use build::build;
@@ -56,6 +57,7 @@ fn stack_tags(stack: &str, d: &Desired) -> BTreeMap<String, String> {
         Spec::Function(f) => f.tags.clone(),
         Spec::Table(t) => t.tags.clone(),
         Spec::HttpApi(a) => a.tags.clone(),
+        Spec::RestApi(a) => a.tags.clone(),
     };
     tags.insert(TAG_STACK.into(), stack.into());
     tags.insert(TAG_LOGICAL_ID.into(), d.logical_id.clone());
@@ -462,9 +464,9 @@ async fn apply(
         p.actual
             .iter()
             .find(|f| {
-                f.actual.kind == Kind::HttpApi
+                matches!(f.actual.kind, Kind::HttpApi | Kind::RestApi)
                     && f.actual.logical_id == d.logical_id
-                    && d.kind() == Kind::HttpApi
+                    && d.kind() == f.actual.kind
             })
             .map(|a| (d, a))
     }) {
@@ -626,6 +628,11 @@ async fn create(
             done.push(Done::Created(Kind::HttpApi, id.clone()));
             Ok(Some(id))
         }
+        Spec::RestApi(a) => {
+            let id = cloud.create_rest_api(a, &tags).await?;
+            done.push(Done::Created(Kind::RestApi, id.clone()));
+            Ok(Some(id))
+        }
     }
 }
 
@@ -720,6 +727,15 @@ async fn update(
                 previous,
             });
             cloud.sync_api(id, &ApiState::desired(spec, tags)).await
+        }
+        Spec::RestApi(spec) => {
+            let id = &a.actual.physical;
+            let previous = cloud.read_rest_api(id).await?;
+            done.push(Done::UpdatedRestApi {
+                id: id.clone(),
+                previous,
+            });
+            cloud.sync_rest_api(id, spec, &tags).await
         }
     }
 }
