@@ -23,6 +23,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from test_deploy_rest import call
+
 pytestmark = pytest.mark.nimbus_only
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -105,15 +107,20 @@ def test_each_builder_deploys_a_working_function_then_caches(nimbus_server, tmp_
         rf"^Building HelloWorldFunction \({re.escape(runtime)}, {method}\)… done in [0-9.]+ s$",
         out.stdout, re.M), out.stdout
     assert "create  function  HelloWorldFunction" in out.stdout, out.stdout
-    # The Api event is reported, not silently dropped.
-    assert "Api" in out.stderr and "HelloWorld" in out.stderr, out.stderr
-    name = outputs(out.stdout)["HelloWorldFunction"].rsplit(":", 1)[1]
+    printed = outputs(out.stdout)
+    name = printed["HelloWorldFunction"].rsplit(":", 1)[1]
     got = answer(lam, name)
     if expected is None:
         assert got["message"] == "hello from make", got
         assert got["event"] == {"path": "/hello"}, got
     else:
         assert got == expected
+        # The Api event made the REST API whose URL the Outputs print: GET it as a browser would.
+        url = printed["HelloWorldApi"]
+        assert re.fullmatch(r"http://\w+\.execute-api\.localhost:\d+/Prod/hello/", url), url
+        response = call(url)
+        assert response.status_code == 200, response.text
+        assert response.json() == expected
 
     artifact = app / ".nimbus" / "build" / "HelloWorldFunction"
     if fixture == "node-esm":
