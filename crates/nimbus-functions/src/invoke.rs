@@ -161,9 +161,16 @@ impl Functions {
             config.version
         ));
         let started = Instant::now();
-        let result = env
-            .invoke(request_id, payload, &resolved.invoked_arn, client_context)
-            .await;
+        // At shutdown the servers have already answered every caller, so an invocation still
+        // running has nobody waiting for it (or is an Event, which stays queued and runs again
+        // after the restart): its environment is killed rather than waited for.
+        let result = tokio::select! {
+            result = env.invoke(request_id, payload, &resolved.invoked_arn, client_context) => result,
+            () = self.stop.cancelled() => {
+                env.kill();
+                InvokeResult::Completed(Outcome::Exited("the server is shutting down".to_owned()))
+            }
+        };
         let duration = started.elapsed();
         let (healthy, function_error, body, status) = match result {
             InvokeResult::Completed(Outcome::Response(body)) => (true, None, body, None),
