@@ -44,6 +44,9 @@ def test_rest_crud_deploy_call_redeploy_delete(nimbus_server, tmp_path, apigw):
     out = deploy(nimbus_server, app, stack)
     assert "create  rest api  ServerlessRestApi" in out.stdout, out.stdout
     assert "warning" not in out.stderr, out.stderr
+    # The connector's Read and Write become the put function's table permissions.
+    granted = r"may read\+write\S* \S*SampleTable\S* \(connector \w*SampleTableConn"
+    assert re.search(granted, out.stdout), out.stdout
     outs = outputs(out.stdout)
     base = outs["WebEndpoint"]
     m = re.fullmatch(r"http://(\w+)\.execute-api\.localhost:\d+/Prod/", base)
