@@ -8,7 +8,9 @@
 //! Interpreters are resolved once, at first use, to the real executable: each candidate name on
 //! `PATH` is asked for its own `sys.executable` / `process.execPath` and version, and that
 //! answer is cached. A name on `PATH` may be a version manager's shim (pyenv's is a shell script
-//! that costs ~50 ms per start); environments run the executable behind it directly. When the
+//! that costs ~50 ms per start); environments run the executable behind it directly. The
+//! Pythons that pyenv installed (`$PYENV_ROOT/versions/*`) are candidates too, whichever one
+//! its shim selects. When the
 //! exact interpreter is missing, [`Resolution::note`] says which one runs instead; the init log
 //! of every environment and `nimbus doctor` repeat it.
 //!
@@ -90,6 +92,8 @@ pub struct RuntimeDirs {
     /// executables: a name on `PATH` may be a shim of a version manager, slow to start, or
     /// failing when that version is not installed.
     working: Arc<Mutex<HashMap<String, Option<Interpreter>>>>,
+    /// pyenv's folder, whose installed Pythons are candidates too.
+    pyenv_root: PathBuf,
 }
 
 /// One working interpreter: its real executable and version.
@@ -122,6 +126,37 @@ pub struct Resolution {
 /// Python versions Nimbus looks for, as `python3.X` names on `PATH`.
 const PYTHON_MINORS: std::ops::RangeInclusive<u32> = 8..=15;
 
+/// pyenv's folder: `$PYENV_ROOT`, else `~/.pyenv`.
+fn pyenv_root() -> PathBuf {
+    std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pyenv")))
+        .unwrap_or_default()
+}
+
+/// The `python3.X` executables of every Python that pyenv installed under `root`. pyenv's shim
+/// on `PATH` runs only the version selected for the current folder (`python3.12` fails when
+/// 3.11 is selected), yet the others are installed and are the exact interpreters for their
+/// runtimes.
+fn pyenv_pythons(root: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root.join("versions")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("3."))
+        .flat_map(|e| {
+            let bin = e.path().join("bin");
+            PYTHON_MINORS
+                .map(move |m| bin.join(format!("python3.{m}")))
+                .filter(|p| is_executable(p))
+        })
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    found
+}
+
 /// The requested version of a runtime: `python3.12` → `[3, 12]`, `nodejs20.x` → `[20]`.
 fn wanted_version(runtime: &str) -> Option<Vec<u32>> {
     if let Some(minor) = runtime.strip_prefix("python3.") {
@@ -149,7 +184,14 @@ impl RuntimeDirs {
             root,
             search_path,
             working: Arc::default(),
+            pyenv_root: pyenv_root(),
         }
+    }
+
+    /// Looks for pyenv's Pythons under `root` instead of `$PYENV_ROOT` or `~/.pyenv`.
+    pub fn with_pyenv_root(mut self, root: PathBuf) -> RuntimeDirs {
+        self.pyenv_root = root;
+        self
     }
 
     /// `name` on the search path, resolved to the executable it really runs, if it works.
@@ -192,6 +234,7 @@ impl RuntimeDirs {
             Family::Python => PYTHON_MINORS
                 .map(|m| format!("python3.{m}"))
                 .chain(["python3".to_owned()])
+                .chain(pyenv_pythons(&self.pyenv_root))
                 .filter_map(|name| self.interpreter(&name))
                 .collect(),
             Family::Node => self.interpreter("node").into_iter().collect(),
@@ -251,8 +294,11 @@ impl RuntimeDirs {
         write_if_changed(&dir.join("node/bootstrap.mjs"), NODE_BOOTSTRAP)
     }
 
-    /// Finds `name` on the search path.
+    /// Finds `name` on the search path (an absolute path is taken as it is).
     pub fn which(&self, name: &str) -> Option<PathBuf> {
+        if name.starts_with('/') {
+            return Some(PathBuf::from(name)).filter(|p| is_executable(p));
+        }
         self.search_path
             .split(':')
             .filter(|d| !d.is_empty())
@@ -547,6 +593,50 @@ mod tests {
     }
 
     #[test]
+    fn pythons_installed_by_pyenv_are_exact_interpreters() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let pyenv = dir.path().join("pyenv");
+        for (version, minor) in [("3.12.1", 12), ("3.9.18", 9)] {
+            let bin = pyenv.join("versions").join(version).join("bin");
+            std::fs::create_dir_all(&bin).expect("dir");
+            let exe = bin.join(format!("python3.{minor}"));
+            fake(
+                &bin,
+                &format!("python3.{minor}"),
+                &format!("{}\\n{version}\\n", exe.display()),
+            );
+        }
+        // PATH has only a 3.10, as when pyenv's shims select another version.
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("dir");
+        fake(
+            &bin,
+            "python3",
+            &format!("{}/python3\\n3.10.2\\n", bin.display()),
+        );
+        let dirs = RuntimeDirs::new(dir.path().join("rt"), bin.display().to_string())
+            .with_pyenv_root(pyenv.clone());
+        let exact = dirs.resolve("python3.12").expect("resolved");
+        assert!(exact.exact, "{:?}", exact.note);
+        assert_eq!(exact.interpreter.version, [3, 12, 1]);
+        assert!(exact.interpreter.path.starts_with(&pyenv));
+        assert_eq!(
+            dirs.resolve("python3.9")
+                .expect("resolved")
+                .interpreter
+                .version,
+            [3, 9, 18]
+        );
+        assert_eq!(
+            dirs.resolve("python3.10")
+                .expect("resolved")
+                .interpreter
+                .version,
+            [3, 10, 2]
+        );
+    }
+
+    #[test]
     fn runtimes_resolve_to_real_executables_or_the_nearest_version() {
         let dir = tempfile::tempdir().expect("tmp");
         let real = dir.path().join("real");
@@ -564,7 +654,8 @@ mod tests {
         );
         fake(&bin, "python3", &format!("{r}/python3.10-bin\\n3.10.2\\n"));
         fake(&bin, "python3.13", "broken shim");
-        let dirs = RuntimeDirs::new(dir.path().join("rt"), bin.display().to_string());
+        let dirs = RuntimeDirs::new(dir.path().join("rt"), bin.display().to_string())
+            .with_pyenv_root(dir.path().join("no-pyenv"));
 
         let exact = dirs.resolve("python3.12").expect("resolved");
         assert!(exact.exact && exact.note.is_none());
