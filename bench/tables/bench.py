@@ -418,6 +418,8 @@ class Point:
     server_cores: float = 0.0
     wrk_cores: float = 0.0
     other_cores: float = 0.0
+    # With --repeat: ops/s of every round; the point itself is the median round.
+    rounds: list[float] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -547,11 +549,11 @@ def run_all(targets: list[Target], args, logdir: Path, scratch: Path) -> list[Po
         except Exception as e:  # noqa: BLE001 - reported in the results, the run goes on
             log(f"{t.name}: could not start: {e}")
             t.stop()
-            for op in OPS:
+            for op in args.ops:
                 for c in conns_list:
                     points.append(Point(t.name, op, c, min(c, 2), duration, failed=str(e)))
 
-    for op in OPS:
+    for op in args.ops:
         log(f"== {op}")
         indices = op_indices(op, args)
         ready: list[tuple[Target, Path, list[Signed]]] = []
@@ -574,13 +576,31 @@ def run_all(targets: list[Target], args, logdir: Path, scratch: Path) -> list[Po
                                         failed=f"check failed: {e}"))
         log(f"  {len(ready)} targets answer {op} correctly; measuring")
         for c in sorted(set(args.conns) | set(args.moto_conns)):
-            for t, request_file, signed in ready:
-                duration, conns_list = settings(t)
-                if c in conns_list:
-                    points.append(run_wrk(t, op, c, duration, request_file, signed))
+            # Rounds go target after target, so a burst of other work on the machine falls on
+            # one round of each rather than on every round of one.
+            rounds: dict[str, list[Point]] = {}
+            for _ in range(args.repeat):
+                for t, request_file, signed in ready:
+                    duration, conns_list = settings(t)
+                    if c in conns_list:
+                        rounds.setdefault(t.name, []).append(
+                            run_wrk(t, op, c, duration, request_file, signed))
+            for measured in rounds.values():
+                points.append(median_round(measured))
         for _, request_file, _ in ready:
             request_file.unlink()
     return points
+
+
+def median_round(measured: list[Point]) -> Point:
+    """The round with the median throughput (a failed round, if any, stands for the point)."""
+    failed = [p for p in measured if p.failed or p.errors]
+    if failed or len(measured) == 1:
+        return (failed or measured)[0]
+    ordered = sorted(measured, key=lambda p: p.ops_per_s)
+    point = ordered[len(ordered) // 2]
+    point.rounds = [p.ops_per_s for p in measured]
+    return point
 
 
 # --------------------------------------------------------------------------------------------
@@ -618,7 +638,7 @@ def report(points: list[Point], targets: list[Target], meta: dict) -> tuple[str,
                  f"{meta['loadavg_before']}")
     lines.append("")
     conns_all = sorted({p.conns for p in points})
-    for op in OPS:
+    for op in (op for op in OPS if any(p.op == op for p in points)):
         lines.append(f"### {op}" + (f" (pages of {QUERY_PAGE} items)" if op == "Query" else ""))
         lines.append("")
         lines.append("| conns | target | ops/s | p50 ms | p99 ms | errors | server CPU µs/op | "
@@ -713,7 +733,11 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=8, help="seconds per point")
     parser.add_argument("--moto-duration", type=int, default=5, help="seconds per moto point")
     parser.add_argument("--conns", default="1,16,64")
+    parser.add_argument("--ops", default=",".join(OPS),
+                        help="operations to measure, e.g. GetItem (for profiling one of them)")
     parser.add_argument("--moto-conns", default="1,16,64")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds per point, target after target; the median round is kept")
     parser.add_argument("--requests", type=int, default=10_000,
                         help="distinct pre-signed requests per operation")
     parser.add_argument("--items", type=int, default=10_000, help="items seeded for GetItem")
@@ -722,6 +746,7 @@ def main() -> int:
     args = parser.parse_args()
     args.conns = [int(c) for c in args.conns.split(",")]
     args.moto_conns = [int(c) for c in args.moto_conns.split(",")]
+    args.ops = [op for op in OPS if op in args.ops.split(",")]
 
     makers = {
         "nimbus": lambda: Nimbus(args.nimbus),
@@ -742,7 +767,8 @@ def main() -> int:
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Linux {platform.release()}",
         "wrk_args": f"-c {{{','.join(map(str, args.conns))}}} -t min(c,2) -d {args.duration}s "
-                    f"(moto: -c {{{','.join(map(str, args.moto_conns))}}} -d {args.moto_duration}s)",
+                    f"(moto: -c {{{','.join(map(str, args.moto_conns))}}} -d {args.moto_duration}s)"
+                    + (f", median of {args.repeat} rounds" if args.repeat > 1 else ""),
         "requests": args.requests,
         "item_bytes": item_size(get_item(1)),
         "query_item_bytes": item_size(query_item(1)),

@@ -33,7 +33,8 @@ if [ ! -x .venv/bin/moto_server ] || [ requirements.txt -nt .venv/.installed ]; 
 fi
 
 say "building the floor server"
-(cd floor && cargo build --release --quiet)
+# Into its own target folder, where bench.py looks for it, whatever CARGO_TARGET_DIR says.
+(cd floor && CARGO_TARGET_DIR="$here/floor/target" cargo build --release --quiet)
 
 say "building nimbus (release)"
 (cd "$root" && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}" cargo build --release -p nimbus)

@@ -27,6 +27,12 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+/// mimalloc instead of the system allocator: the request path allocates and frees many small
+/// buffers (headers, JSON, items), and glibc's `malloc`/`free` took about a tenth of the CPU of a
+/// GetItem under load (docs/BENCHMARKS.md, "Tables").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
