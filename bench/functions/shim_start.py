@@ -1,13 +1,18 @@
 """Where a cold start's init time goes: Nimbus' bootstrap shims against a fake Runtime API in
 this process, next to the bare interpreter start, in interleaved runs.
 
-    bench/functions/.venv/bin/python bench/functions/shim_start.py [--runs 20]
+    bench/functions/.venv/bin/python bench/functions/shim_start.py [--runs 20] [--cgroup]
 
 For each shim run: spawn to the first `GET /runtime/invocation/next` (the end of init), and
 spawn to the hello handler's response being posted (a cold invocation without Nimbus). The
 interpreters are the executables Nimbus runs in bench.py (behind a version manager's shim on
 PATH, if any; the shim itself is measured too, bare, for information). Environments get the
 variables Nimbus sets for them, nothing from this shell.
+
+--cgroup (root, cgroup v1) runs every case a second time inside a cgroup set up as Nimbus sets
+up a 128 MB function's (`Cgroup::create_v1` in nimbus-sandbox: a parent group with the default
+cpu.shares, a child with cpu.shares 74 and a 128 MB memory limit), to show what the group itself
+costs a start on this machine.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench import NODE_HANDLER, PYTHON_HANDLER, ROOT, dist, find_runtimes, time_start
+from bench import NODE_HANDLER, PYTHON_HANDLER, ROOT, dist, find_runtimes
 
 SHIMS = ROOT / "crates" / "nimbus-functions" / "runtimes"
 EVENT = b'{"version":"2.0","rawPath":"/hello","headers":{"host":"bench"},"body":null}'
@@ -101,12 +106,42 @@ class FakeApi:
             return
 
 
-def time_shim(api: FakeApi, argv: list[str], env: dict, cwd: str) -> tuple[float, float]:
+class BenchCgroup:
+    """A cgroup v1 pair like Nimbus' for a 128 MB function; `enter` moves the calling process
+    into it (used between fork and exec)."""
+
+    ROOT = Path("/sys/fs/cgroup")
+
+    def __init__(self):
+        if not (self.ROOT / "cpu" / "tasks").exists() or not (self.ROOT / "memory" / "tasks").exists():
+            raise SystemExit("--cgroup needs cgroup v1 with the cpu and memory controllers")
+        self.parents = [self.ROOT / c / f"nimbus-bench-{os.getpid()}" for c in ("cpu", "memory")]
+        self.dirs = [p / "env" for p in self.parents]
+        for d in self.dirs:
+            d.mkdir(parents=True)
+        (self.dirs[0] / "cpu.shares").write_text(str(128 * 1024 // 1769))
+        (self.dirs[1] / "memory.limit_in_bytes").write_text(str(128 << 20))
+
+    def enter(self) -> None:
+        for d in self.dirs:
+            (d / "cgroup.procs").write_text(str(os.getpid()))
+
+    def remove(self) -> None:
+        for d in self.dirs + self.parents:
+            try:
+                d.rmdir()
+            except OSError as e:
+                sys.stderr.write(f"cannot remove {d}: {e}\n")
+
+
+def time_shim(api: FakeApi, argv: list[str], env: dict, cwd: str,
+              preexec=None) -> tuple[float, float]:
     """(spawn → first next, spawn → response posted) in ms."""
     api.reset()
     t0 = time.perf_counter_ns()
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=preexec)
     if not api.answered.wait(30):
         proc.kill()
         raise RuntimeError(f"{argv}: no response within 30 s: {proc.stderr.read()[:500]!r}")
@@ -118,6 +153,8 @@ def time_shim(api: FakeApi, argv: list[str], env: dict, cwd: str) -> tuple[float
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--cgroup", action="store_true",
+                        help="also run every case in a cgroup like Nimbus' (root, cgroup v1)")
     args = parser.parse_args()
     search_path = os.environ.get("PATH", "/usr/bin:/bin")
     py, node = find_runtimes(search_path)
@@ -147,19 +184,37 @@ def main() -> int:
     if py.real != py.interpreter:
         cases.insert(1, (f"python -c pass via {py.interpreter} (PATH)", "exit",
                          [str(py.interpreter), "-c", "pass"], bare_env))
+    group = BenchCgroup() if args.cgroup else None
+    if group:
+        # A no-op between fork and exec outside the group too, so that both spawn alike.
+        cases = [(name, kind, argv, env, lambda: None) for name, kind, argv, env in cases] + [
+            (f"{name}, in a cgroup", kind, argv, env, group.enter)
+            for name, kind, argv, env in cases]
+    else:
+        cases = [(name, kind, argv, env, None) for name, kind, argv, env in cases]
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in cases}
 
-    def run(kind: str, argv: list[str], env: dict) -> tuple[float, float]:
+    def run(kind: str, argv: list[str], env: dict, preexec) -> tuple[float, float]:
         if kind == "exit":
-            ms = time_start(argv, env, str(task))
+            t0 = time.perf_counter_ns()
+            code = subprocess.run(argv, env=env, cwd=str(task), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  preexec_fn=preexec).returncode
+            if code != 0:
+                raise RuntimeError(f"{argv} exited {code}")
+            ms = (time.perf_counter_ns() - t0) / 1e6
             return ms, ms
-        return time_shim(api, argv, env, str(task))
+        return time_shim(api, argv, env, str(task), preexec)
 
-    for _, kind, argv, env in cases:  # untimed: page cache, the runtime's bytecode cache
-        run(kind, argv, env)
-    for _ in range(args.runs):
-        for name, kind, argv, env in cases:
-            samples[name].append(run(kind, argv, env))
+    try:
+        for _, kind, argv, env, preexec in cases:  # untimed: page cache, bytecode cache
+            run(kind, argv, env, preexec)
+        for _ in range(args.runs):
+            for name, kind, argv, env, preexec in cases:
+                samples[name].append(run(kind, argv, env, preexec))
+    finally:
+        if group:
+            group.remove()
     print(f"spawn → exit (bare), spawn → first GET /next and → response posted (shims); "
           f"{args.runs} interleaved runs; load average {open('/proc/loadavg').read().split()[:3]}")
     print()
