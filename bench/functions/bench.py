@@ -3,10 +3,15 @@ hello handlers on Nimbus, next to the bare start of the same interpreters in the
 
 Run through `bench/functions/run.sh`, which installs what this script expects. Phases:
 
-1. bare interpreter start: `<python> -c pass` and `node -e 0`, with the interpreters Nimbus
-   itself resolves on PATH (the exact `python3.X` of the runtime, else `python3`; `node`);
-2. Nimbus is started on a fresh data directory and two hello functions are created with boto3;
-   one first invocation each (excluded: it installs the runtime's AWS SDK unless cached);
+1. bare interpreter start: `<python> -c pass` and `node -e 0`, of the executables behind the
+   names Nimbus resolves on PATH (the exact `python3.X` of the runtime, else `python3`; `node`):
+   when a name on PATH is a version manager's shim (pyenv), the executable it ends in, found by
+   asking the interpreter (`sys.executable`, `process.execPath`); the shim itself is measured
+   too, for information;
+2. Nimbus is started on a fresh data directory, with the directories of those executables first
+   on its PATH so that it runs the very executables measured in 1, and two hello functions are
+   created with boto3; one first invocation each (excluded: it installs the runtime's AWS SDK
+   unless cached);
 3. cold starts: before each one the function's configuration is updated (an environment
    variable), which stops its idle environment, so the next Invoke starts a new one. Timed
    client-side from sending a pre-signed Invoke request to reading its answer, on a persistent
@@ -132,8 +137,9 @@ def resolve(name: str, search_path: str) -> Path | None:
 class Runtime:
     key: str          # "python" or "node"
     runtime: str      # Lambda runtime name
-    interpreter: Path  # what Nimbus runs
-    real: Path        # the executable behind it (differs when the name on PATH is a shim)
+    interpreter: Path  # what the runtime's name resolves to on PATH
+    real: Path        # the executable behind it (differs when the name on PATH is a shim); what
+                      # Nimbus runs in the benchmark and what the bare start measures
     bare_args: list[str]
     function: str
     handler: str
@@ -183,17 +189,28 @@ def time_start(argv: list[str], env: dict, cwd: str) -> float:
     return (t1 - t0) / 1e6
 
 
+def nimbus_search_path(runtimes: list[Runtime], search_path: str) -> str:
+    """PATH for Nimbus: the executables' directories first, so that the runtimes' names resolve
+    to the executables the bare starts measure, not to a version manager's shim."""
+    first = []
+    for rt in runtimes:
+        d = str(rt.real.parent)
+        if d not in first:
+            first.append(d)
+    return ":".join(first + [d for d in search_path.split(":") if d and d not in first])
+
+
 def bare_starts(runtimes: list[Runtime], runs: int, search_path: str) -> dict:
-    """Interleaved runs of each interpreter (as Nimbus runs it, and the executable behind it),
-    in a scratch directory with only PATH set, as an environment's process is started."""
+    """Interleaved runs of each executable (and of the shim on PATH in front of it, if any), in
+    a scratch directory with only PATH set, as an environment's process is started."""
     env = {"PATH": search_path, "HOME": tempfile.gettempdir(), "LANG": "en_US.UTF-8"}
     cwd = tempfile.mkdtemp(prefix="nimbus-bench-bare-")
     samples: dict[str, list[float]] = {}
     cases = []
     for rt in runtimes:
-        cases.append((rt.key, [str(rt.interpreter), *rt.bare_args]))
+        cases.append((rt.key, [str(rt.real), *rt.bare_args]))
         if rt.real != rt.interpreter:
-            cases.append((f"{rt.key}-real", [str(rt.real), *rt.bare_args]))
+            cases.append((f"{rt.key}-on-PATH", [str(rt.interpreter), *rt.bare_args]))
     for _, argv in cases:  # one untimed run each: page cache
         time_start(argv, env, cwd)
     for _ in range(runs):
@@ -231,7 +248,7 @@ class Nimbus:
     def url(self) -> str:
         return f"http://{self.host}"
 
-    def start(self) -> None:
+    def start(self, search_path: str) -> None:
         cmd = [str(self.binary), "serve", "--data-dir", str(self.data), "--listen", self.host,
                "--gateway", f"127.0.0.1:{self.gateway}",
                "--max-environments", str(self.args.max_environments),
@@ -239,6 +256,7 @@ class Nimbus:
         log(f"start nimbus: {' '.join(cmd)}")
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log_file, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "PATH": search_path},
                                      start_new_session=True)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -461,7 +479,7 @@ def cold_starts(nimbus: Nimbus, lam, runtimes: list[Runtime], rounds: int, settl
                 time.sleep(settle)  # the drained environment exits; the machine is quiet
                 if mode == "plain":
                     results[rt.key]["bare"].append(
-                        time_start([str(rt.interpreter), *rt.bare_args], bare_env, bare_cwd))
+                        time_start([str(rt.real), *rt.bare_args], bare_env, bare_cwd))
                 start_ms = time.time() * 1000
                 ms, status, headers, body = conn.send(signed)
                 end_ms = time.time() * 1000
@@ -793,8 +811,8 @@ def report(meta: dict, runtimes: list[Runtime], bare: dict, first: dict, cold: d
     else:
         verdict("python warm throughput ≥ 3,000 invokes/s", None, "not measured cleanly")
     lines += ["Targets:", "", "```", *verdicts, "```", ""]
-    lines += ["Interpreters (as Nimbus resolves them on PATH): " + "; ".join(
-        f"{rt.runtime} → {rt.interpreter} (executable {rt.real})" for rt in runtimes)]
+    lines += ["Executables (Nimbus runs them and the bare starts measure them): " + "; ".join(
+        f"{rt.runtime} → {rt.real} (on PATH: {rt.interpreter})" for rt in runtimes)]
     return "\n".join(lines), verdicts
 
 
@@ -835,7 +853,7 @@ def main() -> int:
     started = time.time()
     runtimes = find_runtimes(search_path)
     for rt in runtimes:
-        log(f"{rt.runtime}: {rt.interpreter} (executable {rt.real})")
+        log(f"{rt.runtime}: {rt.real} (on PATH: {rt.interpreter})")
 
     log(f"== bare interpreter start, {args.bare_runs} runs each")
     bare = bare_starts(runtimes, args.bare_runs, search_path)
@@ -848,7 +866,7 @@ def main() -> int:
         if (args.sdk_cache / family).is_dir() and not (runtimes_dir / family).exists():
             shutil.copytree(args.sdk_cache / family, runtimes_dir / family, symlinks=True)
     try:
-        nimbus.start()
+        nimbus.start(nimbus_search_path(runtimes, search_path))
         lam = nimbus.client()
         create_functions(lam, runtimes)
         log("== first invocations")

@@ -2,7 +2,7 @@
 
 A small threaded fake of the Lambda Runtime API (the server is not what these
 tests check; the shims are) and helpers that start the real shim processes,
-`python3 bootstrap.py` and `node bootstrap.mjs`, against handler files written
+`python3 bootstrap.py` and `node bootstrap.cjs`, against handler files written
 to a temporary task root.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 RUNTIMES = REPO / "crates" / "nimbus-functions" / "runtimes"
 PYTHON_BOOTSTRAP = RUNTIMES / "python" / "bootstrap.py"
-NODE_BOOTSTRAP = RUNTIMES / "node" / "bootstrap.mjs"
+NODE_BOOTSTRAP = RUNTIMES / "node" / "bootstrap.cjs"
 
 PREFIX = "/2018-06-01/runtime"
 FUNCTION_NAME = "shim-test"
@@ -96,6 +96,26 @@ class FakeRuntimeApi(object):
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _send_framed(self, status, body, headers, framing):
+                """Answers with the body sent `chunked` (in pieces, with a
+                chunk extension and a trailer) or delimited by `close`."""
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                if framing == "chunked":
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    step = max(1, len(body) // 3 + 1)
+                    for i in range(0, len(body), step):
+                        piece = body[i:i + step]
+                        self.wfile.write(b"%x;piece=%d\r\n" % (len(piece), i) + piece + b"\r\n")
+                    self.wfile.write(b"0\r\nX-Trailer: done\r\n\r\n")
+                else:  # close
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.close_connection = True
+
             def do_GET(self):
                 api.requests.append(("GET", self.path))
                 api.connections.add(self.client_address[1])
@@ -109,11 +129,14 @@ class FakeRuntimeApi(object):
                         self.close_connection = True
                         return
                     try:
-                        request_id, body, headers = api.events.get(timeout=0.2)
+                        request_id, body, headers, status, framing = api.events.get(timeout=0.2)
                         break
                     except queue.Empty:
                         continue
-                self._send(200, body, headers)
+                if framing == "length":
+                    self._send(status, body, headers)
+                else:
+                    self._send_framed(status, body, headers, framing)
 
             def do_POST(self):
                 api.requests.append(("POST", self.path))
@@ -150,7 +173,10 @@ class FakeRuntimeApi(object):
 
     def enqueue(self, event, timeout_ms=3000, client_context=None, identity=None,
                 trace_id="Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
-                raw=None, content_type="application/json", request_id=None):
+                raw=None, content_type="application/json", request_id=None,
+                status=200, framing="length"):
+        """Queues the answer to a `next` request. framing: how its body is
+        delimited, "length" (Content-Length), "chunked" or "close"."""
         request_id = request_id or str(uuid.uuid4())
         headers = {
             "Lambda-Runtime-Aws-Request-Id": request_id,
@@ -166,7 +192,7 @@ class FakeRuntimeApi(object):
         if identity is not None:
             headers["Lambda-Runtime-Cognito-Identity"] = json.dumps(identity)
         body = raw if raw is not None else json.dumps(event).encode()
-        self.events.put((request_id, body, headers))
+        self.events.put((request_id, body, headers, status, framing))
         return request_id
 
     def wait_result(self, request_id, timeout=WAIT):
@@ -207,7 +233,7 @@ class FakeRuntimeApi(object):
 class Environment(object):
     """One shim process with its task root and fake Runtime API."""
 
-    def __init__(self, runtime, task_root, handler, api, extra_env=None):
+    def __init__(self, runtime, task_root, handler, api, extra_env=None, bootstrap=None):
         self.runtime = runtime
         self.task_root = Path(task_root)
         self.api = api
@@ -234,10 +260,10 @@ class Environment(object):
         }
         if runtime == "python":
             env["PYTHONPATH"] = str(self.task_root)
-            argv = [python_binary(), str(PYTHON_BOOTSTRAP)]
+            argv = [python_binary(), str(bootstrap or PYTHON_BOOTSTRAP)]
         else:
             env["NODE_PATH"] = str(self.task_root / "node_modules")
-            argv = [node_binary(), str(NODE_BOOTSTRAP)]
+            argv = [node_binary(), str(bootstrap or NODE_BOOTSTRAP)]
         env.update(extra_env or {})
         self.stdout = open(self.stdout_path, "wb")
         self.stderr = open(self.stderr_path, "wb")

@@ -2,15 +2,18 @@
 
 import json
 import re
+import shutil
 import statistics
+import subprocess
 
-from shimharness import ARN, FUNCTION_NAME, b64json, baseline_ms, python_binary
+from shimharness import (ARN, FUNCTION_NAME, PYTHON_BOOTSTRAP, b64json, baseline_ms,
+                         python_binary)
 
 
-def py(spawn, code, handler="app.handler", files=None, env=None):
+def py(spawn, code, handler="app.handler", files=None, env=None, bootstrap=None):
     all_files = {"app.py": code}
     all_files.update(files or {})
-    return spawn("python", all_files, handler, env)
+    return spawn("python", all_files, handler, env, bootstrap=bootstrap)
 
 
 ECHO = """
@@ -217,6 +220,7 @@ def handler(event, context):
     assert re.match(r'  File ".*/app.py", line 9, in handler\n    return lookup\(event\["id"\]\)\n', trace[0])
     assert 'in lookup' in trace[1]
     assert "bootstrap.py" not in "".join(trace)
+    assert "_nimbus_runtime" not in "".join(trace)
     assert res.headers.get("lambda-runtime-function-error-type") == "OrderNotFound"
     out = env.wait_output("[ERROR] OrderNotFound: order 42 not found")
     line = [l for l in out.split("\n") if l.startswith("[ERROR] OrderNotFound")][0]
@@ -309,6 +313,93 @@ def test_module_named_like_the_bootstrap_dir_contents_is_user_code(spawn):
                            "app.py": "import sys\ndef handler(e, c):\n    return sys.path[0]\n"},
                 "app.handler")
     assert env.invoke({}).json == str(env.task_root)
+
+
+def test_runtime_directory_is_not_on_sys_path(spawn):
+    env = py(spawn, "import sys\ndef handler(e, c):\n    return sys.path\n")
+    path = env.invoke({}).json
+    assert path[0] == str(env.task_root)
+    assert str(PYTHON_BOOTSTRAP.parent) not in path
+
+
+def test_runtime_bytecode_is_cached_but_not_user_code(spawn, tmp_path):
+    """The runtime module is loaded from its cached bytecode from the second start on, also
+    under PYTHONDONTWRITEBYTECODE, which still holds for user code."""
+    shim = tmp_path / "shim"
+    shutil.copytree(PYTHON_BOOTSTRAP.parent, shim, ignore=shutil.ignore_patterns("__pycache__"))
+    code = "import sys\ndef handler(e, c):\n    return sys.dont_write_bytecode\n"
+    env_vars = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONVERBOSE": "1"}
+    first = py(spawn, code, env=env_vars, bootstrap=shim / "bootstrap.py")
+    assert first.invoke({}).json is True
+    cached = list((shim / "__pycache__").glob("_nimbus_runtime.*.pyc"))
+    assert len(cached) == 1
+    second = py(spawn, code, env=env_vars, bootstrap=shim / "bootstrap.py")
+    assert second.invoke({}).json is True
+    assert "code object from '%s'" % cached[0] in second.errors()
+    assert not (second.task_root / "__pycache__").exists()
+
+
+JSON_CODEC_CHECK = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import _nimbus_runtime as rt
+assert rt._C_JSON is not None, "the _json fast path is off on this interpreter"
+
+def outcome(fn, *args, **kw):
+    try:
+        value = fn(*args, **kw)
+    except BaseException as e:
+        return ("raised", type(e).__name__, str(e))
+    return ("value", repr(value))
+
+documents = [
+    '{"a": [1, -2.5e-3, 1e400, -0.0, true, false, null], "b": {"c": "\\u00e9\\ud83d\\ude00"}}',
+    ' \t\n [1, 2] \r\n', '"just a string"', '123456789012345678901234567890', 'NaN',
+    '[Infinity, -Infinity]', '{"dup": 1, "dup": 2}', '"\u4e2d\u6587"', '[]', '{}',
+    '', '   ', '[1,]', '{"a" 1}', '1 2', '"\x01"', '[1] x', '\ufeff[1]', '{"a": [}', 'nul',
+    '"\\ud800"', '\f[1]', '[1]\f', '[' * 100 + ']' * 100,
+]
+inputs = []
+for doc in documents:
+    inputs += [doc, doc.encode("utf-8", "surrogatepass")]
+inputs += ['[1, "\u00e9"]'.encode("utf-16"), '[1]'.encode("utf-16-le"), b'\xef\xbb\xbf[1]',
+           b'[1, "\xff"]', b'1\x00', bytearray(b'[3]'), 42, None]
+for data in inputs:
+    mine, theirs = outcome(rt._json_loads, data), outcome(json.loads, data)
+    assert mine == theirs, (data, mine, theirs)
+
+class Str(str): pass
+class Num(float): pass
+class Int(int): pass
+circular = []
+circular.append(circular)
+objects = [
+    {"a": [1, 2.5, float("nan"), float("inf"), None, True], "\u00e9": "\u4e2d\U0001f600\x00\n"},
+    {1: "int key", 2.5: "float key", True: "bool key", None: "none key"}, (1, 2), "top \u00e9",
+    Str("sub"), Num(1.5), Int(7), [Str("x"), {Str("k"): Num(2.0)}], object(), {"s": {1, 2}},
+    {(1, 2): "tuple key"}, circular, 10 ** 30, -0.0, [], {},
+]
+def default(obj):
+    if isinstance(obj, set):
+        return sorted(obj)
+    raise TypeError("no %s" % type(obj).__name__)
+for obj in objects:
+    for ascii_only in (True, False):
+        for dflt in (None, default):
+            mine = outcome(rt._json_dumps, obj, default=dflt, ensure_ascii=ascii_only)
+            theirs = outcome(json.dumps, obj, default=dflt, ensure_ascii=ascii_only)
+            assert mine == theirs, (obj, ascii_only, dflt, mine, theirs)
+print("ok", len(inputs), len(objects))
+"""
+
+
+def test_json_codec_matches_the_json_module():
+    """The runtime's JSON functions (the `_json` accelerator without the json package) give
+    json's results and json's errors, on the interpreter the shim runs on."""
+    out = subprocess.run([python_binary(), "-c", JSON_CODEC_CHECK, str(PYTHON_BOOTSTRAP.parent)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ok ")
 
 
 def test_print_and_logging_format(spawn):

@@ -30,10 +30,12 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{FunctionsError, Result};
 
-/// The Python bootstrap shim.
+/// The Python bootstrap shim: imports the runtime module beside it, so that its bytecode is cached.
 pub const PYTHON_BOOTSTRAP: &str = include_str!("../runtimes/python/bootstrap.py");
-/// The Node.js bootstrap shim (an ES module, so it can import both module kinds).
-pub const NODE_BOOTSTRAP: &str = include_str!("../runtimes/node/bootstrap.mjs");
+/// The Python runtime module the bootstrap imports.
+pub const PYTHON_RUNTIME: &str = include_str!("../runtimes/python/_nimbus_runtime.py");
+/// The Node.js bootstrap shim (CommonJS; it imports ES module handlers with `import()`).
+pub const NODE_BOOTSTRAP: &str = include_str!("../runtimes/node/bootstrap.cjs");
 
 /// The boto3 version installed for Python functions.
 pub const BOTO3_VERSION: &str = "1.44.8";
@@ -291,7 +293,8 @@ impl RuntimeDirs {
         std::fs::create_dir_all(dir.join("python"))?;
         std::fs::create_dir_all(dir.join("node"))?;
         write_if_changed(&dir.join("python/bootstrap.py"), PYTHON_BOOTSTRAP)?;
-        write_if_changed(&dir.join("node/bootstrap.mjs"), NODE_BOOTSTRAP)
+        write_if_changed(&dir.join("python/_nimbus_runtime.py"), PYTHON_RUNTIME)?;
+        write_if_changed(&dir.join("node/bootstrap.cjs"), NODE_BOOTSTRAP)
     }
 
     /// Finds `name` on the search path (an absolute path is taken as it is).
@@ -394,7 +397,7 @@ pub fn launch(
             path.push(dirs.node_sdk().join("node_modules").display().to_string());
             Launch {
                 program: resolved.interpreter.path,
-                args: vec![shims.join("node/bootstrap.mjs").display().to_string()],
+                args: vec![shims.join("node/bootstrap.cjs").display().to_string()],
                 env: vec![("NODE_PATH".into(), path.join(":"))],
                 substitute: resolved.note,
             }

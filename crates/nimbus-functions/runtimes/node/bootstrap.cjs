@@ -1,6 +1,6 @@
 // Nimbus bootstrap for the nodejs* managed runtimes.
 //
-// Run as `node bootstrap.mjs` inside an execution environment. It speaks the
+// Run as `node bootstrap.cjs` inside an execution environment. It speaks the
 // Lambda Runtime API at AWS_LAMBDA_RUNTIME_API, loads the handler named by
 // _HANDLER (`path/file.export[.nested]`) from the task root and serves
 // invocations one at a time with the semantics of AWS's Node.js runtime:
@@ -29,17 +29,26 @@
 // Node resolves bare specifiers through node_modules directories of the
 // importing module's ancestors (Nimbus links the SDK there), for require and
 // import alike.
+//
+// Everything up to the first response is on the cold-start path, so this is
+// a CommonJS script: an ES module entry point starts Node's ES module loader
+// even for CommonJS handlers, and importing a built-in module as an ES module
+// evaluates all its lazily loaded parts (fs.promises, streams, readline...);
+// together several milliseconds. ES module handlers still start the loader,
+// through import(), and only then. The connection to the Runtime API is
+// opened before the handler loads, so that it is ready when `next` is sent.
 
-import http from 'node:http';
-import fs from 'node:fs';
-import path from 'node:path';
-import util from 'node:util';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+'use strict';
 
-const require = createRequire(import.meta.url);
+const net = require('node:net');
+const fs = require('node:fs');
+const path = require('node:path');
+const util = require('node:util');
+const { pathToFileURL } = require('node:url');
+
 const API_PREFIX = '/2018-06-01/runtime';
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
+const USER_AGENT = `nimbus-node/${process.versions.node}`;
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -192,36 +201,252 @@ function logError(label, err) {
 
 // ---------------------------------------------------------------------------
 // Runtime API client
+//
+// A small HTTP/1.1 client over node:net rather than node:http: it is on the
+// cold-start path, and the first request through node:http (agent, parser,
+// outgoing message machinery, run for the first time) took longer than the
+// rest of the start-up. The Runtime API is a loopback HTTP/1.1 server, so this
+// needs only: one keep-alive connection, requests with Content-Length,
+// responses delimited by Content-Length, chunked encoding or the connection's
+// end, and one retry on a fresh connection when the server closed an idle one.
+// Requests are sent one at a time, in order. As node:http's agent does, the
+// connection does not keep the event loop alive while no request is pending,
+// so that `beforeExit` still tells when a handler's work is done.
+
+class ResponseParser {
+  constructor() {
+    this.buffered = [];
+    this.size = 0;
+    this.head = null; // { status, headers, framing, length }
+    this.chunks = [];
+    this.chunkLeft = -1; // size of the chunk being read; -1: at a size line; -2: in trailers
+  }
+
+  // Returns a response once complete, else undefined; throws on bad input.
+  push(data) {
+    this.buffered.push(data);
+    this.size += data.length;
+    return this.parse(false);
+  }
+
+  // The connection ended: completes a close-delimited body.
+  end() {
+    return this.parse(true);
+  }
+
+  take(n) {
+    const all = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
+    const taken = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.buffered = rest.length ? [rest] : [];
+    this.size = rest.length;
+    return taken;
+  }
+
+  // The offset just past the next "\r\n", or -1.
+  lineEnd() {
+    if (this.buffered.length > 1) this.buffered = [Buffer.concat(this.buffered)];
+    const at = this.buffered.length ? this.buffered[0].indexOf('\r\n') : -1;
+    return at < 0 ? -1 : at + 2;
+  }
+
+  parse(ended) {
+    if (this.head === null) {
+      if (this.buffered.length > 1) this.buffered = [Buffer.concat(this.buffered)];
+      const end = this.buffered.length ? this.buffered[0].indexOf('\r\n\r\n') : -1;
+      if (end < 0) {
+        if (ended) throw new Error('the Runtime API closed the connection before answering');
+        return undefined;
+      }
+      const lines = this.take(end + 4).toString('latin1').split('\r\n');
+      const statusLine = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0]);
+      if (!statusLine) throw new Error(`malformed status line from the Runtime API: ${lines[0]}`);
+      const headers = {};
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(':');
+        if (colon > 0) {
+          headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+        }
+      }
+      const connection = (headers.connection || '').toLowerCase();
+      const head = {
+        status: Number(statusLine[2]),
+        headers,
+        keepAlive: statusLine[1] === '1' ? connection !== 'close' : connection === 'keep-alive',
+        framing: 'close',
+        length: 0,
+      };
+      if (head.status === 204 || head.status === 304 || head.status < 200) {
+        head.framing = 'length';
+      } else if (/chunked/i.test(headers['transfer-encoding'] || '')) {
+        head.framing = 'chunked';
+      } else if (headers['content-length'] !== undefined) {
+        head.framing = 'length';
+        head.length = Number(headers['content-length']);
+        if (!Number.isSafeInteger(head.length) || head.length < 0) {
+          throw new Error(`bad Content-Length from the Runtime API: ${headers['content-length']}`);
+        }
+      } else {
+        head.keepAlive = false;
+      }
+      this.head = head;
+    }
+    const head = this.head;
+    if (head.framing === 'length') {
+      if (this.size < head.length) {
+        if (ended) throw new Error('the Runtime API closed the connection inside a response');
+        return undefined;
+      }
+      return this.done(this.take(head.length));
+    }
+    if (head.framing === 'close') {
+      return ended ? this.done(this.take(this.size)) : undefined;
+    }
+    for (;;) {
+      if (this.chunkLeft === -1) {
+        const end = this.lineEnd();
+        if (end < 0) break;
+        const size = parseInt(this.take(end).toString('latin1').split(';')[0].trim(), 16);
+        if (!Number.isSafeInteger(size) || size < 0) {
+          throw new Error('bad chunk size from the Runtime API');
+        }
+        this.chunkLeft = size === 0 ? -2 : size; // -2: trailers follow
+      }
+      if (this.chunkLeft === -2) {
+        // Trailers, up to an empty line.
+        const end = this.lineEnd();
+        if (end < 0) break;
+        if (end === 2) {
+          this.take(2);
+          return this.done(Buffer.concat(this.chunks));
+        }
+        this.take(end);
+        continue;
+      }
+      if (this.size < this.chunkLeft + 2) break;
+      this.chunks.push(this.take(this.chunkLeft));
+      this.take(2);
+      this.chunkLeft = -1;
+    }
+    if (ended) throw new Error('the Runtime API closed the connection inside a chunked response');
+    return undefined;
+  }
+
+  done(body) {
+    const { status, headers, keepAlive } = this.head;
+    return { status, headers, body, keepAlive };
+  }
+}
 
 class RuntimeClient {
   constructor(address) {
     const at = address.lastIndexOf(':');
     this.hostname = (at < 0 ? address : address.slice(0, at)).replace(/^\[|\]$/g, '');
     this.port = at < 0 ? 80 : parseInt(address.slice(at + 1), 10);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    this.hostHeader = address;
+    this.socket = null;
+    this.queue = Promise.resolve();
   }
 
   request(method, urlPath, body, headers) {
+    const run = () => this.send(method, urlPath, body, headers);
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  async send(method, urlPath, body, headers) {
+    const payload = body === undefined ? undefined : Buffer.from(body);
+    let head = `${method} ${urlPath} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n`;
+    head += `User-Agent: ${USER_AGENT}\r\n`;
+    for (const [name, value] of Object.entries(headers || {})) head += `${name}: ${value}\r\n`;
+    if (payload !== undefined) head += `Content-Length: ${payload.length}\r\n`;
+    head += '\r\n';
+    const data = payload && payload.length
+      ? Buffer.concat([Buffer.from(head, 'latin1'), payload])
+      : Buffer.from(head, 'latin1');
+    const reused = this.socket !== null;
+    try {
+      return await this.exchange(data);
+    } catch (err) {
+      // The server may close an idle keep-alive connection; the request never
+      // reached it, so it is safe to send it again on a fresh one, once.
+      if (!reused || !err.retryable) throw err;
+      return this.exchange(data);
+    }
+  }
+
+  // Opens the connection ahead of the first request.
+  preconnect() {
+    if (this.socket === null) this.connect().unref();
+  }
+
+  connect() {
+    const socket = net.connect({ host: this.hostname, port: this.port, noDelay: true });
+    socket.on('error', () => {}); // reported through the exchange in progress
+    socket.on('close', () => {
+      if (this.socket === socket) this.socket = null;
+    });
+    this.socket = socket;
+    return socket;
+  }
+
+  exchange(data) {
+    const socket = this.socket || this.connect();
+    socket.ref();
     return new Promise((resolve, reject) => {
-      const options = {
-        hostname: this.hostname,
-        port: this.port,
-        path: urlPath,
-        method,
-        agent: this.agent,
-        headers: { ...headers },
+      const parser = new ResponseParser();
+      let received = false;
+      const finish = (err, res) => {
+        socket.off('data', onData);
+        socket.off('end', onEnd);
+        socket.off('close', onClose);
+        socket.off('error', onError);
+        if (err || !res.keepAlive) {
+          socket.destroy();
+          if (this.socket === socket) this.socket = null;
+        } else {
+          socket.unref();
+        }
+        if (err) reject(err);
+        else resolve(res);
       };
-      if (body !== undefined) options.headers['Content-Length'] = Buffer.byteLength(body);
-      const req = http.request(options, (res) => {
-        const chunks = [];
-        res.on('data', (chunk) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(body);
+      const onData = (chunk) => {
+        received = true;
+        let res;
+        try {
+          res = parser.push(chunk);
+        } catch (err) {
+          finish(err);
+          return;
+        }
+        if (res) finish(null, res);
+      };
+      const onEnd = () => {
+        let res;
+        try {
+          res = parser.end();
+        } catch (err) {
+          err.retryable = !received;
+          finish(err);
+          return;
+        }
+        finish(null, res);
+      };
+      const onError = (err) => {
+        err.retryable = !received && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+        finish(err);
+      };
+      const onClose = () => {
+        const err = new Error('the Runtime API closed the connection');
+        err.retryable = !received;
+        finish(err);
+      };
+      socket.on('data', onData);
+      socket.on('end', onEnd);
+      socket.on('close', onClose);
+      socket.on('error', onError);
+      socket.write(data);
     });
   }
 
@@ -528,7 +753,9 @@ class Runtime {
 function parseJsonHeader(value, name) {
   if (value === undefined) return undefined;
   try {
-    return JSON.parse(value);
+    // Header values are read as latin-1, byte for byte; the JSON text in them
+    // is UTF-8.
+    return JSON.parse(Buffer.from(value, 'latin1').toString('utf8'));
   } catch (err) {
     // The Runtime API carries JSON text; accept the Invoke API's base64 too.
     try {
@@ -568,6 +795,7 @@ async function main() {
     process.exit(1);
   }
   const client = new RuntimeClient(address);
+  client.preconnect();
 
   const errorCallbacks = {
     uncaughtException: (error) => client.postInitError(error).finally(() => process.exit(129)),
