@@ -23,43 +23,20 @@ import boto3
 import pytest
 from botocore.config import Config
 
+import test_deploy as deploy_helpers
+from test_deploy import FIXTURES, binary, outputs, project, server_args
 from test_deploy_rest import call
 
 pytestmark = pytest.mark.nimbus_only
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = REPO_ROOT / "tests" / "fixtures" / "sam"
-
-
-def binary() -> str:
-    return os.environ.get("NIMBUS_BIN") or str(REPO_ROOT / "target" / "debug" / "nimbus")
-
-
-def server_args(server) -> list[str]:
-    return [
-        "--data-dir", str(server.data_dir),
-        "--listen", server.endpoint.removeprefix("http://"),
-        "--gateway", server.gateway_endpoint.removeprefix("http://").rstrip("/"),
-    ]
-
 
 def nimbus(server, *args, timeout=300):
-    return subprocess.run([binary(), *args, *server_args(server)],
-                          capture_output=True, text=True, timeout=timeout)
+    """The CLI against `server`; builds can take minutes on a first run."""
+    return deploy_helpers.nimbus(server, *args, timeout=timeout)
 
 
 def deploy(server, app: Path, stack: str):
     return nimbus(server, "deploy", str(app / "template.yaml"), "--stack-name", stack)
-
-
-def outputs(stdout: str) -> dict[str, str]:
-    return dict(re.findall(r"^  (\w+) = (\S+)$", stdout, re.M))
-
-
-def project(tmp_path: Path, name: str) -> Path:
-    dest = tmp_path / name
-    shutil.copytree(FIXTURES / name, dest)
-    return dest
 
 
 @pytest.fixture(scope="module")
