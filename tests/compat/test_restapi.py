@@ -175,6 +175,22 @@ def test_rest_api_lifecycle(apigw):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
+def test_a_deployment_needs_an_integration_on_every_method(apigw):
+    api = apigw.create_rest_api(name="half-built")
+    res = add(apigw, api["id"], api["rootResourceId"], "items")
+    apigw.put_method(restApiId=api["id"], resourceId=res, httpMethod="GET",
+                     authorizationType="NONE")
+    with pytest.raises(ClientError) as e:
+        apigw.create_deployment(restApiId=api["id"], stageName="dev")
+    assert e.value.response["Error"]["Code"] == "BadRequestException"
+    assert e.value.response["Error"]["Message"] == "No integration defined for method"
+    apigw.delete_rest_api(restApiId=api["id"])
+    with pytest.raises(ClientError) as e:
+        apigw.get_rest_api(restApiId=api["id"])
+    assert e.value.response["Error"]["Message"].startswith("Invalid API identifier specified")
+    assert e.value.response["Error"]["Message"].endswith(f":{api['id']}")
+
+
 def test_resources_methods_integrations(apigw, echo_arn):
     api = apigw.create_rest_api(name=unique_name("r"))
     api_id, root = api["id"], api["rootResourceId"]

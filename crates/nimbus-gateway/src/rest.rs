@@ -406,10 +406,12 @@ impl Gateway {
     }
 
     fn load_rest(&self, id: &str) -> Result<RestApiDoc> {
-        let bytes = self
-            .store
-            .get(&key(id))?
-            .ok_or_else(|| not_found("Invalid API identifier specified"))?;
+        let bytes = self.store.get(&key(id))?.ok_or_else(|| {
+            not_found(format!(
+                "Invalid API identifier specified {}:{id}",
+                self.config.account_id
+            ))
+        })?;
         serde_json::from_slice(&bytes)
             .map_err(|e| GatewayError::Internal(format!("REST API record {id}: {e}")))
     }
@@ -932,6 +934,14 @@ impl Gateway {
                 .any(|r| !r.resource_methods.is_empty())
             {
                 return Err(bad("The REST API doesn't contain any methods"));
+            }
+            if doc
+                .resources
+                .values()
+                .flat_map(|r| r.resource_methods.values())
+                .any(|m| m.method_integration.is_none())
+            {
+                return Err(bad("No integration defined for method"));
             }
             if let Some(stage) = &input.stage_name {
                 check_stage_name(stage)?;
