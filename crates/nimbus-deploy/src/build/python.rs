@@ -1,6 +1,6 @@
 //! The pip builder: the source folder copied, then `requirements.txt` installed into it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::{Job, Target, copy_tree, run};
@@ -30,6 +30,27 @@ fn works(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The runtime's own interpreter: `python3.X` on `PATH` when it runs, else the one pyenv
+/// installed (its shim on `PATH` runs only the selected version). The server resolves runtimes
+/// the same way, so the packages are built for the interpreter that will import them.
+fn exact_interpreter(version: &str) -> Option<PathBuf> {
+    let name = format!("python{version}");
+    if works(&name) {
+        return Some(PathBuf::from(name));
+    }
+    let root = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pyenv")))?;
+    let mut found: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("bin").join(&name))
+        .filter(|p| works(&p.to_string_lossy()))
+        .collect();
+    found.sort();
+    found.pop()
+}
+
 /// The platform tags pip may pick binary wheels for, on this host (functions run on the host's
 /// interpreter). `manylinux2014` also admits `manylinux2010` and `manylinux1` wheels.
 fn platforms() -> Vec<String> {
@@ -56,9 +77,8 @@ pub(super) fn build(job: &Job<'_>) -> Result<()> {
         .strip_prefix("python")
         .filter(|v| v.starts_with("3."))
         .ok_or_else(|| req.error(format!("{} is not a Python runtime", req.runtime)))?;
-    let exact = format!("python{version}");
     let mut cmd;
-    if works(&exact) {
+    if let Some(exact) = exact_interpreter(version) {
         // The runtime's own interpreter picks what suits it.
         cmd = Command::new(&exact);
         cmd.args(["-m", "pip", "install", "--prefer-binary"]);
