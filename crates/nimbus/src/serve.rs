@@ -165,11 +165,12 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
     ));
     tasks.close();
 
+    let signals = install_signals();
     print_banner(&config, &key, aws_addr, gateway_addr)?;
     tracing::info!(aws = %aws_addr, gateway = %gateway_addr, "nimbus is ready");
 
     tokio::select! {
-        signal = shutdown_signal() => tracing::info!("{signal} received, shutting down"),
+        signal = shutdown_signal(signals) => tracing::info!("{signal} received, shutting down"),
         () = shutdown.cancelled() => tracing::error!("a listener failed, shutting down"),
     }
     shutdown.cancel();
@@ -200,13 +201,27 @@ async fn serve_http(
     }
 }
 
-async fn shutdown_signal() -> &'static str {
+/// SIGTERM and SIGINT handlers, installed before the banner says the server is up: a signal
+/// sent as soon as the banner appears must reach them, not the default action (which would end
+/// the process without a graceful shutdown).
+fn install_signals() -> Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop with kill -9");
+    ) {
+        (Ok(term), Ok(int)) => Some((term, int)),
+        _ => {
+            tracing::error!("cannot install signal handlers; stop with kill -9");
+            None
+        }
+    }
+}
+
+async fn shutdown_signal(
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+) -> &'static str {
+    let Some((mut term, mut int)) = signals else {
         return std::future::pending().await;
     };
     tokio::select! {
