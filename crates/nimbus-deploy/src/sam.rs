@@ -1232,30 +1232,14 @@ fn function(
                         ],
                         " (in an HttpApi event)",
                     );
-                    let api = match ep.get("ApiId") {
-                        None => IMPLICIT_HTTP_API.to_owned(),
-                        Some(node) => match intrinsic(node) {
-                            Some(("Ref", target)) => target.as_str().unwrap_or("").to_owned(),
-                            _ => {
-                                return Err(resource_error(
-                                    r,
-                                    node.line,
-                                    format!(
-                                        "event {name}: ApiId must be !Ref of an AWS::Serverless::HttpApi of this template"
-                                    ),
-                                ));
-                            }
-                        },
-                    };
-                    if !apis.contains_key(&api) {
-                        return Err(resource_error(
-                            r,
-                            event.line,
-                            format!(
-                                "event {name}: {api} is not an AWS::Serverless::HttpApi of this template"
-                            ),
-                        ));
-                    }
+                    let api = event_api(
+                        r,
+                        name,
+                        event,
+                        &ep,
+                        ("ApiId", IMPLICIT_HTTP_API, HTTP_API),
+                        apis,
+                    )?;
                     let path = opt(ctx, &ep, "Path")?;
                     let method = opt(ctx, &ep, "Method")?;
                     let route_key = match (path, method) {
@@ -1570,6 +1554,40 @@ fn rest_api_refs(ctx: &mut Context, id: &str, existing: Option<&Actual>) {
         .insert((id.to_owned(), "RootResourceId".into()), json!(PENDING));
 }
 
+/// The logical id of the API an event attaches to: `!Ref` of its `key` property (`ApiId`,
+/// `RestApiId`), or the `implicit` API when it has none; `api_type` is the resource type
+/// that `key` must refer to, and `apis` the APIs of that type in the template.
+fn event_api<V>(
+    r: &Resource,
+    name: &str,
+    event: &Node,
+    ep: &Node,
+    (key, implicit, api_type): (&str, &str, &str),
+    apis: &BTreeMap<String, V>,
+) -> Result<String> {
+    let api = match ep.get(key) {
+        None => implicit.to_owned(),
+        Some(node) => match intrinsic(node) {
+            Some(("Ref", target)) => target.as_str().unwrap_or("").to_owned(),
+            _ => {
+                return Err(resource_error(
+                    r,
+                    node.line,
+                    format!("event {name}: {key} must be !Ref of an {api_type} of this template"),
+                ));
+            }
+        },
+    };
+    if !apis.contains_key(&api) {
+        return Err(resource_error(
+            r,
+            event.line,
+            format!("event {name}: {api} is not an {api_type} of this template"),
+        ));
+    }
+    Ok(api)
+}
+
 /// An `Api` event: the API it goes to, its path, its method (upper case, `ANY` for SAM's
 /// `any`) and the integration timeout.
 fn rest_event(
@@ -1595,28 +1613,14 @@ fn rest_event(
         ],
         " (in an Api event)",
     );
-    let api = match ep.get("RestApiId") {
-        None => IMPLICIT_REST_API.to_owned(),
-        Some(node) => match intrinsic(node) {
-            Some(("Ref", target)) => target.as_str().unwrap_or("").to_owned(),
-            _ => {
-                return Err(resource_error(
-                    r,
-                    node.line,
-                    format!(
-                        "event {name}: RestApiId must be !Ref of an AWS::Serverless::Api of this template"
-                    ),
-                ));
-            }
-        },
-    };
-    if !rest_apis.contains_key(&api) {
-        return Err(resource_error(
-            r,
-            event.line,
-            format!("event {name}: {api} is not an AWS::Serverless::Api of this template"),
-        ));
-    }
+    let api = event_api(
+        r,
+        name,
+        event,
+        ep,
+        ("RestApiId", IMPLICIT_REST_API, REST_API),
+        rest_apis,
+    )?;
     let (Some(Json::String(path)), Some(Json::String(method))) =
         (opt(ctx, ep, "Path")?, opt(ctx, ep, "Method")?)
     else {
