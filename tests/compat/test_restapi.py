@@ -9,10 +9,8 @@ is then unknown)."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 import time
-import zipfile
 
 import boto3
 import pytest
@@ -20,6 +18,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from conftest import _client_kwargs, unique_name
+from test_gateway import _create_function
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -48,13 +47,6 @@ def handler(event, context):
 '''
 
 
-def _zip(source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("index.py", source)
-    return buf.getvalue()
-
-
 @pytest.fixture(scope="module")
 def apigw(nimbus_server):
     return boto3.client("apigateway", **_client_kwargs(nimbus_server))
@@ -74,15 +66,7 @@ def gateway_url(nimbus_server):
 
 @pytest.fixture(scope="module")
 def echo_arn(lambda_client, gateway_url):
-    out = lambda_client.create_function(
-        FunctionName=unique_name("rest-echo"),
-        Runtime="python3.12",
-        Role=f"arn:aws:iam::{ACCOUNT}:role/lambda-role",
-        Handler="index.handler",
-        Code={"ZipFile": _zip(ECHO)},
-        Timeout=10,
-    )
-    return out["FunctionArn"]
+    return _create_function(lambda_client, ECHO)
 
 
 def uri(fn_arn: str) -> str:
