@@ -96,6 +96,9 @@ pub struct RuntimeDirs {
     working: Arc<Mutex<HashMap<String, Option<Interpreter>>>>,
     /// pyenv's folder, whose installed Pythons are candidates too.
     pyenv_root: PathBuf,
+    /// Each runtime's resolution, by runtime name: worked out once, then reused by every cold
+    /// start.
+    resolved: Arc<Mutex<HashMap<String, Option<Resolution>>>>,
 }
 
 /// One working interpreter: its real executable and version.
@@ -187,6 +190,7 @@ impl RuntimeDirs {
             search_path,
             working: Arc::default(),
             pyenv_root: pyenv_root(),
+            resolved: Arc::default(),
         }
     }
 
@@ -231,6 +235,23 @@ impl RuntimeDirs {
     /// installed one (the newer of two equally near), with a note saying so. `None` for
     /// `provided.*` and when no interpreter of the family works. Blocks on first use.
     pub fn resolve(&self, runtime: &str) -> Option<Resolution> {
+        if let Some(known) = self
+            .resolved
+            .lock()
+            .ok()
+            .and_then(|m| m.get(runtime).cloned())
+        {
+            return known;
+        }
+        let found = self.find(runtime);
+        if let Ok(mut map) = self.resolved.lock() {
+            map.insert(runtime.to_owned(), found.clone());
+        }
+        found
+    }
+
+    /// What [`RuntimeDirs::resolve`] answers, worked out from the candidates.
+    fn find(&self, runtime: &str) -> Option<Resolution> {
         let wanted = wanted_version(runtime)?;
         let candidates: Vec<Interpreter> = match Family::of(runtime)? {
             Family::Python => PYTHON_MINORS
