@@ -1,9 +1,10 @@
 //! Starting one confined process: its own cgroup (memory limit, CPU weight, pids limit; v2 or
 //! v1), its own session and process group, a cleared environment, and piped output.
 //!
-//! The child joins its cgroup between fork and exec, so not one page it touches is charged
-//! elsewhere; then, when the spec asks for mounts, it enters its private mount namespace
-//! ([`crate::mounts`]). Further namespaces and seccomp will be added here, to the same spawn.
+//! The child joins its cgroup between fork and exec (cheaply: see `Cgroup::join_files`), so not
+//! one page it touches is charged elsewhere; then, when the spec asks for mounts, it enters its
+//! private mount namespace ([`crate::mounts`]). Further namespaces and seccomp will be added
+//! here, to the same spawn.
 
 use std::ffi::{CString, OsString};
 use std::io;
@@ -212,8 +213,16 @@ impl Cgroup {
         }
     }
 
-    fn procs_files(&self) -> Vec<PathBuf> {
-        self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
+    /// The files through which a freshly forked child moves itself into the group.
+    ///
+    /// v1 takes the `tasks` file, not `cgroup.procs`: moving a whole thread group makes the
+    /// kernel take its global threadgroup lock for writing, which waits for an RCU grace period
+    /// (10–15 ms on this kind of host, on every cold start), while moving the calling thread
+    /// alone skips that lock. Between fork and exec the child has exactly one thread, so the
+    /// thread is the process. v2 has no per-thread file outside threaded groups.
+    fn join_files(&self) -> Vec<PathBuf> {
+        let file = if self.v2 { "cgroup.procs" } else { "tasks" };
+        self.dirs.iter().map(|d| d.join(file)).collect()
     }
 }
 
@@ -240,7 +249,7 @@ pub fn spawn(
         source,
     };
     let procs: Vec<CString> = cgroup
-        .map(|c| c.procs_files())
+        .map(|c| c.join_files())
         .unwrap_or_default()
         .into_iter()
         .map(|p| CString::new(p.into_os_string().into_encoded_bytes()))
@@ -280,7 +289,7 @@ pub fn spawn(
                 if fd < 0 {
                     return Err(io::Error::last_os_error());
                 }
-                // "0" moves the writing process itself.
+                // "0" moves the writing thread (= this whole process) itself.
                 let written = libc::write(fd, b"0".as_ptr().cast(), 1);
                 libc::close(fd);
                 if written != 1 {
