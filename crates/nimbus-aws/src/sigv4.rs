@@ -232,7 +232,7 @@ impl Verifier {
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
             ));
         }
-        let payload_hash = hex::encode(Sha256::digest(body));
+        let payload_hash = hex_lower(&Sha256::digest(body));
         if let Some(claimed) = headers.get("x-amz-content-sha256") {
             let claimed = claimed.to_str().unwrap_or_default();
             if claimed == UNSIGNED_PAYLOAD {
@@ -389,10 +389,19 @@ fn fast_signature(
         info.scope_date,
         info.region,
         info.service,
-        hex::encode(Sha256::digest(canonical.as_bytes()))
+        hex_lower(&Sha256::digest(canonical.as_bytes()))
     );
     let key = signer.signing_key(&info.scope_date, &info.region, &info.service);
-    Some(hex::encode(hmac_sha256(&key, to_sign.as_bytes())))
+    Some(hex_lower(&hmac_sha256(&key, to_sign.as_bytes())))
+}
+
+/// Lower-case hex of a digest. `hex::encode` collects an iterator one `char` at a time, 1.5% of
+/// a GetItem's CPU for its three digests; encoding into a buffer of the right size is not.
+fn hex_lower(bytes: &[u8]) -> String {
+    let mut out = vec![0; bytes.len() * 2];
+    // Cannot fail: the buffer is exactly twice the input.
+    let _ = hex::encode_to_slice(bytes, &mut out);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// A path that SigV4's double encoding and normalization leave unchanged, without a query:

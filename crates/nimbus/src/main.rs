@@ -8,6 +8,7 @@ mod config;
 mod credentials;
 mod deploy;
 mod doctor;
+mod lanes;
 mod serve;
 mod telemetry;
 

@@ -151,8 +151,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
-    tasks.spawn(serve_http(
-        "AWS API",
+    tasks.spawn(serve_aws(
         aws_listener,
         nimbus_aws::router(state),
         shutdown.clone(),
@@ -183,6 +182,14 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
     functions.shutdown().await;
     let _ = tokio::task::spawn_blocking(move || gateway.flush_logs()).await;
     Ok(())
+}
+
+/// The AWS endpoint, on its per-core lanes ([`crate::lanes`]).
+async fn serve_aws(listener: TcpListener, router: axum::Router, shutdown: CancellationToken) {
+    if let Err(e) = crate::lanes::serve("aws", listener, router, shutdown.clone()).await {
+        tracing::error!("AWS API server failed: {e}");
+        shutdown.cancel();
+    }
 }
 
 async fn serve_http(
