@@ -10,6 +10,9 @@ Strategies:
   append+fsync          O_APPEND growth, fsync (file size and blocks change: metadata commit)
   sparse+fsync          fjall's journal: set_len (a sparse file), writes into the hole, fsync
   sparse+fdatasync      the same with fdatasync (blocks are still allocated: metadata commit)
+  fallocated+fsync      set_len, then fallocate over the whole journal (blocks reserved as
+                        unwritten extents; writing converts them), fsync
+  fallocated+fdatasync  the same with fdatasync
   zeroed+fdatasync      a journal written with zeros ahead of time, overwritten, fdatasync
                         (no allocation, no size change: only the data and a cache flush)
 
@@ -32,6 +35,10 @@ def strategy(name: str, path: str):
     fd = os.open(path, flags)
     if name.startswith("sparse"):
         os.ftruncate(fd, PREALLOC)
+    elif name.startswith("fallocated"):
+        os.ftruncate(fd, PREALLOC)
+        os.posix_fallocate(fd, 0, PREALLOC)
+        os.fsync(fd)
     else:
         chunk = b"\0" * (1 << 20)
         for _ in range(PREALLOC >> 20):
@@ -66,7 +73,8 @@ def main() -> None:
     parser.add_argument("--record", type=int, default=4096,
                         help="bytes per append (16 PutItems of ~200 bytes with framing ≈ 4 KiB)")
     args = parser.parse_args()
-    names = ["append+fsync", "sparse+fsync", "sparse+fdatasync", "zeroed+fdatasync"]
+    names = ["append+fsync", "sparse+fsync", "sparse+fdatasync", "fallocated+fsync",
+             "fallocated+fdatasync", "zeroed+fdatasync"]
     record = b"x" * args.record
     results: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="sync-latency-") as folder:
