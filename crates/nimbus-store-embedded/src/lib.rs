@@ -16,7 +16,9 @@
 //!   a single writer makes check-then-write atomic without locks. A waiter is a thread
 //!   blocked in [`Store::commit`] or a future returned by [`Store::commit_async`], so async
 //!   callers wait for the sync without parking a thread. [`nimbus_store::Op::Add`] is applied
-//!   by the writer, inside the group, on the counter's current value.
+//!   by the writer, inside the group, on the counter's current value; the additions of a
+//!   group to one counter are summed and written once (a check or write of that counter by a
+//!   later batch of the group sees them first).
 //! - **Reads** go straight to the engine from the calling thread and see every batch whose
 //!   commit has returned.
 //! - **One process per data directory.** `LOCK` in the directory is held with an exclusive
