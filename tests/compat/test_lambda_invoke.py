@@ -305,6 +305,34 @@ def test_log_tail_platform_lines(lambda_client, make_function):
     assert text.rstrip("\n").splitlines()[-1].startswith(f"REPORT RequestId: {rid3}"), text[-300:]
 
 
+def test_log_tail_holds_every_line_printed_just_before_the_return(lambda_client, make_function):
+    """Output reaches Nimbus through pipes read by other tasks, and the response can overtake
+    it: the tail must still end with what the handler printed last, on stdout and stderr,
+    invocation after invocation."""
+    python = make_function(build_zip({"app.py": (
+        "import sys\n"
+        "def handler(event, context):\n"
+        "    for i in range(event['lines']):\n"
+        "        print(f'out {event[\"n\"]} {i}')\n"
+        "    print(f'last err {event[\"n\"]}', file=sys.stderr)\n"
+        "    print(f'last out {event[\"n\"]}')\n"
+        "    return event['n']\n")}))
+    node = make_function(build_zip({"index.js": (
+        "exports.handler = async (event) => {\n"
+        "  for (let i = 0; i < event.lines; i++) console.log(`out ${event.n} ${i}`);\n"
+        "  console.error(`last err ${event.n}`);\n"
+        "  console.log(`last out ${event.n}`);\n"
+        "  return event.n;\n"
+        "};\n")}), handler="index.handler", runtime=NODE_RUNTIME)
+    for name in (python, node):
+        for n in range(15):
+            resp = invoke(lambda_client, name, {"n": n, "lines": 40}, LogType="Tail")
+            assert resp["Json"] == n, resp["Body"]
+            log = decoded_log(resp)
+            assert f"last out {n}\n" in log and f"last err {n}\n" in log, (name, n, log[-600:])
+            assert log.index(f"last out {n}") < log.index("END RequestId:"), log[-600:]
+
+
 def test_client_context_reaches_the_handler(lambda_client, make_function):
     name = make_function(echo_zip())
     context = {

@@ -8,9 +8,10 @@
 //! asks for an invocation, bounded by [`INIT_TIMEOUT`]), invoke (bounded by the function's
 //! timeout: on expiry the environment is killed and never reused), shutdown.
 
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::ExitStatus;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -97,13 +98,15 @@ pub struct Environment {
     exited: watch::Receiver<Option<String>>,
     /// Output captured for `LogType: Tail` while an invocation runs.
     capture: Arc<Mutex<Capture>>,
+    /// The output pipes, watched so that [`Self::settle_output`] knows when all that was
+    /// written has been read.
+    outputs: Vec<Arc<OutputPipe>>,
 }
 
-/// The `LogType: Tail` capture and when the runtime last wrote a line.
+/// The `LogType: Tail` capture.
 #[derive(Debug)]
 struct Capture {
     buf: Option<String>,
-    last_output: Instant,
 }
 
 impl std::fmt::Debug for Environment {
@@ -200,7 +203,6 @@ impl Environment {
         // Init output is kept for the first invocation's `LogType: Tail` (or its init error).
         let capture = Arc::new(Mutex::new(Capture {
             buf: Some(String::new()),
-            last_output: Instant::now(),
         }));
         // A substitute interpreter is named in the init log (and the first `LogType: Tail`).
         if let Some(note) = &spec.launch.substitute {
@@ -208,11 +210,16 @@ impl Environment {
             log.write(&line);
             append_capture(&capture, &line);
         }
+        let mut outputs = Vec::with_capacity(2);
         if let Some(out) = child.stdout.take() {
-            tasks.spawn(forward_output(out, log.clone(), Arc::clone(&capture)));
+            let (pipe, watched) = OutputPipe::watch(out);
+            outputs.extend(pipe);
+            tasks.spawn(forward_output(watched, log.clone(), Arc::clone(&capture)));
         }
         if let Some(err) = child.stderr.take() {
-            tasks.spawn(forward_output(err, log.clone(), Arc::clone(&capture)));
+            let (pipe, watched) = OutputPipe::watch(err);
+            outputs.extend(pipe);
+            tasks.spawn(forward_output(watched, log.clone(), Arc::clone(&capture)));
         }
         let (exit_tx, exited) = watch::channel(None);
         let alive = Arc::new(AtomicBool::new(true));
@@ -249,6 +256,7 @@ impl Environment {
             alive,
             exited,
             capture,
+            outputs,
         };
         match environment.wait_init().await {
             Ok(()) => {
@@ -358,21 +366,25 @@ impl Environment {
         }
     }
 
-    /// Waits until the runtime's output has been quiet for a moment (at most 100 ms), so that
-    /// lines written just before the response reach the log before `END`. Output travels
-    /// through a pipe that is read by another task: the response can overtake it.
+    /// Waits until everything the runtime wrote to its stdout and stderr so far has been read
+    /// into the log and the capture (at most 100 ms), so that lines written just before the
+    /// response reach the log before `END`: output travels through pipes read by other tasks,
+    /// and the response can overtake it. The shims write unbuffered (Node.js writes to pipes
+    /// synchronously, Python runs with `PYTHONUNBUFFERED`), so a line printed before the
+    /// response is in its pipe by the time the response arrives.
     pub async fn settle_output(&self) {
-        const QUIET: Duration = Duration::from_millis(5);
         let started = Instant::now();
-        loop {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-            let quiet = self
-                .capture
-                .lock()
-                .map(|c| c.last_output.elapsed() >= QUIET)
-                .unwrap_or(true);
-            if quiet || started.elapsed() >= Duration::from_millis(100) {
+        for round in 0u32.. {
+            if self.outputs.iter().all(|pipe| pipe.drained())
+                || started.elapsed() >= Duration::from_millis(100)
+            {
                 return;
+            }
+            // Let the forwarding tasks run; then wait on the timer if they are still busy.
+            if round < 8 {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::time::sleep(Duration::from_millis(1)).await;
             }
         }
     }
@@ -481,21 +493,96 @@ async fn forward_output(
     }
 }
 
+/// One output pipe of an environment, as seen by [`Environment::settle_output`]: whether the
+/// forwarding task has read everything written to it so far.
+///
+/// Written by hand because it needs the reads of one particular task: a count of the reads
+/// the task started, the count at which a read last found the pipe empty, and the number of
+/// bytes waiting in the pipe (`FIONREAD`, on a duplicate of the read end so that the number
+/// always names this pipe).
+struct OutputPipe {
+    fd: OwnedFd,
+    reads: AtomicU64,
+    idle_at: AtomicU64,
+    closed: AtomicBool,
+}
+
+impl OutputPipe {
+    /// Wraps a pipe's read end for the task that forwards it; `None` for the watch if the
+    /// descriptor cannot be duplicated (output is then forwarded, and never waited for).
+    fn watch<R: AsyncRead + AsFd + Unpin>(pipe: R) -> (Option<Arc<OutputPipe>>, Watched<R>) {
+        let watch = pipe.as_fd().try_clone_to_owned().ok().map(|fd| {
+            Arc::new(OutputPipe {
+                fd,
+                reads: AtomicU64::new(0),
+                idle_at: AtomicU64::new(0),
+                closed: AtomicBool::new(false),
+            })
+        });
+        let watched = Watched {
+            inner: pipe,
+            pipe: watch.clone(),
+        };
+        (watch, watched)
+    }
+
+    /// True when the pipe is closed, or empty while its task waits in a read (so every byte
+    /// read before has been handled: the task reads again only once it has).
+    fn drained(&self) -> bool {
+        if self.closed.load(Ordering::SeqCst) {
+            return true;
+        }
+        let reads = self.reads.load(Ordering::SeqCst);
+        let idle_at = self.idle_at.load(Ordering::SeqCst);
+        let waiting = rustix::io::ioctl_fionread(&self.fd).unwrap_or(0);
+        idle_at == reads && waiting == 0 && self.reads.load(Ordering::SeqCst) == reads
+    }
+}
+
+/// A pipe whose reads are counted for its [`OutputPipe`].
+struct Watched<R> {
+    inner: R,
+    pipe: Option<Arc<OutputPipe>>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Watched<R> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        let Some(pipe) = &this.pipe else {
+            return std::pin::Pin::new(&mut this.inner).poll_read(cx, buf);
+        };
+        let read = pipe.reads.fetch_add(1, Ordering::SeqCst) + 1;
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut this.inner).poll_read(cx, buf);
+        match &polled {
+            Poll::Pending => pipe.idle_at.store(read, Ordering::SeqCst),
+            Poll::Ready(Ok(())) if buf.filled().len() > before => {}
+            // End of file or an error: nothing more will come.
+            Poll::Ready(_) => pipe.closed.store(true, Ordering::SeqCst),
+        }
+        polled
+    }
+}
+
 /// Adds a line to the `LogType: Tail` capture, if one is running.
 fn append_capture(capture: &Mutex<Capture>, line: &str) {
-    if let Ok(mut c) = capture.lock() {
-        c.last_output = Instant::now();
-        if let Some(buf) = c.buf.as_mut() {
-            buf.push_str(line);
-            buf.push('\n');
-            // Only the tail is ever returned: keep the buffer bounded.
-            if buf.len() > CAPTURE_LIMIT {
-                let mut cut = buf.len() - CAPTURE_LIMIT / 2;
-                while !buf.is_char_boundary(cut) {
-                    cut += 1;
-                }
-                buf.drain(..cut);
+    if let Ok(mut c) = capture.lock()
+        && let Some(buf) = c.buf.as_mut()
+    {
+        buf.push_str(line);
+        buf.push('\n');
+        // Only the tail is ever returned: keep the buffer bounded.
+        if buf.len() > CAPTURE_LIMIT {
+            let mut cut = buf.len() - CAPTURE_LIMIT / 2;
+            while !buf.is_char_boundary(cut) {
+                cut += 1;
             }
+            buf.drain(..cut);
         }
     }
 }
