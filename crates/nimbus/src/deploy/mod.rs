@@ -52,6 +52,23 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// The tags Nimbus puts on a resource of `stack`, besides the template's own.
+/// `text` as a tag value AWS would accept: at most 256 characters of letters, digits, spaces
+/// and `_ . : / = + - @` (policy templates are written `Name(Key=value,...)`: the parentheses
+/// become `:` and ` `, the commas `+`).
+fn tag_value(text: &str) -> String {
+    let mapped: String = text
+        .chars()
+        .filter_map(|c| match c {
+            '(' => Some(':'),
+            ')' => None,
+            ',' => Some('+'),
+            c if c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c) => Some(c),
+            _ => Some('_'),
+        })
+        .collect();
+    mapped.chars().take(256).collect()
+}
+
 fn stack_tags(stack: &str, d: &Desired) -> BTreeMap<String, String> {
     let mut tags = match &d.spec {
         Spec::Function(f) => f.tags.clone(),
@@ -68,8 +85,7 @@ fn stack_tags(stack: &str, d: &Desired) -> BTreeMap<String, String> {
     if let Spec::Function(f) = &d.spec
         && !f.policies.is_empty()
     {
-        let text: String = f.policies.join(" ").chars().take(256).collect();
-        tags.insert("nimbus:policies".into(), text);
+        tags.insert("nimbus:policies".into(), tag_value(&f.policies.join(" ")));
     }
     if let Spec::Function(f) = &d.spec {
         for (i, access) in f.permissions.iter().enumerate() {
@@ -999,6 +1015,14 @@ mod tests {
         );
         let tags = stack_tags("shop", d);
         assert_eq!(tags["nimbus:table-access:1"], "read+stream-read :all");
+        let policies = &tags["nimbus:policies"];
+        assert!(
+            policies
+                .chars()
+                .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)),
+            "{policies}"
+        );
+        assert!(policies.contains("DynamoDBCrudPolicy:"), "{policies}");
         assert_eq!(
             tags["nimbus:table-access:2"],
             format!("read+write+delete {table}")
