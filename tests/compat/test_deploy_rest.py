@@ -60,9 +60,11 @@ def test_rest_crud_deploy_call_redeploy_delete(nimbus_server, tmp_path, apigw):
     assert api["tags"]["nimbus:logical-id"] == "ServerlessRestApi"
     stages = sorted(s["stageName"] for s in apigw.get_stages(restApiId=api_id)["item"])
     assert stages == ["Prod", "Stage"]
-    paths = {r["path"]: sorted(r.get("resourceMethods", {}))
-             for r in apigw.get_resources(restApiId=api_id)["items"]}
+    resources = apigw.get_resources(restApiId=api_id)["items"]
+    paths = {r["path"]: sorted(r.get("resourceMethods", {})) for r in resources}
     assert paths == {"/": ["GET", "POST"], "/{id}": ["GET"]}
+    # `!GetAtt ServerlessRestApi.RootResourceId` in Outputs is the id of `/`.
+    assert outs["RootResourceId"] == next(r["id"] for r in resources if r["path"] == "/")
 
     # create, list, get
     r = call(base, "POST", json={"id": "1", "name": "pen"})
@@ -98,6 +100,7 @@ def test_rest_crud_deploy_call_redeploy_delete(nimbus_server, tmp_path, apigw):
     again = deploy(nimbus_server, app, stack)
     assert "No changes" in again.stdout, again.stdout
     assert outputs(again.stdout)["WebEndpoint"] == base
+    assert outputs(again.stdout)["RootResourceId"] == outs["RootResourceId"]
 
     # A new route and CORS change the API in place: same id, same URL, new method served,
     # preflights answered by the OPTIONS methods SAM's Cors adds.
@@ -114,6 +117,7 @@ def test_rest_crud_deploy_call_redeploy_delete(nimbus_server, tmp_path, apigw):
     changed = deploy(nimbus_server, app, stack)
     assert "update  rest api  ServerlessRestApi" in changed.stdout, changed.stdout
     assert outputs(changed.stdout)["WebEndpoint"] == base
+    assert outputs(changed.stdout)["RootResourceId"] == outs["RootResourceId"]
     r = call(base + "items/2")
     assert r.status_code == 200, r.text
     assert r.json()["servedBy"]["resource"] == "/items/{id}"

@@ -329,6 +329,7 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let gateway = config.gateway.to_string();
     let mut resolved = prepared.resolved.clone();
     rt.block_on(learn_published(&cloud, &mut resolved))?;
+    rt.block_on(learn_rest_roots(&cloud, &mut resolved, &api_ids))?;
     let mut outputs = resolved.outputs(&api_ids, &gateway)?;
     // A layer's Ref is its version ARN, known since it was published.
     for o in &mut outputs {
@@ -412,6 +413,30 @@ async fn learn_published(cloud: &Cloud, resolved: &mut Resolved) -> anyhow::Resu
         );
         resolved.learn(&format!("{logical_id}.Version"), None, json!(arn));
         resolved.learn(&logical_id, Some("Version"), json!(arn));
+    }
+    Ok(())
+}
+
+/// `RootResourceId` of each REST API of the stack (`!GetAtt Api.RootResourceId` in Outputs),
+/// known once the API exists.
+async fn learn_rest_roots(
+    cloud: &Cloud,
+    resolved: &mut Resolved,
+    api_ids: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    let rest: Vec<(String, String)> = resolved
+        .resources
+        .iter()
+        .filter(|d| matches!(d.spec, Spec::RestApi(_)))
+        .filter_map(|d| {
+            api_ids
+                .get(&d.logical_id)
+                .map(|id| (d.logical_id.clone(), id.clone()))
+        })
+        .collect();
+    for (logical_id, id) in rest {
+        let root = cloud.rest_root_resource(&id).await?;
+        resolved.learn(&logical_id, Some("RootResourceId"), json!(root));
     }
     Ok(())
 }

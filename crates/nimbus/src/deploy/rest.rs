@@ -193,6 +193,14 @@ impl Cloud {
         Ok(())
     }
 
+    /// The id of REST API `id`'s root resource (`/`).
+    pub(super) async fn rest_root_resource(&self, id: &str) -> anyhow::Result<String> {
+        let resources = self
+            .apigw("GET", &format!("/restapis/{id}/resources"), None)
+            .await?;
+        root_of(id, resources["item"].as_array().map_or(&[], Vec::as_slice))
+    }
+
     /// Makes REST API `id` serve `spec` on its stages.
     pub(super) async fn sync_rest_api(
         &self,
@@ -217,12 +225,7 @@ impl Cloud {
             )
             .await?;
         let resources = resources["item"].as_array().cloned().unwrap_or_default();
-        let root = resources
-            .iter()
-            .find(|r| r["path"] == "/")
-            .and_then(|r| r["id"].as_str())
-            .ok_or_else(|| anyhow!("REST API {id} has no root resource"))?
-            .to_owned();
+        let root = root_of(id, &resources)?;
         for r in &resources {
             let rid = r["id"].as_str().unwrap_or_default();
             if r["parentId"].as_str() == Some(root.as_str()) {
@@ -471,6 +474,16 @@ impl Cloud {
         }
         self.set_rest_tags(id, &previous.tags).await
     }
+}
+
+/// The id of the root resource (`/`) among `resources` of REST API `api`.
+fn root_of(api: &str, resources: &[Value]) -> anyhow::Result<String> {
+    resources
+        .iter()
+        .find(|r| r["path"] == "/")
+        .and_then(|r| r["id"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("REST API {api} has no root resource"))
 }
 
 #[cfg(test)]
