@@ -335,6 +335,14 @@ fn unescape(stored: &str) -> String {
 fn write_loop(requests: mpsc::Receiver<Write_>) {
     let mut files: HashMap<PathBuf, BufWriter<File>> = HashMap::new();
     while let Ok(first) = requests.recv() {
+        // A line rarely comes alone (an invocation writes START, its output, END and REPORT):
+        // let the others arrive before writing. While this thread sleeps, sending to it wakes
+        // nobody, so the invocations pay one wake-up of this thread per millisecond at most
+        // instead of one per line (a tenth of the server's CPU at 4,000 invocations/s).
+        // A flush (a reader waiting) is served at once.
+        if matches!(first, Write_::Line { .. }) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let mut waiters = Vec::new();
         let mut next = Some(first);
         while let Some(request) = next {
