@@ -341,6 +341,8 @@ fn write_loop(requests: mpsc::Receiver<Write_>) {
         // instead of one per line (a tenth of the server's CPU at 4,000 invocations/s).
         // A flush (a reader waiting) is served at once.
         if matches!(first, Write_::Line { .. }) {
+            // This is the log writer's own thread, not a runtime worker.
+            #[allow(clippy::disallowed_methods)]
             std::thread::sleep(Duration::from_millis(1));
         }
         let mut waiters = Vec::new();
