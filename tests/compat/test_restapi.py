@@ -159,6 +159,42 @@ def test_rest_api_lifecycle(apigw):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
+def test_lists_page_with_limit_and_position(apigw):
+    """GetRestApis and GetResources take `limit` (1 to 500) and hand back a `position` while
+    more remain; boto3's paginators follow it."""
+    apis = [apigw.create_rest_api(name=unique_name("page")) for _ in range(3)]
+    try:
+        first = apigw.get_rest_apis(limit=1)
+        assert len(first["items"]) == 1 and first.get("position"), first
+        second = apigw.get_rest_apis(limit=1, position=first["position"])
+        assert len(second["items"]) == 1
+        assert second["items"][0]["id"] != first["items"][0]["id"]
+        pages = list(apigw.get_paginator("get_rest_apis").paginate(
+            PaginationConfig={"PageSize": 2}))
+        assert all(len(p["items"]) <= 2 for p in pages)
+        seen = [a["id"] for p in pages for a in p["items"]]
+        assert len(seen) == len(set(seen))
+        assert {a["id"] for a in apis} <= set(seen)
+        assert "position" not in pages[-1]
+
+        api = apis[0]
+        for part in ("a", "b", "c"):
+            add(apigw, api["id"], api["rootResourceId"], part)
+        pages = list(apigw.get_paginator("get_resources").paginate(
+            restApiId=api["id"], PaginationConfig={"PageSize": 3}))
+        assert [len(p["items"]) for p in pages] == [3, 1]
+        paths = sorted(r["path"] for p in pages for r in p["items"])
+        assert paths == ["/", "/a", "/b", "/c"]
+
+        for bad in ({"limit": 0}, {"limit": 501}, {"position": "nope"}):
+            with pytest.raises(ClientError) as e:
+                apigw.get_rest_apis(**bad)
+            assert e.value.response["Error"]["Code"] == "BadRequestException", bad
+    finally:
+        for api in apis:
+            apigw.delete_rest_api(restApiId=api["id"])
+
+
 def test_a_deployment_needs_an_integration_on_every_method(apigw):
     api = apigw.create_rest_api(name="half-built")
     res = add(apigw, api["id"], api["rootResourceId"], "items")

@@ -275,6 +275,51 @@ fn item<T: serde::Serialize>(list: Vec<T>) -> Out {
     Out::Ok(json!({ "item": list.iter().map(to_value).collect::<Vec<_>>() }))
 }
 
+/// A v1 list that pages (`GetRestApis`, `GetResources`, `GetDeployments`): `limit` (1 to 500)
+/// and `position` as API Gateway takes them; the position is the offset of the next page.
+/// Without `limit` the rest of the list comes in one answer.
+fn page<T: serde::Serialize>(list: Vec<T>, query: &[(String, String)]) -> Result<Out, AwsError> {
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let bad = |message: String| {
+        AwsError::new(
+            Protocol::RestJson,
+            StatusCode::BAD_REQUEST,
+            NAMESPACE,
+            "BadRequestException",
+            message,
+        )
+    };
+    let start = match get("position") {
+        None => 0,
+        Some(p) => p
+            .parse::<usize>()
+            .map_err(|_| bad(format!("Invalid position parameter: {p}")))?,
+    };
+    let limit = match get("limit") {
+        None => usize::MAX,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=500).contains(&n) => n,
+            _ => {
+                return Err(bad(format!(
+                    "Invalid limit parameter: {l}; it must be 1 to 500"
+                )));
+            }
+        },
+    };
+    let start = start.min(list.len());
+    let end = start.saturating_add(limit).min(list.len());
+    let mut out = json!({ "item": list[start..end].iter().map(to_value).collect::<Vec<_>>() });
+    if end < list.len() {
+        out["position"] = json!(end.to_string());
+    }
+    Ok(Out::Ok(out))
+}
+
 fn unsupported(m: &str, seg: &[&str]) -> AwsError {
     AwsError::new(
         Protocol::RestJson,
@@ -311,7 +356,7 @@ fn run_v1(
             &gw.create_rest_api(parse::<CreateRestApiInput>(body)?)
                 .map_err(e)?,
         )),
-        ("GET", ["restapis"]) => item(gw.get_rest_apis().map_err(e)?),
+        ("GET", ["restapis"]) => page(gw.get_rest_apis().map_err(e)?, query)?,
         ("GET", ["restapis", api]) => Out::Ok(to_value(&gw.get_rest_api(api).map_err(e)?)),
         ("PATCH", ["restapis", api]) => Out::Ok(to_value(
             &gw.update_rest_api(api, parse::<PatchInput>(body)?)
@@ -323,7 +368,7 @@ fn run_v1(
         }
         // resources
         ("GET", ["restapis", api, "resources"]) => {
-            Out::Ok(json!({ "item": gw.get_resources(api, embed).map_err(e)? }))
+            page(gw.get_resources(api, embed).map_err(e)?, query)?
         }
         ("GET", ["restapis", api, "resources", id]) => {
             Out::Ok(gw.get_resource(api, id, embed).map_err(e)?)
@@ -431,7 +476,9 @@ fn run_v1(
             &gw.create_rest_deployment(api, parse::<CreateDeploymentInput>(body)?)
                 .map_err(e)?,
         )),
-        ("GET", ["restapis", api, "deployments"]) => item(gw.get_rest_deployments(api).map_err(e)?),
+        ("GET", ["restapis", api, "deployments"]) => {
+            page(gw.get_rest_deployments(api).map_err(e)?, query)?
+        }
         ("GET", ["restapis", api, "deployments", id]) => {
             Out::Ok(to_value(&gw.get_rest_deployment(api, id).map_err(e)?))
         }
