@@ -94,16 +94,25 @@ pub struct Target {
     pub operation: String,
 }
 
+/// The JSON-protocol service and operation that an `X-Amz-Target` header names
+/// (`DynamoDB_20120810.GetItem`); `None` for a prefix no service here answers to.
+pub fn json_target(target: &str) -> Option<(Service, &str)> {
+    let (prefix, operation) = target.split_once('.').unwrap_or((target, ""));
+    let service = match prefix {
+        "DynamoDB_20120810" => Service::DynamoDb,
+        "DynamoDBStreams_20120810" => Service::DynamoDbStreams,
+        "Logs_20140328" => Service::Logs,
+        _ => return None,
+    };
+    Some((service, operation))
+}
+
 impl Target {
     pub fn of(parts: &http::request::Parts) -> Result<Target, AwsError> {
         if let Some(target) = parts.headers.get("x-amz-target") {
             let target = target.to_str().unwrap_or_default();
-            let (prefix, operation) = target.split_once('.').unwrap_or((target, ""));
-            let service = match prefix {
-                "DynamoDB_20120810" => Service::DynamoDb,
-                "DynamoDBStreams_20120810" => Service::DynamoDbStreams,
-                "Logs_20140328" => Service::Logs,
-                _ => return Err(AwsError::unknown_operation(Protocol::Json10, target)),
+            let Some((service, operation)) = json_target(target) else {
+                return Err(AwsError::unknown_operation(Protocol::Json10, target));
             };
             return Ok(Target {
                 service,

@@ -27,6 +27,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use nimbus_aws::route::{self, Service};
 use tokio::net::TcpListener;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
@@ -161,7 +162,9 @@ async fn dispatch(
     let dynamodb = request
         .headers()
         .get("x-amz-target")
-        .is_some_and(|target| target.as_bytes().starts_with(b"DynamoDB_"));
+        .and_then(|target| target.to_str().ok())
+        .and_then(route::json_target)
+        .is_some_and(|(service, _)| service == Service::DynamoDb);
     if dynamodb {
         return router.oneshot(request).await;
     }
