@@ -212,14 +212,10 @@ impl Environment {
         }
         let mut outputs = Vec::with_capacity(2);
         if let Some(out) = child.stdout.take() {
-            let (pipe, watched) = OutputPipe::watch(out);
-            outputs.extend(pipe);
-            tasks.spawn(forward_output(watched, log.clone(), Arc::clone(&capture)));
+            outputs.extend(OutputPipe::follow(out, tasks, &log, &capture));
         }
         if let Some(err) = child.stderr.take() {
-            let (pipe, watched) = OutputPipe::watch(err);
-            outputs.extend(pipe);
-            tasks.spawn(forward_output(watched, log.clone(), Arc::clone(&capture)));
+            outputs.extend(OutputPipe::follow(err, tasks, &log, &capture));
         }
         let (exit_tx, exited) = watch::channel(None);
         let alive = Arc::new(AtomicBool::new(true));
@@ -508,9 +504,15 @@ struct OutputPipe {
 }
 
 impl OutputPipe {
-    /// Wraps a pipe's read end for the task that forwards it; `None` for the watch if the
-    /// descriptor cannot be duplicated (output is then forwarded, and never waited for).
-    fn watch<R: AsyncRead + AsFd + Unpin>(pipe: R) -> (Option<Arc<OutputPipe>>, Watched<R>) {
+    /// Starts the task that forwards `pipe` to `log` and `capture`, and returns the pipe's
+    /// watch; `None` if the descriptor cannot be duplicated (the output is then forwarded, and
+    /// never waited for).
+    fn follow<R: AsyncRead + AsFd + Unpin + Send + 'static>(
+        pipe: R,
+        tasks: &TaskTracker,
+        log: &LogStream,
+        capture: &Arc<Mutex<Capture>>,
+    ) -> Option<Arc<OutputPipe>> {
         let watch = pipe.as_fd().try_clone_to_owned().ok().map(|fd| {
             Arc::new(OutputPipe {
                 fd,
@@ -523,7 +525,8 @@ impl OutputPipe {
             inner: pipe,
             pipe: watch.clone(),
         };
-        (watch, watched)
+        tasks.spawn(forward_output(watched, log.clone(), Arc::clone(capture)));
+        watch
     }
 
     /// True when the pipe is closed, or empty while its task waits in a read (so every byte

@@ -76,9 +76,12 @@ impl Functions {
             None => None,
             Some(encoded) => Some(decode_client_context(encoded)?),
         };
+        // On the calling task: two point reads of the store, answered from memory (memtables
+        // and block cache) in microseconds, less than the two thread wake-ups of a hand-off to
+        // the blocking pool, which were a measurable share of a warm invocation.
         let resolved = self
-            .resolve(&input.function_name, input.qualifier.as_deref())
-            .await?;
+            .registry
+            .resolve(&input.function_name, input.qualifier.as_deref())?;
         match input.invocation_type {
             InvocationType::DryRun => Ok(InvokeOutput {
                 status_code: 204,
@@ -113,17 +116,6 @@ impl Functions {
                     .map_err(|e| FunctionsError::Service(format!("invocation task failed: {e}")))?
             }
         }
-    }
-
-    /// Resolves on the calling task: two point reads of the store, answered from memory (its
-    /// memtables and block cache) in microseconds, less than the two thread wake-ups of a
-    /// hand-off to the blocking pool, which were a measurable share of a warm invocation.
-    async fn resolve(
-        self: &Arc<Self>,
-        name: &str,
-        qualifier: Option<&str>,
-    ) -> Result<ResolvedFunction> {
-        self.registry.resolve(name, qualifier)
     }
 
     /// Runs one invocation of an already resolved function synchronously.
@@ -587,8 +579,8 @@ impl Functions {
             }
         };
         let outcome = match self
+            .registry
             .resolve(&queued.function, queued.qualifier.as_deref())
-            .await
         {
             Ok(resolved) => {
                 self.run(&resolved, &queued.request_id, payload, None, false)
