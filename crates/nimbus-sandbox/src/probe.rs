@@ -30,15 +30,11 @@ pub enum Cgroups {
     None,
 }
 
-/// Runs every probe, each once: what `serve` checks at start-up.
-pub fn all() -> Vec<Finding> {
-    vec![namespaces(), mounts(false), cgroups_finding(), seccomp()]
-}
-
-/// Runs every probe and also measures what the mount step costs (about twenty process
-/// starts): what `nimbus doctor` reports.
-pub fn all_measured() -> Vec<Finding> {
-    vec![namespaces(), mounts(true), cgroups_finding(), seccomp()]
+/// Runs every probe, each once (what `serve` checks at start-up); with `measure`, also
+/// measures what the mount step costs, about twenty more process starts (what `nimbus doctor`
+/// reports).
+pub fn all(measure: bool) -> Vec<Finding> {
+    vec![namespaces(), mounts(measure), cgroups_finding(), seccomp()]
 }
 
 /// The mount step of a spawn ([`crate::mounts`]): starts a process with a temporary directory
@@ -299,7 +295,7 @@ mod tests {
 
     #[test]
     fn probes_give_a_verdict() {
-        for finding in all() {
+        for finding in all(true) {
             eprintln!("{finding:?}");
             assert!(!finding.detail.is_empty(), "{finding:?}");
         }

@@ -17,7 +17,7 @@ struct Check {
 
 pub fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let config = Config::resolve(&args.server, false)?;
-    let mut checks: Vec<Check> = nimbus_sandbox::probe::all_measured()
+    let mut checks: Vec<Check> = nimbus_sandbox::probe::all(true)
         .into_iter()
         .map(|f| Check {
             what: f.what.to_owned(),
