@@ -51,7 +51,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("start the async runtime")
 }
 
-/// The tags Nimbus puts on a resource of `stack`, besides the template's own.
 /// `text` as a tag value AWS would accept: at most 256 characters of letters, digits, spaces
 /// and `_ . : / = + - @` (policy templates are written `Name(Key=value,...)`: the parentheses
 /// become `:` and ` `, the commas `+`).
@@ -69,6 +68,7 @@ fn tag_value(text: &str) -> String {
     mapped.chars().take(256).collect()
 }
 
+/// The tags Nimbus puts on a resource of `stack`, besides the template's own.
 fn stack_tags(stack: &str, d: &Desired) -> BTreeMap<String, String> {
     let mut tags = match &d.spec {
         Spec::Function(f) => f.tags.clone(),

@@ -193,12 +193,13 @@ impl Cloud {
         Ok(())
     }
 
-    /// The id of REST API `id`'s root resource (`/`).
+    /// The id of REST API `id`'s root resource (`/`), as the API reports it.
     pub(super) async fn rest_root_resource(&self, id: &str) -> anyhow::Result<String> {
-        let resources = self
-            .apigw("GET", &format!("/restapis/{id}/resources"), None)
-            .await?;
-        root_of(id, resources["item"].as_array().map_or(&[], Vec::as_slice))
+        let api = self.apigw("GET", &format!("/restapis/{id}"), None).await?;
+        api["rootResourceId"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("REST API {id} has no root resource"))
     }
 
     /// Makes REST API `id` serve `spec` on its stages.
@@ -225,7 +226,12 @@ impl Cloud {
             )
             .await?;
         let resources = resources["item"].as_array().cloned().unwrap_or_default();
-        let root = root_of(id, &resources)?;
+        let root = resources
+            .iter()
+            .find(|r| r["path"] == "/")
+            .and_then(|r| r["id"].as_str())
+            .ok_or_else(|| anyhow!("REST API {id} has no root resource"))?
+            .to_owned();
         for r in &resources {
             let rid = r["id"].as_str().unwrap_or_default();
             if r["parentId"].as_str() == Some(root.as_str()) {
@@ -474,16 +480,6 @@ impl Cloud {
         }
         self.set_rest_tags(id, &previous.tags).await
     }
-}
-
-/// The id of the root resource (`/`) among `resources` of REST API `api`.
-fn root_of(api: &str, resources: &[Value]) -> anyhow::Result<String> {
-    resources
-        .iter()
-        .find(|r| r["path"] == "/")
-        .and_then(|r| r["id"].as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("REST API {api} has no root resource"))
 }
 
 #[cfg(test)]
