@@ -248,7 +248,7 @@ pub fn spawn(
         program: spec.program.display().to_string(),
         source,
     };
-    let procs: Vec<CString> = cgroup
+    let join_files: Vec<CString> = cgroup
         .map(|c| c.join_files())
         .unwrap_or_default()
         .into_iter()
@@ -284,7 +284,7 @@ pub fn spawn(
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
             }
-            for path in &procs {
+            for path in &join_files {
                 let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
                 if fd < 0 {
                     return Err(io::Error::last_os_error());
