@@ -7,6 +7,11 @@ use super::path::{Path, PathElem};
 use super::{
     ExprKind, ExpressionAttributes, MAX_EXPRESSION_SIZE, MAX_OPERATORS, Operand, is_reserved_word,
 };
+use crate::value::MAX_NESTING_DEPTH;
+
+/// The deepest nesting of parentheses an expression may have: one group per operator, and
+/// the outermost group.
+const MAX_PAREN_DEPTH: usize = MAX_OPERATORS + 1;
 use crate::error::{Error, Result};
 use crate::value::AttributeValue;
 
@@ -14,6 +19,14 @@ use crate::value::AttributeValue;
 const KEYWORDS: &[&str] = &[
     "AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE",
 ];
+
+/// Runs one level of the recursive descent on a fresh stack segment when the current one is
+/// nearly used up. Nesting is bounded ([`MAX_PAREN_DEPTH`], [`MAX_OPERATORS`]), but a level
+/// takes several frames and unoptimised builds make them large, so the bound alone does not
+/// keep a 2 MiB thread stack safe.
+pub(crate) fn deeper<T>(level: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, level)
+}
 
 /// Kinds of semantic error, in no particular order; each expression kind ranks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +65,7 @@ impl<'s, 'a> Parser<'s, 'a> {
         if src.trim().is_empty() {
             return Err(kind.error("The expression can not be empty;"));
         }
-        Ok(Parser {
+        let parser = Parser {
             src,
             toks: tokenize(src),
             pos: 0,
@@ -60,7 +73,39 @@ impl<'s, 'a> Parser<'s, 'a> {
             attrs,
             errors: Vec::new(),
             operators: 0,
-        })
+        };
+        parser.check_nesting()?;
+        Ok(parser)
+    }
+
+    /// Refuses parentheses nested deeper than [`MAX_PAREN_DEPTH`] before the recursive descent
+    /// meets them, so that no expression within the size limit can exhaust the stack. Deeper
+    /// nesting can only come from redundant parentheses (every group that is not redundant
+    /// holds an operator of its own, and an expression has at most [`MAX_OPERATORS`]), so that
+    /// is the error, or the syntax error of the first unclosed `(`.
+    fn check_nesting(&self) -> Result<()> {
+        let mut depth = 0usize;
+        let mut deepest = 0usize;
+        for t in &self.toks {
+            if t.is_punct("(") {
+                depth += 1;
+                deepest = deepest.max(depth);
+            } else if t.is_punct(")") {
+                depth = depth.saturating_sub(1);
+            }
+        }
+        if deepest <= MAX_PAREN_DEPTH {
+            return Ok(());
+        }
+        if depth > 0 {
+            // An unclosed `(`: the parse would end at the end of the input, after the last token.
+            let last = self.toks.len().checked_sub(2).map(|i| &self.toks[i]);
+            return Err(self.kind.error(format!(
+                "Syntax error; token: \"<EOF>\", near: \"{}\"",
+                last.map_or("", |t| t.text(self.src))
+            )));
+        }
+        Err(self.kind.error("The expression has redundant parentheses;"))
     }
 
     pub fn peek(&self) -> &Token {
@@ -187,6 +232,11 @@ impl<'s, 'a> Parser<'s, 'a> {
                 self.advance();
                 self.expect_punct("]")?;
                 elems.push(PathElem::Index(index));
+            } else if elems.len() > MAX_NESTING_DEPTH {
+                return Err(self.kind.error(format!(
+                    "The document path has too many nesting levels; nesting levels: {}",
+                    elems.len()
+                )));
             } else {
                 return Ok(Path(elems));
             }
@@ -196,7 +246,7 @@ impl<'s, 'a> Parser<'s, 'a> {
     fn path_elem(&mut self) -> Result<PathElem> {
         match self.peek().tok.clone() {
             Tok::Ident(word)
-                if word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                if word.starts_with(|c: char| c.is_ascii_alphabetic())
                     && !KEYWORDS.iter().any(|k| word.eq_ignore_ascii_case(k)) =>
             {
                 self.advance();
@@ -286,7 +336,7 @@ impl<'s, 'a> Parser<'s, 'a> {
     pub fn operand_or_call(&mut self) -> Result<OperandOrCall> {
         if self.eat_punct("(") {
             self.note_redundant_parens();
-            let inner = self.operand_or_call()?;
+            let inner = deeper(|| self.operand_or_call())?;
             self.expect_punct(")")?;
             return Ok(inner);
         }
@@ -296,9 +346,9 @@ impl<'s, 'a> Parser<'s, 'a> {
             };
             self.advance(); // (
             self.count_operator()?;
-            let mut args = vec![self.operand_or_call()?];
+            let mut args = vec![deeper(|| self.operand_or_call())?];
             while self.eat_punct(",") {
-                args.push(self.operand_or_call()?);
+                args.push(deeper(|| self.operand_or_call())?);
             }
             self.expect_punct(")")?;
             return Ok(OperandOrCall::Call(name, args));
