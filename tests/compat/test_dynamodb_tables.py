@@ -119,7 +119,8 @@ def test_create_default_billing_mode_is_provisioned(dynamodb, make_table):
     name = make_table(ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
     desc = dynamodb.describe_table(TableName=name)["Table"]
     assert desc["ProvisionedThroughput"]["ReadCapacityUnits"] == 1
-    assert desc.get("BillingModeSummary", {"BillingMode": "PROVISIONED"})["BillingMode"] == "PROVISIONED"
+    # A table that never named its billing mode has no summary, as in DynamoDB.
+    assert "BillingModeSummary" not in desc
 
 
 def test_create_provisioned_without_throughput_fails(dynamodb, expect_error):
@@ -317,6 +318,10 @@ def test_delete_table(dynamodb):
     assert desc["TableName"] == name
     assert desc["TableStatus"] in ("DELETING", "ACTIVE")
     assert ARN_RE.match(desc["TableArn"])
+    # DynamoDB's DeleteTable answer carries no schema and no creation time.
+    for absent in ("KeySchema", "AttributeDefinitions", "CreationDateTime"):
+        assert absent not in desc, absent
+    assert desc["ItemCount"] == 0 and desc["TableSizeBytes"] == 0
     _wait_gone(dynamodb, name)
     names = dynamodb.list_tables()["TableNames"]
     assert name not in names
@@ -509,6 +514,53 @@ def test_tags_missing_resource(dynamodb, expect_error):
         ResourceArn=some_arn,
         Tags=[{"Key": "a", "Value": "b"}],
     )
+
+
+def test_tag_rules(dynamodb, dynamodb_unvalidated, make_table, expect_error):
+    arn = dynamodb.describe_table(TableName=make_table())["Table"]["TableArn"]
+
+    def refused(message_part, tags):
+        err = expect_error(dynamodb_unvalidated.tag_resource, "ValidationException", ResourceArn=arn, Tags=tags)
+        assert message_part in err.response["Error"]["Message"], err.response["Error"]
+
+    refused("Tag Key provided is invalid", [{"Key": "hi!", "Value": "x"}])
+    refused("Tag Value provided is invalid", [{"Key": "k", "Value": "<b>"}])
+    refused("prefixed with aws:", [{"Key": "aws:owner", "Value": "x"}])
+    refused("Duplicate Tag Key", [{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}])
+    refused("Atleast one Tag", [])
+    refused("Number of Tags exceed", [{"Key": f"k{i}", "Value": "v"} for i in range(51)])
+    # Letters and numbers of any script, white space and + - = . _ : / are allowed.
+    fine = [{"Key": "Größe 1+1=2", "Value": "a.b_c:d/e-f"}, {"Key": "名前", "Value": ""}]
+    dynamodb.tag_resource(ResourceArn=arn, Tags=fine)
+    got = dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"]
+    assert sorted(got, key=lambda t: t["Key"]) == sorted(fine, key=lambda t: t["Key"])
+    # 48 more make 50, the most a table holds; one more is refused and changes nothing.
+    dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": f"n{i}", "Value": "v"} for i in range(48)])
+    refused("Number of Tags exceed", [{"Key": "one-too-many", "Value": "v"}])
+    assert len(dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"]) == 50
+    err = expect_error(dynamodb_unvalidated.untag_resource, "ValidationException",
+                       ResourceArn=arn, TagKeys=[])
+    assert "Atleast one Tag Key" in err.response["Error"]["Message"]
+    err = expect_error(
+        dynamodb_unvalidated.tag_resource, "ValidationException", ResourceArn="not-an-arn",
+        Tags=fine,
+    )
+    assert "ARNs must start with 'arn:'" in err.response["Error"]["Message"]
+
+
+def test_duplicate_attribute_definition(dynamodb, expect_error):
+    err = expect_error(
+        dynamodb.create_table,
+        "ValidationException",
+        TableName=unique_name("dup"),
+        KeySchema=[{"AttributeName": "xyz", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "xyz", "AttributeType": "S"},
+            {"AttributeName": "xyz", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    assert err.response["Error"]["Message"] == "Attribute Name is duplicated: xyz"
 
 
 # --------------------------------------------------------------------------- limits / endpoints

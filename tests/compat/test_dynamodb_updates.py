@@ -218,12 +218,6 @@ def test_remove_list_index_past_end_is_noop(dynamodb, table):
     assert len(item["l"]["L"]) == 3
 
 
-def test_remove_on_missing_item_creates_key_only(dynamodb, table):
-    key = {"pk": {"S": "ghost"}}
-    update(dynamodb, table, "REMOVE a", key=key)
-    assert get(dynamodb, table, key) == key
-
-
 # --------------------------------------------------------------------------- ADD / DELETE
 
 

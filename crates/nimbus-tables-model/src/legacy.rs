@@ -358,12 +358,20 @@ fn check_values(cmp: ComparisonOperator, values: &[AttributeValue]) -> Result<()
             bad.type_name()
         )));
     }
-    if cmp == C::In
+    if matches!(cmp, C::In | C::Between)
         && let Some(first) = values.first()
         && values.iter().any(|v| v.type_name() != first.type_name())
     {
         return Err(invalid(
             "AttributeValues inside AttributeValueList must be of same type",
+        ));
+    }
+    if cmp == C::Between
+        && crate::expr::condition::order(&values[0], &values[1])
+            == Some(std::cmp::Ordering::Greater)
+    {
+        return Err(invalid(
+            "The BETWEEN condition was provided a range where the lower bound is bigger than the upper bound",
         ));
     }
     Ok(())
@@ -482,9 +490,28 @@ pub fn attribute_updates_to_update(
     Ok(UpdateExpression::legacy(actions))
 }
 
-/// Converts `AttributesToGet` to a projection.
-pub fn attributes_to_get(names: &[String]) -> Projection {
-    Projection::attributes(names.iter().cloned())
+/// Converts `AttributesToGet` to a projection: a non-empty list of distinct names.
+pub fn attributes_to_get(names: &[String]) -> Result<Projection> {
+    if names.is_empty() {
+        return Err(violation(
+            Some("[]"),
+            "attributesToGet",
+            "Member must have length greater than or equal to 1",
+        ));
+    }
+    if let Some((_, name)) = names
+        .iter()
+        .enumerate()
+        .find(|(i, name)| names[..*i].contains(name))
+    {
+        return Err(invalid(format!(
+            "Duplicate value in attribute name: {name}"
+        )));
+    }
+    for name in names {
+        crate::value::check_attribute_name(name)?;
+    }
+    Ok(Projection::attributes(names.iter().cloned()))
 }
 
 #[cfg(test)]

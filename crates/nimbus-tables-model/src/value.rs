@@ -167,6 +167,21 @@ pub fn item_to_json(item: &Item) -> Value {
     Value::Object(item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
 }
 
+/// The longest attribute name, in bytes, outside keys (key names are up to 255 characters).
+pub const MAX_ATTRIBUTE_NAME: usize = 65535;
+
+/// Refuses an attribute name longer than [`MAX_ATTRIBUTE_NAME`].
+pub fn check_attribute_name(name: &str) -> Result<()> {
+    if name.len() > MAX_ATTRIBUTE_NAME {
+        return Err(Error::validation(format!(
+            "{INVALID}Attribute name is too large, must be less than {} bytes; attribute name size: {}",
+            MAX_ATTRIBUTE_NAME + 1,
+            name.len()
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) const MSG_NESTING: &str = "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit";
 const MSG_EMPTY: &str =
     "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes";

@@ -168,7 +168,7 @@ impl Tables {
                 let (key, new) = match (&request.put_request, &request.delete_request) {
                     (Some(put), None) => {
                         let item = required(put.item.clone(), "item")?;
-                        let key = table.meta.key_from_item(&item)?;
+                        let key = table.meta.key_from_put_request(&item)?;
                         check_item_size(&item)?;
                         (key, Some(item))
                     }

@@ -100,6 +100,10 @@ pub struct TableMeta {
     pub key_schema: KeySchema,
     pub attribute_definitions: Vec<AttributeDefinition>,
     pub billing_mode: BillingMode,
+    /// Whether a request named the billing mode. DynamoDB describes the billing mode of a
+    /// provisioned table only then: one created with throughput alone has no summary.
+    #[serde(default)]
+    pub billing_mode_given: bool,
     pub throughput: Throughput,
     pub last_update_to_pay_per_request: Option<f64>,
     /// Epoch seconds.
@@ -193,11 +197,13 @@ impl TableMeta {
             item_count: Some(counters.items),
             table_arn: Some(self.arn(region, account)),
             table_id: Some(self.table_id()),
-            billing_mode_summary: Some(BillingModeSummary {
-                billing_mode: Some(self.billing_mode.as_str().into()),
-                last_update_to_pay_per_request_date_time: self
-                    .last_update_to_pay_per_request
-                    .or(pay_per_request.then_some(self.created)),
+            billing_mode_summary: (pay_per_request || self.billing_mode_given).then(|| {
+                BillingModeSummary {
+                    billing_mode: Some(self.billing_mode.as_str().into()),
+                    last_update_to_pay_per_request_date_time: self
+                        .last_update_to_pay_per_request
+                        .or(pay_per_request.then_some(self.created)),
+                }
             }),
             stream_specification: self
                 .stream

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use nimbus_tables_model::expr::{
     Changes, Condition, ExprKind, ExpressionAttributes, KeyCondition, Projection, RangeCondition,
-    UpdateExpression,
+    UpdateAction, UpdateExpression,
 };
 use nimbus_tables_model::legacy::{self, ConditionalOperator};
 use nimbus_tables_model::{AttributeValue, Item};
@@ -53,25 +53,35 @@ pub(crate) struct Expressions {
 
 impl ExpressionParams<'_> {
     /// Refuses a mix of legacy and expression parameters. One order serves every operation:
-    /// each lists its own parameters in this order.
+    /// each lists its own parameters in this order. `KeyConditions` is the exception DynamoDB
+    /// makes: it conflicts only with `KeyConditionExpression`, and a query may combine it with
+    /// a `FilterExpression` or a `ProjectionExpression`.
     fn check_not_mixed(&self) -> Result<()> {
+        let key_conditions = ("KeyConditions", self.key_conditions.is_some());
+        let legacy = [
+            ("AttributesToGet", self.attributes_to_get.is_some()),
+            ("AttributeUpdates", self.attribute_updates.is_some()),
+            ("Expected", self.expected.is_some()),
+            ("QueryFilter", self.query_filter.is_some()),
+            ("ScanFilter", self.scan_filter.is_some()),
+            ("ConditionalOperator", self.conditional_operator.is_some()),
+        ];
+        let key_condition = ("KeyConditionExpression", self.key_condition.is_some());
+        let expressions = [
+            ("ProjectionExpression", self.projection.is_some()),
+            ("UpdateExpression", self.update.is_some()),
+            ("ConditionExpression", self.condition.is_some()),
+            ("FilterExpression", self.filter.is_some()),
+            key_condition,
+        ];
+        if legacy.iter().any(|(_, present)| *present) {
+            let mut all_legacy = legacy.to_vec();
+            all_legacy.push(key_conditions);
+            legacy::check_not_mixed(&all_legacy, &expressions)?;
+        }
         Ok(legacy::check_not_mixed(
-            &[
-                ("AttributesToGet", self.attributes_to_get.is_some()),
-                ("AttributeUpdates", self.attribute_updates.is_some()),
-                ("Expected", self.expected.is_some()),
-                ("QueryFilter", self.query_filter.is_some()),
-                ("ScanFilter", self.scan_filter.is_some()),
-                ("ConditionalOperator", self.conditional_operator.is_some()),
-                ("KeyConditions", self.key_conditions.is_some()),
-            ],
-            &[
-                ("ProjectionExpression", self.projection.is_some()),
-                ("UpdateExpression", self.update.is_some()),
-                ("ConditionExpression", self.condition.is_some()),
-                ("FilterExpression", self.filter.is_some()),
-                ("KeyConditionExpression", self.key_condition.is_some()),
-            ],
+            &[key_conditions],
+            &[key_condition],
         )?)
     }
 }
@@ -133,6 +143,23 @@ impl Expressions {
     /// overwritten).
     fn convert_legacy(&mut self, params: &ExpressionParams<'_>) -> Result<()> {
         let op = ConditionalOperator::parse(params.conditional_operator)?;
+        if params.conditional_operator.is_some() {
+            let sizes = [
+                params.expected.map(|m| m.len()),
+                params.query_filter.map(|m| m.len()),
+                params.scan_filter.map(|m| m.len()),
+            ];
+            if sizes.iter().all(Option::is_none) {
+                return Err(TablesError::validation(
+                    "ConditionalOperator cannot be used without Filter or Expected",
+                ));
+            }
+            if sizes.iter().flatten().any(|&n| n < 2) {
+                return Err(TablesError::validation(
+                    "ConditionalOperator can only be used when Filter or Expected has two or more elements",
+                ));
+            }
+        }
         if let Some(expected) = params.expected {
             self.condition = Some(legacy::expected_to_condition(expected, op)?);
         }
@@ -147,7 +174,7 @@ impl Expressions {
             self.update = Some(legacy::attribute_updates_to_update(updates)?);
         }
         if let Some(names) = params.attributes_to_get {
-            self.projection = Some(legacy::attributes_to_get(names));
+            self.projection = Some(legacy::attributes_to_get(names)?);
         }
         if let Some(conditions) = params.key_conditions {
             self.key_condition = Some(legacy::key_conditions_to_key_condition(conditions)?);
@@ -174,6 +201,17 @@ impl Expressions {
             Some(update) => Ok(update.apply(item)?),
             None => Ok(Changes::default()),
         }
+    }
+
+    /// Whether there is an update whose actions (at least one) all take away: REMOVE, or
+    /// DELETE from a set.
+    pub(crate) fn update_only_removes(&self) -> bool {
+        self.update.as_ref().is_some_and(|u| {
+            !u.actions.is_empty()
+                && u.actions
+                    .iter()
+                    .all(|a| matches!(a, UpdateAction::Remove(_) | UpdateAction::Delete(..)))
+        })
     }
 
     /// Refuses an update expression that would change a key attribute.

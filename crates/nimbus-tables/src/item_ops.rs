@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use nimbus_tables_model::Item;
+use nimbus_tables_model::expr::Changes;
 
 use crate::Tables;
 use crate::api::*;
@@ -257,6 +258,12 @@ impl Tables {
         let mut changes = None;
         let written = self
             .conditional_write(&mut table, &key, false, "UpdateItem", &options, |old| {
+                // Actions that only take away do not create a missing item (nor fail on its
+                // missing paths); an update without actions creates the key-only item.
+                if old.is_none() && expressions.update_only_removes() {
+                    changes = Some(Changes::default());
+                    return Ok(None);
+                }
                 let mut item = match old {
                     Some(stored) => stored.item.clone(),
                     None => primary.attributes.clone(),

@@ -212,6 +212,20 @@ impl TableMeta {
         self.primary_key(item)
     }
 
+    /// The primary key of an item in a BatchWriteItem `PutRequest`: as for PutItem, except
+    /// that a missing or mistyped key attribute gets the batch path's message, "The provided
+    /// key element does not match the schema".
+    pub(crate) fn key_from_put_request(&self, item: &Item) -> Result<PrimaryKey> {
+        let matches = self.key_schema.attributes().all(|attr| {
+            item.get(&attr.name)
+                .is_some_and(|v| keycodec::KeyType::of(v) == Some(attr.kind))
+        });
+        if !matches {
+            return Err(key_mismatch());
+        }
+        self.primary_key(item)
+    }
+
     /// Encodes the key attributes of `item` (already type-checked), enforcing the empty-value
     /// and size rules for keys.
     fn primary_key(&self, item: &Item) -> Result<PrimaryKey> {
@@ -287,6 +301,9 @@ fn check_key_value(attr: &KeyAttribute, value: &AttributeValue, max: usize) -> R
 
 /// Refuses an item larger than DynamoDB allows.
 pub(crate) fn check_item_size(item: &Item) -> Result<usize> {
+    for name in item.keys() {
+        nimbus_tables_model::value::check_attribute_name(name)?;
+    }
     let size = itemcodec::item_size(item);
     if size > MAX_ITEM_SIZE {
         return Err(TablesError::validation(

@@ -96,8 +96,9 @@ impl Tables {
             TableOp::ListTables(input) => to_json(&self.list_tables(input)?),
             TableOp::UpdateTable(input) => to_json(&self.update_table(input).await?),
             TableOp::DeleteTable(input) => to_json(&self.delete_table(input).await?),
-            TableOp::TagResource(input) => to_json(&self.tag_resource(input).await?),
-            TableOp::UntagResource(input) => to_json(&self.untag_resource(input).await?),
+            // These two have no output shape: DynamoDB answers with an empty body.
+            TableOp::TagResource(input) => self.tag_resource(input).await.map(|()| Vec::new()),
+            TableOp::UntagResource(input) => self.untag_resource(input).await.map(|()| Vec::new()),
             TableOp::ListTagsOfResource(input) => to_json(&self.list_tags_of_resource(input)?),
             TableOp::DescribeLimits(input) => to_json(&self.describe_limits(input)?),
             TableOp::DescribeEndpoints(input) => to_json(&self.describe_endpoints(input)?),
@@ -149,10 +150,13 @@ pub(crate) mod testing {
         (tables, usage)
     }
 
-    /// Runs `operation` with the JSON `body`.
+    /// Runs `operation` with the JSON `body`; an empty response body is `null`.
     pub(crate) fn call(tables: &Tables, operation: &str, body: Value) -> Result<Value> {
         let op = TableOp::parse(operation, body.to_string().as_bytes())?;
         let bytes = ready(tables.execute(op))?;
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
         Ok(serde_json::from_slice(&bytes).expect("responses are JSON"))
     }
 

@@ -231,7 +231,16 @@ impl Tables {
         }
         let mut range = segment_range(&table, input.segment, input.total_segments)?;
         if let Some(start) = &input.exclusive_start_key {
-            range.start = Bound::Excluded(starting_key(&table, start)?);
+            let start = starting_key(&table, start)?;
+            // A parallel scan resumes only inside its own segment.
+            if let (Some(segment), Some(total)) = (input.segment, input.total_segments)
+                && !range.contains(&start)
+            {
+                return Err(TablesError::validation(format!(
+                    "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {total} Segment: {segment}"
+                )));
+            }
+            range.start = Bound::Excluded(start);
         }
         let page = self.read_page(PageRequest {
             table: &table,

@@ -147,6 +147,7 @@ impl Tables {
             for (i, element) in schema.iter().enumerate() {
                 let path = format!("keySchema.{}.member", i + 1);
                 v.required(&element.attribute_name, &format!("{path}.attributeName"));
+                key_name_length(&mut v, &element.attribute_name, &path);
                 v.required(&element.key_type, &format!("{path}.keyType"));
                 v.one_of(
                     element.key_type.as_deref(),
@@ -158,6 +159,7 @@ impl Tables {
         for (i, def) in input.attribute_definitions.iter().flatten().enumerate() {
             let path = format!("attributeDefinitions.{}.member", i + 1);
             v.required(&def.attribute_name, &format!("{path}.attributeName"));
+            key_name_length(&mut v, &def.attribute_name, &path);
             v.required(&def.attribute_type, &format!("{path}.attributeType"));
             v.one_of(
                 def.attribute_type.as_deref(),
@@ -212,6 +214,7 @@ impl Tables {
             key_schema,
             attribute_definitions: definitions,
             billing_mode,
+            billing_mode_given: input.billing_mode.is_some(),
             throughput,
             last_update_to_pay_per_request: None,
             created: now_epoch_seconds(),
@@ -350,6 +353,7 @@ impl Tables {
                 meta.throughput.write = 0;
             }
             meta.billing_mode = mode;
+            meta.billing_mode_given |= input.billing_mode.is_some();
             if let Some(protect) = input.deletion_protection_enabled {
                 meta.deletion_protection = protect;
             }
@@ -379,7 +383,11 @@ impl Tables {
                     "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
                 ));
             }
-            let description = self.description(&meta, "DELETING")?;
+            let mut description = self.description(&meta, "DELETING")?;
+            // DynamoDB's answer to DeleteTable leaves out the schema and the creation time.
+            description.key_schema = None;
+            description.attribute_definitions = None;
+            description.creation_date_time = None;
             let mut batch = WriteBatch::new();
             batch
                 .check_equals(keys::catalog(&name), old)
@@ -410,6 +418,10 @@ impl Tables {
                 TablesError::ResourceNotFound(format!(
                     "Requested resource not found: ResourcArn: {arn} not found"
                 ))
+            } else if !arn.starts_with("arn:") {
+                TablesError::validation(format!(
+                    "One or more parameter values were invalid: ARNs must start with 'arn:': {arn}"
+                ))
             } else {
                 TablesError::validation(format!(
                     "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
@@ -424,12 +436,14 @@ impl Tables {
         Ok(name.to_string())
     }
 
-    pub async fn tag_resource(
-        &self,
-        input: TagResourceInput,
-    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+    pub async fn tag_resource(&self, input: TagResourceInput) -> Result<()> {
         let name = self.tagged_table(input.resource_arn.as_deref())?;
         let tags = required(input.tags, "tags")?;
+        if tags.is_empty() {
+            return Err(TablesError::validation(
+                "Atleast one Tag needs to be provided as Input.",
+            ));
+        }
         validate_tags(&tags)?;
         self.update_catalog(&name, |meta| {
             for tag in &tags {
@@ -439,29 +453,29 @@ impl Tables {
                 }
             }
             if meta.tags.len() > MAX_TAGS {
-                return Err(TablesError::LimitExceeded(format!(
-                    "The number of tags for the resource exceeds the maximum of {MAX_TAGS}"
-                )));
+                return Err(too_many_tags());
             }
             Ok(())
         })
         .await?;
-        Ok(serde_json::Map::new())
+        Ok(())
     }
 
-    pub async fn untag_resource(
-        &self,
-        input: UntagResourceInput,
-    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+    pub async fn untag_resource(&self, input: UntagResourceInput) -> Result<()> {
         let name = self.tagged_table(input.resource_arn.as_deref())?;
         let keys = required(input.tag_keys, "tagKeys")?;
+        if keys.is_empty() {
+            return Err(TablesError::validation(
+                "Atleast one Tag Key needs to be provided as Input.",
+            ));
+        }
         self.update_catalog(&name, |meta| {
             meta.tags
                 .retain(|t| !keys.iter().any(|k| Some(k) == t.key.as_ref()));
             Ok(())
         })
         .await?;
-        Ok(serde_json::Map::new())
+        Ok(())
     }
 
     pub fn list_tags_of_resource(
@@ -585,6 +599,15 @@ fn key_schema(
         .iter()
         .map(|d| d.attribute_name.as_deref().unwrap_or_default())
         .collect();
+    if let Some((_, name)) = defined
+        .iter()
+        .enumerate()
+        .find(|(i, name)| defined[..*i].contains(name))
+    {
+        return Err(TablesError::validation(format!(
+            "Attribute Name is duplicated: {name}"
+        )));
+    }
     if names.len() > defined.len() {
         return Err(TablesError::validation(
             "Invalid KeySchema: Some index key attribute have no definition",
@@ -642,11 +665,6 @@ fn key_schema(
 }
 
 fn validate_tags(tags: &[Tag]) -> Result<()> {
-    if tags.len() > MAX_TAGS {
-        return Err(TablesError::LimitExceeded(format!(
-            "The number of tags for the resource exceeds the maximum of {MAX_TAGS}"
-        )));
-    }
     let mut v = Violations::new();
     for (i, tag) in tags.iter().enumerate() {
         let path = format!("tags.{}.member", i + 1);
@@ -670,7 +688,57 @@ fn validate_tags(tags: &[Tag]) -> Result<()> {
             );
         }
     }
-    v.finish()
+    v.finish()?;
+    if tags.len() > MAX_TAGS {
+        return Err(too_many_tags());
+    }
+    for (i, tag) in tags.iter().enumerate() {
+        let key = tag.key.as_deref().unwrap_or_default();
+        let value = tag.value.as_deref().unwrap_or_default();
+        if !key.chars().all(tag_char) {
+            return Err(TablesError::validation(format!(
+                "The Tag Key provided is invalid, Key: {key}"
+            )));
+        }
+        if !value.chars().all(tag_char) {
+            return Err(TablesError::validation(format!(
+                "The Tag Value provided is invalid, Value: {value}"
+            )));
+        }
+        if key.starts_with("aws:") {
+            return Err(TablesError::validation(format!(
+                "Tag Key cannot be prefixed with aws:, Key: {key}"
+            )));
+        }
+        if tags[..i].iter().any(|t| t.key == tag.key) {
+            return Err(TablesError::validation(format!(
+                "Duplicate Tag Keys provided as input: Duplicate Tag Key found {key}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Key attribute names are 1 to 255 characters long (other attribute names up to 64 KB).
+fn key_name_length(v: &mut Violations, name: &Option<String>, member: &str) {
+    let Some(name) = name else { return };
+    let constraint = match name.chars().count() {
+        0 => "Member must have length greater than or equal to 1",
+        1..=255 => return,
+        _ => "Member must have length less than or equal to 255",
+    };
+    v.add(Some(name), &format!("{member}.attributeName"), constraint);
+}
+
+/// What DynamoDB allows in tag keys and values: letters, white space and numbers in any
+/// script, and `+ - = . _ : /`.
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "+-=._:/".contains(c)
+}
+
+/// More than [`MAX_TAGS`] on one table: DynamoDB refuses it as invalid input, not as a limit.
+fn too_many_tags() -> TablesError {
+    TablesError::validation("Number of Tags exceed the current limit for the provided ResourceArn")
 }
 
 fn validate_stream(stream: &StreamSpecification) -> Result<()> {

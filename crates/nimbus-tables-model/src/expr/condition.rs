@@ -87,8 +87,8 @@ pub enum Condition {
     Exists(Path),
     /// `attribute_not_exists(path)`.
     NotExists(Path),
-    /// `attribute_type(path, :type)`.
-    AttributeType(Path, Operand),
+    /// `attribute_type(path, :type)`; the first operand may also be a value.
+    AttributeType(Operand, Operand),
     /// `begins_with(a, b)`.
     BeginsWith(Operand, Operand),
     /// `contains(a, b)`.
@@ -139,8 +139,8 @@ impl Condition {
             }
             Condition::Not(x) => x.collect_paths(out),
             Condition::Exists(p) | Condition::NotExists(p) => out.push(p),
-            Condition::AttributeType(p, o) => {
-                out.push(p);
+            Condition::AttributeType(a, o) => {
+                a.collect_paths(out);
                 o.collect_paths(out);
             }
             Condition::True => {}
@@ -179,10 +179,12 @@ impl Condition {
             Condition::Not(a) => !a.evaluate(item),
             Condition::Exists(p) => p.get(item).is_some(),
             Condition::NotExists(p) => p.get(item).is_none(),
-            Condition::AttributeType(p, t) => match (p.get(item), value_of(t, item).as_deref()) {
-                (Some(v), Some(AttributeValue::S(t))) => v.type_name() == t,
-                _ => false,
-            },
+            Condition::AttributeType(a, t) => {
+                match (value_of(a, item).as_deref(), value_of(t, item).as_deref()) {
+                    (Some(v), Some(AttributeValue::S(t))) => v.type_name() == t,
+                    _ => false,
+                }
+            }
             Condition::BeginsWith(a, b) => {
                 match (value_of(a, item).as_deref(), value_of(b, item).as_deref()) {
                     (Some(AttributeValue::S(a)), Some(AttributeValue::S(b))) => {
@@ -301,7 +303,7 @@ fn primary(p: &mut Parser<'_, '_>) -> Result<Condition> {
     if p.peek().is_punct("(") && !operand_in_parens(p) {
         p.advance();
         p.note_redundant_parens();
-        let c = or_expr(p)?;
+        let c = super::parser::deeper(|| or_expr(p))?;
         p.expect_punct(")")?;
         return Ok(c);
     }
@@ -457,6 +459,13 @@ fn to_operand(p: &mut Parser<'_, '_>, o: OperandOrCall) -> Operand {
                     Cat::MisusedFunction,
                     format!("The function is not allowed to be used this way in an expression; function: {name}"),
                 );
+            } else if matches!(name.as_str(), "if_not_exists" | "list_append") {
+                p.note(
+                    Cat::MisusedFunction,
+                    format!(
+                        "The function is not allowed in a condition expression; function: {name}"
+                    ),
+                );
             } else {
                 p.note(
                     Cat::UnknownFunction,
@@ -508,7 +517,11 @@ fn boolean_function(p: &mut Parser<'_, '_>, name: &str, args: Vec<OperandOrCall>
             .require_path(name, &a)
             .map_or(Condition::True, Condition::NotExists),
         ("attribute_type", Some(t)) => {
-            let path = p.require_path(name, &a);
+            // DynamoDB also takes a value as the first operand: `attribute_type(:v, :t)`.
+            let subject = match a {
+                Operand::Value(_) => Some(a),
+                _ => p.require_path(name, &a).map(Operand::Path),
+            };
             match &t {
                 Operand::Value(AttributeValue::S(s)) if !TYPE_NAMES.contains(&s.as_str()) => p.note(
                     Cat::OperandType,
@@ -521,7 +534,7 @@ fn boolean_function(p: &mut Parser<'_, '_>, name: &str, args: Vec<OperandOrCall>
                     format!("Incorrect operand type for operator or function; operator or function: {name}, operand type: {{NS,SS,L,BS,N,M,B,BOOL,NULL,S}}"),
                 ),
             }
-            path.map_or(Condition::True, |path| Condition::AttributeType(path, t))
+            subject.map_or(Condition::True, |a| Condition::AttributeType(a, t))
         }
         ("begins_with", Some(b)) => {
             p.check_type(name, &a, &["S", "B"]);

@@ -98,7 +98,9 @@ pub(crate) fn tokenize(source: &str) -> Vec<Token> {
                 out.push(Token { tok, start, end });
                 continue;
             }
-            c if is_word_char(c) => {
+            // A bare name starts with a letter: DynamoDB reads a leading `_` as a token of its
+            // own, a syntax error (placeholders, above, may start with one).
+            c if c.is_ascii_alphabetic() => {
                 let end = word(&mut chars, start);
                 out.push(Token {
                     tok: Tok::Ident(source[start..end].to_owned()),

@@ -92,6 +92,9 @@ impl ExpressionAttributes {
     ) -> Result<ExpressionAttributes> {
         if let Some(names) = &names {
             check_placeholders("ExpressionAttributeNames", names.keys(), '#')?;
+            for name in names.values() {
+                crate::value::check_attribute_name(name)?;
+            }
         }
         if let Some(values) = &values {
             check_placeholders("ExpressionAttributeValues", values.keys(), ':')?;

@@ -517,3 +517,37 @@ mod fuzz {
         }
     }
 }
+
+/// Parentheses nested past what any valid expression needs are refused before the parser
+/// recurses into them (thousands of levels fit in the 4 KB size limit and would exhaust the
+/// stack); the deepest nesting a valid expression can have still parses.
+#[test]
+fn paren_nesting_is_bounded() {
+    let v = json!({":v": {"N": "1"}});
+    let deep = |n: usize| format!("{}a < :v{}", "(".repeat(n), ")".repeat(n));
+    assert!(cond_err(&deep(2000), v.clone()).contains("redundant parentheses"));
+    let open = cond_err(&"(".repeat(4000), v.clone());
+    assert!(open.contains("Syntax error; token: \"<EOF>\""), "{open}");
+    // One operator per level: 150 of `a < :v AND (...)` plus the innermost comparison.
+    let mut nested = "a < :v".to_owned();
+    for _ in 0..149 {
+        nested = format!("a < :v AND ({nested})");
+    }
+    assert!(cond(&nested, v.clone()).is_ok());
+    let mut nots = "a < :v".to_owned();
+    for _ in 0..299 {
+        nots = format!("NOT ({nots})");
+    }
+    assert!(cond(&nots, v).is_ok());
+}
+
+#[test]
+fn document_paths_nest_at_most_32_levels() {
+    let path = |n: usize| format!("a{}", ".b".repeat(n - 1));
+    assert!(cond(&format!("attribute_exists({})", path(32)), json!({})).is_ok());
+    let err = cond_err(&format!("attribute_exists({})", path(33)), json!({}));
+    assert!(
+        err.contains("The document path has too many nesting levels; nesting levels: 33"),
+        "{err}"
+    );
+}

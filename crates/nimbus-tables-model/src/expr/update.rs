@@ -157,20 +157,23 @@ impl UpdateExpression {
 
     /// Applies the actions to `item`, a copy of `original` (from which `SET` values come).
     fn apply_actions(&self, original: &Item, item: &mut Item) -> Result<Changes> {
-        let mut values = Vec::new();
+        // Every SET value is computed from the original item. The paths of one update never
+        // overlap, so the order of the writes matters only for indexes past the end of a list:
+        // those elements are appended in index order, as DynamoDB does.
+        let mut sets = Vec::new();
         for action in &self.actions {
-            if let UpdateAction::Set(_, op) = action {
-                values.push(eval(op, original)?);
+            if let UpdateAction::Set(path, op) = action {
+                sets.push((path, eval(op, original)?));
             }
         }
-        let mut values = values.into_iter();
+        sets.sort_by_key(|(path, _)| *path);
+        for (path, v) in sets {
+            path.set(item, v).map_err(|_| Error::validation(MSG_PATH))?;
+        }
         let mut removes = Vec::new();
         for action in &self.actions {
             match action {
-                UpdateAction::Set(path, _) => {
-                    let Some(v) = values.next() else { continue };
-                    path.set(item, v).map_err(|_| Error::validation(MSG_PATH))?;
-                }
+                UpdateAction::Set(..) => {}
                 UpdateAction::Remove(path) => removes.push(path),
                 UpdateAction::Add(path, v) => add(item, path, v)?,
                 UpdateAction::Delete(path, v) => delete(item, path, v)?,

@@ -1,0 +1,234 @@
+"""Edge rules of the item API that DynamoDB documents or enforces and clients meet in practice.
+
+Sources: developer guide "Update expressions" (elements added past the end of a list are
+appended in index order; REMOVE on a missing item), "Expression attribute names" (names start
+with a letter), "Condition and filter expressions" (attribute_type), "Service quotas" (document
+path nesting of 32 levels, attribute names up to 64 KB, key names up to 255 characters), the
+legacy conditional parameters reference (ConditionalOperator needs two or more conditions;
+BETWEEN bounds), and the Scan reference (a parallel scan resumes inside its segment).
+"""
+
+import pytest
+
+KEY = {"pk": {"S": "e"}}
+
+
+@pytest.fixture
+def table(dynamodb, make_table):
+    return make_table()
+
+
+def message(err):
+    return err.response["Error"]["Message"]
+
+
+# --------------------------------------------------------------------------- expression parser
+
+
+def test_deep_parentheses_are_refused_without_harm(dynamodb, table, expect_error):
+    dynamodb.put_item(TableName=table, Item={**KEY, "a": {"N": "1"}})
+    values = {":v": {"N": "2"}}
+    for expr in ("(" * 2000 + "a < :v" + ")" * 2000, "(" * 4000):
+        for call, extra in (
+            (dynamodb.update_item, {"Key": KEY, "UpdateExpression": "SET b = :v",
+                                    "ConditionExpression": expr}),
+            (dynamodb.scan, {"FilterExpression": expr}),
+        ):
+            expect_error(call, "ValidationException", TableName=table,
+                         ExpressionAttributeValues=values, **extra)
+    # The server is still up and the item unchanged.
+    item = dynamodb.get_item(TableName=table, Key=KEY, ConsistentRead=True)["Item"]
+    assert item == {**KEY, "a": {"N": "1"}}
+
+
+def test_nesting_of_document_paths_stops_at_32(dynamodb, table, expect_error):
+    ok = "a" + ".b" * 31
+    dynamodb.get_item(TableName=table, Key=KEY, ProjectionExpression=ok)
+    err = expect_error(dynamodb.get_item, "ValidationException", TableName=table, Key=KEY,
+                       ProjectionExpression=ok + ".c")
+    assert "too many nesting levels; nesting levels: 33" in message(err)
+
+
+def test_bare_names_start_with_a_letter(dynamodb, table, expect_error):
+    err = expect_error(dynamodb.update_item, "ValidationException", TableName=table, Key=KEY,
+                       UpdateExpression="SET _x = :v", ExpressionAttributeValues={":v": {"N": "1"}})
+    assert 'Syntax error; token: "_"' in message(err)
+    # Placeholders may: `#_x` and `:_v`.
+    dynamodb.update_item(TableName=table, Key=KEY, UpdateExpression="SET #_x = :_v",
+                         ExpressionAttributeNames={"#_x": "_x"},
+                         ExpressionAttributeValues={":_v": {"N": "1"}})
+    assert dynamodb.get_item(TableName=table, Key=KEY)["Item"]["_x"] == {"N": "1"}
+
+
+def test_attribute_type_of_a_value(dynamodb, table):
+    dynamodb.put_item(TableName=table, Item=KEY)
+    values = {":v": {"N": "0"}, ":t": {"S": "N"}, ":w": {"S": "S"}}
+    dynamodb.update_item(TableName=table, Key=KEY, UpdateExpression="SET a = :v",
+                         ConditionExpression="attribute_type(:v, :t)",
+                         ExpressionAttributeValues={k: values[k] for k in (":v", ":t")})
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.update_item(TableName=table, Key=KEY, UpdateExpression="SET a = :v",
+                             ConditionExpression="attribute_type(:v, :w)",
+                             ExpressionAttributeValues={k: values[k] for k in (":v", ":w")})
+
+
+@pytest.mark.parametrize("function", ["if_not_exists", "list_append"])
+def test_update_functions_are_not_conditions(dynamodb, table, expect_error, function):
+    err = expect_error(dynamodb.put_item, "ValidationException", TableName=table, Item=KEY,
+                       ConditionExpression=f"{function}(a, a) = :v",
+                       ExpressionAttributeValues={":v": {"N": "1"}})
+    assert f"The function is not allowed in a condition expression; function: {function}" \
+        in message(err)
+
+
+def test_elements_past_the_end_of_a_list_are_appended_in_index_order(dynamodb, table):
+    dynamodb.put_item(TableName=table, Item={**KEY, "l": {"L": [{"S": "x"}]}})
+    values = {f":v{i}": {"S": f"v{i}"} for i in range(4)}
+    got = dynamodb.update_item(
+        TableName=table, Key=KEY, ReturnValues="ALL_NEW",
+        UpdateExpression="SET l[84] = :v0, l[37] = :v1, l[17] = :v2, l[50] = :v3",
+        ExpressionAttributeValues=values,
+    )["Attributes"]["l"]["L"]
+    assert [v["S"] for v in got] == ["x", "v2", "v1", "v3", "v0"]
+
+
+# --------------------------------------------------------------------------- missing items
+
+
+@pytest.mark.parametrize("update", [
+    {"UpdateExpression": "REMOVE a"},
+    {"UpdateExpression": "REMOVE a.b[2]"},
+    {"UpdateExpression": "DELETE s :s", "ExpressionAttributeValues": {":s": {"SS": ["x"]}}},
+    {"AttributeUpdates": {"a": {"Action": "DELETE"}}},
+])
+def test_removing_from_a_missing_item_creates_nothing(dynamodb, table, update):
+    out = dynamodb.update_item(TableName=table, Key=KEY, ReturnValues="ALL_NEW", **update)
+    assert "Attributes" not in out
+    assert "Item" not in dynamodb.get_item(TableName=table, Key=KEY, ConsistentRead=True)
+    # An update without actions still creates the key-only item.
+    dynamodb.update_item(TableName=table, Key=KEY)
+    assert dynamodb.get_item(TableName=table, Key=KEY, ConsistentRead=True)["Item"] == KEY
+
+
+# --------------------------------------------------------------------------- names
+
+
+def test_attribute_names_up_to_64_kb(dynamodb, table, expect_error):
+    long_ok = "n" * 65535
+    dynamodb.put_item(TableName=table, Item={**KEY, long_ok: {"N": "1"}})
+    too_long = "n" * 65536
+    expect_error(dynamodb.put_item, "ValidationException", TableName=table,
+                 Item={**KEY, too_long: {"N": "1"}}, contains="65536")
+    expect_error(dynamodb.get_item, "ValidationException", TableName=table, Key=KEY,
+                 ProjectionExpression="#n", ExpressionAttributeNames={"#n": too_long},
+                 contains="65536")
+    expect_error(dynamodb.get_item, "ValidationException", TableName=table, Key=KEY,
+                 AttributesToGet=[too_long], contains="65536")
+
+
+def test_key_names_up_to_255_characters(dynamodb_unvalidated, make_table, expect_error):
+    make_table(hash=("h" * 255, "S"), range=("r" * 255, "N"))
+    err = expect_error(
+        dynamodb_unvalidated.create_table, "ValidationException", TableName="long-key-name",
+        KeySchema=[{"AttributeName": "h" * 256, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "x", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    assert "keySchema.1.member.attributeName" in message(err)
+    assert "Member must have length less than or equal to 255" in message(err)
+
+
+@pytest.mark.parametrize("names, fragment", [
+    ([], "Member must have length greater than or equal to 1"),
+    (["a", "a"], "Duplicate value in attribute name: a"),
+])
+def test_attributes_to_get_is_a_list_of_distinct_names(dynamodb_unvalidated, table,
+                                                       expect_error, names, fragment):
+    client = dynamodb_unvalidated
+    for call, extra in ((client.get_item, {"Key": KEY}), (client.scan, {}),
+                        (client.query, {"KeyConditions": {"pk": {
+                            "ComparisonOperator": "EQ", "AttributeValueList": [{"S": "e"}]}}})):
+        err = expect_error(call, "ValidationException", TableName=table,
+                           AttributesToGet=names, **extra)
+        assert fragment in message(err)
+
+
+# --------------------------------------------------------------------------- legacy parameters
+
+
+def test_key_conditions_combine_with_filter_and_projection_expressions(dynamodb, table,
+                                                                        expect_error):
+    for i in range(3):
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": f"k{i}"}, "x": {"N": str(i)}})
+    out = dynamodb.query(
+        TableName=table,
+        KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "k2"}]}},
+        FilterExpression="x > :z", ProjectionExpression="x",
+        ExpressionAttributeValues={":z": {"N": "1"}},
+    )
+    assert out["Items"] == [{"x": {"N": "2"}}]
+    # Only KeyConditionExpression conflicts with KeyConditions.
+    err = expect_error(
+        dynamodb.query, "ValidationException", TableName=table,
+        KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "k2"}]}},
+        KeyConditionExpression="pk = :k", ExpressionAttributeValues={":k": {"S": "k2"}},
+    )
+    assert "{KeyConditions}" in message(err) and "{KeyConditionExpression}" in message(err)
+
+
+def test_conditional_operator_needs_two_conditions(dynamodb, table, expect_error):
+    one = {"a": {"Exists": False}}
+    err = expect_error(dynamodb.put_item, "ValidationException", TableName=table, Item=KEY,
+                       Expected=one, ConditionalOperator="OR")
+    assert message(err) == ("ConditionalOperator can only be used when Filter or Expected "
+                            "has two or more elements")
+    err = expect_error(dynamodb.put_item, "ValidationException", TableName=table, Item=KEY,
+                       ConditionalOperator="AND")
+    assert message(err) == "ConditionalOperator cannot be used without Filter or Expected"
+
+
+@pytest.mark.parametrize("bounds", [[{"N": "5"}, {"N": "2"}], [{"S": "a"}, {"N": "3"}]])
+def test_legacy_between_bounds_are_checked(dynamodb, table, expect_error, bounds):
+    between = {"ComparisonOperator": "BETWEEN", "AttributeValueList": bounds}
+    expect_error(dynamodb.scan, "ValidationException", TableName=table, ScanFilter={"x": between})
+    expect_error(dynamodb.put_item, "ValidationException", TableName=table, Item=KEY,
+                 Expected={"x": between})
+
+
+# --------------------------------------------------------------------------- scans and tags
+
+
+def test_parallel_scan_resumes_only_inside_its_segment(dynamodb, table, expect_error):
+    for i in range(40):
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": f"s{i}"}})
+    first = dynamodb.scan(TableName=table, Segment=0, TotalSegments=2)["Items"]
+    second = dynamodb.scan(TableName=table, Segment=1, TotalSegments=2)["Items"]
+    assert first and second
+    err = expect_error(dynamodb.scan, "ValidationException", TableName=table, Segment=1,
+                       TotalSegments=2, ExclusiveStartKey=first[0])
+    assert "Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment" \
+        in message(err)
+    # Resuming inside the segment returns only the rest of that segment.
+    rest = dynamodb.scan(TableName=table, Segment=0, TotalSegments=2,
+                         ExclusiveStartKey=first[0])["Items"]
+    assert rest == first[1:]
+
+
+def test_tagging_answers_with_an_empty_body(dynamodb, table, ddb_raw):
+    """TagResource and UntagResource have no output shape: the body is empty, not `{}`."""
+    arn = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
+    for target, body in (
+        ("TagResource", {"ResourceArn": arn, "Tags": [{"Key": "k", "Value": "v"}]}),
+        ("UntagResource", {"ResourceArn": arn, "TagKeys": ["k"]}),
+    ):
+        response = ddb_raw.call(target, body)
+        assert response.status_code == 200, response.text
+        assert response.content == b""
+
+
+@pytest.mark.parametrize("item", [{"other": {"S": "x"}}, {"pk": {"N": "1"}}])
+def test_batch_put_with_a_wrong_key_does_not_match_the_schema(dynamodb, table, expect_error,
+                                                              item):
+    err = expect_error(dynamodb.batch_write_item, "ValidationException",
+                       RequestItems={table: [{"PutRequest": {"Item": item}}]})
+    assert message(err) == "The provided key element does not match the schema"
