@@ -285,13 +285,14 @@ class RawDynamoDB:
         self.session = requests.Session()
 
     def call(self, operation: str, body, *, target_prefix="DynamoDB_20120810", raw_body=None,
-             content_type="application/x-amz-json-1.0"):
+             content_type="application/x-amz-json-1.0", headers=None):
         data = raw_body if raw_body is not None else json.dumps(body)
         if isinstance(data, str):
             data = data.encode()
         headers = {
             "Content-Type": content_type,
             "X-Amz-Target": f"{target_prefix}.{operation}",
+            **(headers or {}),
         }
         req = botocore.awsrequest.AWSRequest(
             method="POST", url=self.server.endpoint + "/", data=data, headers=headers

@@ -12,6 +12,7 @@
 //! runs the operation → the result or the error is written in the protocol's shape.
 
 pub mod apigateway;
+mod compress;
 pub mod dynamodb;
 pub mod error;
 pub mod lambda;
@@ -76,6 +77,7 @@ pub struct RequestId(pub String);
 /// The router of the AWS endpoint.
 pub fn router(state: Arc<AwsState>) -> Router {
     Router::new()
+        .route("/", get(root_health).fallback(handle))
         .route("/_nimbus/health", get(health))
         .route("/_nimbus/code/{sha}", get(lambda::download_code))
         .fallback(handle)
@@ -90,7 +92,30 @@ async fn health() -> impl IntoResponse {
     )
 }
 
-/// Gives every request an id, a span carrying it, and the `x-amzn-RequestId` header.
+/// DynamoDB's health check: `GET /` answers `healthy: <host>` in plain text.
+async fn root_health(headers: http::HeaderMap) -> impl IntoResponse {
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    (
+        [(http::header::CONTENT_TYPE, "text/plain")],
+        format!("healthy: {host}"),
+    )
+}
+
+/// The response headers a browser page may read, for CORS.
+const EXPOSED_HEADERS: &str = "x-amzn-RequestId,x-amzn-ErrorType,x-amz-crc32,Date";
+
+/// How long a browser may cache a CORS preflight answer, in seconds.
+const PREFLIGHT_MAX_AGE: &str = "86400";
+
+/// Gives every request an id, a span carrying it, and the `x-amzn-RequestId` header; names the
+/// server in `Server` as AWS does; compresses large DynamoDB answers for clients that accept it
+/// ([`compress`]); and lets browser pages call the endpoint, as DynamoDB does:
+/// a request with an `Origin` is answered with `Access-Control-Allow-Origin: *`, and a CORS
+/// preflight (`OPTIONS` with an `Origin`) is answered here, allowing the method and headers it
+/// asks for. Signatures still guard every call that does something.
 pub async fn request_id(mut request: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("request", request_id = %id);
@@ -98,8 +123,41 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let cross_origin = request.headers().contains_key(http::header::ORIGIN);
+    let accepted = request
+        .headers()
+        .get_all(http::header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    let compression = compress::preferred(&accepted);
+    let preflight = (cross_origin && method == http::Method::OPTIONS).then(|| {
+        let asked = |name| request.headers().get(name).cloned();
+        (
+            asked(http::header::ACCESS_CONTROL_REQUEST_METHOD),
+            asked(http::header::ACCESS_CONTROL_REQUEST_HEADERS),
+        )
+    });
     async move {
-        let mut response = next.run(request).await;
+        let mut response = match preflight {
+            Some((methods, headers)) => {
+                let mut response = StatusCode::OK.into_response();
+                let h = response.headers_mut();
+                h.insert(
+                    http::header::ACCESS_CONTROL_MAX_AGE,
+                    HeaderValue::from_static(PREFLIGHT_MAX_AGE),
+                );
+                if let Some(methods) = methods {
+                    h.insert(http::header::ACCESS_CONTROL_ALLOW_METHODS, methods);
+                }
+                if let Some(headers) = headers {
+                    h.insert(http::header::ACCESS_CONTROL_ALLOW_HEADERS, headers);
+                }
+                response
+            }
+            None => next.run(request).await,
+        };
         tracing::debug!(
             %method,
             %path,
@@ -107,8 +165,25 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
             micros = started.elapsed().as_micros() as u64,
             "handled"
         );
+        if let Some(coding) = compression
+            && response.headers().contains_key(compress::CRC_HEADER)
+        {
+            response = compress::response(response, coding).await;
+        }
+        let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&id) {
-            response.headers_mut().insert("x-amzn-RequestId", value);
+            headers.insert("x-amzn-RequestId", value);
+        }
+        headers.insert(http::header::SERVER, HeaderValue::from_static("Server"));
+        if cross_origin {
+            headers.insert(
+                http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+            headers.insert(
+                http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(EXPOSED_HEADERS),
+            );
         }
         response
     }
@@ -153,7 +228,66 @@ async fn handle_inner(state: &AwsState, request: Request) -> Result<Response, Aw
             )
             .map_err(|e| AwsError::from_auth(protocol, &e))?;
     }
+    let body = decode_body(&parts, body, target.service)?;
     dispatch(state, &target, &parts, body).await
+}
+
+/// Undoes the request's `Content-Encoding` (gzip, deflate, identity; several in the order they
+/// were applied), after the signature was checked over the bytes as sent. The decoded body has
+/// the service's size limit too. DynamoDB answers an unknown encoding, or a body that does not
+/// decode, with a 500 InternalServerError, so Nimbus does as well; nothing reaches the service.
+fn decode_body(
+    parts: &http::request::Parts,
+    body: bytes::Bytes,
+    service: Service,
+) -> Result<bytes::Bytes, AwsError> {
+    use std::io::Read;
+
+    let protocol = service.protocol();
+    let mut body = body;
+    let encodings: Vec<String> = parts
+        .headers
+        .get_all(http::header::CONTENT_ENCODING)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty() && e != "identity")
+        .collect();
+    let limit = service.body_limit();
+    for encoding in encodings.iter().rev() {
+        let undecodable = || {
+            AwsError::common(
+                protocol,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                format!("The request body could not be decoded as Content-Encoding {encoding}"),
+            )
+        };
+        let reader: Box<dyn Read + '_> = match encoding.as_str() {
+            // Concatenated gzip members are one stream (RFC 1952).
+            "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
+            // HTTP's "deflate" is the zlib format (RFC 9110).
+            "deflate" => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
+            _ => return Err(undecodable()),
+        };
+        let mut decoded = Vec::new();
+        reader
+            .take(limit as u64 + 1)
+            .read_to_end(&mut decoded)
+            .map_err(|_| undecodable())?;
+        if decoded.is_empty() {
+            return Err(undecodable());
+        }
+        if decoded.len() > limit {
+            return Err(AwsError::too_large(
+                protocol,
+                service.too_large_code(),
+                limit,
+            ));
+        }
+        body = decoded.into();
+    }
+    Ok(body)
 }
 
 /// Reads the body, refusing it before it is buffered whole when it exceeds the service's limit.
@@ -215,7 +349,7 @@ pub fn json_response(protocol: error::Protocol, body: Vec<u8>) -> Response {
     if let Some(crc) = crc {
         response
             .headers_mut()
-            .insert("x-amz-crc32", HeaderValue::from(crc));
+            .insert(compress::CRC_HEADER, HeaderValue::from(crc));
     }
     response
 }
