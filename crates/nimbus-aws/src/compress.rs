@@ -46,12 +46,14 @@ struct Acceptance {
     named_at: Option<usize>,
 }
 
-/// The coding to answer with for this `Accept-Encoding` value, if any.
-pub(crate) fn preferred(accept: &str) -> Option<Coding> {
+/// The coding to answer with for these `Accept-Encoding` header values (read as one
+/// comma-separated list), if any.
+pub(crate) fn preferred<'a>(accept: impl IntoIterator<Item = &'a str>) -> Option<Coding> {
     let mut gzip: Option<Acceptance> = None;
     let mut deflate: Option<Acceptance> = None;
     let mut any: Option<u32> = None;
-    for (position, entry) in accept.split(',').enumerate() {
+    let entries = accept.into_iter().flat_map(|value| value.split(','));
+    for (position, entry) in entries.enumerate() {
         let mut parts = entry.split(';');
         let coding = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
         // Not a token (`"gzip"`, `gzip br`, `gzip:q=1`): names no coding.
@@ -204,7 +206,9 @@ mod tests {
             ("br,identity;q=0.5,gzip;q=0.0001", Some(Gzip)),
         ];
         for (header, want) in cases {
-            assert_eq!(preferred(header), *want, "{header:?}");
+            assert_eq!(preferred([*header]), *want, "{header:?}");
         }
+        // Several header lines are one list.
+        assert_eq!(preferred(["br", "deflate;q=0.5", "gzip"]), Some(Gzip));
     }
 }

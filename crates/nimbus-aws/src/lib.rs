@@ -124,14 +124,13 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let cross_origin = request.headers().contains_key(http::header::ORIGIN);
-    let accepted = request
-        .headers()
-        .get_all(http::header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",");
-    let compression = compress::preferred(&accepted);
+    let compression = compress::preferred(
+        request
+            .headers()
+            .get_all(http::header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
     let preflight = (cross_origin && method == http::Method::OPTIONS).then(|| {
         let asked = |name| request.headers().get(name).cloned();
         (
