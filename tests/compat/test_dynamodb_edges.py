@@ -232,3 +232,64 @@ def test_batch_put_with_a_wrong_key_does_not_match_the_schema(dynamodb, table, e
     err = expect_error(dynamodb.batch_write_item, "ValidationException",
                        RequestItems={table: [{"PutRequest": {"Item": item}}]})
     assert message(err) == "The provided key element does not match the schema"
+
+
+# --------------------------------------------------------------------------- order of checks
+
+
+def test_query_select_messages(dynamodb_unvalidated, table, expect_error):
+    client = dynamodb_unvalidated
+    key = {"KeyConditionExpression": "pk = :k", "ExpressionAttributeValues": {":k": {"S": "e"}}}
+    err = expect_error(client.query, "ValidationException", TableName=table, Select="count", **key)
+    assert message(err).endswith(
+        "Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, "
+        "ALL_PROJECTED_ATTRIBUTES]")
+    err = expect_error(client.query, "ValidationException", TableName=table,
+                       Select="ALL_PROJECTED_ATTRIBUTES", **key)
+    assert message(err) == ("1 validation error detected: ALL_PROJECTED_ATTRIBUTES can be used "
+                            "only when Querying using an IndexName")
+    err = expect_error(client.query, "ValidationException", TableName=table, Select="COUNT",
+                       ProjectionExpression="a", **key)
+    assert message(err) == ("1 validation error detected: Cannot specify the "
+                            "ProjectionExpression when choosing to get only the Count")
+    # Scan says the same without the envelope.
+    err = expect_error(client.scan, "ValidationException", TableName=table, Select="COUNT",
+                       ProjectionExpression="a")
+    assert message(err) == "Cannot specify the ProjectionExpression when choosing to get only the Count"
+
+
+def test_unused_names_come_before_the_key_condition_shape(dynamodb, table, expect_error):
+    err = expect_error(dynamodb.query, "ValidationException", TableName=table,
+                       KeyConditionExpression="#p = pk2",
+                       ExpressionAttributeNames={"#p": "pk", "#unused": "x"})
+    assert "unused in expressions: keys: {#unused}" in message(err)
+    err = expect_error(dynamodb.query, "ValidationException", TableName=table,
+                       KeyConditionExpression="#p = pk2", ExpressionAttributeNames={"#p": "pk"})
+    assert message(err) == ("Invalid condition in KeyConditionExpression: Multiple attribute "
+                            "names used in one condition")
+
+
+def test_batch_get_checks_expressions_before_tables(dynamodb, expect_error):
+    err = expect_error(dynamodb.batch_get_item, "ValidationException", RequestItems={
+        "no-such-table": {"Keys": [{"pk": {"S": "a"}}], "ProjectionExpression": "#a",
+                          "ExpressionAttributeNames": {"#a": "a", "#unused": "b"}}})
+    assert "unused in expressions" in message(err)
+
+
+def test_empty_table_name(dynamodb_unvalidated, expect_error):
+    err = expect_error(dynamodb_unvalidated.describe_table, "ValidationException", TableName="")
+    assert message(err).endswith("Member must have length greater than or equal to 1")
+
+
+def test_condition_failure_with_the_old_item_spells_message_with_a_capital(dynamodb, table):
+    dynamodb.put_item(TableName=table, Item={**KEY, "a": {"N": "1"}})
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException) as info:
+        dynamodb.put_item(TableName=table, Item=KEY, ConditionExpression="attribute_not_exists(pk)",
+                          ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    response = info.value.response
+    assert response["Item"] == {**KEY, "a": {"N": "1"}}
+    assert response["Error"]["Message"] == "The conditional request failed"
+    assert "message" not in response
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException) as info:
+        dynamodb.put_item(TableName=table, Item=KEY, ConditionExpression="attribute_not_exists(pk)")
+    assert info.value.response["message"] == "The conditional request failed"

@@ -91,6 +91,8 @@ pub fn to_aws(err: TablesError) -> AwsError {
                         let mut extra = serde_json::Map::new();
                         extra.insert("Item".into(), value);
                         e.extra = Some(extra);
+                        // DynamoDB spells the member `Message` in this answer only.
+                        e.message_key = "Message";
                     }
                     Err(err) => tracing::error!("cannot serialize the old item: {err}"),
                 }

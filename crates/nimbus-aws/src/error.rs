@@ -50,6 +50,10 @@ pub struct AwsError {
     /// Namespace used in JSON 1.0 `__type`.
     pub namespace: &'static str,
     pub message: String,
+    /// The member that carries `message` in the body: `message` for most errors, `Message`
+    /// where the service's model spells it so on the wire (Lambda's ResourceNotFoundException
+    /// and ServiceException, DynamoDB's condition failure that returns the item).
+    pub message_key: &'static str,
     /// Extra members of the JSON body (e.g. `Item` of a failed DynamoDB condition).
     pub extra: Option<serde_json::Map<String, serde_json::Value>>,
     pub protocol: Protocol,
@@ -68,9 +72,16 @@ impl AwsError {
             code,
             namespace,
             message: message.into(),
+            message_key: "message",
             extra: None,
             protocol,
         }
+    }
+
+    /// This error with its message under `key` (see [`AwsError::message_key`]).
+    pub fn with_message_key(mut self, key: &'static str) -> Self {
+        self.message_key = key;
+        self
     }
 
     /// An error common to every AWS service (`com.amazon.coral.service`).
@@ -163,7 +174,7 @@ impl AwsError {
                     format!("{}#{}", self.namespace, self.code)
                 };
                 body.insert("__type".into(), error_type.into());
-                body.insert("message".into(), self.message.clone().into());
+                body.insert(self.message_key.into(), self.message.clone().into());
             }
             Protocol::RestJson => {
                 let kind = if self.status.is_server_error() {
@@ -172,7 +183,7 @@ impl AwsError {
                     "User"
                 };
                 body.insert("Type".into(), kind.into());
-                body.insert("message".into(), self.message.clone().into());
+                body.insert(self.message_key.into(), self.message.clone().into());
             }
         }
         if let Some(extra) = &self.extra {

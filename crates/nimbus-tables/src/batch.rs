@@ -72,13 +72,14 @@ impl Tables {
         // Validate everything before reading anything.
         let mut plans = Vec::new();
         for (name, request) in &requests {
-            let table = self.item_table(Some(name))?;
+            // The expressions are checked before the table is looked up, as in DynamoDB.
             let expressions = Expressions::parse(ExpressionParams {
                 names: request.expression_attribute_names.as_ref(),
                 projection: request.projection_expression.as_deref(),
                 attributes_to_get: request.attributes_to_get.as_deref(),
                 ..ExpressionParams::default()
             })?;
+            let table = self.item_table(Some(name))?;
             let keys = required(
                 request.keys.as_ref(),
                 &format!("requestItems.{name}.member.keys"),

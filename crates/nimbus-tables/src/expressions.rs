@@ -116,7 +116,7 @@ impl Expressions {
             .transpose()?;
         let key_condition = params
             .key_condition
-            .map(|src| KeyCondition::parse(src, &mut attrs))
+            .map(|src| Condition::parse(src, ExprKind::KeyCondition, &mut attrs))
             .transpose()?;
         let filter = params
             .filter
@@ -127,6 +127,10 @@ impl Expressions {
             .map(|src| Projection::parse(src, &mut attrs))
             .transpose()?;
         attrs.check_unused()?;
+        // Unused names and values are reported before the shape of the key condition.
+        let key_condition = key_condition
+            .map(KeyCondition::from_condition)
+            .transpose()?;
         let mut expressions = Expressions {
             condition,
             filter,

@@ -39,34 +39,33 @@ fn select(
         value,
         "select",
         &[
-            "ALL_ATTRIBUTES",
-            "ALL_PROJECTED_ATTRIBUTES",
             "SPECIFIC_ATTRIBUTES",
             "COUNT",
+            "ALL_ATTRIBUTES",
+            "ALL_PROJECTED_ATTRIBUTES",
         ],
     );
     v.finish()?;
+    // Query words these as constraint violations; Scan gives the bare phrase.
+    let envelope = if operation == "Query" {
+        "1 validation error detected: "
+    } else {
+        ""
+    };
+    let refuse = |message: String| Err(TablesError::validation(format!("{envelope}{message}")));
     match (value, projection) {
-        (Some("ALL_ATTRIBUTES"), Some(p)) => Err(TablesError::validation(format!(
+        (Some("ALL_ATTRIBUTES"), Some(p)) => refuse(format!(
             "Cannot specify the {p} when choosing to get ALL_ATTRIBUTES"
-        ))),
-        (Some("COUNT"), Some(p)) => Err(TablesError::validation(format!(
-            "Cannot specify the {p} when choosing to get only the Count"
-        ))),
-        (Some("ALL_PROJECTED_ATTRIBUTES"), _) if index.is_none() => Err(TablesError::validation(
-            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
         )),
-        // Query words this one as a constraint violation; Scan gives the bare phrase.
-        (Some("SPECIFIC_ATTRIBUTES"), None) => {
-            let envelope = if operation == "Query" {
-                "1 validation error detected: "
-            } else {
-                ""
-            };
-            Err(TablesError::validation(format!(
-                "{envelope}Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES"
-            )))
-        }
+        (Some("COUNT"), Some(p)) => refuse(format!(
+            "Cannot specify the {p} when choosing to get only the Count"
+        )),
+        (Some("ALL_PROJECTED_ATTRIBUTES"), _) if index.is_none() => refuse(
+            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName".into(),
+        ),
+        (Some("SPECIFIC_ATTRIBUTES"), None) => refuse(
+            "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES".into(),
+        ),
         (Some("COUNT"), None) => Ok(Select::Count),
         (_, Some(_)) => Ok(Select::Specific),
         _ => Ok(Select::All),

@@ -62,10 +62,13 @@ impl Violations {
         }
         let len = v.chars().count();
         if len < 3 {
+            // An empty name breaks the member's own minimum (1: the member also takes ARNs);
+            // a short one DynamoDB's minimum for table names.
+            let minimum = if len == 0 { 1 } else { 3 };
             self.add(
                 Some(v),
                 path,
-                "Member must have length greater than or equal to 3",
+                &format!("Member must have length greater than or equal to {minimum}"),
             );
         }
         if len > 255 {

@@ -607,8 +607,14 @@ pub struct KeyCondition {
 impl KeyCondition {
     /// Parses a `KeyConditionExpression`.
     pub fn parse(src: &str, attrs: &mut ExpressionAttributes) -> Result<KeyCondition> {
+        let cond = Condition::parse(src, ExprKind::KeyCondition, attrs)?;
+        KeyCondition::from_condition(cond)
+    }
+
+    /// The key condition that a parsed `KeyConditionExpression` states, or why it is not one.
+    /// DynamoDB checks the use of names and values in between, so callers may too.
+    pub fn from_condition(cond: Condition) -> Result<KeyCondition> {
         let kind = ExprKind::KeyCondition;
-        let cond = Condition::parse(src, kind, attrs)?;
         let mut conjuncts = Vec::new();
         flatten_and(cond, &mut conjuncts)?;
         if conjuncts.len() > 2 {
@@ -706,6 +712,11 @@ fn key_predicate(c: Condition) -> Result<(Path, RangeCondition)> {
         Condition::NotExists(_) => return Err(unsupported("attribute_not_exists")),
         Condition::AttributeType(..) => return Err(unsupported("attribute_type")),
         Condition::Contains(..) => return Err(unsupported("contains")),
+        Condition::Compare(_, Operand::Path(_), Operand::Path(_)) => {
+            return Err(Error::validation(
+                "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
+            ));
+        }
         _ => return Err(Error::validation("Query key condition not supported")),
     };
     let pred = match op {
