@@ -172,6 +172,8 @@ def test_missing_function_is_not_found(lam):
     assert info.value.response["Error"]["Message"] == (
         f"Function not found: arn:aws:lambda:us-east-1:000000000000:function:{name}"
     )
+    # Lambda's model spells this error's member `Message`, which botocore also lifts out.
+    assert info.value.response["Message"] == info.value.response["Error"]["Message"]
     with pytest.raises(lam.exceptions.ResourceNotFoundException) as info:
         lam.get_function_configuration(FunctionName=name, Qualifier="7")
     assert info.value.response["Error"]["Message"].endswith(f"function:{name}:7")
@@ -379,6 +381,11 @@ def test_versions(lam, make_function):
         lam.get_function(FunctionName=name, Qualifier="1")
     lam.update_function_configuration(FunctionName=name, MemorySize=640)
     assert lam.publish_version(FunctionName=name)["Version"] == "3", "numbers are not reused"
+    # A new description of $LATEST is a change worth a version; publishing again is not.
+    lam.update_function_configuration(FunctionName=name, Description="described")
+    v4 = lam.publish_version(FunctionName=name)
+    assert (v4["Version"], v4["Description"]) == ("4", "described")
+    assert lam.publish_version(FunctionName=name)["Version"] == "4"
 
 
 def test_aliases(lam, make_function):
@@ -533,6 +540,20 @@ def test_tags(lam, make_function):
     with pytest.raises(ClientError) as info:
         lam.list_tags(Resource=arn + "-missing")
     assert code_of(info.value) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:
+        lam.tag_resource(Resource=arn, Tags={})
+    assert code_of(info.value) == "InvalidParameterValueException"
+    with pytest.raises(ClientError) as info:
+        lam.untag_resource(Resource=arn, TagKeys=[])
+    assert code_of(info.value) == "ValidationException"
+    assert lam.list_tags(Resource=arn)["Tags"] == {"b": "2"}
+
+
+def test_list_functions_refuses_an_unknown_function_version(lam_unvalidated):
+    with pytest.raises(ClientError) as info:
+        lam_unvalidated.list_functions(FunctionVersion="latest")
+    assert code_of(info.value) == "ValidationException"
+    assert "enum value set: [ALL]" in info.value.response["Error"]["Message"]
 
 
 def test_delete_function(lam, make_function):

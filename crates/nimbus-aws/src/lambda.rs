@@ -209,7 +209,15 @@ impl LambdaRequest {
             }
             ("POST", _, ["functions"]) => ControlOp::CreateFunction(body(&payload)?),
             ("GET", _, ["functions"]) => ControlOp::ListFunctions {
-                all_versions: q.get("FunctionVersion").as_deref() == Some("ALL"),
+                all_versions: match q.get("FunctionVersion").as_deref() {
+                    None => false,
+                    Some("ALL") => true,
+                    Some(other) => {
+                        return Err(FunctionsError::Validation(format!(
+                            "1 validation error detected: Value '{other}' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]"
+                        )));
+                    }
+                },
                 page: q.page()?,
             },
             ("GET", _, ["functions", name]) => ControlOp::GetFunction {
@@ -471,7 +479,12 @@ pub async fn download_code(
 /// `nimbus_functions::error`).
 pub fn to_aws(err: FunctionsError) -> AwsError {
     let e = |status: StatusCode, code: &'static str, message: String| {
-        AwsError::common(P, status, code, message)
+        let err = AwsError::common(P, status, code, message);
+        // Lambda's model spells the member `Message` for these two, `message` for the others.
+        match code {
+            "ResourceNotFoundException" | "ServiceException" => err.with_message_key("Message"),
+            _ => err,
+        }
     };
     match err {
         FunctionsError::ResourceNotFound(m) => {

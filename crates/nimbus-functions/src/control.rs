@@ -403,18 +403,24 @@ impl api::FunctionSettings {
     }
 }
 
-/// Whether two versions run the same code with the same configuration (what decides if
-/// PublishVersion makes a new version).
-fn same_content(a: &VersionRecord, b: &VersionRecord) -> bool {
-    let normalize = |r: &VersionRecord| {
+/// Whether the published version `last` was made from `$LATEST` as it is now: the same code
+/// and configuration, description included (what decides if PublishVersion makes a new
+/// version). The description compared is the one `$LATEST` had when `last` was published.
+fn same_content(last: &VersionRecord, latest: &VersionRecord) -> bool {
+    let normalize = |r: &VersionRecord, description: &str| {
         let mut r = r.clone();
         r.config.version = String::new();
         r.config.revision_id = String::new();
         r.config.last_modified = String::new();
-        r.config.description = String::new();
+        r.config.description = description.to_owned();
+        r.latest_description = None;
         r
     };
-    normalize(a) == normalize(b)
+    let published_from = last
+        .latest_description
+        .as_deref()
+        .unwrap_or(&last.config.description);
+    normalize(last, published_from) == normalize(latest, &latest.config.description)
 }
 
 /// Takes the page `page` of `items`, sorted by their key; the marker is the key of the last
@@ -766,7 +772,10 @@ impl Functions {
         version.config.last_modified = now_timestamp();
         if let Some(description) = description {
             max_length(&description, "description", 256)?;
-            version.config.description = description;
+            version.latest_description = Some(std::mem::replace(
+                &mut version.config.description,
+                description,
+            ));
         }
         writes.put_version(&version)?;
         Ok(version)
@@ -855,6 +864,7 @@ impl Functions {
                 layers: Vec::new(),
             },
             extra: ExtraSettings::default(),
+            latest_description: None,
         };
         let mut settings = request.settings;
         if let Some(arns) = settings.layers.take() {
@@ -1699,6 +1709,12 @@ impl Functions {
         tags: Option<BTreeMap<String, String>>,
     ) -> Result<()> {
         let tags = tags.ok_or_else(|| missing("tags"))?;
+        if tags.is_empty() {
+            // Lambda's own words for an empty tag map.
+            return Err(FunctionsError::InvalidParameterValue(
+                "An error occurred and the request cannot be processed.".into(),
+            ));
+        }
         let function = self.tagged_function(resource)?;
         self.registry().update(&function, |meta, _| {
             meta.tags.extend(tags);
@@ -1712,6 +1728,11 @@ impl Functions {
     }
 
     pub fn untag_resource(&self, resource: &str, keys: &[String]) -> Result<()> {
+        if keys.is_empty() {
+            return Err(FunctionsError::Validation(
+                "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null".into(),
+            ));
+        }
         let function = self.tagged_function(resource)?;
         self.registry().update(&function, |meta, _| {
             for key in keys {

@@ -61,6 +61,11 @@ pub struct VersionRecord {
     pub config: FunctionConfig,
     #[serde(default)]
     pub extra: ExtraSettings,
+    /// For a published version: the description `$LATEST` had when it was published, which
+    /// PublishVersion may have replaced with its own (`None` when it did not, or for versions
+    /// published before this was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_description: Option<String>,
 }
 
 /// A resource-based policy of a function or one of its qualifiers.
