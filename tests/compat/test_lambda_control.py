@@ -619,3 +619,21 @@ def test_functions_survive_restart():
         assert [v["Version"] for v in versions] == ["$LATEST", "1"]
     finally:
         assert _stop(again) == 0, again.log_tail()
+
+
+def test_function_names_and_arns_are_checked(lam_unvalidated, make_function):
+    name = make_function()["FunctionName"]
+    for bad in ("invalid:function:name", "12345:function:" + name):
+        with pytest.raises(ClientError) as info:
+            lam_unvalidated.get_function(FunctionName=bad)
+        assert code_of(info.value) == "ValidationException", bad
+    too_long = "arn:aws:lambda:us-east-1:000000000000:function:" + "n" * 95
+    with pytest.raises(ClientError) as info:
+        lam_unvalidated.get_function(FunctionName=too_long)
+    assert "length less than or equal to 140" in info.value.response["Error"]["Message"]
+    elsewhere = f"arn:aws:lambda:eu-central-1:000000000000:function:{name}"
+    with pytest.raises(ClientError) as info:
+        lam_unvalidated.get_function(FunctionName=elsewhere)
+    assert code_of(info.value) == "ResourceNotFoundException"
+    assert info.value.response["Error"]["Message"] == (
+        "Functions from 'eu-central-1' are not reachable in this region ('us-east-1')")

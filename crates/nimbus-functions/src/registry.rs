@@ -274,8 +274,15 @@ impl Registry {
             }
             _ => return Err(malformed()),
         };
-        if !is_name(name) || in_name.is_some_and(|q| !is_qualifier(q)) {
+        let bad_account =
+            account.is_some_and(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()));
+        if bad_account || !is_name(name) || in_name.is_some_and(|q| !is_qualifier(q)) {
             return Err(malformed());
+        }
+        if account.is_some() && input.len() > 140 {
+            return Err(FunctionsError::Validation(format!(
+                "1 validation error detected: Value '{input}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140"
+            )));
         }
         if name.len() > 64 && account.is_none() {
             return Err(FunctionsError::Validation(format!(
@@ -295,9 +302,13 @@ impl Registry {
             }
             (a, b) => a.or(b).map(str::to_owned),
         };
-        let foreign = account.is_some_and(|a| a != self.account_id)
-            || region.is_some_and(|r| r != self.region);
-        if foreign {
+        if let Some(region) = region.filter(|r| *r != self.region) {
+            return Err(FunctionsError::ResourceNotFound(format!(
+                "Functions from '{region}' are not reachable in this region ('{}')",
+                self.region
+            )));
+        }
+        if account.is_some_and(|a| a != self.account_id) {
             return Err(FunctionsError::ResourceNotFound(format!(
                 "Function not found: {input}"
             )));
