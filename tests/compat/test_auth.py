@@ -211,6 +211,7 @@ def test_rest_services_use_rest_error_shapes(nimbus_server):
 
 
 def test_oversized_body_is_refused_before_it_is_read(nimbus_server):
+    """A client that waits for `100 Continue` is refused without sending its body."""
     url = urlparse(nimbus_server.endpoint)
     with socket.create_connection((url.hostname, url.port), timeout=10) as s:
         s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
@@ -218,9 +219,36 @@ def test_oversized_body_is_refused_before_it_is_read(nimbus_server):
                   b"Authorization: AWS4-HMAC-SHA256 Credential=" + nimbus_server.access_key.encode() +
                   b"/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\n"
                   b"X-Amz-Date: 20260101T000000Z\r\n"
-                  b"Content-Length: 17000000\r\n\r\n{")
+                  b"Expect: 100-continue\r\nContent-Length: 17000000\r\n\r\n")
         head = s.recv(4096).decode("latin-1")
     assert head.startswith("HTTP/1.1 413"), head
+
+
+def test_refusals_of_bodies_sent_whole_keep_the_connection(nimbus_server, ddb_raw):
+    """A client that streams its whole body (as SDKs do without Expect) reads the refusal,
+    oversized or unsigned, instead of a broken pipe, and its connection serves the next call."""
+    import http.client
+
+    import botocore.auth
+    import botocore.awsrequest
+
+    url = urlparse(nimbus_server.endpoint)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    body = b"{" + b" " * (17 << 20) + b"}"
+    headers = {"Content-Type": "application/x-amz-json-1.0",
+               "X-Amz-Target": "DynamoDB_20120810.PutItem"}
+    signed = botocore.awsrequest.AWSRequest(method="POST", url=nimbus_server.endpoint + "/",
+                                            data=body, headers=dict(headers))
+    botocore.auth.SigV4Auth(ddb_raw.creds, "dynamodb", nimbus_server.region).add_auth(signed)
+    for sent_headers, status in ((headers, 400), (dict(signed.headers), 413)):
+        conn.request("POST", "/", body=body, headers=sent_headers)
+        refused = conn.getresponse()
+        refused.read()
+        assert refused.status == status
+    conn.request("GET", "/_nimbus/health")
+    again = conn.getresponse()
+    assert again.status == 200 and again.read() == b'{"status":"ok"}'
+    conn.close()
 
 
 def test_health_needs_no_signature(nimbus_server):

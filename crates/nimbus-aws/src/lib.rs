@@ -31,6 +31,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::{HeaderValue, StatusCode};
+use http_body_util::BodyExt;
 use tracing::Instrument;
 
 use crate::error::AwsError;
@@ -77,7 +78,8 @@ pub struct RequestId(pub String);
 /// The router of the AWS endpoint.
 pub fn router(state: Arc<AwsState>) -> Router {
     Router::new()
-        .route("/", get(root_health).fallback(handle))
+        // POST / named as such: a method router's fallback would add an `Allow` header.
+        .route("/", get(root_health).post(handle).fallback(handle))
         .route("/_nimbus/health", get(health))
         .route("/_nimbus/code/{sha}", get(lambda::download_code))
         .fallback(handle)
@@ -199,15 +201,28 @@ async fn handle(State(state): State<Arc<AwsState>>, request: Request) -> Respons
 
 async fn handle_inner(state: &AwsState, request: Request) -> Result<Response, AwsError> {
     let (parts, body) = request.into_parts();
-    let target = Target::of(&parts)?;
-    let protocol = target.service.protocol();
-    let signature = match &state.verifier {
-        Some(_) => Some(
-            sigv4::parse(&parts.headers, parts.uri.query())
-                .map_err(|e| AwsError::from_auth(protocol, &e))?,
-        ),
-        None => None,
+    let recognised = Target::of(&parts).and_then(|target| {
+        let signature = match &state.verifier {
+            Some(_) => Some(
+                sigv4::parse(&parts.headers, parts.uri.query())
+                    .map_err(|e| AwsError::from_auth(target.service.protocol(), &e))?,
+            ),
+            None => None,
+        };
+        Ok((target, signature))
+    });
+    let (target, signature) = match recognised {
+        Ok(recognised) => recognised,
+        Err(refusal) => {
+            // Refused from its headers: the body the client may be sending is read and thrown
+            // away first, so that it gets the refusal rather than a broken pipe.
+            if !waits_for_continue(&parts) {
+                drain(body).await;
+            }
+            return Err(refusal);
+        }
     };
+    let protocol = target.service.protocol();
     let body = read_body(&parts, body, target.service).await?;
     if let (Some(verifier), Some(info)) = (&state.verifier, &signature) {
         let path_and_query = parts
@@ -302,17 +317,62 @@ async fn read_body(
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let mut body = body;
     if declared.is_some_and(|n| n > limit as u64) {
+        if !waits_for_continue(parts) {
+            drain(body).await;
+        }
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-        {
-            too_large()
-        } else {
+    // Chunks are kept as they come (one, for nearly every request: no copy) and joined at the
+    // end; past the limit the rest is drained before the refusal.
+    let mut chunks: Vec<bytes::Bytes> = Vec::new();
+    let mut size = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
             AwsError::serialization(service.protocol(), format!("cannot read body: {e}"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        size += data.len();
+        if size > limit {
+            drain(body).await;
+            return Err(too_large());
         }
+        chunks.push(data);
+    }
+    Ok(match chunks.len() {
+        0 => bytes::Bytes::new(),
+        1 => chunks.pop().unwrap_or_default(),
+        _ => chunks.concat().into(),
     })
+}
+
+/// Whether the client waits for `100 Continue` before it sends the body: then it has not sent
+/// it and will not, and reading it would ask for it.
+fn waits_for_continue(parts: &http::request::Parts) -> bool {
+    parts
+        .headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// The most of a refused body that is read and thrown away so that the client, which may
+/// still be sending it, reads the refusal instead of a reset connection (an SDK that gets a
+/// write error retries, and Node.js' can crash on it). Past this the connection is closed.
+const DRAIN_LIMIT: usize = 64 << 20;
+
+/// Reads and discards what is left of `body`, up to [`DRAIN_LIMIT`]. (The refusal cannot go
+/// out first: the HTTP/1 connection stops reading a request whose answer is complete.)
+async fn drain(mut body: Body) {
+    let mut seen = 0usize;
+    while seen <= DRAIN_LIMIT {
+        match body.frame().await {
+            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len()),
+            _ => return,
+        }
+    }
 }
 
 async fn dispatch(

@@ -421,8 +421,12 @@ pub struct FunctionConfiguration {
     #[serde(rename = "KMSKeyArn", skip_serializing_if = "Option::is_none")]
     pub kms_key_arn: Option<String>,
     pub revision_id: String,
-    pub state: &'static str,
-    pub last_update_status: &'static str,
+    /// Left out of ListFunctions and ListVersionsByFunction entries, as in Lambda (which
+    /// answers them only to GetFunction and GetFunctionConfiguration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_status: Option<&'static str>,
     pub package_type: &'static str,
     pub architectures: Vec<String>,
     pub ephemeral_storage: EphemeralStorageOut,

@@ -666,8 +666,8 @@ impl Functions {
             }),
             kms_key_arn: x.kms_key_arn.clone(),
             revision_id: c.revision_id.clone(),
-            state: "Active",
-            last_update_status: "Successful",
+            state: Some("Active"),
+            last_update_status: Some("Successful"),
             package_type: "Zip",
             architectures: c.architectures.clone(),
             ephemeral_storage: api::EphemeralStorageOut {
@@ -712,8 +712,19 @@ impl Functions {
     }
 
     /// The ARN qualifier a version is listed with: `$LATEST` too, as ListVersionsByFunction does.
-    fn describe_listed(&self, record: &VersionRecord) -> FunctionConfiguration {
-        self.describe(record, Some(&record.config.version))
+    /// A version as ListFunctions and ListVersionsByFunction list it: its description
+    /// without the state members, which Lambda answers only to GetFunction(Configuration).
+    fn describe_listed(
+        &self,
+        record: &VersionRecord,
+        qualifier: Option<&str>,
+    ) -> FunctionConfiguration {
+        FunctionConfiguration {
+            state: None,
+            last_update_status: None,
+            state_reason: None,
+            ..self.describe(record, qualifier)
+        }
     }
 
     /// Parses a `FunctionName` (and `Qualifier`) and checks that the function exists.
@@ -1000,10 +1011,10 @@ impl Functions {
                 for v in self.registry().versions(&meta.name)? {
                     // `,` sorts below every character of a name, so keys sort like (name, version).
                     let key = format!("{},{}", meta.name, version_sort_key(&v.config.version));
-                    items.push((key, self.describe_listed(&v)));
+                    items.push((key, self.describe_listed(&v, Some(&v.config.version))));
                 }
             } else if let Some(latest) = self.registry().version(&meta.name, LATEST)? {
-                items.push((meta.name.clone(), self.describe(&latest, None)));
+                items.push((meta.name.clone(), self.describe_listed(&latest, None)));
             }
         }
         let (functions, next_marker) = paginate(items, page)?;
@@ -1190,7 +1201,7 @@ impl Functions {
             let version = self.publish_in(meta, &latest, request.description, writes)?;
             Ok(version)
         })?;
-        Ok(self.describe_listed(&version))
+        Ok(self.describe(&version, Some(&version.config.version)))
     }
 
     pub fn list_versions_by_function(
@@ -1206,7 +1217,7 @@ impl Functions {
             .map(|v| {
                 (
                     version_sort_key(&v.config.version),
-                    self.describe_listed(&v),
+                    self.describe_listed(&v, Some(&v.config.version)),
                 )
             })
             .collect();

@@ -104,7 +104,14 @@ impl Tables {
             let found = responses.entry(name.clone()).or_default();
             let mut used = Consumed::default();
             for primary in primaries {
-                if bytes >= MAX_GET_BYTES {
+                // An item that would take the answer past 16 MB is left for the next call.
+                let stored = if bytes < MAX_GET_BYTES {
+                    self.read_item(&primary)?
+                } else {
+                    None
+                };
+                let size = stored.as_ref().map_or(0, |s| s.size);
+                if bytes >= MAX_GET_BYTES || (bytes > 0 && bytes + size > MAX_GET_BYTES) {
                     unprocessed
                         .entry(name.clone())
                         .or_insert_with(|| KeysAndAttributes {
@@ -116,8 +123,6 @@ impl Tables {
                         .push(primary.attributes);
                     continue;
                 }
-                let stored = self.read_item(&primary)?;
-                let size = stored.as_ref().map_or(0, |s| s.size);
                 used.add(&Consumed::read(read_units(size, consistent)));
                 bytes += size;
                 if let Some(stored) = stored {
