@@ -191,6 +191,8 @@ def test_list_functions_paginates(lam, make_function):
             kwargs["Marker"] = marker
         page = lam.list_functions(**kwargs)
         assert len(page["Functions"]) <= 1
+        # Lambda answers the state only to GetFunction and GetFunctionConfiguration.
+        assert not any("State" in f or "LastUpdateStatus" in f for f in page["Functions"])
         seen.extend(f["FunctionName"] for f in page["Functions"])
         marker = page.get("NextMarker")
         if not marker:

@@ -799,3 +799,74 @@ def test_client_disconnect_lets_the_invocation_finish(nimbus_server, lambda_clie
         out = invoke(lambda_client, name, {"n": n}, LogType="Tail")
         assert "FunctionError" not in out, out["Body"]
         assert "Init Duration" not in decoded_log(out), "the warm environment survived"
+
+
+# ---------------------------------------------------------------------------------------------
+# Details of an invocation that clients and log tools rely on
+
+DETAILS_APP = '''
+import json, os, sys, time
+
+def handler(event, context):
+    if event.get("exit") is not None:
+        sys.exit(event["exit"])
+    if event.get("size"):
+        return "a" * event["size"]
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    import logging
+    logging.getLogger().debug("debug line")
+    logging.getLogger().info("info line")
+    return {
+        "request_id": context.aws_request_id,
+        "env": {k: os.environ.get(k) for k in (
+            "AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "LD_LIBRARY_PATH",
+            "LAMBDA_TASK_ROOT")},
+    }
+'''
+
+
+def test_the_invocation_carries_the_api_request_id(lambda_client, make_function):
+    name = make_function(build_zip({"app.py": DETAILS_APP}))
+    resp = invoke(lambda_client, name, {}, LogType="Tail")
+    request_id = resp["ResponseMetadata"]["RequestId"]
+    assert resp["Json"]["request_id"] == request_id
+    assert f"START RequestId: {request_id} " in decoded_log(resp)
+    env = resp["Json"]["env"]
+    assert env["AWS_LAMBDA_LOG_FORMAT"] is None and env["AWS_LAMBDA_LOG_LEVEL"] is None
+    task_root = env["LAMBDA_TASK_ROOT"]
+    assert env["LD_LIBRARY_PATH"].split(":")[:2] == [task_root, f"{task_root}/lib"]
+    # Event and DryRun answers name no executed version: nothing ran yet.
+    for kind in ("Event", "DryRun"):
+        raw = lambda_client.invoke(FunctionName=name, InvocationType=kind, Payload=b"{}")
+        assert "x-amz-executed-version" not in raw["ResponseMetadata"]["HTTPHeaders"], kind
+
+
+def test_logging_config_reaches_the_runtime(lambda_client, make_function):
+    name = make_function(build_zip({"app.py": DETAILS_APP}),
+                         LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG"})
+    resp = invoke(lambda_client, name, {}, LogType="Tail")
+    assert resp["Json"]["env"]["AWS_LAMBDA_LOG_FORMAT"] == "JSON"
+    assert resp["Json"]["env"]["AWS_LAMBDA_LOG_LEVEL"] == "DEBUG"
+    records = [json.loads(line) for line in decoded_log(resp).splitlines()
+               if line.startswith("{")]
+    assert {"debug line", "info line"} <= {r.get("message") for r in records}, records
+
+
+def test_lambda_limits_and_messages(lambda_client, make_function):
+    name = make_function(build_zip({"app.py": DETAILS_APP}), Timeout=1, MemorySize=512)
+    # 6,291,458 bytes of JSON: within Lambda's 6,291,556-byte response limit.
+    ok = invoke(lambda_client, name, {"size": 6 * 1024 * 1024})
+    assert "FunctionError" not in ok and len(ok["Body"]) == 6 * 1024 * 1024 + 2
+    big = expect_function_error(invoke(lambda_client, name, {"size": 6 * 1024 * 1024 + 100}),
+                                "Function.ResponseSizeTooLarge")
+    assert big["errorMessage"] == (
+        "Response payload size exceeded maximum allowed payload size (6291556 bytes).")
+    slow = invoke(lambda_client, name, {"sleep": 3})
+    request_id = slow["ResponseMetadata"]["RequestId"]
+    assert slow["Json"] == {"errorType": "Sandbox.Timedout", "errorMessage":
+                            f"RequestId: {request_id} Error: Task timed out after 1.00 seconds"}
+    quiet = expect_function_error(invoke(lambda_client, name, {"exit": 0}), "Runtime.ExitError")
+    assert quiet["errorMessage"].endswith("Error: Runtime exited without providing a reason")
+    loud = expect_function_error(invoke(lambda_client, name, {"exit": 3}), "Runtime.ExitError")
+    assert loud["errorMessage"].endswith("Error: Runtime exited with error: exit status 3")

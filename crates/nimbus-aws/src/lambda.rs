@@ -158,6 +158,7 @@ fn invoke_input(
         log_tail,
         payload,
         client_context: header(headers, "x-amz-client-context"),
+        request_id: None,
     })
 }
 
@@ -380,9 +381,16 @@ pub async fn handle(
         &parts.headers,
         payload,
     )?;
+    // The invocation carries the id the caller gets in `x-amzn-RequestId`.
+    let request_id = parts
+        .extensions
+        .get::<crate::RequestId>()
+        .map(|id| id.0.clone());
     match request {
         LambdaRequest::Control(op) => control(functions, *op).await,
-        LambdaRequest::Invoke(input) => {
+        LambdaRequest::Invoke(mut input) => {
+            input.request_id = request_id;
+            let synchronous = input.invocation_type == InvocationType::RequestResponse;
             let output = functions.invoke(input).await.map_err(to_aws)?;
             let mut response = (
                 StatusCode::from_u16(output.status_code).unwrap_or(StatusCode::OK),
@@ -398,10 +406,15 @@ pub async fn handle(
             };
             set("x-amz-function-error", output.function_error.as_deref());
             set("x-amz-log-result", output.log_result.as_deref());
-            set("x-amz-executed-version", Some(&output.executed_version));
+            // Lambda names the version that ran only when one ran (not for Event or DryRun).
+            set(
+                "x-amz-executed-version",
+                synchronous.then_some(output.executed_version.as_str()),
+            );
             Ok(response)
         }
-        LambdaRequest::InvokeAsync(input) => {
+        LambdaRequest::InvokeAsync(mut input) => {
+            input.request_id = request_id;
             functions.invoke(input).await.map_err(to_aws)?;
             Ok(json(StatusCode::ACCEPTED, br#"{"Status":202}"#.to_vec()))
         }

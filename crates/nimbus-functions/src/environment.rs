@@ -50,6 +50,9 @@ pub struct EnvironmentSpec {
     pub node_layer_modules: Option<(PathBuf, PathBuf)>,
     /// Variables Nimbus sets for every function (region, endpoint, credentials, `PATH`).
     pub base_env: Vec<(String, String)>,
+    /// `LoggingConfig`'s format and application log level, when set.
+    pub log_format: Option<String>,
+    pub log_level: Option<String>,
     pub use_cgroups: bool,
 }
 
@@ -466,8 +469,20 @@ fn lambda_env(spec: &EnvironmentSpec, api: &str, stream: &str) -> Vec<(String, S
     set("HOME", spec.tmp_dir.display().to_string());
     set("TZ", ":UTC".to_owned());
     set("LANG", "en_US.UTF-8".to_owned());
+    if let Some(format) = &spec.log_format {
+        set("AWS_LAMBDA_LOG_FORMAT", format.clone());
+    }
+    if let Some(level) = &spec.log_level {
+        set("AWS_LAMBDA_LOG_LEVEL", level.clone());
+    }
     env.extend(spec.launch.env.iter().cloned());
-    let reserved: Vec<String> = env.iter().map(|(k, _)| k.clone()).collect();
+    // What Nimbus sets cannot be overridden, except the library path, which Lambda leaves
+    // to the function (it sets it, but does not reserve it).
+    let reserved: Vec<String> = env
+        .iter()
+        .map(|(k, _)| k.clone())
+        .filter(|k| k != "LD_LIBRARY_PATH")
+        .collect();
     for (k, v) in &c.environment {
         if !reserved.contains(k) {
             env.push((k.clone(), v.clone()));

@@ -42,6 +42,24 @@ struct QueuedInvocation {
     request_id: String,
 }
 
+/// Lambda's words for a runtime that exited during an invocation or its init: one that exited
+/// cleanly gave no reason.
+fn exit_message(request_id: &str, reason: &str) -> String {
+    if reason == "exit status 0" {
+        format!("RequestId: {request_id} Error: Runtime exited without providing a reason")
+    } else {
+        format!("RequestId: {request_id} Error: Runtime exited with error: {reason}")
+    }
+}
+
+/// The request id of an invocation: the caller's, or a new one.
+fn invocation_id(input: &InvokeInput) -> String {
+    input
+        .request_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
 fn queue_key(not_before_ms: u64, request_id: &str, attempt: u32) -> Vec<u8> {
     format!("{QUEUE_PREFIX}{not_before_ms:016x}/{request_id}/{attempt}").into_bytes()
 }
@@ -106,9 +124,9 @@ impl Functions {
                 // and leak its concurrency slot. As on Lambda, the invocation completes.
                 let this = Arc::clone(self);
                 let log_tail = input.log_tail;
+                let request_id = invocation_id(&input);
                 self.tasks
                     .spawn(async move {
-                        let request_id = uuid::Uuid::new_v4().to_string();
                         this.run(&resolved, &request_id, payload, client_context, log_tail)
                             .await
                     })
@@ -176,13 +194,13 @@ impl Functions {
                     Some(format!("Status: error\tError Type: {kind}")),
                 )
             }
-            InvokeResult::Completed(Outcome::ResponseTooLarge(size)) => (
+            InvokeResult::Completed(Outcome::ResponseTooLarge(_)) => (
                 true,
                 Some("Unhandled"),
                 error_payload(
                     "Function.ResponseSizeTooLarge",
                     &format!(
-                        "Response payload size ({size} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."
+                        "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."
                     ),
                 ),
                 Some("Status: error\tError Type: Function.ResponseSizeTooLarge".to_owned()),
@@ -190,19 +208,13 @@ impl Functions {
             InvokeResult::Completed(Outcome::Exited(reason)) => (
                 false,
                 Some("Unhandled"),
-                error_payload(
-                    "Runtime.ExitError",
-                    &format!("RequestId: {request_id} Error: Runtime exited with error: {reason}"),
-                ),
+                error_payload("Runtime.ExitError", &exit_message(request_id, &reason)),
                 Some("Status: error\tError Type: Runtime.ExitError".to_owned()),
             ),
             InvokeResult::TimedOut => {
-                let message = format!(
-                    "{} {request_id} Task timed out after {}.00 seconds",
-                    iso_now(),
-                    config.timeout
-                );
-                env.log_line(&message);
+                let timed_out = format!("Task timed out after {}.00 seconds", config.timeout);
+                env.log_line(&format!("{} {request_id} {timed_out}", iso_now()));
+                let message = format!("RequestId: {request_id} Error: {timed_out}");
                 (
                     false,
                     Some("Unhandled"),
@@ -298,10 +310,7 @@ impl Functions {
             }
             InitFailure::Exited(reason) => (
                 "Runtime.ExitError".to_owned(),
-                error_payload(
-                    "Runtime.ExitError",
-                    &format!("RequestId: {request_id} Error: Runtime exited with error: {reason}"),
-                ),
+                error_payload("Runtime.ExitError", &exit_message(request_id, &reason)),
             ),
             InitFailure::TimedOut => (
                 "Sandbox.Timedout".to_owned(),
@@ -432,6 +441,8 @@ impl Functions {
             layers_dir,
             node_layer_modules,
             base_env: self.base_env(),
+            log_format: resolved.log_format.clone(),
+            log_level: resolved.log_level.clone(),
             use_cgroups: self.use_cgroups,
         };
         Environment::start(spec, log, &self.tasks).await
@@ -472,7 +483,7 @@ impl Functions {
             qualifier: input.qualifier.clone(),
             payload_base64: base64::engine::general_purpose::STANDARD.encode(payload),
             attempt: 0,
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id: invocation_id(input),
         };
         let value = serde_json::to_vec(&queued)
             .map_err(|e| FunctionsError::Service(format!("encode queued invocation: {e}")))?;

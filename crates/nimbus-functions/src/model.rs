@@ -68,6 +68,10 @@ pub struct ResolvedFunction {
     pub invoked_arn: String,
     /// The function's reserved concurrency, if set (shared by all its versions).
     pub reserved_concurrency: Option<u32>,
+    /// `LoggingConfig`: the log format (`Text`, `JSON`) and the application log level, which
+    /// the runtime reads from `AWS_LAMBDA_LOG_FORMAT` and `AWS_LAMBDA_LOG_LEVEL`.
+    pub log_format: Option<String>,
+    pub log_level: Option<String>,
 }
 
 /// How an invocation is run.
@@ -89,6 +93,10 @@ pub struct InvokeInput {
     pub payload: bytes::Bytes,
     /// Base64 JSON client context (`X-Amz-Client-Context`); the runtime receives it decoded.
     pub client_context: Option<String>,
+    /// The id of the API request that asked for the invocation: as on Lambda, the invocation
+    /// (its context, its log lines, every retry of an Event) carries the same id that the
+    /// caller got in `x-amzn-RequestId`. `None`: a new one.
+    pub request_id: Option<String>,
 }
 
 /// The result of an invocation, as the Invoke API reports it.

@@ -426,6 +426,11 @@ impl Registry {
             config: record.config,
             invoked_arn: self.arn(&r.name, r.qualifier.as_deref()),
             reserved_concurrency: meta.reserved_concurrency,
+            // JSON logs are filtered at INFO unless a level is set, as GetFunction reports.
+            log_level: record.extra.application_log_level.or_else(|| {
+                (record.extra.log_format.as_deref() == Some("JSON")).then(|| "INFO".to_owned())
+            }),
+            log_format: record.extra.log_format,
         })
     }
 

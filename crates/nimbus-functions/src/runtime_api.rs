@@ -22,8 +22,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Largest synchronous response a function may return (6 MB, as Lambda).
-pub const MAX_RESPONSE: usize = 6 * 1024 * 1024;
+/// Largest synchronous response a function may return: 6,291,556 bytes, as Lambda (100 bytes
+/// more than the 6 MB of a request).
+pub const MAX_RESPONSE: usize = 6 * 1024 * 1024 + 100;
 /// Largest response read (and discarded) to keep the runtime's connection usable.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 

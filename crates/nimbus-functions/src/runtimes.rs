@@ -448,22 +448,22 @@ pub fn launch(
             });
         }
     };
+    // Lambda puts the task root and its `lib` on every runtime's library path (native
+    // libraries shipped in the package load by name), and with layers `/opt/lib` too and
+    // `/opt/bin` on its PATH.
+    let mut library_path = format!(
+        "{}:{}",
+        task_root.display(),
+        task_root.join("lib").display()
+    );
     if layers {
-        // Lambda puts `/opt/bin` on every runtime's PATH and `/opt/lib` on its library path.
         launch.env.push((
             "PATH".into(),
             format!("{}:{}", dirs.search_path, opt.join("bin").display()),
         ));
-        launch.env.push((
-            "LD_LIBRARY_PATH".into(),
-            format!(
-                "{}:{}:{}",
-                task_root.display(),
-                task_root.join("lib").display(),
-                opt.join("lib").display()
-            ),
-        ));
+        library_path = format!("{library_path}:{}", opt.join("lib").display());
     }
+    launch.env.push(("LD_LIBRARY_PATH".into(), library_path));
     Ok(launch)
 }
 

@@ -97,6 +97,8 @@ impl Harness {
             },
             invoked_arn: arn,
             reserved_concurrency: None,
+            log_format: None,
+            log_level: None,
         }
     }
 

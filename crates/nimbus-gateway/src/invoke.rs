@@ -91,6 +91,7 @@ impl Invoker for FunctionsInvoker {
                 log_tail: false,
                 payload,
                 client_context: None,
+                request_id: None,
             };
             match functions.invoke(input).await {
                 Ok(out) => Ok(Invoked {
