@@ -575,6 +575,8 @@ def test_invoke_missing_function_and_payload_limit(lam, make_function):
         lam.invoke(FunctionName=unique_name("missing"), Payload=b"{}")
     assert code_of(info.value) == "ResourceNotFoundException"
     assert status_of(info.value) == 404
+    # An invocation names a version: the missing one is $LATEST.
+    assert info.value.response["Error"]["Message"].endswith(":$LATEST")
 
     name = make_function()["FunctionName"]
     big = b'"' + b"x" * (7 * 1024 * 1024) + b'"'

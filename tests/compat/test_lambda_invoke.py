@@ -449,6 +449,8 @@ def _throttle(exc: ClientError) -> None:
     assert error_code(exc) == "TooManyRequestsException", exc.response
     assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 429
     assert exc.response.get("Reason") == THROTTLED, exc.response
+    # Lambda says when to try again; botocore reads the header into retryAfterSeconds.
+    assert int(exc.response["retryAfterSeconds"]) >= 1, exc.response
 
 
 def test_reserved_concurrency_zero_throttles(lambda_client, make_function):

@@ -54,6 +54,8 @@ pub struct AwsError {
     /// where the service's model spells it so on the wire (Lambda's ResourceNotFoundException
     /// and ServiceException, DynamoDB's condition failure that returns the item).
     pub message_key: &'static str,
+    /// `Retry-After`, in seconds: when a throttled client may try again.
+    pub retry_after: Option<u32>,
     /// Extra members of the JSON body (e.g. `Item` of a failed DynamoDB condition).
     pub extra: Option<serde_json::Map<String, serde_json::Value>>,
     pub protocol: Protocol,
@@ -73,6 +75,7 @@ impl AwsError {
             namespace,
             message: message.into(),
             message_key: "message",
+            retry_after: None,
             extra: None,
             protocol,
         }
@@ -226,6 +229,11 @@ impl IntoResponse for AwsError {
             response
                 .headers_mut()
                 .insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -525,6 +525,9 @@ pub fn to_aws(err: FunctionsError) -> AwsError {
             let mut extra = serde_json::Map::new();
             extra.insert("Reason".into(), reason.into());
             err.extra = Some(extra);
+            // Lambda's throttling answer says when to come back (the SDKs read it into
+            // `retryAfterSeconds`): a slot frees as soon as an invocation ends.
+            err.retry_after = Some(1);
             err
         }
         FunctionsError::PreconditionFailed(m) => e(

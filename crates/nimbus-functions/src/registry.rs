@@ -418,9 +418,11 @@ impl Registry {
     /// additional version with the configured probability.
     pub fn resolve(&self, name: &str, qualifier: Option<&str>) -> Result<ResolvedFunction> {
         let r = self.parse_name(name, qualifier)?;
-        let meta = self
-            .meta(&r.name)?
-            .ok_or_else(|| self.not_found(&r.name, r.qualifier.as_deref()))?;
+        // An invocation always names a version: Lambda's answer for a missing function
+        // ends in `:$LATEST` when no qualifier was given.
+        let meta = self.meta(&r.name)?.ok_or_else(|| {
+            self.not_found(&r.name, Some(r.qualifier.as_deref().unwrap_or(LATEST)))
+        })?;
         let record = self.version_for(&r.name, r.qualifier.as_deref(), true)?;
         Ok(ResolvedFunction {
             config: record.config,
