@@ -1126,7 +1126,16 @@ impl Functions {
     }
 
     pub fn delete_function(&self, function_name: &str, qualifier: Option<&str>) -> Result<()> {
-        let (r, _) = self.locate(function_name, qualifier)?;
+        let r = self.registry().parse_name(function_name, qualifier)?;
+        if r.qualifier.as_deref() == Some(LATEST) {
+            return Err(FunctionsError::InvalidParameterValue(
+                "$LATEST version cannot be deleted without deleting the function.".into(),
+            ));
+        }
+        // A missing function is named without the qualifier, as Lambda does.
+        self.registry()
+            .meta(&r.name)?
+            .ok_or_else(|| self.registry().not_found(&r.name, None))?;
         let name = r.name;
         let mut unused = BTreeSet::new();
         self.registry().update(&name, |meta, writes| {
@@ -1149,10 +1158,10 @@ impl Functions {
                     )));
                 }
                 Some(q) => {
-                    let version = self
-                        .registry()
-                        .version(&name, q)?
-                        .ok_or_else(|| self.registry().not_found(&name, Some(q)))?;
+                    // Deleting a version that is not there (any more) is done, as on Lambda.
+                    let Some(version) = self.registry().version(&name, q)? else {
+                        return Ok(());
+                    };
                     let users: Vec<String> = self
                         .registry()
                         .aliases(&name)?
