@@ -274,6 +274,9 @@ def test_response_mapping_and_errors(apigw, echo_arn, gateway_url):
     r = call(gateway_url, a, "GET", "/plain")
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     assert r.json() == {"hello": "world"}
+    # A bare string is the body, without its JSON quotes (payload 2.0's inference).
+    r = call(gateway_url, a, "GET", "/malformed")
+    assert (r.status_code, r.text) == (200, "not a proxy response")
     r = call(gateway_url, a, "GET", "/cookies")
     assert r.status_code == 201 and r.text == "ok" and r.headers["x-custom"] == "yes"
     assert r.raw.headers.getlist("set-cookie") == ["a=1", "b=2; Path=/"]

@@ -36,6 +36,10 @@ def handler(event, context):
         time.sleep(3)
     if path.endswith("/nostatus"):
         return {"body": "no status code"}
+    if path.endswith("/extra"):
+        return {"statusCode": 200, "wrongValue": "x"}
+    if path.endswith("/objectbody"):
+        return {"statusCode": 200, "body": {"a": 1}}
     if path.endswith("/multi"):
         return {"statusCode": 200, "headers": {"x-one": "1"},
                 "multiValueHeaders": {"x-m": ["a", "b"]}, "body": "m"}
@@ -404,10 +408,32 @@ def test_unknown_paths_methods_and_stages_are_missing_tokens(gateway_url, shop):
 
 
 def test_function_errors_and_malformed_answers(gateway_url, shop):
-    for path in ["/test/files/error", "/test/files/malformed", "/test/files/nostatus"]:
+    # REST APIs' rules: any member besides statusCode, headers, multiValueHeaders, body and
+    # isBase64Encoded, or a body that is not a string, makes the answer malformed.
+    for path in ["/test/files/error", "/test/files/malformed", "/test/files/extra",
+                 "/test/files/objectbody"]:
         r = call(gateway_url, shop["id"], "GET", path)
         assert r.status_code == 502, (path, r.text)
         assert r.json() == {"message": "Internal server error"}
+    # ... while statusCode may be left out: 200.
+    r = call(gateway_url, shop["id"], "GET", "/test/files/nostatus")
+    assert (r.status_code, r.text) == (200, "no status code")
+
+
+def test_literal_resources_beside_a_greedy_one(apigw, gateway_url, echo_arn):
+    api_id = apigw.create_rest_api(name=unique_name("siblings"))["id"]
+    root = apigw.get_resources(restApiId=api_id)["items"][0]["id"]
+    proxy = add(apigw, api_id, root, "{proxy+}")
+    health = add(apigw, api_id, root, "health")
+    with pytest.raises(ClientError) as info:
+        add(apigw, api_id, root, "{other}")  # one variable path part per parent
+    assert info.value.response["Error"]["Code"] == "BadRequestException"
+    for resource in (proxy, health):
+        proxy_method(apigw, api_id, resource, "GET", echo_arn)
+    apigw.create_deployment(restApiId=api_id, stageName="test")
+    assert call(gateway_url, api_id, "GET", "/test/health").json()["resource"] == "/health"
+    event = call(gateway_url, api_id, "GET", "/test/health/more").json()
+    assert (event["resource"], event["pathParameters"]) == ("/{proxy+}", {"proxy": "health/more"})
 
 
 def test_response_headers_and_binary(gateway_url, shop):

@@ -3,8 +3,10 @@
 //!
 //! - 2.0: a JSON object with `statusCode` is a structured response (`headers`, `cookies` as
 //!   `set-cookie` headers, `body`, `isBase64Encoded`); any other valid JSON is the body of a 200
-//!   `application/json` response, as API Gateway infers it.
-//! - 1.0: `statusCode` is required; `headers` and `multiValueHeaders` are merged.
+//!   `application/json` response, as API Gateway infers it (a string without its quotes).
+//! - 1.0 (HTTP APIs): `statusCode` is required; `headers` and `multiValueHeaders` are merged.
+//! - REST APIs: as 1.0, but `statusCode` defaults to 200, no other members are allowed, and
+//!   `body` must be a string.
 //!
 //! Anything else is a malformed response: the gateway answers 502.
 
@@ -87,10 +89,15 @@ fn headers_of(obj: &serde_json::Map<String, Value>) -> Result<Vec<(String, Strin
 pub fn v2(payload: &[u8]) -> Result<HttpResponse, Malformed> {
     let value: Value =
         serde_json::from_slice(payload).map_err(|e| Malformed(format!("not JSON: {e}")))?;
+    // A JSON string is sent as its text, without the quotes (the example in API Gateway's
+    // documentation: "Hello from Lambda!" becomes the body Hello from Lambda!).
     let inferred = || HttpResponse {
         status: 200,
         headers: vec![("content-type".into(), "application/json".into())],
-        body: payload.to_vec(),
+        body: match &value {
+            Value::String(text) => text.clone().into_bytes(),
+            _ => payload.to_vec(),
+        },
     };
     let Value::Object(obj) = &value else {
         return Ok(inferred());
@@ -118,27 +125,58 @@ pub fn v2(payload: &[u8]) -> Result<HttpResponse, Malformed> {
     })
 }
 
-/// Payload format 1.0.
+/// Payload format 1.0 of HTTP APIs.
 pub fn v1(payload: &[u8]) -> Result<HttpResponse, Malformed> {
-    v1_binary(payload, |_| true)
+    one_zero(payload, |_| true, false)
 }
 
-/// REST APIs' proxy responses: as 1.0, but a base64 body is decoded only when `binary` says
-/// so for the response's content type (REST APIs decode for their binary media types and
-/// pass the base64 text through otherwise).
+/// REST APIs' proxy responses: as 1.0, with REST APIs' own rules. `statusCode` may be left
+/// out (200), a member other than `statusCode`, `headers`, `multiValueHeaders`, `body` and
+/// `isBase64Encoded` makes the response malformed, and so does a `body` that is not a string.
+/// A base64 body is decoded only when `binary` says so for the response's content type
+/// (REST APIs decode for their binary media types and pass the base64 text through otherwise).
 pub fn v1_binary(
     payload: &[u8],
     binary: impl FnOnce(Option<&str>) -> bool,
+) -> Result<HttpResponse, Malformed> {
+    one_zero(payload, binary, true)
+}
+
+/// The members a REST API's proxy response may have.
+const REST_MEMBERS: [&str; 5] = [
+    "statusCode",
+    "headers",
+    "multiValueHeaders",
+    "body",
+    "isBase64Encoded",
+];
+
+fn one_zero(
+    payload: &[u8],
+    binary: impl FnOnce(Option<&str>) -> bool,
+    rest: bool,
 ) -> Result<HttpResponse, Malformed> {
     let value: Value =
         serde_json::from_slice(payload).map_err(|e| Malformed(format!("not JSON: {e}")))?;
     let Value::Object(obj) = &value else {
         return Err(Malformed("the response is not a JSON object".into()));
     };
-    let status = status_of(
-        obj.get("statusCode")
-            .ok_or_else(|| Malformed("statusCode is missing".into()))?,
-    )?;
+    if rest {
+        if let Some(other) = obj.keys().find(|k| !REST_MEMBERS.contains(&k.as_str())) {
+            return Err(Malformed(format!("unexpected member {other}")));
+        }
+        if obj
+            .get("body")
+            .is_some_and(|b| !b.is_string() && !b.is_null())
+        {
+            return Err(Malformed("body is not a string".into()));
+        }
+    }
+    let status = match obj.get("statusCode") {
+        Some(code) => status_of(code)?,
+        None if rest => 200,
+        None => return Err(Malformed("statusCode is missing".into())),
+    };
     let mut headers = headers_of(obj)?;
     match obj.get("multiValueHeaders") {
         None | Some(Value::Null) => {}
@@ -177,12 +215,12 @@ mod tests {
 
     #[test]
     fn v2_infers_a_response_from_plain_values() {
-        for payload in [
-            &br#"{"message":"hi"}"#[..],
-            b"\"hello\"",
-            b"42",
-            b"[1,2]",
-            b"true",
+        for (payload, body) in [
+            (&br#"{"message":"hi"}"#[..], &br#"{"message":"hi"}"#[..]),
+            (b"\"hello\"", b"hello"),
+            (b"42", b"42"),
+            (b"[1,2]", b"[1,2]"),
+            (b"true", b"true"),
         ] {
             let r = v2(payload).expect("inferred");
             assert_eq!(r.status, 200);
@@ -190,9 +228,23 @@ mod tests {
                 r.headers,
                 vec![("content-type".to_owned(), "application/json".to_owned())]
             );
-            assert_eq!(r.body, payload);
+            assert_eq!(r.body, body);
         }
         assert!(v2(b"not json").is_err());
+    }
+
+    #[test]
+    fn rest_proxy_responses_follow_rest_rules() {
+        let rest = |p: &[u8]| v1_binary(p, |_| false);
+        let empty = rest(b"{}").expect("no statusCode is 200");
+        assert_eq!((empty.status, empty.body.as_slice()), (200, &b""[..]));
+        let headers_only = rest(br#"{"headers":{"a":"b"}}"#).expect("headers only");
+        assert_eq!(headers_only.headers, vec![("a".to_owned(), "b".to_owned())]);
+        assert!(rest(br#"{"statusCode":200,"wrongValue":"x"}"#).is_err());
+        assert!(rest(br#"{"statusCode":200,"body":{"a":1}}"#).is_err());
+        // HTTP APIs' 1.0 keeps requiring statusCode and takes a body of any JSON.
+        assert!(v1(b"{}").is_err());
+        assert!(v1(br#"{"statusCode":200,"body":{"a":1}}"#).is_ok());
     }
 
     #[test]

@@ -643,14 +643,9 @@ impl Gateway {
                 .get(parent)
                 .map(|p| p.path.clone())
                 .ok_or_else(|| not_found("Invalid Resource identifier specified"))?;
-            if doc.resources.values().any(|r| {
-                r.parent_id.as_deref() == Some(parent)
-                    && r.path_part.as_deref().is_some_and(|p| p.contains('+'))
-            }) {
-                return Err(bad(
-                    "A sibling ({proxy+}) of this resource already exists: a greedy path variable cannot have siblings",
-                ));
-            }
+            // Literal siblings of a variable, greedy or not, are allowed (`/health` beside
+            // `/{proxy+}`): the most specific resource serves a request. Only one variable
+            // path part per parent.
             if parent_path.contains('+') {
                 return Err(bad(
                     "Cannot create a child of a resource with a greedy path variable",
@@ -672,11 +667,6 @@ impl Gateway {
                     return Err(bad(format!(
                         "A sibling ({other}) of this resource already has a variable path part -- only one is allowed"
                     )));
-                }
-                if part.contains('+') {
-                    return Err(bad(
-                        "A greedy path variable cannot have siblings",
-                    ));
                 }
             }
             let resource = RestResource {
