@@ -389,6 +389,11 @@ def test_greedy_proxy_and_any(gateway_url, shop):
         assert e["resource"] == "/files/{proxy+}" and e["httpMethod"] == method
         assert e["pathParameters"] == {"proxy": "a/b/c.txt"}
         assert e["requestContext"]["resourceId"] == shop["proxy"]
+    # REST APIs pass path parameters on as sent, percent-encoding included.
+    e = call(gateway_url, shop["id"], "GET", "/test/files/user/a%2Bb@x.com").json()
+    assert e["pathParameters"] == {"proxy": "user/a%2Bb@x.com"}
+    e = call(gateway_url, shop["id"], "GET", "/test/items/a%20b").json()
+    assert e["pathParameters"] == {"id": "a%20b"}
 
 
 def test_unknown_paths_methods_and_stages_are_missing_tokens(gateway_url, shop):

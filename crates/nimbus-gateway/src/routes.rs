@@ -115,7 +115,7 @@ pub struct Matched<'a, T> {
     pub route_key: &'a str,
     /// The route's path (`/items/{id}`), or `None` for `$default`.
     pub resource_path: Option<&'a str>,
-    /// Path parameters, decoded, in the order of the path.
+    /// Path parameters in the order of the path: decoded for HTTP APIs, as sent for REST APIs.
     pub params: Vec<(String, String)>,
 }
 
@@ -177,7 +177,7 @@ impl<T> RouteTable<T> {
         let segments = split_path(path);
         self.entries
             .iter()
-            .any(|e| match_segments(&e.segments, &segments).is_some())
+            .any(|e| match_segments(&e.segments, &segments, true).is_some())
     }
 
     /// Selects the route for `method` and `path` (the path without any stage prefix, not yet
@@ -189,7 +189,7 @@ impl<T> RouteTable<T> {
             if entry.method.as_deref().is_some_and(|m| m != method) {
                 continue;
             }
-            let Some(params) = match_segments(&entry.segments, &segments) else {
+            let Some(params) = match_segments(&entry.segments, &segments, true) else {
                 continue;
             };
             let better = match &best {
@@ -226,7 +226,8 @@ impl<T> RouteTable<T> {
         let segments = split_path(path);
         let mut best: Option<(&Entry<T>, Params)> = None;
         for entry in &self.entries {
-            let Some(params) = match_segments(&entry.segments, &segments) else {
+            // REST APIs hand path parameters over as sent, percent-encoding and all.
+            let Some(params) = match_segments(&entry.segments, &segments, false) else {
                 continue;
             };
             let better = match &best {
@@ -290,7 +291,20 @@ fn split_path(path: &str) -> Vec<&str> {
     }
 }
 
-fn match_segments(pattern: &[Segment], path: &[&str]) -> Option<Vec<(String, String)>> {
+/// The parameters of `path` if it matches `pattern`, percent-decoded when `decode` (HTTP
+/// APIs) or as sent (REST APIs).
+fn match_segments(
+    pattern: &[Segment],
+    path: &[&str],
+    decode: bool,
+) -> Option<Vec<(String, String)>> {
+    let value_of = |s: &str| {
+        if decode {
+            percent_decode(s)
+        } else {
+            s.to_owned()
+        }
+    };
     let mut params = Vec::new();
     for (i, seg) in pattern.iter().enumerate() {
         match seg {
@@ -299,7 +313,7 @@ fn match_segments(pattern: &[Segment], path: &[&str]) -> Option<Vec<(String, Str
                 if rest.is_empty() {
                     return None;
                 }
-                let value: Vec<String> = rest.iter().map(|s| percent_decode(s)).collect();
+                let value: Vec<String> = rest.iter().map(|s| value_of(s)).collect();
                 params.push((name.clone(), value.join("/")));
                 return Some(params);
             }
@@ -308,7 +322,7 @@ fn match_segments(pattern: &[Segment], path: &[&str]) -> Option<Vec<(String, Str
                 if value.is_empty() {
                     return None;
                 }
-                params.push((name.clone(), percent_decode(value)));
+                params.push((name.clone(), value_of(value)));
             }
             Segment::Literal(lit) => {
                 let value = path.get(i)?;
@@ -462,8 +476,9 @@ mod tests {
                 "{method} {path}"
             );
         }
+        // REST APIs pass path parameters on as sent.
         let m = t.select_resource("GET", "/items/a%2Fb").expect("route");
-        assert_eq!(m.params, vec![("id".to_owned(), "a/b".to_owned())]);
+        assert_eq!(m.params, vec![("id".to_owned(), "a%2Fb".to_owned())]);
         let empty: RouteTable<String> = RouteTable::new();
         assert!(empty.select_resource("GET", "/").is_none());
     }
