@@ -11,6 +11,7 @@ import base64
 import http.server
 import io
 import json
+import re
 import threading
 import time
 import zipfile
@@ -35,6 +36,8 @@ def handler(event, context):
         raise RuntimeError("boom")
     if path.endswith("/plain"):
         return {"hello": "world"}
+    if path.endswith("/own-cors"):
+        return {"statusCode": 200, "headers": {"access-control-allow-origin": "*"}, "body": "x"}
     if path.endswith("/malformed"):
         return "not a proxy response"
     if path.endswith("/sleep"):
@@ -228,6 +231,9 @@ def test_v2_event_fields(apigw, echo_arn, gateway_url):
     assert e["cookies"] == ["cookie1", "cookie2"]
     assert e["headers"]["header1"] == "value1"
     assert "cookie" not in e["headers"]
+    # An X-Ray trace id, as API Gateway adds; no hop-by-hop headers.
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", e["headers"]["x-amzn-trace-id"])
+    assert "connection" not in e["headers"]
     assert e["queryStringParameters"] == {"parameter1": "value1,value2", "parameter2": "value"}
     assert e["pathParameters"] == {"id": "42"}
     assert e["body"] == "Hello from Lambda" and e["isBase64Encoded"] is False
@@ -320,7 +326,8 @@ def test_integration_timeout(apigw, echo_arn, gateway_url):
 
 
 def test_cors_preflight_and_browser_request(apigw, echo_arn, gateway_url):
-    api, _ = http_api(apigw, echo_arn, CorsConfiguration={
+    api, _ = http_api(apigw, echo_arn, route_keys=("GET /items/{id}", "GET /own-cors"),
+                      CorsConfiguration={
         "AllowOrigins": ["https://app.example"], "AllowMethods": ["GET", "POST"],
         "AllowHeaders": ["content-type", "authorization"], "MaxAge": 600,
         "AllowCredentials": True})
@@ -347,6 +354,13 @@ def test_cors_preflight_and_browser_request(apigw, echo_arn, gateway_url):
     r = call(gateway_url, api["ApiId"], "OPTIONS", "/items/1",
              headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
     assert "access-control-allow-origin" not in r.headers
+    # The API's CORS configuration replaces the CORS headers the function sends.
+    r = call(gateway_url, api["ApiId"], "GET", "/own-cors",
+             headers={"Origin": "https://evil.example"})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+    r = call(gateway_url, api["ApiId"], "GET", "/own-cors",
+             headers={"Origin": "https://app.example"})
+    assert r.headers["access-control-allow-origin"] == "https://app.example"
 
 
 def test_throttling(apigw, echo_arn, gateway_url):

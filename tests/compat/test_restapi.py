@@ -346,6 +346,8 @@ def test_proxy_event_fields(gateway_url, shop):
     assert e["headers"]["User-Agent"] == "rest-test"
     assert e["headers"]["Host"].startswith(f"{shop['id']}.execute-api.localhost")
     assert e["headers"]["X-Forwarded-Proto"] == "http"
+    assert e["headers"]["X-Amzn-Trace-Id"].startswith("Root=1-")
+    assert "Connection" not in e["headers"]
     assert e["multiValueHeaders"]["X-Multi"] == ["one"]
     assert e["queryStringParameters"] == {"a": "2", "b": "x"}
     assert e["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": ["x"]}

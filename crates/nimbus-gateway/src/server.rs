@@ -339,22 +339,30 @@ async fn serve(
         gateway, api, stage, stage_path, parts, body, id, peer, domain, outcome,
     )
     .await;
-    if let (Some(cors), Some(origin)) = (&stage.cors, origin) {
-        let headers = crate::cors::actual(cors, &origin);
-        if !headers.is_empty() {
-            let names: Vec<HeaderName> = response
-                .headers()
-                .keys()
-                .filter(|k| k.as_str().starts_with("access-control-"))
-                .cloned()
-                .collect();
-            for n in names {
-                response.headers_mut().remove(n);
-            }
-            add_headers(&mut response, headers);
+    // With CORS configured, API Gateway ignores the CORS headers of the integration's answer
+    // and sends its own, which a disallowed origin does not get at all.
+    if let Some(cors) = &stage.cors {
+        let names: Vec<HeaderName> = response
+            .headers()
+            .keys()
+            .filter(|k| k.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for n in names {
+            response.headers_mut().remove(n);
+        }
+        if let Some(origin) = origin {
+            add_headers(&mut response, crate::cors::actual(cors, &origin));
         }
     }
     response
+}
+
+/// A new X-Ray trace header value: `Root=1-` the epoch seconds in hex, `-` 96 random bits.
+fn trace_id() -> String {
+    let seconds = time::OffsetDateTime::now_utc().unix_timestamp();
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("Root=1-{seconds:08x}-{}", &random[..24])
 }
 
 fn add_headers(response: &mut Response, headers: Vec<(String, String)>) {
@@ -409,9 +417,19 @@ async fn route_and_invoke(
         Ok(b) => b,
         Err(_) => return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
     };
+    // Hop-by-hop headers belong to the connection to the gateway, not to the request: API
+    // Gateway does not pass them on.
+    const HOP_BY_HOP: [&str; 5] = [
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "upgrade",
+        "te",
+    ];
     let mut headers: Vec<(String, String)> = parts
         .headers
         .iter()
+        .filter(|(k, _)| !HOP_BY_HOP.contains(&k.as_str()))
         .filter_map(|(k, v)| {
             v.to_str()
                 .ok()
@@ -423,6 +441,9 @@ async fn route_and_invoke(
         ("x-forwarded-for", peer.clone()),
         ("x-forwarded-port", local_port),
         ("x-forwarded-proto", "http".to_owned()),
+        // As API Gateway, each request gets an X-Ray trace id (`Root=1-{time}-{96 bits}`),
+        // which tracing and log-correlation libraries read from the event.
+        ("x-amzn-trace-id", trace_id()),
     ] {
         if !headers.iter().any(|(n, _)| n == name) {
             headers.push((name.to_owned(), value));
