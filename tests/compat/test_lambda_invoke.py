@@ -519,11 +519,14 @@ def test_timeout_kills_the_invocation_and_the_next_one_works(lambda_client, make
     assert after["Json"]["echo"] == {"sleep": 0}
 
 
-def test_memory_limit_exceeded_is_a_runtime_exit_error(lambda_client, make_function):
+def test_memory_limit_exceeded_is_out_of_memory(lambda_client, make_function):
     name = make_function(echo_zip(), MemorySize=128, Timeout=60)
-    resp = invoke(lambda_client, name, {"allocate_mb": 400})
-    body = expect_function_error(resp, "Runtime.ExitError")
-    assert "Runtime exited with error: signal: killed" in body.get("errorMessage", ""), body
+    resp = invoke(lambda_client, name, {"allocate_mb": 400}, LogType="Tail")
+    body = expect_function_error(resp, "Runtime.OutOfMemory")
+    assert body["errorMessage"].endswith("Error: Runtime exited with error: signal: killed"), body
+    # As on Lambda, REPORT says the whole memory was used, and names the error type.
+    report = report_line(decoded_log(resp), resp["ResponseMetadata"]["RequestId"])
+    assert "Max Memory Used: 128 MB" in report and "Runtime.OutOfMemory" in report, report
     # The environment was replaced: the next invocation runs.
     after = invoke(lambda_client, name, {"allocate_mb": 16})
     assert "FunctionError" not in after, after["Body"]

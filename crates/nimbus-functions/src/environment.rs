@@ -123,6 +123,9 @@ impl std::fmt::Debug for Environment {
     }
 }
 
+/// The exit reason of a runtime that the kernel killed at its memory limit.
+pub(crate) const OOM_KILLED: &str = "signal: killed (memory limit exceeded)";
+
 fn describe_exit(status: std::io::Result<ExitStatus>) -> String {
     use std::os::unix::process::ExitStatusExt;
     match status {
@@ -231,7 +234,7 @@ impl Environment {
                 alive.store(false, Ordering::SeqCst);
                 if let Some(group) = &cgroup {
                     let reason = if group.oom_killed() {
-                        "signal: killed (memory limit exceeded)".to_owned()
+                        OOM_KILLED.to_owned()
                     } else {
                         status.clone()
                     };

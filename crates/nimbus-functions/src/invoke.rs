@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::Functions;
 use crate::api::{MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD};
 use crate::code;
+use crate::environment::OOM_KILLED;
 use crate::environment::{Environment, EnvironmentSpec, InitFailure, InvokeResult, StartFailure};
 use crate::error::{FunctionsError, Result};
 use crate::model::{InvocationType, InvokeInput, InvokeOutput, ResolvedFunction};
@@ -205,6 +206,16 @@ impl Functions {
                 ),
                 Some("Status: error\tError Type: Function.ResponseSizeTooLarge".to_owned()),
             ),
+            // Lambda names a runtime killed at its memory limit for what it is.
+            InvokeResult::Completed(Outcome::Exited(reason)) if reason == OOM_KILLED => (
+                false,
+                Some("Unhandled"),
+                error_payload(
+                    "Runtime.OutOfMemory",
+                    &exit_message(request_id, "signal: killed"),
+                ),
+                Some("Status: error\tError Type: Runtime.OutOfMemory".to_owned()),
+            ),
             InvokeResult::Completed(Outcome::Exited(reason)) => (
                 false,
                 Some("Unhandled"),
@@ -263,7 +274,13 @@ impl Functions {
         let init_ms = cold_init.map(|d| d.as_secs_f64() * 1000.0);
         // Since August 2025 Lambda bills the init phase of on-demand environments too.
         let billed = (ms + init_ms.unwrap_or(0.0)).ceil().max(1.0) as u64;
-        let max_memory = env.max_memory_used_mb();
+        // A runtime killed at its limit used all of it, whatever the kernel's peak says after
+        // the kill.
+        let max_memory = if status.is_some_and(|s| s.ends_with("Runtime.OutOfMemory")) {
+            config.memory_size
+        } else {
+            env.max_memory_used_mb()
+        };
         env.log_line(&format!("END RequestId: {request_id}"));
         let mut report = format!(
             "REPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {} MB\tMax Memory Used: {max_memory} MB",
