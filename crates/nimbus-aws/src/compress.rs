@@ -1,4 +1,5 @@
-//! Compression of large DynamoDB answers for clients that send `Accept-Encoding`.
+//! The content codings of the endpoint: compressed request bodies (`Content-Encoding`, decoded
+//! in `lib.rs`) and compressed DynamoDB answers for clients that send `Accept-Encoding`.
 //!
 //! DynamoDB compresses an answer larger than 4 KB with gzip or deflate (the zlib format) when
 //! the request accepts one of them, and its `x-amz-crc32` is then the CRC32 of the compressed
@@ -11,7 +12,7 @@
 //! Written here rather than with a compression middleware because the CRC header must be
 //! recomputed over the compressed body, and only DynamoDB's JSON answers are compressed.
 
-use std::io::Write;
+use std::io::Read;
 
 use axum::body::Body;
 use axum::response::Response;
@@ -34,6 +35,33 @@ impl Coding {
         match self {
             Coding::Gzip => "gzip",
             Coding::Deflate => "deflate",
+        }
+    }
+
+    /// The coding a request's `Content-Encoding` names (already trimmed and lowercased).
+    pub(crate) fn of_content(name: &str) -> Option<Coding> {
+        match name {
+            "gzip" | "x-gzip" => Some(Coding::Gzip),
+            "deflate" => Some(Coding::Deflate),
+            _ => None,
+        }
+    }
+
+    /// Reads `data` decoded. Concatenated gzip members are one stream (RFC 1952); HTTP's
+    /// "deflate" is the zlib format (RFC 9110).
+    pub(crate) fn decoder(self, data: &[u8]) -> Box<dyn Read + '_> {
+        match self {
+            Coding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(data)),
+            Coding::Deflate => Box::new(flate2::read::ZlibDecoder::new(data)),
+        }
+    }
+
+    /// Reads `data` encoded.
+    fn encoder(self, data: &[u8]) -> Box<dyn Read + '_> {
+        let level = flate2::Compression::default();
+        match self {
+            Coding::Gzip => Box::new(flate2::read::GzEncoder::new(data, level)),
+            Coding::Deflate => Box::new(flate2::read::ZlibEncoder::new(data, level)),
         }
     }
 }
@@ -133,22 +161,11 @@ pub(crate) async fn response(response: Response, coding: Coding) -> Response {
     if bytes.len() <= THRESHOLD {
         return Response::from_parts(parts, Body::from(bytes));
     }
-    let compressed = match coding {
-        Coding::Gzip => {
-            let mut encoder =
-                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            encoder.write_all(&bytes).and_then(|()| encoder.finish())
-        }
-        Coding::Deflate => {
-            let mut encoder =
-                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-            encoder.write_all(&bytes).and_then(|()| encoder.finish())
-        }
-    };
-    // Writing into a Vec cannot fail; should it, the answer goes out uncompressed.
-    let Ok(compressed) = compressed else {
+    let mut compressed = Vec::new();
+    // Encoding from memory cannot fail; should it, the answer goes out uncompressed.
+    if coding.encoder(&bytes).read_to_end(&mut compressed).is_err() {
         return Response::from_parts(parts, Body::from(bytes));
-    };
+    }
     parts
         .headers
         .insert(CRC_HEADER, HeaderValue::from(crc32fast::hash(&compressed)));

@@ -223,7 +223,7 @@ impl IntoResponse for AwsError {
         if let Some(crc) = crc {
             response
                 .headers_mut()
-                .insert("x-amz-crc32", HeaderValue::from(crc));
+                .insert(crate::compress::CRC_HEADER, HeaderValue::from(crc));
         }
         if self.protocol == Protocol::RestJson {
             response

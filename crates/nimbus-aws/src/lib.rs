@@ -216,9 +216,7 @@ async fn handle_inner(state: &AwsState, request: Request) -> Result<Response, Aw
         Err(refusal) => {
             // Refused from its headers: the body the client may be sending is read and thrown
             // away first, so that it gets the refusal rather than a broken pipe.
-            if !waits_for_continue(&parts) {
-                drain(body).await;
-            }
+            discard_unread(&parts, body).await;
             return Err(refusal);
         }
     };
@@ -277,15 +275,10 @@ fn decode_body(
                 format!("The request body could not be decoded as Content-Encoding {encoding}"),
             )
         };
-        let reader: Box<dyn Read + '_> = match encoding.as_str() {
-            // Concatenated gzip members are one stream (RFC 1952).
-            "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
-            // HTTP's "deflate" is the zlib format (RFC 9110).
-            "deflate" => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
-            _ => return Err(undecodable()),
-        };
+        let coding = compress::Coding::of_content(encoding).ok_or_else(undecodable)?;
         let mut decoded = Vec::new();
-        reader
+        coding
+            .decoder(&body)
             .take(limit as u64 + 1)
             .read_to_end(&mut decoded)
             .map_err(|_| undecodable())?;
@@ -319,9 +312,7 @@ async fn read_body(
         .and_then(|v| v.parse::<u64>().ok());
     let mut body = body;
     if declared.is_some_and(|n| n > limit as u64) {
-        if !waits_for_continue(parts) {
-            drain(body).await;
-        }
+        discard_unread(parts, body).await;
         return Err(too_large());
     }
     // Chunks are kept as they come (one, for nearly every request: no copy) and joined at the
@@ -349,13 +340,17 @@ async fn read_body(
     })
 }
 
-/// Whether the client waits for `100 Continue` before it sends the body: then it has not sent
-/// it and will not, and reading it would ask for it.
-fn waits_for_continue(parts: &http::request::Parts) -> bool {
-    parts
+/// Throws away the unread body of a request refused before it was read ([`drain`]), unless
+/// the client waits for `100 Continue`: then it has not sent the body and will not, and
+/// reading it would ask for it.
+async fn discard_unread(parts: &http::request::Parts, body: Body) {
+    let waits = parts
         .headers
         .get(http::header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if !waits {
+        drain(body).await;
+    }
 }
 
 /// The most of a refused body that is read and thrown away so that the client, which may
