@@ -413,8 +413,12 @@ impl Environment {
             .unwrap_or_else(|| "the runtime stopped answering".to_owned())
     }
 
-    /// The highest memory use of the environment so far, in MiB.
+    /// The highest memory use of the environment so far, in MiB. One killed at its memory
+    /// limit used all of it, whatever the cgroup's peak reads after the kill.
     pub fn max_memory_used_mb(&self) -> u32 {
+        if self.exited.borrow().as_deref() == Some(OOM_KILLED) {
+            return self.config.memory_size;
+        }
         self.cgroup
             .as_ref()
             .and_then(|g| g.memory_peak_bytes())

@@ -274,13 +274,7 @@ impl Functions {
         let init_ms = cold_init.map(|d| d.as_secs_f64() * 1000.0);
         // Since August 2025 Lambda bills the init phase of on-demand environments too.
         let billed = (ms + init_ms.unwrap_or(0.0)).ceil().max(1.0) as u64;
-        // A runtime killed at its limit used all of it, whatever the kernel's peak says after
-        // the kill.
-        let max_memory = if status.is_some_and(|s| s.ends_with("Runtime.OutOfMemory")) {
-            config.memory_size
-        } else {
-            env.max_memory_used_mb()
-        };
+        let max_memory = env.max_memory_used_mb();
         env.log_line(&format!("END RequestId: {request_id}"));
         let mut report = format!(
             "REPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {} MB\tMax Memory Used: {max_memory} MB",

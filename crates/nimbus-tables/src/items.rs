@@ -178,13 +178,7 @@ impl TableMeta {
         if key.len() != expected {
             return Err(key_mismatch());
         }
-        for attr in self.key_schema.attributes() {
-            match key.get(&attr.name) {
-                Some(value) if keycodec::KeyType::of(value) == Some(attr.kind) => {}
-                _ => return Err(key_mismatch()),
-            }
-        }
-        self.primary_key(key)
+        self.key_from_put_request(key)
     }
 
     /// The primary key of a whole item (PutItem): the key attributes must be present with
@@ -214,7 +208,7 @@ impl TableMeta {
 
     /// The primary key of an item in a BatchWriteItem `PutRequest`: as for PutItem, except
     /// that a missing or mistyped key attribute gets the batch path's message, "The provided
-    /// key element does not match the schema".
+    /// key element does not match the schema" (the message of a wrong `Key` too).
     pub(crate) fn key_from_put_request(&self, item: &Item) -> Result<PrimaryKey> {
         let matches = self.key_schema.attributes().all(|attr| {
             item.get(&attr.name)
