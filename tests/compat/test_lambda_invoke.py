@@ -741,6 +741,30 @@ def test_environment_variables(lambda_client, make_function, nimbus_server):
             assert env[key].rstrip("/") == nimbus_server.endpoint, (key, env[key])
 
 
+WRAPPED_APP = """
+import os
+
+
+def handler(event, context):
+    return {"wrapped_by": os.environ.get("WRAPPED_BY")}
+"""
+
+
+def test_exec_wrapper_starts_the_runtime(lambda_client, make_function):
+    """``AWS_LAMBDA_EXEC_WRAPPER`` names a script that Lambda's managed runtimes start through,
+    with the runtime's own command as its arguments: here a script in the package that sets a
+    variable and execs the runtime."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        _add_file(zf, "app.py", WRAPPED_APP.encode(), 0o644)
+        _add_file(zf, "wrapper.sh",
+                  b'#!/bin/sh\nexport WRAPPED_BY="$0"\nexec "$@"\n', 0o755)
+    name = make_function(buf.getvalue(), Environment={
+        "Variables": {"AWS_LAMBDA_EXEC_WRAPPER": "/var/task/wrapper.sh"}})
+    wrapped_by = invoke(lambda_client, name, {})["Json"]["wrapped_by"]
+    assert wrapped_by and wrapped_by.endswith("/wrapper.sh"), wrapped_by
+
+
 def _seed_item(dynamodb, table: str) -> str:
     key = unique_name("item")
     dynamodb.put_item(TableName=table, Item={

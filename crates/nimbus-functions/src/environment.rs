@@ -189,9 +189,18 @@ impl Environment {
                 read_only: true,
             });
         }
+        let (program, args) = crate::runtimes::command(
+            &spec.launch,
+            &spec.config.runtime,
+            spec.config
+                .environment
+                .get(crate::runtimes::EXEC_WRAPPER)
+                .map(String::as_str),
+            &spec.task_root,
+        );
         let process = SpawnSpec {
-            program: spec.launch.program.clone(),
-            args: spec.launch.args.iter().map(Into::into).collect(),
+            program,
+            args: args.into_iter().map(Into::into).collect(),
             env,
             cwd: spec.task_root.clone(),
             mounts,

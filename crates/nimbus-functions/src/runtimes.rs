@@ -467,6 +467,35 @@ pub fn launch(
     Ok(launch)
 }
 
+/// The variable that names a wrapper script for the runtime's start.
+pub const EXEC_WRAPPER: &str = "AWS_LAMBDA_EXEC_WRAPPER";
+
+/// The command that starts `launch`: as on Lambda, a managed runtime (Python, Node.js) whose
+/// function sets [`EXEC_WRAPPER`] starts through that script, which gets the runtime's own
+/// command as its arguments (and usually ends in `exec "$@"`); a custom runtime's `bootstrap`
+/// ignores it. A wrapper under `/var/task/` names the file in the package, which an
+/// environment sees at `task_root`.
+pub fn command(
+    launch: &Launch,
+    runtime: &str,
+    wrapper: Option<&str>,
+    task_root: &Path,
+) -> (PathBuf, Vec<String>) {
+    let managed = matches!(Family::of(runtime), Some(Family::Python | Family::Node));
+    match wrapper.filter(|w| managed && !w.is_empty()) {
+        Some(wrapper) => {
+            let program = match wrapper.strip_prefix("/var/task/") {
+                Some(inside) => task_root.join(inside),
+                None => PathBuf::from(wrapper),
+            };
+            let mut args = vec![launch.program.display().to_string()];
+            args.extend(launch.args.iter().cloned());
+            (program, args)
+        }
+        None => (launch.program.clone(), launch.args.clone()),
+    }
+}
+
 fn missing(interpreter: &str) -> LaunchError {
     LaunchError {
         error_type: "Runtime.InvalidEntrypoint",
@@ -717,6 +746,29 @@ mod tests {
         assert!(env["LD_LIBRARY_PATH"].ends_with(":/opt/lib"));
         let without = launch(&dirs, "python3.12", Path::new("/var/task"), false).expect("launch");
         assert!(!without.env.iter().any(|(_, v)| v.contains("/opt")));
+    }
+
+    #[test]
+    fn an_exec_wrapper_starts_managed_runtimes_only() {
+        let launch = Launch {
+            program: PathBuf::from("/usr/bin/python3.12"),
+            args: vec!["/shims/python/bootstrap.py".into()],
+            env: Vec::new(),
+            substitute: None,
+        };
+        let root = Path::new("/data/code/f1");
+        let (program, args) = command(&launch, "python3.12", Some("/var/task/wrap.sh"), root);
+        assert_eq!(program, root.join("wrap.sh"));
+        assert_eq!(args, ["/usr/bin/python3.12", "/shims/python/bootstrap.py"]);
+        let (program, _) = command(&launch, "nodejs20.x", Some("/opt/otel-handler"), root);
+        assert_eq!(program, PathBuf::from("/opt/otel-handler"));
+        for (runtime, wrapper) in [("provided.al2023", Some("/opt/w")), ("python3.12", None)] {
+            let (program, args) = command(&launch, runtime, wrapper, root);
+            assert_eq!(
+                (program, args),
+                (launch.program.clone(), launch.args.clone())
+            );
+        }
     }
 
     #[test]
