@@ -36,6 +36,8 @@ def handler(event, context):
         time.sleep(3)
     if path.endswith("/nostatus"):
         return {"body": "no status code"}
+    if path.endswith("/floatstatus"):
+        return {"statusCode": 201.0, "body": "created"}
     if path.endswith("/extra"):
         return {"statusCode": 200, "wrongValue": "x"}
     if path.endswith("/objectbody"):
@@ -362,6 +364,7 @@ def test_proxy_event_fields(gateway_url, shop):
     assert rc["httpMethod"] == "GET"
     assert rc["path"] == "/test/items/42"
     assert rc["stage"] == "test"
+    assert rc["deploymentId"] == shop["deployment"]
     assert rc["requestId"] == r.headers["x-amzn-RequestId"]
     assert rc["extendedRequestId"] == r.headers["x-amz-apigw-id"]
     assert isinstance(rc["requestTimeEpoch"], int) and "/" in rc["requestTime"]
@@ -425,6 +428,9 @@ def test_function_errors_and_malformed_answers(gateway_url, shop):
     # ... while statusCode may be left out: 200.
     r = call(gateway_url, shop["id"], "GET", "/test/files/nostatus")
     assert (r.status_code, r.text) == (200, "no status code")
+    # A whole number written as a float (201.0) is that status.
+    r = call(gateway_url, shop["id"], "GET", "/test/files/floatstatus")
+    assert (r.status_code, r.text) == (201, "created")
 
 
 def test_literal_resources_beside_a_greedy_one(apigw, gateway_url, echo_arn):

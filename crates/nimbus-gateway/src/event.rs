@@ -54,6 +54,8 @@ pub struct Context<'a> {
     pub api_id: &'a str,
     pub account_id: &'a str,
     pub stage: &'a str,
+    /// A REST API stage's deployment (`None` for HTTP APIs, whose events have none).
+    pub deployment_id: Option<&'a str>,
     /// `GET /items/{id}` or `$default`.
     pub route_key: &'a str,
     pub route_id: &'a str,
@@ -406,11 +408,14 @@ pub fn v1(req: &Request, ctx: &Context<'_>, style: V1Style) -> Value {
             "userArn": null,
         }),
     );
-    if style == V1Style::Rest
-        && let Some(Value::Object(identity)) = rc.get_mut("identity")
-    {
-        identity.insert("apiKey".into(), Value::Null);
-        identity.insert("apiKeyId".into(), Value::Null);
+    if style == V1Style::Rest {
+        if let Some(Value::Object(identity)) = rc.get_mut("identity") {
+            identity.insert("apiKey".into(), Value::Null);
+            identity.insert("apiKeyId".into(), Value::Null);
+        }
+        if let Some(id) = ctx.deployment_id {
+            rc.insert("deploymentId".into(), id.into());
+        }
     }
     rc.insert("path".into(), context_path.into());
     rc.insert("protocol".into(), req.protocol.clone().into());
@@ -501,6 +506,7 @@ mod tests {
             api_id: "api-id",
             account_id: "123456789012",
             stage: "$default",
+            deployment_id: None,
             route_key: "$default",
             route_id: "r1",
             resource_path: None,
@@ -571,6 +577,7 @@ mod tests {
             api_id: "id",
             account_id: "123456789012",
             stage: "$default",
+            deployment_id: None,
             route_key: "GET /my/path",
             route_id: "GET /my/path",
             resource_path: Some("/my/path"),
@@ -633,6 +640,7 @@ mod tests {
             api_id: "a",
             account_id: "1",
             stage: "$default",
+            deployment_id: None,
             route_key: "$default",
             route_id: "r",
             resource_path: None,
@@ -687,6 +695,7 @@ mod tests {
             api_id: "abc123",
             account_id: "123456789012",
             stage: "Prod",
+            deployment_id: Some("wpk6zi"),
             route_key: "POST /items/{id}",
             route_id: "res123",
             resource_path: Some("/items/{id}"),
@@ -716,6 +725,7 @@ mod tests {
         assert_eq!(rc["resourceId"], "res123");
         assert_eq!(rc["resourcePath"], "/items/{id}");
         assert_eq!(rc["stage"], "Prod");
+        assert_eq!(rc["deploymentId"], "wpk6zi");
         assert_eq!(rc["requestId"], "c6af9ac6-7b61-11e6-9a41-93e8deadbeef");
         assert_eq!(rc["extendedRequestId"], "AbCdEfGhIjK=");
         assert_eq!(rc["identity"]["apiKey"], Value::Null);

@@ -38,7 +38,11 @@ fn header_value(v: &Value) -> Option<String> {
 
 fn status_of(v: &Value) -> Result<u16, Malformed> {
     let code = match v {
-        Value::Number(n) => n.as_u64(),
+        // A number with a zero fraction (`201.0`, as JavaScript or a float in Python may
+        // write it) is that status.
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as u64)),
         Value::String(s) => s.trim().parse::<u64>().ok(),
         _ => None,
     };
@@ -265,6 +269,8 @@ mod tests {
         let r = v2(br#"{"statusCode":204}"#).expect("valid");
         assert_eq!((r.status, r.body.len()), (204, 0));
         assert!(v2(br#"{"statusCode":"abc"}"#).is_err());
+        assert_eq!(v2(br#"{"statusCode":201.0}"#).expect("whole").status, 201);
+        assert!(v2(br#"{"statusCode":201.5}"#).is_err());
         assert!(v2(br#"{"statusCode":200,"headers":[1]}"#).is_err());
     }
 

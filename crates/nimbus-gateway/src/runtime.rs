@@ -58,6 +58,8 @@ pub struct StageRuntime {
     pub cors: Option<Cors>,
     pub bucket: Option<Bucket>,
     pub access_log: LogStream,
+    /// The deployment a REST API's stage serves (`requestContext.deploymentId`).
+    pub deployment_id: Option<String>,
 }
 
 /// One API, ready to serve.
@@ -153,6 +155,7 @@ impl ApiRuntime {
                     cors: snapshot.cors.clone(),
                     bucket: bucket(&stage.default_route_settings),
                     access_log: logs.stream(&doc.api.api_id, &stage.stage_name, "access"),
+                    deployment_id: None,
                 }),
             );
         }
@@ -225,6 +228,7 @@ impl ApiRuntime {
                     cors: None,
                     bucket: None,
                     access_log: logs.stream(&doc.api.id, &stage.stage_name, "access"),
+                    deployment_id: Some(stage.deployment_id.clone()),
                 }),
             );
         }

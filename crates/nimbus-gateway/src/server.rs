@@ -590,6 +590,7 @@ fn context<'a>(
         api_id: &api.api_id,
         account_id: "000000000000",
         stage: &stage.name,
+        deployment_id: stage.deployment_id.as_deref(),
         route_key: matched.route_key,
         route_id: &matched.value.route_id,
         resource_path: matched.resource_path,
