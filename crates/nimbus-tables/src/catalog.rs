@@ -113,6 +113,9 @@ pub struct TableMeta {
     pub table_class: Option<String>,
     pub stream: Option<StreamSpecification>,
     pub sse: Option<SseSpecification>,
+    /// The attribute that holds each item's expiry time, while time to live is enabled.
+    #[serde(default)]
+    pub ttl_attribute: Option<String>,
 }
 
 /// Item count and total item size of a table.

@@ -74,7 +74,7 @@ impl Tables {
     }
 
     /// Reads the catalog entry of `name` from the store and caches it.
-    fn load_table(&self, name: &str) -> Result<Arc<Table>> {
+    pub(crate) fn load_table(&self, name: &str) -> Result<Arc<Table>> {
         let generation = self.catalog.generation();
         let (meta, catalog_bytes) = self
             .find_table(name)?

@@ -17,7 +17,8 @@
 //!   that the item is unchanged, retry on conflict. No lock is held across calls.
 //! - Item count and size counters change in the same commit as the items they count.
 //! - Every item operation records its consumed units in the [`UsageSink`], whatever
-//!   `ReturnConsumedCapacity` says.
+//!   `ReturnConsumedCapacity` says. Deletions of expired items ([`Tables::expire_items`],
+//!   `ttl.rs`) are free, as in DynamoDB, and record nothing.
 //! - Table metadata comes from the catalog cache (`cache.rs`, with its single-node assumption);
 //!   item commits still check the catalog entry, so no write depends on the cache.
 
@@ -34,6 +35,7 @@ mod keys;
 mod op;
 mod query;
 mod table_ops;
+mod ttl;
 mod validate;
 
 use std::sync::Arc;
@@ -62,6 +64,7 @@ pub struct Tables {
     config: TablesConfig,
     usage: Arc<dyn UsageSink>,
     catalog: cache::CatalogCache,
+    ttl_cursors: ttl::Cursors,
 }
 
 impl std::fmt::Debug for Tables {
@@ -84,6 +87,7 @@ impl Tables {
             config,
             usage,
             catalog: cache::CatalogCache::default(),
+            ttl_cursors: ttl::Cursors::default(),
         })
     }
 
@@ -100,6 +104,8 @@ impl Tables {
             TableOp::TagResource(input) => self.tag_resource(input).await.map(|()| Vec::new()),
             TableOp::UntagResource(input) => self.untag_resource(input).await.map(|()| Vec::new()),
             TableOp::ListTagsOfResource(input) => to_json(&self.list_tags_of_resource(input)?),
+            TableOp::UpdateTimeToLive(input) => to_json(&self.update_time_to_live(input).await?),
+            TableOp::DescribeTimeToLive(input) => to_json(&self.describe_time_to_live(input)?),
             TableOp::DescribeLimits(input) => to_json(&self.describe_limits(input)?),
             TableOp::DescribeEndpoints(input) => to_json(&self.describe_endpoints(input)?),
             TableOp::PutItem(input) => to_json(&self.put_item(input).await?),

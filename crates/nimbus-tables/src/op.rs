@@ -54,6 +54,8 @@ table_ops! {
     TagResource(TagResourceInput),
     UntagResource(UntagResourceInput),
     ListTagsOfResource(ListTagsOfResourceInput),
+    UpdateTimeToLive(UpdateTimeToLiveInput),
+    DescribeTimeToLive(DescribeTimeToLiveInput),
     DescribeLimits(DescribeLimitsInput),
     DescribeEndpoints(DescribeEndpointsRequest),
     PutItem(PutItemInput),

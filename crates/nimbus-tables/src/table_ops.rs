@@ -1,5 +1,5 @@
 //! Table operations: CreateTable, DescribeTable, ListTables, UpdateTable, DeleteTable, tags,
-//! DescribeLimits and DescribeEndpoints.
+//! UpdateTimeToLive, DescribeTimeToLive, DescribeLimits and DescribeEndpoints.
 
 use std::ops::{Bound, ControlFlow};
 
@@ -223,6 +223,7 @@ impl Tables {
             table_class: input.table_class,
             stream: input.stream_specification,
             sse: input.sse_specification,
+            ttl_attribute: None,
         };
         let mut batch = WriteBatch::new();
         batch
@@ -459,6 +460,76 @@ impl Tables {
         })
         .await?;
         Ok(())
+    }
+
+    /// Enables or disables time to live; expired items are then deleted by
+    /// [`Tables::expire_items`].
+    pub async fn update_time_to_live(
+        &self,
+        input: UpdateTimeToLiveInput,
+    ) -> Result<UpdateTimeToLiveOutput> {
+        let name = self.table_name(input.table_name.as_deref())?;
+        let spec = required(input.time_to_live_specification, "timeToLiveSpecification")?;
+        let mut v = Violations::new();
+        v.required(&spec.enabled, "timeToLiveSpecification.enabled");
+        v.required(
+            &spec.attribute_name,
+            "timeToLiveSpecification.attributeName",
+        );
+        if let Some(attribute) = &spec.attribute_name
+            && attribute.chars().count() > 255
+        {
+            v.add(
+                Some(attribute),
+                "timeToLiveSpecification.attributeName",
+                "Member must have length less than or equal to 255",
+            );
+        }
+        v.finish()?;
+        let (Some(enabled), Some(attribute)) = (spec.enabled, spec.attribute_name) else {
+            return Err(TablesError::Internal("checked members are missing".into()));
+        };
+        if attribute.is_empty() {
+            return Err(TablesError::validation(
+                "TimeToLiveSpecification.AttributeName must be non empty",
+            ));
+        }
+        self.update_catalog(&name, |meta| match (&meta.ttl_attribute, enabled) {
+            (Some(_), true) => Err(TablesError::validation("TimeToLive is already enabled")),
+            (None, false) => Err(TablesError::validation("TimeToLive is already disabled")),
+            _ => {
+                meta.ttl_attribute = enabled.then(|| attribute.clone());
+                Ok(())
+            }
+        })
+        .await?;
+        tracing::info!(table = %name, enabled, attribute = %attribute, "time to live changed");
+        // Disabling answers without the attribute name, as DynamoDB does.
+        Ok(UpdateTimeToLiveOutput {
+            time_to_live_specification: Some(TimeToLiveSpecification {
+                attribute_name: enabled.then_some(attribute),
+                enabled: Some(enabled),
+            }),
+        })
+    }
+
+    pub fn describe_time_to_live(
+        &self,
+        input: DescribeTimeToLiveInput,
+    ) -> Result<DescribeTimeToLiveOutput> {
+        let name = self.table_name(input.table_name.as_deref())?;
+        let (meta, _) = self.existing_table(&name)?;
+        let status = if meta.ttl_attribute.is_some() {
+            "ENABLED"
+        } else {
+            "DISABLED"
+        };
+        Ok(DescribeTimeToLiveOutput {
+            time_to_live_description: Some(TimeToLiveDescription {
+                time_to_live_status: Some(status.into()),
+                attribute_name: meta.ttl_attribute,
+            }),
+        })
     }
 
     pub async fn untag_resource(&self, input: UntagResourceInput) -> Result<()> {

@@ -112,16 +112,18 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         .context("start the function service")?,
     );
     functions.start();
-    let tables = Tables::new(
-        Arc::clone(&store),
-        TablesConfig {
-            region: config.region.clone(),
-            account_id: ACCOUNT_ID.to_owned(),
-            endpoint: aws_addr.to_string(),
-        },
-        Arc::clone(&usage) as Arc<dyn nimbus_metering::UsageSink>,
-    )
-    .context("start the table service")?;
+    let tables = Arc::new(
+        Tables::new(
+            Arc::clone(&store),
+            TablesConfig {
+                region: config.region.clone(),
+                account_id: ACCOUNT_ID.to_owned(),
+                endpoint: aws_addr.to_string(),
+            },
+            Arc::clone(&usage) as Arc<dyn nimbus_metering::UsageSink>,
+        )
+        .context("start the table service")?,
+    );
     let gateway = Arc::new(
         nimbus_gateway::Gateway::new(
             Arc::clone(&store),
@@ -142,7 +144,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
             no_auth: config.no_auth,
         },
         Services {
-            tables: Arc::new(tables),
+            tables: Arc::clone(&tables),
             functions: Arc::clone(&functions),
             gateway: Arc::clone(&gateway),
             usage,
@@ -162,6 +164,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         nimbus_gateway::router(Arc::clone(&gateway)),
         shutdown.clone(),
     ));
+    tasks.spawn(expire_items(tables, shutdown.clone()));
     tasks.close();
 
     let signals = install_signals();
@@ -284,4 +287,30 @@ fn print_banner(
     )?;
     out.flush()?;
     Ok(())
+}
+
+/// How often a time-to-live pass runs over the tables that enabled it.
+const TTL_PASS_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Deletes expired items (time to live) until shutdown, one pass every [`TTL_PASS_INTERVAL`].
+/// A pass reads the store, so it runs on a blocking thread.
+async fn expire_items(tables: Arc<Tables>, shutdown: CancellationToken) {
+    let runtime = tokio::runtime::Handle::current();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(TTL_PASS_INTERVAL) => {}
+            () = shutdown.cancelled() => return,
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let tables = Arc::clone(&tables);
+        let runtime = runtime.clone();
+        let pass = tokio::task::spawn_blocking(move || runtime.block_on(tables.expire_items(now)));
+        match pass.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "time to live pass failed"),
+            Err(error) => tracing::error!(%error, "time to live pass panicked"),
+        }
+    }
 }

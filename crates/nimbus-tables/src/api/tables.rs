@@ -1,4 +1,5 @@
-//! Table-level shapes: create, describe, list, update, delete, tags, limits, endpoints.
+//! Table-level shapes: create, describe, list, update, delete, tags, time to live, limits,
+//! endpoints.
 
 use super::wire_structs;
 
@@ -216,6 +217,41 @@ wire_structs! {
     pub struct ListTagsOfResourceOutput {
         tags: Vec<Tag>,
         next_token: String,
+    }
+
+    /// `TimeToLiveSpecification`.
+    pub struct TimeToLiveSpecification {
+        attribute_name: String,
+        enabled: bool,
+    }
+
+    /// `UpdateTimeToLiveInput`.
+    pub struct UpdateTimeToLiveInput {
+        table_name: String,
+        time_to_live_specification: TimeToLiveSpecification,
+    }
+
+    /// `UpdateTimeToLiveOutput`.
+    pub struct UpdateTimeToLiveOutput {
+        time_to_live_specification: TimeToLiveSpecification,
+    }
+
+    /// `DescribeTimeToLiveInput`.
+    pub struct DescribeTimeToLiveInput {
+        table_name: String,
+    }
+
+    /// `TimeToLiveDescription`.
+    pub struct TimeToLiveDescription {
+        /// `ENABLED` or `DISABLED` (Nimbus applies a change at once: never `ENABLING` or
+        /// `DISABLING`).
+        time_to_live_status: String,
+        attribute_name: String,
+    }
+
+    /// `DescribeTimeToLiveOutput`.
+    pub struct DescribeTimeToLiveOutput {
+        time_to_live_description: TimeToLiveDescription,
     }
 
     /// `DescribeLimitsInput` (no members).
