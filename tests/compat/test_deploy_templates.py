@@ -305,3 +305,49 @@ Outputs:
         == {"GREETING": "hello"}
     assert json.loads(invoke(lam, name, "live")["body"])["greeting"] == "hello"
     assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0
+
+
+TABLE_TEMPLATE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Sessions:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {AttributeName: id, AttributeType: S}
+      KeySchema:
+        - {AttributeName: id, KeyType: HASH}
+      TimeToLiveSpecification: {AttributeName: expiresAt, Enabled: true}
+      SSESpecification: {SSEEnabled: true}
+      PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true}
+Outputs:
+  TableName:
+    Value: !Ref Sessions
+"""
+
+
+def test_table_time_to_live_and_encryption(nimbus_server, tmp_path, ddb):
+    """A CloudFormation table's TimeToLiveSpecification is applied (and removed with the
+    property), its SSESpecification reaches the table, and PointInTimeRecoverySpecification
+    is accepted with a warning."""
+    app = tmp_path / "sessions"
+    app.mkdir()
+    template = app / "template.yaml"
+    template.write_text(TABLE_TEMPLATE)
+    stack = stack_name("ttl")
+    out = deploy(nimbus_server, app, stack)
+    assert "PointInTimeRecoverySpecification is accepted but not honoured" in out.stdout \
+        + out.stderr
+    table = outputs(out.stdout)["TableName"]
+    assert ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}
+    assert ddb.describe_table(TableName=table)["Table"]["SSEDescription"]["Status"] == "ENABLED"
+
+    template.write_text(TABLE_TEMPLATE.replace(
+        "      TimeToLiveSpecification: {AttributeName: expiresAt, Enabled: true}\n", ""))
+    deploy(nimbus_server, app, stack)
+    assert ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "DISABLED"}
+    assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0

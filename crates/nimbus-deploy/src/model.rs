@@ -261,6 +261,8 @@ pub struct TableSpec {
     /// The CreateTable request without `TableName` and `Tags`.
     pub create: serde_json::Map<String, Json>,
     pub tags: BTreeMap<String, String>,
+    /// `TimeToLiveSpecification` (`AttributeName`, `Enabled`), applied with UpdateTimeToLive.
+    pub ttl: Option<Json>,
 }
 
 /// An HTTP API with its routes and its `$default` stage.

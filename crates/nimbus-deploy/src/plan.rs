@@ -125,6 +125,7 @@ mod tests {
                 name: name.into(),
                 create: Default::default(),
                 tags: Default::default(),
+                ttl: None,
             }),
             hash: hash.into(),
             replace_hash: String::new(),

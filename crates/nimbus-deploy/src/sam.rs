@@ -489,7 +489,8 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
             }
             SIMPLE_TABLE | TABLE => {
                 let spec = table(&ctx, r, &props, &names, &mut problems).map_err(in_resource)?;
-                let hash = hash_json(&json!({"create": spec.create, "tags": spec.tags}));
+                let hash =
+                    hash_json(&json!({"create": spec.create, "tags": spec.tags, "ttl": spec.ttl}));
                 desired.push(Desired {
                     logical_id: r.logical_id.clone(),
                     line: r.line,
@@ -1856,7 +1857,34 @@ const TABLE_PROPERTIES: &[&str] = &[
     "Tags",
     "TableClass",
     "DeletionProtectionEnabled",
+    "SSESpecification",
+    "TimeToLiveSpecification",
+    "PointInTimeRecoverySpecification",
 ];
+
+/// CloudFormation's `SSESpecification` of a table as CreateTable takes it: `SSEEnabled` is
+/// the API's `Enabled`.
+fn sse_specification(sse: Json) -> Json {
+    match sse {
+        Json::Object(mut m) => {
+            if let Some(enabled) = m.remove("SSEEnabled") {
+                m.insert("Enabled".into(), enabled);
+            }
+            Json::Object(m)
+        }
+        other => other,
+    }
+}
+
+/// A table's `PointInTimeRecoverySpecification`: accepted, with a warning.
+fn warn_point_in_time_recovery(r: &Resource, props: &Node, problems: &mut Problems) {
+    if let Some(node) = props.get("PointInTimeRecoverySpecification") {
+        problems.warnings.push(format!(
+            "{} (template line {}): PointInTimeRecoverySpecification is accepted but not honoured (Nimbus tables keep no backups)",
+            r.logical_id, node.line
+        ));
+    }
+}
 
 fn table(
     ctx: &Context,
@@ -1909,24 +1937,31 @@ fn table(
             }
         }
         if let Some(sse) = opt(ctx, props, "SSESpecification")? {
-            create.insert("SSESpecification".into(), sse);
+            create.insert("SSESpecification".into(), sse_specification(sse));
         }
-        if let Some(node) = props.get("PointInTimeRecoverySpecification") {
-            problems.warnings.push(format!(
-                "{} (template line {}): PointInTimeRecoverySpecification is accepted but not honoured (Nimbus tables keep no backups)",
-                r.logical_id, node.line
-            ));
-        }
+        warn_point_in_time_recovery(r, props, problems);
     } else {
         problems.check_properties(r, props, TABLE_PROPERTIES, "");
         for key in TABLE_PROPERTIES {
-            if matches!(*key, "TableName" | "Tags") {
+            if matches!(
+                *key,
+                "TableName"
+                    | "Tags"
+                    | "TimeToLiveSpecification"
+                    | "PointInTimeRecoverySpecification"
+            ) {
                 continue;
             }
             if let Some(v) = opt(ctx, props, key)? {
-                create.insert((*key).to_owned(), numbers(v));
+                let v = if *key == "SSESpecification" {
+                    sse_specification(v)
+                } else {
+                    numbers(v)
+                };
+                create.insert((*key).to_owned(), v);
             }
         }
+        warn_point_in_time_recovery(r, props, problems);
         for required in ["KeySchema", "AttributeDefinitions"] {
             if !create.contains_key(required) {
                 return Err(resource_error(
@@ -1944,10 +1979,15 @@ fn table(
         Some(node) => string_map(r, node, ctx.value(node)?)?,
         None => BTreeMap::new(),
     };
+    let ttl = match r.kind.as_str() {
+        SIMPLE_TABLE => None,
+        _ => opt(ctx, props, "TimeToLiveSpecification")?,
+    };
     Ok(TableSpec {
         name: names.get(&r.logical_id).cloned().unwrap_or_default(),
         create,
         tags,
+        ttl,
     })
 }
 
@@ -2864,7 +2904,7 @@ Outputs:
         let Spec::Table(t) = &r.resources[0].spec else {
             panic!("table")
         };
-        assert_eq!(t.create["SSESpecification"], json!({"SSEEnabled": true}));
+        assert_eq!(t.create["SSESpecification"], json!({"Enabled": true}));
         let Spec::HttpApi(api) = &r.resources[2].spec else {
             panic!("api")
         };

@@ -665,6 +665,48 @@ impl Cloud {
             Ok(None)
         }
     }
+
+    /// Brings a table's time to live to `want` (the attribute, or `None` for disabled);
+    /// returns the attribute it had before when something changed.
+    pub(super) async fn sync_ttl(
+        &self,
+        name: &str,
+        want: Option<&str>,
+    ) -> anyhow::Result<Option<Option<String>>> {
+        let described = self
+            .ddb("DescribeTimeToLive", &json!({"TableName": name}))
+            .await?;
+        let now = match described["TimeToLiveDescription"]["TimeToLiveStatus"].as_str() {
+            Some("ENABLED" | "ENABLING") => described["TimeToLiveDescription"]["AttributeName"]
+                .as_str()
+                .map(str::to_owned),
+            _ => None,
+        };
+        if now.as_deref() == want {
+            return Ok(None);
+        }
+        let update = |attribute: &str, enabled: bool| {
+            json!({
+                "TableName": name,
+                "TimeToLiveSpecification": {"AttributeName": attribute, "Enabled": enabled},
+            })
+        };
+        if let Some(attribute) = &now {
+            self.ddb("UpdateTimeToLive", &update(attribute, false))
+                .await?;
+        }
+        if let Some(attribute) = want {
+            self.ddb("UpdateTimeToLive", &update(attribute, true))
+                .await?;
+        }
+        Ok(Some(now))
+    }
+}
+
+/// The attribute of an enabled `TimeToLiveSpecification`; `None` when disabled or absent.
+pub(super) fn ttl_attribute(spec: Option<&Value>) -> Option<&str> {
+    spec.filter(|s| s["Enabled"].as_bool() == Some(true))
+        .and_then(|s| s["AttributeName"].as_str())
 }
 
 /// What a deploy changed, to undo it if a later step fails.
@@ -680,7 +722,10 @@ pub(super) enum Done {
     },
     UpdatedTable {
         arn: String,
+        name: String,
         undo: Option<Value>,
+        /// The time-to-live attribute before, when the deploy changed it.
+        ttl_before: Option<Option<String>>,
         tags: BTreeMap<String, String>,
         new_tags: BTreeMap<String, String>,
     },
@@ -737,12 +782,17 @@ impl Cloud {
             }
             Done::UpdatedTable {
                 arn,
+                name,
                 undo,
+                ttl_before,
                 tags,
                 new_tags,
             } => {
                 if let Some(undo) = undo {
                     self.ddb("UpdateTable", &undo).await?;
+                }
+                if let Some(before) = ttl_before {
+                    self.sync_ttl(&name, before.as_deref()).await?;
                 }
                 self.set_table_tags(&arn, &new_tags, &tags).await
             }

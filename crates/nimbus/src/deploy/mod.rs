@@ -662,6 +662,9 @@ async fn create(
             cloud.ddb("CreateTable", &body).await?;
             done.push(Done::Created(Kind::Table, t.name.clone()));
             cloud.wait_table_active(&t.name).await?;
+            cloud
+                .sync_ttl(&t.name, cloud::ttl_attribute(t.ttl.as_ref()))
+                .await?;
             Ok(None)
         }
         Spec::HttpApi(a) => {
@@ -754,10 +757,18 @@ async fn update(
             let undo = cloud.update_table(&t.name, &t.create).await?;
             done.push(Done::UpdatedTable {
                 arn: a.arn.clone(),
+                name: t.name.clone(),
                 undo,
+                ttl_before: None,
                 tags: a.tags.clone(),
                 new_tags: tags.clone(),
             });
+            let changed = cloud
+                .sync_ttl(&t.name, cloud::ttl_attribute(t.ttl.as_ref()))
+                .await?;
+            if let Some(Done::UpdatedTable { ttl_before, .. }) = done.last_mut() {
+                *ttl_before = changed;
+            }
             cloud.set_table_tags(&a.arn, &a.tags, &tags).await
         }
         Spec::HttpApi(spec) => {
