@@ -84,20 +84,11 @@ pub fn to_aws(err: TablesError) -> AwsError {
             AwsError::new(p, bad, DYNAMODB, "ResourceInUseException", m)
         }
         TablesError::ConditionalCheckFailed { message, item } => {
-            let mut e = AwsError::new(p, bad, DYNAMODB, "ConditionalCheckFailedException", message);
-            if let Some(item) = item {
-                match serde_json::to_value(&item) {
-                    Ok(value) => {
-                        let mut extra = serde_json::Map::new();
-                        extra.insert("Item".into(), value);
-                        e.extra = Some(extra);
-                        // DynamoDB spells the member `Message` in this answer only.
-                        e.message_key = "Message";
-                    }
-                    Err(err) => tracing::error!("cannot serialize the old item: {err}"),
-                }
+            let e = AwsError::new(p, bad, DYNAMODB, "ConditionalCheckFailedException", message);
+            match item {
+                Some(item) => with_member(e, "Item", &item),
+                None => e,
             }
-            e
         }
         TablesError::LimitExceeded(m) => {
             AwsError::new(p, bad, DYNAMODB, "LimitExceededException", m)
@@ -109,6 +100,13 @@ pub fn to_aws(err: TablesError) -> AwsError {
             "ItemCollectionSizeLimitExceededException",
             m,
         ),
+        TablesError::TransactionCanceled { message, reasons } => {
+            let e = AwsError::new(p, bad, DYNAMODB, "TransactionCanceledException", message);
+            with_member(e, "CancellationReasons", &reasons)
+        }
+        TablesError::IdempotentParameterMismatch(m) => {
+            AwsError::new(p, bad, DYNAMODB, "IdempotentParameterMismatchException", m)
+        }
         TablesError::Internal(m) => {
             tracing::error!("table operation failed: {m}");
             AwsError::new(
@@ -120,4 +118,19 @@ pub fn to_aws(err: TablesError) -> AwsError {
             )
         }
     }
+}
+
+/// `e` with one more member in its body. DynamoDB spells the message `Message` in the errors
+/// that carry one (an old item, cancellation reasons), `message` elsewhere.
+fn with_member(mut e: AwsError, name: &str, value: &impl serde::Serialize) -> AwsError {
+    match serde_json::to_value(value) {
+        Ok(value) => {
+            let mut extra = serde_json::Map::new();
+            extra.insert(name.into(), value);
+            e.extra = Some(extra);
+            e.message_key = "Message";
+        }
+        Err(err) => tracing::error!("cannot serialize the {name} of an error: {err}"),
+    }
+    e
 }

@@ -25,8 +25,8 @@ fn duplicates() -> TablesError {
     TablesError::validation("Provided list of item keys contains duplicates")
 }
 
-/// The `ConsumedCapacity` list of a batch, one entry per table.
-fn report_all(
+/// The `ConsumedCapacity` list of a batch or transaction, one entry per table.
+pub(crate) fn report_all(
     consumed: &BTreeMap<String, Consumed>,
     report: Report,
 ) -> Option<Vec<ConsumedCapacity>> {

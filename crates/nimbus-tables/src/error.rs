@@ -13,11 +13,14 @@
 //! | [`TablesError::ConditionalCheckFailed`] | `com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException` | 400 |
 //! | [`TablesError::LimitExceeded`] | `com.amazonaws.dynamodb.v20120810#LimitExceededException` | 400 |
 //! | [`TablesError::ItemCollectionSizeLimitExceeded`] | `com.amazonaws.dynamodb.v20120810#ItemCollectionSizeLimitExceededException` | 400 |
+//! | [`TablesError::TransactionCanceled`] | `com.amazonaws.dynamodb.v20120810#TransactionCanceledException` | 400 |
+//! | [`TablesError::IdempotentParameterMismatch`] | `com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException` | 400 |
 //! | [`TablesError::Internal`] | `com.amazonaws.dynamodb.v20120810#InternalServerError` | 500 |
 //!
 //! `ConditionalCheckFailed` carries the old item when the request asked for
 //! `ReturnValuesOnConditionCheckFailure: ALL_OLD`; the body then has an extra `"Item"` member
-//! holding it in DynamoDB JSON. `Internal` is a storage failure: SDKs retry it, it is logged
+//! holding it in DynamoDB JSON. `TransactionCanceled` carries one `CancellationReason` per
+//! action of the transaction, sent as the extra member `CancellationReasons`. `Internal` is a storage failure: SDKs retry it, it is logged
 //! once by the HTTP layer, and its message is not shown to clients beyond a generic text.
 
 use nimbus_tables_model::Item;
@@ -53,6 +56,17 @@ pub enum TablesError {
     /// An item collection grew past its size limit (`ItemCollectionSizeLimitExceededException`).
     #[error("{0}")]
     ItemCollectionSizeLimitExceeded(String),
+    /// A transaction was not applied (`TransactionCanceledException`): one reason per action,
+    /// in order, `Code: None` for the actions that would have succeeded.
+    #[error("{message}")]
+    TransactionCanceled {
+        message: String,
+        reasons: Vec<crate::api::CancellationReason>,
+    },
+    /// A `ClientRequestToken` was reused with other parameters
+    /// (`IdempotentParameterMismatchException`).
+    #[error("{0}")]
+    IdempotentParameterMismatch(String),
     /// Storage failed or stored bytes are unreadable (`InternalServerError`, HTTP 500).
     #[error("internal error: {0}")]
     Internal(String),
@@ -92,6 +106,8 @@ impl TablesError {
             TablesError::ItemCollectionSizeLimitExceeded(_) => {
                 "ItemCollectionSizeLimitExceededException"
             }
+            TablesError::TransactionCanceled { .. } => "TransactionCanceledException",
+            TablesError::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",
             TablesError::Internal(_) => "InternalServerError",
         }
     }

@@ -50,7 +50,7 @@ impl ReturnValues {
 }
 
 /// Whether `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`.
-fn return_old_on_failure(value: Option<&str>) -> Result<bool> {
+pub(crate) fn return_old_on_failure(value: Option<&str>) -> Result<bool> {
     let mut v = Violations::new();
     v.one_of(
         value,
@@ -62,7 +62,7 @@ fn return_old_on_failure(value: Option<&str>) -> Result<bool> {
 }
 
 /// Refuses `ReturnItemCollectionMetrics` values outside the enumeration.
-fn check_collection_metrics(value: Option<&str>) -> Result<()> {
+pub(crate) fn check_collection_metrics(value: Option<&str>) -> Result<()> {
     let mut v = Violations::new();
     v.one_of(value, "returnItemCollectionMetrics", &["SIZE", "NONE"]);
     v.finish()

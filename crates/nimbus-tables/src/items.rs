@@ -127,7 +127,7 @@ impl Tables {
 
 /// The write batch of `mutations`: a check that each table's catalog entry and each item are
 /// as read, the item writes, and the counter deltas.
-fn mutation_batch(mutations: &[Mutation<'_>]) -> WriteBatch {
+pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> WriteBatch {
     let mut batch = WriteBatch::new();
     let mut deltas: BTreeMap<Vec<u8>, Counters> = BTreeMap::new();
     let mut checked_tables: Vec<&[u8; 16]> = Vec::new();

@@ -14,7 +14,8 @@
 //! Invariants:
 //! - The key layout is described in `keys.rs`; a table's data lives under its random id.
 //! - Conditional writes are optimistic: read the item, evaluate in Rust, commit with a check
-//!   that the item is unchanged, retry on conflict. No lock is held across calls.
+//!   that the item is unchanged, retry on conflict. No lock is held across calls. Batches and
+//!   transactions (`transact.rs`) do the same over many items in one commit.
 //! - Item count and size counters change in the same commit as the items they count.
 //! - Every item operation records its consumed units in the [`UsageSink`], whatever
 //!   `ReturnConsumedCapacity` says. Deletions of expired items ([`Tables::expire_items`],
@@ -35,6 +36,7 @@ mod keys;
 mod op;
 mod query;
 mod table_ops;
+mod transact;
 mod ttl;
 mod validate;
 
@@ -65,6 +67,7 @@ pub struct Tables {
     usage: Arc<dyn UsageSink>,
     catalog: cache::CatalogCache,
     ttl_cursors: ttl::Cursors,
+    transaction_tokens: transact::Tokens,
 }
 
 impl std::fmt::Debug for Tables {
@@ -88,6 +91,7 @@ impl Tables {
             usage,
             catalog: cache::CatalogCache::default(),
             ttl_cursors: ttl::Cursors::default(),
+            transaction_tokens: transact::Tokens::default(),
         })
     }
 
@@ -116,6 +120,8 @@ impl Tables {
             TableOp::Scan(input) => to_json(&self.scan(input)?),
             TableOp::BatchGetItem(input) => to_json(&self.batch_get_item(input)?),
             TableOp::BatchWriteItem(input) => to_json(&self.batch_write_item(input).await?),
+            TableOp::TransactWriteItems(input) => to_json(&self.transact_write_items(input).await?),
+            TableOp::TransactGetItems(input) => to_json(&self.transact_get_items(input)?),
         }
     }
 }

@@ -66,6 +66,8 @@ table_ops! {
     Scan(ScanInput),
     BatchGetItem(BatchGetItemInput),
     BatchWriteItem(BatchWriteItemInput),
+    TransactWriteItems(TransactWriteItemsInput),
+    TransactGetItems(TransactGetItemsInput),
 }
 
 /// Decodes a JSON body; an empty body is an empty object.

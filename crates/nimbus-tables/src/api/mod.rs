@@ -8,9 +8,11 @@
 
 mod items;
 mod tables;
+mod transact;
 
 pub use items::*;
 pub use tables::*;
+pub use transact::*;
 
 /// Declares wire structs whose members are all `Option`, PascalCase on the wire, omitted
 /// when `None`.

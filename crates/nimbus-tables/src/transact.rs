@@ -1,0 +1,467 @@
+//! Transactions: TransactWriteItems and TransactGetItems.
+//!
+//! A write transaction is the optimistic write of the single-item operations, over many items
+//! at once: every item is read, every condition is evaluated and every update computed in
+//! Rust, and one store commit applies all the writes with a check that each item read (the
+//! ones only condition-checked too) is unchanged; a conflict reads everything again. So the
+//! actions are applied all or none, atomically for every reader. When a condition fails (or an
+//! update cannot apply) nothing is written and the answer is `TransactionCanceledException`,
+//! with one reason per action in order.
+//!
+//! A read transaction reads its items twice and answers when both reads agree, so that it
+//! never shows half of a write transaction committed between two of its reads.
+//!
+//! `ClientRequestToken` makes a write transaction idempotent for ten minutes, as in DynamoDB:
+//! the same token with the same parameters answers as the first call without writing again;
+//! with other parameters it is `IdempotentParameterMismatchException`. The tokens are kept in
+//! memory (single-node assumption, as the catalog cache): a restart forgets them.
+//!
+//! Capacity: a transactional write costs twice the units of the plain write, a transactional
+//! read twice those of a strongly consistent read.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use nimbus_store::Error as StoreError;
+use nimbus_tables_model::{Item, itemcodec};
+
+use crate::Tables;
+use crate::api::*;
+use crate::batch::report_all;
+use crate::capacity::{Consumed, Report, read_units, write_units};
+use crate::error::{Result, TablesError};
+use crate::expressions::{ExpressionParams, Expressions};
+use crate::item_ops::{check_collection_metrics, return_old_on_failure};
+use crate::items::{
+    MAX_ATTEMPTS, Mutation, PrimaryKey, Stored, Table, check_item_size, mutation_batch,
+};
+use crate::validate::{Violations, required};
+
+/// Most actions of one transaction.
+const MAX_ACTIONS: usize = 100;
+/// How long a `ClientRequestToken` is remembered.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
+
+/// What one action of a write transaction does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Check,
+    Put,
+    Delete,
+    Update,
+}
+
+/// One action, validated.
+struct Action {
+    kind: Kind,
+    table: usize,
+    key: PrimaryKey,
+    /// The item of a Put.
+    item: Option<Item>,
+    expressions: Expressions,
+    return_old: bool,
+}
+
+/// Remembered write transactions by `ClientRequestToken`.
+#[derive(Debug, Default)]
+pub(crate) struct Tokens(Mutex<HashMap<String, Remembered>>);
+
+#[derive(Debug)]
+struct Remembered {
+    at: Instant,
+    /// The request without its token, as JSON.
+    request: Vec<u8>,
+    output: TransactWriteItemsOutput,
+}
+
+impl Tokens {
+    /// The remembered answer of `token`: `Ok(None)` when unknown or expired.
+    fn answer(&self, token: &str, request: &[u8]) -> Result<Option<TransactWriteItemsOutput>> {
+        // The map holds plain values: a panic elsewhere cannot leave it half-updated.
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.retain(|_, r| r.at.elapsed() < TOKEN_LIFETIME);
+        match map.get(token) {
+            None => Ok(None),
+            Some(r) if r.request == request => Ok(Some(r.output.clone())),
+            Some(_) => Err(TablesError::IdempotentParameterMismatch(
+                "Request token was already used with different request parameters".into(),
+            )),
+        }
+    }
+
+    fn remember(&self, token: String, request: Vec<u8>, output: TransactWriteItemsOutput) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.insert(
+            token,
+            Remembered {
+                at: Instant::now(),
+                request,
+                output,
+            },
+        );
+    }
+}
+
+/// `transactItems` must hold 1 to 100 actions.
+fn check_count(count: usize) -> Result<()> {
+    let bound = match count {
+        0 => "greater than or equal to 1".to_owned(),
+        n if n > MAX_ACTIONS => format!("less than or equal to {MAX_ACTIONS}"),
+        _ => return Ok(()),
+    };
+    Err(TablesError::validation(format!(
+        "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length {bound}"
+    )))
+}
+
+fn reason(code: &str, message: Option<String>, item: Option<Item>) -> CancellationReason {
+    CancellationReason {
+        item,
+        code: Some(code.into()),
+        message,
+    }
+}
+
+fn canceled(reasons: Vec<CancellationReason>) -> TablesError {
+    let codes: Vec<&str> = reasons
+        .iter()
+        .map(|r| r.code.as_deref().unwrap_or("None"))
+        .collect();
+    TablesError::TransactionCanceled {
+        message: format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ),
+        reasons,
+    }
+}
+
+impl Tables {
+    /// The table of `name`, loaded once per transaction; its index in `tables`.
+    fn transaction_table(&self, tables: &mut Vec<Arc<Table>>, name: Option<&str>) -> Result<usize> {
+        let table = self.item_table(name)?;
+        if let Some(index) = tables.iter().position(|t| t.meta.id == table.meta.id) {
+            return Ok(index);
+        }
+        tables.push(table);
+        Ok(tables.len() - 1)
+    }
+
+    pub async fn transact_write_items(
+        &self,
+        mut input: TransactWriteItemsInput,
+    ) -> Result<TransactWriteItemsOutput> {
+        let token = input.client_request_token.take();
+        let entries = required(input.transact_items.take(), "transactItems")?;
+        check_count(entries.len())?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        check_collection_metrics(input.return_item_collection_metrics.as_deref())?;
+        if let Some(token) = &token {
+            let mut v = Violations::new();
+            if token.is_empty() || token.chars().count() > 36 {
+                v.add(
+                    Some(token),
+                    "clientRequestToken",
+                    "Member must have length less than or equal to 36",
+                );
+            }
+            v.finish()?;
+        }
+        // What the token stands for: every parameter but the token itself.
+        let fingerprint = match &token {
+            Some(_) => {
+                input.transact_items = Some(entries.clone());
+                let bytes = serde_json::to_vec(&input)
+                    .map_err(|e| TablesError::Internal(format!("encode request: {e}")))?;
+                input.transact_items = None;
+                bytes
+            }
+            None => Vec::new(),
+        };
+        if let Some(token) = &token
+            && let Some(output) = self.transaction_tokens.answer(token, &fingerprint)?
+        {
+            return Ok(output);
+        }
+
+        let mut tables: Vec<Arc<Table>> = Vec::new();
+        let mut actions: Vec<Action> = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let present = [
+                (Kind::Check, &entry.condition_check),
+                (Kind::Put, &entry.put),
+                (Kind::Delete, &entry.delete),
+                (Kind::Update, &entry.update),
+            ];
+            let mut given = present.iter().filter(|(_, a)| a.is_some());
+            let (kind, action) = match (given.next(), given.next()) {
+                (Some((kind, Some(action))), None) => (*kind, action),
+                (None, _) => {
+                    return Err(TablesError::validation(
+                        "Invalid Request: TransactWriteRequest should contain Delete or Put or Update request",
+                    ));
+                }
+                _ => {
+                    return Err(TablesError::validation(
+                        "TransactItems can only contain one of Check, Put, Update or Delete",
+                    ));
+                }
+            };
+            actions.push(self.transaction_action(&mut tables, kind, action)?);
+        }
+        for (i, a) in actions.iter().enumerate() {
+            if actions[..i]
+                .iter()
+                .any(|b| b.key.store_key == a.key.store_key)
+            {
+                return Err(TablesError::validation(
+                    "Transaction request cannot include multiple operations on one item",
+                ));
+            }
+        }
+
+        for _ in 0..MAX_ATTEMPTS {
+            let olds: Vec<Option<Stored>> = actions
+                .iter()
+                .map(|a| self.read_item(&a.key))
+                .collect::<Result<_>>()?;
+            let mut reasons = Vec::with_capacity(actions.len());
+            let mut news: Vec<Option<Item>> = Vec::with_capacity(actions.len());
+            let mut failed = false;
+            for (action, old) in actions.iter().zip(&olds) {
+                let outcome = decide(action, old.as_ref());
+                match outcome {
+                    Ok(new) => {
+                        reasons.push(reason("None", None, None));
+                        news.push(new);
+                    }
+                    Err(r) => {
+                        failed = true;
+                        reasons.push(r);
+                        news.push(None);
+                    }
+                }
+            }
+            if failed {
+                return Err(canceled(reasons));
+            }
+            let mut mutations = Vec::new();
+            for ((action, old), new) in actions.iter().zip(&olds).zip(&news) {
+                if action.kind != Kind::Check {
+                    mutations.push(Mutation {
+                        table: &tables[action.table],
+                        key: &action.key,
+                        old: old.as_ref(),
+                        new: new.as_ref(),
+                    });
+                }
+            }
+            let mut batch = mutation_batch(&mutations);
+            for (action, old) in actions.iter().zip(&olds) {
+                if action.kind == Kind::Check {
+                    let table = &tables[action.table];
+                    batch
+                        .check_equals(
+                            crate::keys::catalog(&table.meta.name),
+                            table.catalog_bytes.clone(),
+                        )
+                        .check(
+                            action.key.store_key.clone(),
+                            old.as_ref().map(|s| s.bytes.clone()),
+                        );
+                }
+            }
+            match self.store.commit_async(batch).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict { .. }) => {
+                    for table in &mut tables {
+                        self.refresh_table(table)?;
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let mut consumed: BTreeMap<String, Consumed> = BTreeMap::new();
+            for ((action, old), new) in actions.iter().zip(&olds).zip(&news) {
+                let old_size = old.as_ref().map_or(0, |s| s.size);
+                let new_size = new.as_ref().map_or(0, itemcodec::item_size);
+                consumed
+                    .entry(tables[action.table].meta.name.clone())
+                    .or_default()
+                    .add(&Consumed::write(2.0 * write_units(old_size, new_size)));
+            }
+            for (table, used) in &consumed {
+                self.record_usage(table, "TransactWriteItems", used);
+            }
+            let output = TransactWriteItemsOutput {
+                consumed_capacity: report_all(&consumed, report),
+            };
+            if let Some(token) = token {
+                self.transaction_tokens
+                    .remember(token, fingerprint, output.clone());
+            }
+            return Ok(output);
+        }
+        Err(TablesError::Internal("items kept changing".into()))
+    }
+
+    /// Validates one action of a write transaction.
+    fn transaction_action(
+        &self,
+        tables: &mut Vec<Arc<Table>>,
+        kind: Kind,
+        action: &TransactWriteAction,
+    ) -> Result<Action> {
+        if kind == Kind::Check {
+            required(action.condition_expression.as_ref(), "conditionExpression")?;
+        }
+        if kind == Kind::Update {
+            required(action.update_expression.as_ref(), "updateExpression")?;
+        }
+        let expressions = Expressions::parse(ExpressionParams {
+            names: action.expression_attribute_names.as_ref(),
+            values: action.expression_attribute_values.as_ref(),
+            condition: action.condition_expression.as_deref(),
+            update: action.update_expression.as_deref(),
+            ..ExpressionParams::default()
+        })?;
+        let return_old =
+            return_old_on_failure(action.return_values_on_condition_check_failure.as_deref())?;
+        let table = self.transaction_table(tables, action.table_name.as_deref())?;
+        let meta = &tables[table].meta;
+        let (key, item) = match kind {
+            Kind::Put => {
+                let item = required(action.item.clone(), "item")?;
+                let key = meta.key_from_item(&item)?;
+                check_item_size(&item)?;
+                (key, Some(item))
+            }
+            _ => {
+                let key = required(action.key.as_ref(), "key")?;
+                (meta.key_from_key(key)?, None)
+            }
+        };
+        if kind == Kind::Update {
+            expressions.check_update_spares_key(&meta.key_schema)?;
+        }
+        Ok(Action {
+            kind,
+            table,
+            key,
+            item,
+            expressions,
+            return_old,
+        })
+    }
+
+    pub fn transact_get_items(
+        &self,
+        input: TransactGetItemsInput,
+    ) -> Result<TransactGetItemsOutput> {
+        let entries = required(input.transact_items, "transactItems")?;
+        check_count(entries.len())?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let mut tables: Vec<Arc<Table>> = Vec::new();
+        let mut gets: Vec<(usize, PrimaryKey, Expressions)> = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let get = required(entry.get.as_ref(), "get")?;
+            let expressions = Expressions::parse(ExpressionParams {
+                names: get.expression_attribute_names.as_ref(),
+                projection: get.projection_expression.as_deref(),
+                ..ExpressionParams::default()
+            })?;
+            let table = self.transaction_table(&mut tables, get.table_name.as_deref())?;
+            let key = required(get.key.as_ref(), "key")?;
+            let key = tables[table].meta.key_from_key(key)?;
+            gets.push((table, key, expressions));
+        }
+        let read_all = || -> Result<Vec<Option<Stored>>> {
+            gets.iter().map(|(_, key, _)| self.read_item(key)).collect()
+        };
+        let mut items = read_all()?;
+        let mut settled = false;
+        for _ in 0..MAX_ATTEMPTS {
+            let again = read_all()?;
+            let same = items
+                .iter()
+                .zip(&again)
+                .all(|(a, b)| a.as_ref().map(|s| &s.bytes) == b.as_ref().map(|s| &s.bytes));
+            items = again;
+            if same {
+                settled = true;
+                break;
+            }
+        }
+        if !settled {
+            let reasons = gets
+                .iter()
+                .map(|_| {
+                    reason(
+                        "TransactionConflict",
+                        Some("Transaction is ongoing for the item".into()),
+                        None,
+                    )
+                })
+                .collect();
+            return Err(canceled(reasons));
+        }
+        let total: usize = items.iter().flatten().map(|s| s.size).sum();
+        if total > 4 * 1024 * 1024 {
+            return Err(TablesError::validation(
+                "Total size of all items exceeds the 4 MB limit of a transaction",
+            ));
+        }
+        let mut consumed: BTreeMap<String, Consumed> = BTreeMap::new();
+        let mut responses = Vec::with_capacity(items.len());
+        for ((table, _, expressions), stored) in gets.iter().zip(items) {
+            let size = stored.as_ref().map_or(0, |s| s.size);
+            consumed
+                .entry(tables[*table].meta.name.clone())
+                .or_default()
+                .add(&Consumed::read(2.0 * read_units(size, true)));
+            let item = stored.map(|s| match expressions.projection() {
+                Some(p) => p.apply(&s.item),
+                None => s.item,
+            });
+            responses.push(ItemResponse { item });
+        }
+        for (table, used) in &consumed {
+            self.record_usage(table, "TransactGetItems", used);
+        }
+        Ok(TransactGetItemsOutput {
+            consumed_capacity: report_all(&consumed, report),
+            responses: Some(responses),
+        })
+    }
+}
+
+/// The new item of `action` over `old` (`None`: no write, or a delete), or why it fails.
+fn decide(action: &Action, old: Option<&Stored>) -> Result<Option<Item>, CancellationReason> {
+    if !action.expressions.condition_holds(old.map(|s| &s.item)) {
+        return Err(reason(
+            "ConditionalCheckFailed",
+            Some("The conditional request failed".into()),
+            old.filter(|_| action.return_old).map(|s| s.item.clone()),
+        ));
+    }
+    let invalid = |e: TablesError| reason("ValidationError", Some(e.to_string()), None);
+    match action.kind {
+        Kind::Check | Kind::Delete => Ok(None),
+        Kind::Put => Ok(action.item.clone()),
+        // As UpdateItem: actions that only take away do not create a missing item.
+        Kind::Update if old.is_none() && action.expressions.update_only_removes() => Ok(None),
+        Kind::Update => {
+            let mut item = match old {
+                Some(stored) => stored.item.clone(),
+                None => action.key.attributes.clone(),
+            };
+            action
+                .expressions
+                .apply_update(&mut item)
+                .map_err(invalid)?;
+            check_item_size(&item).map_err(invalid)?;
+            Ok(Some(item))
+        }
+    }
+}

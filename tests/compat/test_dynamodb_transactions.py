@@ -1,0 +1,209 @@
+"""Transactions: TransactWriteItems and TransactGetItems.
+
+Sources: DynamoDB API Reference (TransactWriteItems, TransactGetItems, CancellationReason,
+TransactionCanceledException, IdempotentParameterMismatchException) and the developer guide
+("Amazon DynamoDB Transactions: How it works"): all actions succeed or none does; a failed
+condition cancels the transaction with one reason per action, in order; one item may appear in
+one action only; a ClientRequestToken makes the call idempotent for ten minutes; transactional
+reads and writes cost twice the capacity units of plain ones.
+"""
+
+import threading
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import error_code, error_message, unique_name
+
+
+def S(v):
+    return {"S": v}
+
+
+def N(v):
+    return {"N": str(v)}
+
+
+@pytest.fixture
+def two_tables(make_table):
+    return make_table(), make_table(range=("sk", "S"))
+
+
+def _get(dynamodb, table, key):
+    return dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+
+
+def test_actions_over_two_tables_apply_together(dynamodb, two_tables):
+    a, b = two_tables
+    dynamodb.put_item(TableName=a, Item={"pk": S("stock"), "n": N(5)})
+    dynamodb.put_item(TableName=a, Item={"pk": S("gone")})
+    dynamodb.put_item(TableName=a, Item={"pk": S("guard"), "open": {"BOOL": True}})
+    out = dynamodb.transact_write_items(
+        TransactItems=[
+            {"Update": {"TableName": a, "Key": {"pk": S("stock")},
+                        "UpdateExpression": "SET n = n - :one",
+                        "ConditionExpression": "n >= :one",
+                        "ExpressionAttributeValues": {":one": N(1)}}},
+            {"Put": {"TableName": b, "Item": {"pk": S("order"), "sk": S("1"), "qty": N(1)},
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Delete": {"TableName": a, "Key": {"pk": S("gone")}}},
+            {"ConditionCheck": {"TableName": a, "Key": {"pk": S("guard")},
+                                "ConditionExpression": "#o = :t",
+                                "ExpressionAttributeNames": {"#o": "open"},
+                                "ExpressionAttributeValues": {":t": {"BOOL": True}}}},
+        ],
+        ReturnConsumedCapacity="TOTAL",
+    )
+    assert _get(dynamodb, a, {"pk": S("stock")})["n"] == N(4)
+    assert _get(dynamodb, b, {"pk": S("order"), "sk": S("1")})["qty"] == N(1)
+    assert _get(dynamodb, a, {"pk": S("gone")}) is None
+    assert _get(dynamodb, a, {"pk": S("guard")}) == {"pk": S("guard"), "open": {"BOOL": True}}
+    # Two units per 1 KB item written (or checked): three on table a, one on table b.
+    units = {c["TableName"]: c["CapacityUnits"] for c in out["ConsumedCapacity"]}
+    assert units == {a: 6.0, b: 2.0}
+
+
+def test_a_failed_condition_cancels_everything(dynamodb, two_tables):
+    a, b = two_tables
+    dynamodb.put_item(TableName=a, Item={"pk": S("stock"), "n": N(0)})
+    with pytest.raises(ClientError) as info:
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": b, "Item": {"pk": S("order"), "sk": S("2")}}},
+            {"Update": {"TableName": a, "Key": {"pk": S("stock")},
+                        "UpdateExpression": "SET n = n - :one",
+                        "ConditionExpression": "n >= :one",
+                        "ExpressionAttributeValues": {":one": N(1)},
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+        ])
+    err = info.value
+    assert error_code(err) == "TransactionCanceledException"
+    assert error_message(err) == ("Transaction cancelled, please refer cancellation reasons "
+                                  "for specific reasons [None, ConditionalCheckFailed]")
+    reasons = err.response["CancellationReasons"]
+    assert reasons[0] == {"Code": "None"}
+    assert reasons[1]["Code"] == "ConditionalCheckFailed"
+    assert reasons[1]["Message"] == "The conditional request failed"
+    assert reasons[1]["Item"] == {"pk": S("stock"), "n": N(0)}
+    assert _get(dynamodb, b, {"pk": S("order"), "sk": S("2")}) is None
+    assert _get(dynamodb, a, {"pk": S("stock")})["n"] == N(0)
+
+
+def test_an_update_that_cannot_apply_is_a_validation_reason(dynamodb, make_table):
+    table = make_table()
+    dynamodb.put_item(TableName=table, Item={"pk": S("x"), "s": S("text")})
+    with pytest.raises(ClientError) as info:
+        dynamodb.transact_write_items(TransactItems=[
+            {"Update": {"TableName": table, "Key": {"pk": S("x")},
+                        "UpdateExpression": "SET s = s + :one",
+                        "ExpressionAttributeValues": {":one": N(1)}}},
+        ])
+    assert error_code(info.value) == "TransactionCanceledException"
+    assert info.value.response["CancellationReasons"][0]["Code"] == "ValidationError"
+
+
+def test_request_validation(dynamodb, dynamodb_unvalidated, make_table, expect_error):
+    table = make_table()
+    put = {"Put": {"TableName": table, "Item": {"pk": S("same")}}}
+    expect_error(dynamodb.transact_write_items, "ValidationException",
+                 "Transaction request cannot include multiple operations on one item",
+                 TransactItems=[put, {"Delete": {"TableName": table,
+                                                 "Key": {"pk": S("same")}}}])
+    expect_error(dynamodb.transact_write_items, "ValidationException",
+                 "TransactItems can only contain one of Check, Put, Update or Delete",
+                 TransactItems=[{**put, "Delete": {"TableName": table,
+                                                   "Key": {"pk": S("other")}}}])
+    expect_error(dynamodb_unvalidated.transact_write_items, "ValidationException",
+                 TransactItems=[{}])
+    many = [{"Put": {"TableName": table, "Item": {"pk": S(f"k{i}")}}} for i in range(101)]
+    expect_error(dynamodb_unvalidated.transact_write_items, "ValidationException",
+                 contains="less than or equal to 100", TransactItems=many)
+    expect_error(dynamodb.transact_write_items, "ResourceNotFoundException",
+                 TransactItems=[{"Put": {"TableName": unique_name("missing"),
+                                         "Item": {"pk": S("a")}}}])
+    expect_error(dynamodb.transact_write_items, "ValidationException",
+                 "The provided key element does not match the schema",
+                 TransactItems=[{"Delete": {"TableName": table, "Key": {"other": S("a")}}}])
+    # A hundred actions are allowed.
+    dynamodb.transact_write_items(TransactItems=many[:100])
+    assert dynamodb.describe_table(TableName=table)["Table"]["ItemCount"] == 100
+
+
+def test_client_request_token_makes_the_call_idempotent(dynamodb, make_table):
+    table = make_table()
+    token = unique_name("token")
+    add = [{"Update": {"TableName": table, "Key": {"pk": S("counter")},
+                       "UpdateExpression": "ADD n :one",
+                       "ExpressionAttributeValues": {":one": N(1)}}}]
+    for _ in range(3):
+        dynamodb.transact_write_items(TransactItems=add, ClientRequestToken=token)
+    assert _get(dynamodb, table, {"pk": S("counter")})["n"] == N(1)
+    add[0]["Update"]["ExpressionAttributeValues"][":one"] = N(2)
+    with pytest.raises(ClientError) as info:
+        dynamodb.transact_write_items(TransactItems=add, ClientRequestToken=token)
+    assert error_code(info.value) == "IdempotentParameterMismatchException"
+    dynamodb.transact_write_items(TransactItems=add, ClientRequestToken=unique_name("token"))
+    assert _get(dynamodb, table, {"pk": S("counter")})["n"] == N(3)
+
+
+def test_transact_get_items(dynamodb, two_tables):
+    a, b = two_tables
+    dynamodb.put_item(TableName=a, Item={"pk": S("one"), "x": N(1), "y": N(2)})
+    dynamodb.put_item(TableName=b, Item={"pk": S("two"), "sk": S("s"), "z": S("zed")})
+    out = dynamodb.transact_get_items(
+        TransactItems=[
+            {"Get": {"TableName": a, "Key": {"pk": S("one")}, "ProjectionExpression": "#x",
+                     "ExpressionAttributeNames": {"#x": "x"}}},
+            {"Get": {"TableName": a, "Key": {"pk": S("absent")}}},
+            {"Get": {"TableName": b, "Key": {"pk": S("two"), "sk": S("s")}}},
+        ],
+        ReturnConsumedCapacity="TOTAL",
+    )
+    assert out["Responses"] == [
+        {"Item": {"x": N(1)}},
+        {},
+        {"Item": {"pk": S("two"), "sk": S("s"), "z": S("zed")}},
+    ]
+    units = {c["TableName"]: c["CapacityUnits"] for c in out["ConsumedCapacity"]}
+    assert units == {a: 4.0, b: 2.0}
+
+
+def test_resource_api_and_atomicity_under_concurrency(dynamodb, dynamodb_resource, make_table):
+    """Transfers between two accounts in transactions, while transactional reads check that
+    the total never changes."""
+    table = make_table()
+    accounts = dynamodb_resource.Table(table)
+    accounts.put_item(Item={"pk": "alice", "balance": 100})
+    accounts.put_item(Item={"pk": "bob", "balance": 0})
+    client = dynamodb_resource.meta.client
+    errors = []
+
+    def transfer():
+        for _ in range(40):
+            try:
+                client.transact_write_items(TransactItems=[
+                    {"Update": {"TableName": table, "Key": {"pk": "alice"},
+                                "UpdateExpression": "SET balance = balance - :v",
+                                "ConditionExpression": "balance >= :v",
+                                "ExpressionAttributeValues": {":v": 1}}},
+                    {"Update": {"TableName": table, "Key": {"pk": "bob"},
+                                "UpdateExpression": "SET balance = balance + :v",
+                                "ExpressionAttributeValues": {":v": 1}}},
+                ])
+            except ClientError as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+    workers = [threading.Thread(target=transfer) for _ in range(2)]
+    for w in workers:
+        w.start()
+    totals = set()
+    while any(w.is_alive() for w in workers):
+        out = dynamodb.transact_get_items(TransactItems=[
+            {"Get": {"TableName": table, "Key": {"pk": S("alice")}}},
+            {"Get": {"TableName": table, "Key": {"pk": S("bob")}}},
+        ])
+        totals.add(sum(int(r["Item"]["balance"]["N"]) for r in out["Responses"]))
+    for w in workers:
+        w.join()
+    assert not errors, errors
+    assert totals == {100}
+    assert accounts.get_item(Key={"pk": "bob"}, ConsistentRead=True)["Item"]["balance"] == 80
