@@ -216,7 +216,10 @@ impl Tables {
                     let new_size = new
                         .as_ref()
                         .map_or(0, nimbus_tables_model::itemcodec::item_size);
-                    let units = write_units(old.as_ref().map_or(0, |s| s.size), new_size);
+                    let units = write_units(old.as_ref().map_or(0, |s| s.size), new_size)
+                        + tables[*index]
+                            .meta
+                            .index_write_units(old.as_ref().map(|s| &s.item), new.as_ref());
                     consumed
                         .entry(tables[*index].meta.name.clone())
                         .or_default()

@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::{
-    AttributeDefinition, BillingModeSummary, KeySchemaElement, ProvisionedThroughputDescription,
-    SseDescription, SseSpecification, StreamSpecification, TableClassSummary, TableDescription,
-    Tag,
+    AttributeDefinition, BillingModeSummary, KeySchemaElement, Projection,
+    ProvisionedThroughputDescription, SecondaryIndexDescription, SseDescription, SseSpecification,
+    StreamSpecification, TableClassSummary, TableDescription, Tag,
 };
 use crate::error::{Result, TablesError};
 
@@ -116,6 +116,53 @@ pub struct TableMeta {
     /// The attribute that holds each item's expiry time, while time to live is enabled.
     #[serde(default)]
     pub ttl_attribute: Option<String>,
+    /// Secondary indexes, global and local, in the order they were declared.
+    #[serde(default)]
+    pub indexes: Vec<IndexMeta>,
+}
+
+/// A secondary index: its entries live under their own random id, like a table's items, keyed
+/// by the index key and then the table's primary key (`items.rs`, `index_entry`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexMeta {
+    pub name: String,
+    pub id: [u8; 16],
+    /// Global (any key) or local (the table's hash key, another sort key).
+    pub global: bool,
+    pub key_schema: KeySchema,
+    /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
+    pub projection: String,
+    /// The attributes an `INCLUDE` projection adds to the keys.
+    pub non_key_attributes: Vec<String>,
+    /// A global index's provisioned throughput (zero on demand).
+    pub throughput: Throughput,
+}
+
+impl IndexMeta {
+    /// Whether the index holds every attribute of an item.
+    pub fn projects_all(&self) -> bool {
+        self.projection == "ALL"
+    }
+
+    /// The part of `item` the index keeps: everything, or the index and table keys and the
+    /// included attributes.
+    pub fn project(
+        &self,
+        table: &KeySchema,
+        item: &nimbus_tables_model::Item,
+    ) -> nimbus_tables_model::Item {
+        if self.projects_all() {
+            return item.clone();
+        }
+        item.iter()
+            .filter(|(name, _)| {
+                self.key_schema.is_key(name)
+                    || table.is_key(name)
+                    || self.non_key_attributes.iter().any(|n| n == *name)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
 }
 
 /// Item count and total item size of a table.
@@ -165,22 +212,47 @@ impl TableMeta {
     }
 
     /// The `TableDescription` of this table.
+    /// `index_counters` are those of `self.indexes`, in order (missing ones count zero).
     pub fn describe(
         &self,
         status: &str,
         counters: Counters,
+        index_counters: &[Counters],
         region: &str,
         account: &str,
     ) -> TableDescription {
-        let key_schema = self
-            .key_schema
-            .attributes()
-            .zip(["HASH", "RANGE"])
-            .map(|(attr, kind)| KeySchemaElement {
-                attribute_name: Some(attr.name.clone()),
-                key_type: Some(kind.into()),
-            })
-            .collect();
+        let key_schema = key_schema_elements(&self.key_schema);
+        let arn = self.arn(region, account);
+        let (mut global, mut local) = (Vec::new(), Vec::new());
+        for (i, index) in self.indexes.iter().enumerate() {
+            let c = index_counters.get(i).copied().unwrap_or_default();
+            let t = &index.throughput;
+            let description = SecondaryIndexDescription {
+                index_name: Some(index.name.clone()),
+                key_schema: Some(key_schema_elements(&index.key_schema)),
+                projection: Some(Projection {
+                    projection_type: Some(index.projection.clone()),
+                    non_key_attributes: (!index.non_key_attributes.is_empty())
+                        .then(|| index.non_key_attributes.clone()),
+                }),
+                index_status: index.global.then(|| "ACTIVE".into()),
+                provisioned_throughput: index.global.then_some(ProvisionedThroughputDescription {
+                    last_increase_date_time: t.last_increase,
+                    last_decrease_date_time: t.last_decrease,
+                    number_of_decreases_today: Some(t.decreases_today),
+                    read_capacity_units: Some(t.read),
+                    write_capacity_units: Some(t.write),
+                }),
+                index_size_bytes: Some(c.bytes),
+                item_count: Some(c.items),
+                index_arn: Some(format!("{arn}/index/{}", index.name)),
+            };
+            if index.global {
+                global.push(description);
+            } else {
+                local.push(description);
+            }
+        }
         let t = &self.throughput;
         let pay_per_request = self.billing_mode == BillingMode::PayPerRequest;
         TableDescription {
@@ -198,7 +270,7 @@ impl TableMeta {
             }),
             table_size_bytes: Some(counters.bytes),
             item_count: Some(counters.items),
-            table_arn: Some(self.arn(region, account)),
+            table_arn: Some(arn),
             table_id: Some(self.table_id()),
             billing_mode_summary: (pay_per_request || self.billing_mode_given).then(|| {
                 BillingModeSummary {
@@ -231,6 +303,20 @@ impl TableMeta {
             deletion_protection_enabled: Some(self.deletion_protection),
             on_demand_throughput: None,
             warm_throughput: None,
+            global_secondary_indexes: (!global.is_empty()).then_some(global),
+            local_secondary_indexes: (!local.is_empty()).then_some(local),
         }
     }
+}
+
+/// A key schema as DynamoDB lists it.
+fn key_schema_elements(schema: &KeySchema) -> Vec<KeySchemaElement> {
+    schema
+        .attributes()
+        .zip(["HASH", "RANGE"])
+        .map(|(attr, kind)| KeySchemaElement {
+            attribute_name: Some(attr.name.clone()),
+            key_type: Some(kind.into()),
+        })
+        .collect()
 }

@@ -207,7 +207,12 @@ impl Tables {
             };
             if self.commit_mutations(&[mutation]).await? {
                 let old_size = old.as_ref().map_or(0, |s| s.size);
-                let consumed = Consumed::write(write_units(old_size, new_size));
+                let consumed = Consumed::write(
+                    write_units(old_size, new_size)
+                        + table
+                            .meta
+                            .index_write_units(old.as_ref().map(|s| &s.item), new.as_ref()),
+                );
                 self.record_usage(&table.meta.name, operation, &consumed);
                 return Ok(Written { old, new, consumed });
             }

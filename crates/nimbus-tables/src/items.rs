@@ -9,8 +9,8 @@ use nimbus_store::{Error as StoreError, WriteBatch};
 use nimbus_tables_model::keycodec;
 use nimbus_tables_model::{AttributeValue, Item, itemcodec};
 
-use crate::capacity::Consumed;
-use crate::catalog::{Counters, KeyAttribute, TableMeta};
+use crate::capacity::{Consumed, write_units};
+use crate::catalog::{Counters, IndexMeta, KeyAttribute, TableMeta};
 use crate::error::{Result, TablesError};
 use crate::{Tables, keys};
 
@@ -100,7 +100,7 @@ impl Tables {
     /// are changed by [`nimbus_store::Op::Add`], so writes to items that share a counter stripe
     /// never conflict on it.
     pub(crate) async fn commit_mutations(&self, mutations: &[Mutation<'_>]) -> Result<bool> {
-        let batch = mutation_batch(mutations);
+        let batch = mutation_batch(mutations)?;
         match self.store.commit_async(batch).await {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict { .. }) => Ok(false),
@@ -126,8 +126,9 @@ impl Tables {
 }
 
 /// The write batch of `mutations`: a check that each table's catalog entry and each item are
-/// as read, the item writes, and the counter deltas.
-pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> WriteBatch {
+/// as read, the item writes, the writes of their secondary index entries, and the counter
+/// deltas of the tables and indexes. Refuses a new item whose index key has the wrong type.
+pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> Result<WriteBatch> {
     let mut batch = WriteBatch::new();
     let mut deltas: BTreeMap<Vec<u8>, Counters> = BTreeMap::new();
     let mut checked_tables: Vec<&[u8; 16]> = Vec::new();
@@ -154,13 +155,39 @@ pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> WriteBatch {
             }
             None => {}
         }
+        for index in &meta.indexes {
+            // A stored item was checked when it was written: its entry is well-formed.
+            let old = m
+                .old
+                .and_then(|old| meta.index_entry(index, &old.item).ok().flatten());
+            let new = match m.new {
+                Some(item) => meta.index_entry(index, item)?,
+                None => None,
+            };
+            if let (Some((hash, key)), Some(stored)) = (&old, m.old) {
+                let delta = deltas.entry(keys::stats(&index.id, *hash)).or_default();
+                delta.items -= 1;
+                delta.bytes -=
+                    itemcodec::item_size(&index.project(&meta.key_schema, &stored.item)) as i64;
+                if new.as_ref().map(|(_, k)| k) != Some(key) {
+                    batch.delete(key.clone());
+                }
+            }
+            if let (Some((hash, key)), Some(item)) = (new, m.new) {
+                let projected = index.project(&meta.key_schema, item);
+                let delta = deltas.entry(keys::stats(&index.id, hash)).or_default();
+                delta.items += 1;
+                delta.bytes += itemcodec::item_size(&projected) as i64;
+                batch.put(key, itemcodec::encode(&projected));
+            }
+        }
     }
     for (stats_key, delta) in deltas {
         if delta != Counters::default() {
             batch.add(stats_key, delta.deltas());
         }
     }
-    batch
+    Ok(batch)
 }
 
 /// Decodes stored item bytes.
@@ -255,6 +282,83 @@ impl TableMeta {
         keycodec::encode_key_value(value, &mut encoded)?;
         let hash = keys::partition_hash(&encoded);
         Ok((hash, keys::item(&self.id, hash, &encoded, &[])))
+    }
+
+    /// The store key of `item`'s entry in `index` and the hash of its partition; `None` when
+    /// the item lacks an index key attribute (indexes are sparse). An index key of another
+    /// type than declared, or an empty one, is refused as DynamoDB refuses the write.
+    pub(crate) fn index_entry(
+        &self,
+        index: &IndexMeta,
+        item: &Item,
+    ) -> Result<Option<(u32, Vec<u8>)>> {
+        let mut encoded = Vec::new();
+        let mut partition_len = 0;
+        for (i, attr) in index.key_schema.attributes().enumerate() {
+            let Some(value) = item.get(&attr.name) else {
+                return Ok(None);
+            };
+            if keycodec::KeyType::of(value) != Some(attr.kind) {
+                return Err(TablesError::validation(format!(
+                    "One or more parameter values were invalid: Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
+                    attr.name,
+                    attr.kind.name(),
+                    value.type_name(),
+                    index.name
+                )));
+            }
+            let empty = match value {
+                AttributeValue::S(s) => s.is_empty().then_some("string"),
+                AttributeValue::B(b) => b.is_empty().then_some("binary"),
+                _ => None,
+            };
+            if let Some(what) = empty {
+                return Err(TablesError::validation(format!(
+                    "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {what} value. IndexName: {}, IndexKey: {}",
+                    index.name, attr.name
+                )));
+            }
+            keycodec::encode_key_value(value, &mut encoded)?;
+            if i == 0 {
+                partition_len = encoded.len();
+            }
+        }
+        // The table's key makes the entry of each item unique.
+        for attr in self.key_schema.attributes() {
+            let value = item.get(&attr.name).ok_or_else(key_mismatch)?;
+            keycodec::encode_key_value(value, &mut encoded)?;
+        }
+        let (partition, rest) = encoded.split_at(partition_len);
+        let hash = keys::partition_hash(partition);
+        Ok(Some((hash, keys::item(&index.id, hash, partition, rest))))
+    }
+
+    /// Write units the secondary indexes consume when an item changes from `old` to `new`, by
+    /// DynamoDB's rules: per index, nothing when no projected attribute changes, else the
+    /// projected item written in 1 KB units, plus the old entry's removal as a write of its
+    /// own when the index key changes.
+    pub(crate) fn index_write_units(&self, old: Option<&Item>, new: Option<&Item>) -> f64 {
+        let mut units = 0.0;
+        for index in &self.indexes {
+            let entry = |item: Option<&Item>| {
+                let item = item?;
+                let (_, key) = self.index_entry(index, item).ok().flatten()?;
+                Some((key, index.project(&self.key_schema, item)))
+            };
+            match (entry(old), entry(new)) {
+                (Some((before, was)), Some((after, is))) if before == after => {
+                    if was != is {
+                        units += write_units(itemcodec::item_size(&was), itemcodec::item_size(&is));
+                    }
+                }
+                (before, after) => {
+                    for (_, projected) in before.into_iter().chain(after) {
+                        units += write_units(itemcodec::item_size(&projected), 0);
+                    }
+                }
+            }
+        }
+        units
     }
 
     /// The key attributes of `item` (for LastEvaluatedKey).

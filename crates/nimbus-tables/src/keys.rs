@@ -4,7 +4,13 @@
 //! tables/c/<table name>                          -> catalog entry (TableMeta, JSON)
 //! tables/s/<table id:16><stripe:1>               -> item count and size of one stripe
 //! tables/d/<table id:16><hash:4><key encoding>   -> item (binary item encoding)
+//! tables/d/<index id:16><hash:4><index key encoding><table key encoding>
+//!                                                -> the item's projection in a secondary index
 //! ```
+//!
+//! A secondary index is laid out as a table of its own under its own random id (its
+//! counters too), keyed by the index key and then the table key, which makes each item's
+//! entry unique.
 //!
 //! The data of a table lives under its random 16-byte id, never under its name: DeleteTable is
 //! one catalog delete plus two range deletes, and a table re-created with the same name starts

@@ -45,7 +45,7 @@ use std::sync::Arc;
 use nimbus_metering::UsageSink;
 use nimbus_store::Store;
 
-pub use catalog::{BillingMode, KeyAttribute, KeySchema, KeyType, TableMeta};
+pub use catalog::{BillingMode, IndexMeta, KeyAttribute, KeySchema, KeyType, TableMeta};
 pub use error::{Result, TablesError};
 pub use op::TableOp;
 

@@ -2,6 +2,7 @@
 //! items read before the filter; a page stops after 1 MB of items read), filters, projections,
 //! Select, and parallel scan segments.
 
+use std::borrow::Cow;
 use std::ops::{Bound, ControlFlow};
 
 use nimbus_store::{Direction, KeyRange, prefix_successor};
@@ -10,6 +11,7 @@ use nimbus_tables_model::{AttributeValue, Item, itemcodec, keycodec};
 
 use crate::api::*;
 use crate::capacity::{Consumed, Report, read_units};
+use crate::catalog::{IndexMeta, KeySchema};
 use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
 use crate::items::Table;
@@ -83,6 +85,7 @@ struct Page {
 
 /// The shared parameters of reading one page.
 struct PageRequest<'a> {
+    /// The table, or the view of the index read (see [`Source`]).
     table: &'a Table,
     range: KeyRange,
     direction: Direction,
@@ -90,6 +93,93 @@ struct PageRequest<'a> {
     consistent: bool,
     expressions: &'a Expressions,
     select: Select,
+    /// Reading an index: the table's key schema, whose attributes complete LastEvaluatedKey.
+    primary: Option<&'a KeySchema>,
+    /// Reading a local index for attributes it does not project: the table to fetch each
+    /// item from, before the filter and the projection apply.
+    fetch: Option<&'a Table>,
+}
+
+/// What a Query or Scan reads: the table, or one of its secondary indexes seen as a table of
+/// its own (the index's id and key schema), whose items are the index entries.
+struct Source<'a> {
+    view: Cow<'a, Table>,
+    index: Option<&'a IndexMeta>,
+}
+
+impl<'a> Source<'a> {
+    fn of(table: &'a Table, index_name: Option<&str>) -> Result<Source<'a>> {
+        let Some(name) = index_name else {
+            return Ok(Source {
+                view: Cow::Borrowed(table),
+                index: None,
+            });
+        };
+        let index = table
+            .meta
+            .indexes
+            .iter()
+            .find(|i| i.name == name)
+            .ok_or_else(|| missing_index(name))?;
+        let mut meta = table.meta.clone();
+        meta.id = index.id;
+        meta.key_schema = index.key_schema.clone();
+        meta.indexes = Vec::new();
+        Ok(Source {
+            view: Cow::Owned(Table {
+                meta,
+                catalog_bytes: Vec::new(),
+            }),
+            index: Some(index),
+        })
+    }
+
+    /// The source of a read, with the read options an index restricts checked; and whether the
+    /// items must be fetched from the table (a local index asked for attributes it does not
+    /// project).
+    fn open(
+        table: &'a Table,
+        index_name: Option<&str>,
+        select: Option<&str>,
+        projection: bool,
+        consistent: bool,
+    ) -> Result<(Source<'a>, bool)> {
+        let source = Source::of(table, index_name)?;
+        let fetch = source.check_read(select, projection, consistent)?;
+        Ok((source, fetch))
+    }
+
+    fn check_read(&self, select: Option<&str>, projection: bool, consistent: bool) -> Result<bool> {
+        let Some(index) = self.index else {
+            return Ok(false);
+        };
+        if index.global && consistent {
+            return Err(TablesError::validation(
+                "Consistent reads are not supported on global secondary indexes",
+            ));
+        }
+        if index.projects_all() {
+            return Ok(false);
+        }
+        let all = select == Some("ALL_ATTRIBUTES");
+        if index.global && all {
+            return Err(TablesError::validation(format!(
+                "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {} because its projection type is not ALL",
+                index.name
+            )));
+        }
+        Ok(!index.global && (all || projection))
+    }
+
+    /// The store key of an `ExclusiveStartKey` of an index: the index keys and the table keys.
+    fn index_start(&self, table: &Table, start: &Item) -> Result<Vec<u8>> {
+        let invalid = || TablesError::validation("The provided starting key is invalid");
+        let index = self.index.ok_or_else(invalid)?;
+        match table.meta.index_entry(index, start) {
+            Ok(Some((_, key))) => Ok(key),
+            _ => Err(invalid()),
+        }
+    }
 }
 
 impl Tables {
@@ -105,6 +195,17 @@ impl Tables {
         let mut bytes = 0usize;
         let mut failure = None;
         let meta = &request.table.meta;
+        let keep = |page: &mut Page, item: Item| {
+            if request.expressions.filter_keeps(&item) {
+                page.count += 1;
+                match (request.select, request.expressions.projection()) {
+                    (Select::Count, _) => {}
+                    (_, Some(p)) => page.items.push(p.apply(&item)),
+                    (_, None) => page.items.push(item),
+                }
+            }
+        };
+        let mut entries = Vec::new();
         self.store
             .scan(&request.range, request.direction, &mut |_, value| {
                 let item = match itemcodec::decode(value) {
@@ -119,15 +220,18 @@ impl Tables {
                 let full = request.limit.is_some_and(|l| page.scanned as usize >= l)
                     || bytes >= PAGE_BYTES;
                 if full {
-                    page.last_key = Some(meta.key_of(&item));
-                }
-                if request.expressions.filter_keeps(&item) {
-                    page.count += 1;
-                    match (request.select, request.expressions.projection()) {
-                        (Select::Count, _) => {}
-                        (_, Some(p)) => page.items.push(p.apply(&item)),
-                        (_, None) => page.items.push(item),
+                    let mut last = meta.key_of(&item);
+                    if let Some(primary) = request.primary {
+                        last.extend(primary.attributes().filter_map(|a| {
+                            item.get(&a.name).map(|v| (a.name.clone(), v.clone()))
+                        }));
                     }
+                    page.last_key = Some(last);
+                }
+                if request.fetch.is_some() {
+                    entries.push(item);
+                } else {
+                    keep(&mut page, item);
                 }
                 if full {
                     ControlFlow::Break(())
@@ -137,6 +241,15 @@ impl Tables {
             })?;
         if let Some(e) = failure {
             return Err(e);
+        }
+        if let Some(table) = request.fetch {
+            // After the scan, not inside it: each entry's item is read from the table.
+            for entry in entries {
+                let key = table.meta.key_from_key(&table.meta.key_of(&entry))?;
+                if let Some(stored) = self.read_item(&key)? {
+                    keep(&mut page, stored.item);
+                }
+            }
         }
         page.consumed = Consumed::read(read_units(bytes, request.consistent));
         Ok(page)
@@ -166,19 +279,36 @@ impl Tables {
             projection_name(&input.projection_expression, &input.attributes_to_get),
             input.index_name.as_deref(),
         )?;
-        if let Some(index) = &input.index_name {
-            return Err(missing_index(index));
-        }
-        let (hash, condition) = expressions.key_condition(&table.meta.key_schema)?.ok_or_else(|| {
+        let consistent = input.consistent_read.unwrap_or(false);
+        let (source, fetch) = Source::open(
+            &table,
+            input.index_name.as_deref(),
+            input.select.as_deref(),
+            expressions.projection().is_some(),
+            consistent,
+        )?;
+        let view = source.view.as_ref();
+        let (hash, condition) = expressions.key_condition(&view.meta.key_schema)?.ok_or_else(|| {
             TablesError::validation(
                 "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
             )
         })?;
-        expressions.check_filter_spares_key(&table.meta.key_schema)?;
-        let mut range = key_condition_range(&table, &hash, condition.as_ref())?;
+        expressions.check_filter_spares_key(&view.meta.key_schema)?;
+        let mut range =
+            key_condition_range(view, &hash, condition.as_ref(), source.index.is_some())?;
         let forward = input.scan_index_forward.unwrap_or(true);
         if let Some(start) = &input.exclusive_start_key {
-            let start = query_starting_key(&table, start, &hash, condition.as_ref())?;
+            let start = match source.index {
+                None => query_starting_key(&table, start, &hash, condition.as_ref())?,
+                Some(index) => {
+                    if start.get(&index.key_schema.hash.name) != Some(&hash) {
+                        return Err(TablesError::validation(
+                            "The provided starting key is outside query boundaries based on provided conditions",
+                        ));
+                    }
+                    source.index_start(&table, start)?
+                }
+            };
             if forward {
                 range.start = Bound::Excluded(start);
             } else {
@@ -186,7 +316,7 @@ impl Tables {
             }
         }
         let page = self.read_page(PageRequest {
-            table: &table,
+            table: view,
             range,
             direction: if forward {
                 Direction::Forward
@@ -194,9 +324,11 @@ impl Tables {
                 Direction::Reverse
             },
             limit: input.limit.map(|l| l as usize),
-            consistent: input.consistent_read.unwrap_or(false),
+            consistent,
             expressions: &expressions,
             select,
+            primary: source.index.map(|_| &table.meta.key_schema),
+            fetch: fetch.then_some(table.as_ref()),
         })?;
         Ok(self.page_output(&table, page, select, report, "Query"))
     }
@@ -225,12 +357,21 @@ impl Tables {
             projection_name(&input.projection_expression, &input.attributes_to_get),
             input.index_name.as_deref(),
         )?;
-        if let Some(index) = &input.index_name {
-            return Err(missing_index(index));
-        }
-        let mut range = segment_range(&table, input.segment, input.total_segments)?;
+        let consistent = input.consistent_read.unwrap_or(false);
+        let (source, fetch) = Source::open(
+            &table,
+            input.index_name.as_deref(),
+            input.select.as_deref(),
+            expressions.projection().is_some(),
+            consistent,
+        )?;
+        let view = source.view.as_ref();
+        let mut range = segment_range(view, input.segment, input.total_segments)?;
         if let Some(start) = &input.exclusive_start_key {
-            let start = starting_key(&table, start)?;
+            let start = match source.index {
+                None => starting_key(&table, start)?,
+                Some(_) => source.index_start(&table, start)?,
+            };
             // A parallel scan resumes only inside its own segment.
             if let (Some(segment), Some(total)) = (input.segment, input.total_segments)
                 && !range.contains(&start)
@@ -242,13 +383,15 @@ impl Tables {
             range.start = Bound::Excluded(start);
         }
         let page = self.read_page(PageRequest {
-            table: &table,
+            table: view,
             range,
             direction: Direction::Forward,
             limit: input.limit.map(|l| l as usize),
-            consistent: input.consistent_read.unwrap_or(false),
+            consistent,
             expressions: &expressions,
             select,
+            primary: source.index.map(|_| &table.meta.key_schema),
+            fetch: fetch.then_some(table.as_ref()),
         })?;
         Ok(self.page_output(&table, page, select, report, "Scan"))
     }
@@ -346,11 +489,14 @@ fn type_mismatch() -> TablesError {
     )
 }
 
-/// The store range of the items a key condition selects.
+/// The store range of the items a key condition selects. `suffixed`: the keys are index
+/// entries, which continue after the sort key with the table's key, so a bound that must take
+/// in every entry of one sort key value goes past all of them.
 fn key_condition_range(
     table: &Table,
     hash_value: &AttributeValue,
     condition: Option<&RangeCondition>,
+    suffixed: bool,
 ) -> Result<KeyRange> {
     let schema = &table.meta.key_schema;
     if keycodec::KeyType::of(hash_value) != Some(schema.hash.kind) {
@@ -373,12 +519,32 @@ fn key_condition_range(
         Ok(key)
     };
     let start = Bound::Included(partition.clone());
+    // Just after every key that is `key` or starts with it.
+    let past = |key: Vec<u8>| -> Bound<Vec<u8>> {
+        if !suffixed {
+            return Bound::Excluded(key);
+        }
+        match prefix_successor(&key) {
+            Some(end) => Bound::Included(end),
+            None => Bound::Unbounded,
+        }
+    };
+    // Up to every key that is `key` or starts with it.
+    let through = |key: Vec<u8>| -> Bound<Vec<u8>> {
+        if !suffixed {
+            return Bound::Included(key);
+        }
+        match prefix_successor(&key) {
+            Some(end) => Bound::Excluded(end),
+            None => Bound::Unbounded,
+        }
+    };
     Ok(match condition {
         RangeCondition::Eq(v) => {
             let key = at(v)?;
             KeyRange {
                 start: Bound::Included(key.clone()),
-                end: Bound::Included(key),
+                end: through(key),
             }
         }
         RangeCondition::Lt(v) => KeyRange {
@@ -387,10 +553,10 @@ fn key_condition_range(
         },
         RangeCondition::Le(v) => KeyRange {
             start,
-            end: Bound::Included(at(v)?),
+            end: through(at(v)?),
         },
         RangeCondition::Gt(v) => KeyRange {
-            start: Bound::Excluded(at(v)?),
+            start: past(at(v)?),
             end: partition_end,
         },
         RangeCondition::Ge(v) => KeyRange {
@@ -399,7 +565,7 @@ fn key_condition_range(
         },
         RangeCondition::Between(low, high) => KeyRange {
             start: Bound::Included(at(low)?),
-            end: Bound::Included(at(high)?),
+            end: through(at(high)?),
         },
         RangeCondition::BeginsWith(prefix) => {
             if range_attr.kind == keycodec::KeyType::N {

@@ -7,7 +7,8 @@ use nimbus_store::{Direction, Error as StoreError, WriteBatch};
 
 use crate::api::*;
 use crate::catalog::{
-    BillingMode, Counters, KeyAttribute, KeySchema, TableMeta, Throughput, parse_key_type,
+    BillingMode, Counters, IndexMeta, KeyAttribute, KeySchema, TableMeta, Throughput,
+    parse_key_type,
 };
 use crate::error::{Result, TablesError};
 use crate::validate::{Violations, required};
@@ -62,10 +63,15 @@ impl Tables {
 
     /// Item count and size of a table, summed over its stripes.
     pub(crate) fn counters(&self, meta: &TableMeta) -> Result<Counters> {
+        self.counters_of(&meta.id)
+    }
+
+    /// The counters kept under `id`: a table's or an index's.
+    fn counters_of(&self, id: &[u8; 16]) -> Result<Counters> {
         let mut total = Counters::default();
         let mut corrupt = None;
         self.store.scan(
-            &keys::stats_range(&meta.id),
+            &keys::stats_range(id),
             Direction::Forward,
             &mut |_, value| match Counters::decode(value) {
                 Ok(c) => {
@@ -87,9 +93,15 @@ impl Tables {
 
     fn description(&self, meta: &TableMeta, status: &str) -> Result<TableDescription> {
         let counters = self.counters(meta)?;
+        let index_counters = meta
+            .indexes
+            .iter()
+            .map(|index| self.counters_of(&index.id))
+            .collect::<Result<Vec<_>>>()?;
         Ok(meta.describe(
             status,
             counters,
+            &index_counters,
             &self.config.region,
             &self.config.account_id,
         ))
@@ -183,17 +195,31 @@ impl Tables {
             return Err(TablesError::Internal("validated members missing".into()));
         };
 
-        if input.local_secondary_indexes.is_some() || input.global_secondary_indexes.is_some() {
-            return Err(TablesError::validation(
-                "One or more parameter values were invalid: Secondary indexes are not supported yet",
-            ));
-        }
-
         let billing_mode = billing_mode(
             input.billing_mode.as_deref(),
             input.provisioned_throughput.as_ref(),
         )?;
-        let key_schema = key_schema(&schema, &definitions)?;
+        let key_schema = key_schema(&schema, &definitions, false)?;
+        for (list, kind) in [
+            (&input.local_secondary_indexes, "LocalSecondaryIndexes"),
+            (&input.global_secondary_indexes, "GlobalSecondaryIndexes"),
+        ] {
+            if list.as_ref().is_some_and(Vec::is_empty) {
+                return Err(TablesError::validation(format!(
+                    "One or more parameter values were invalid: List of {kind} is empty"
+                )));
+            }
+        }
+        let indexes = secondary_indexes(
+            input
+                .global_secondary_indexes
+                .as_deref()
+                .unwrap_or_default(),
+            input.local_secondary_indexes.as_deref().unwrap_or_default(),
+            &key_schema,
+            &definitions,
+            billing_mode,
+        )?;
         let tags = input.tags.unwrap_or_default();
         validate_tags(&tags)?;
         if let Some(stream) = &input.stream_specification {
@@ -224,6 +250,7 @@ impl Tables {
             stream: input.stream_specification,
             sse: input.sse_specification,
             ttl_attribute: None,
+            indexes,
         };
         let mut batch = WriteBatch::new();
         batch
@@ -243,6 +270,7 @@ impl Tables {
             table_description: Some(meta.describe(
                 ACTIVE,
                 Counters::default(),
+                &[],
                 &self.config.region,
                 &self.config.account_id,
             )),
@@ -395,6 +423,11 @@ impl Tables {
                 .delete(keys::catalog(&name))
                 .delete_range(keys::data_range(&meta.id))
                 .delete_range(keys::stats_range(&meta.id));
+            for index in &meta.indexes {
+                batch
+                    .delete_range(keys::data_range(&index.id))
+                    .delete_range(keys::stats_range(&index.id));
+            }
             match self.commit_catalog(&name, batch).await {
                 Ok(()) => {
                     tracing::info!(table = %name, "table deleted");
@@ -658,9 +691,12 @@ fn billing_mode(
 }
 
 /// Checks KeySchema against AttributeDefinitions as DynamoDB does and builds the key schema.
+/// The key schema of a table (`exact`: every attribute definition must be one of its keys)
+/// or of an index, checked against the attribute definitions.
 fn key_schema(
     schema: &[KeySchemaElement],
     definitions: &[AttributeDefinition],
+    exact: bool,
 ) -> Result<KeySchema> {
     let names: Vec<&str> = schema
         .iter()
@@ -708,10 +744,8 @@ fn key_schema(
             "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
         ));
     }
-    if names.len() != defined.len() {
-        return Err(TablesError::validation(
-            "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
-        ));
+    if exact && names.len() != defined.len() {
+        return Err(attribute_count_mismatch());
     }
     let attribute = |name: &str| -> Result<KeyAttribute> {
         let kind = definitions
@@ -733,6 +767,146 @@ fn key_schema(
         hash: attribute(names[0])?,
         range: names.get(1).map(|n| attribute(n)).transpose()?,
     })
+}
+
+fn attribute_count_mismatch() -> TablesError {
+    TablesError::validation(
+        "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+    )
+}
+
+/// Most local and global secondary indexes of one table.
+const MAX_LOCAL_INDEXES: usize = 5;
+const MAX_GLOBAL_INDEXES: usize = 20;
+
+/// The secondary indexes of a CreateTable, checked as DynamoDB does; then every attribute
+/// definition must be a key of the table or of an index.
+fn secondary_indexes(
+    global: &[SecondaryIndex],
+    local: &[SecondaryIndex],
+    table: &KeySchema,
+    definitions: &[AttributeDefinition],
+    billing: BillingMode,
+) -> Result<Vec<IndexMeta>> {
+    let invalid = |m: String| {
+        TablesError::validation(format!("One or more parameter values were invalid: {m}"))
+    };
+    if local.len() > MAX_LOCAL_INDEXES {
+        return Err(invalid(format!(
+            "Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LOCAL_INDEXES}"
+        )));
+    }
+    if global.len() > MAX_GLOBAL_INDEXES {
+        return Err(invalid(format!(
+            "GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GLOBAL_INDEXES}"
+        )));
+    }
+    let mut indexes: Vec<IndexMeta> = Vec::new();
+    let all = global
+        .iter()
+        .map(|i| (true, i))
+        .chain(local.iter().map(|i| (false, i)));
+    for (n, (is_global, index)) in all.enumerate() {
+        let path = if is_global {
+            format!("globalSecondaryIndexes.{}.member", n + 1)
+        } else {
+            format!("localSecondaryIndexes.{}.member", n + 1 - global.len())
+        };
+        let mut v = Violations::new();
+        v.required(&index.index_name, &format!("{path}.indexName"));
+        v.name(index.index_name.as_deref(), &format!("{path}.indexName"));
+        v.required(&index.key_schema, &format!("{path}.keySchema"));
+        v.required(&index.projection, &format!("{path}.projection"));
+        if let Some(p) = &index.projection {
+            v.one_of(
+                p.projection_type.as_deref(),
+                &format!("{path}.projection.projectionType"),
+                &["ALL", "KEYS_ONLY", "INCLUDE"],
+            );
+        }
+        v.finish()?;
+        let (Some(name), Some(schema), Some(projection)) =
+            (&index.index_name, &index.key_schema, &index.projection)
+        else {
+            return Err(TablesError::Internal("checked members are missing".into()));
+        };
+        if indexes.iter().any(|i| i.name == *name) {
+            return Err(invalid(format!("Duplicate index name: {name}")));
+        }
+        if !(1..=2).contains(&schema.len()) {
+            return Err(invalid(format!("Invalid KeySchema for index: {name}")));
+        }
+        let key_schema = key_schema(schema, definitions, false)?;
+        if !is_global {
+            if table.range.is_none() {
+                return Err(invalid(
+                    "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex".into(),
+                ));
+            }
+            if key_schema.hash.name != table.hash.name {
+                return Err(invalid(format!(
+                    "Index KeySchema does not have the same leading hash key as table KeySchema for index: {name}. index hash key: {}, table hash key: {}",
+                    key_schema.hash.name, table.hash.name
+                )));
+            }
+            if key_schema.range.is_none() {
+                return Err(invalid(format!(
+                    "Index KeySchema does not have a range key for index: {name}"
+                )));
+            }
+        }
+        let kind = match projection.projection_type.as_deref() {
+            Some(kind) => kind.to_owned(),
+            None => return Err(invalid("Unknown ProjectionType: null".into())),
+        };
+        let non_key = projection.non_key_attributes.clone().unwrap_or_default();
+        if kind != "INCLUDE" && projection.non_key_attributes.is_some() {
+            return Err(invalid(format!(
+                "ProjectionType is {kind}, but NonKeyAttributes is specified"
+            )));
+        }
+        let mut throughput = Throughput::default();
+        if is_global {
+            match (billing, &index.provisioned_throughput) {
+                (BillingMode::Provisioned, None) => {
+                    return Err(invalid(format!(
+                        "ProvisionedThroughput must be specified for index: {name}"
+                    )));
+                }
+                (BillingMode::Provisioned, Some(p)) => {
+                    throughput.read = p.read_capacity_units.unwrap_or(0);
+                    throughput.write = p.write_capacity_units.unwrap_or(0);
+                }
+                (BillingMode::PayPerRequest, Some(_)) => {
+                    return Err(invalid(format!(
+                        "ProvisionedThroughput should not be specified for index: {name} when BillingMode is PAY_PER_REQUEST"
+                    )));
+                }
+                (BillingMode::PayPerRequest, None) => {}
+            }
+        }
+        indexes.push(IndexMeta {
+            name: name.clone(),
+            id: *uuid::Uuid::new_v4().as_bytes(),
+            global: is_global,
+            key_schema,
+            projection: kind,
+            non_key_attributes: non_key,
+            throughput,
+        });
+    }
+    let mut used: Vec<&str> = table.attributes().map(|a| a.name.as_str()).collect();
+    for index in &indexes {
+        for attr in index.key_schema.attributes() {
+            if !used.contains(&attr.name.as_str()) {
+                used.push(&attr.name);
+            }
+        }
+    }
+    if used.len() != definitions.len() {
+        return Err(attribute_count_mismatch());
+    }
+    Ok(indexes)
 }
 
 fn validate_tags(tags: &[Tag]) -> Result<()> {
@@ -1008,8 +1182,15 @@ mod tests {
             "1 validation error detected: Value 'a' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3"
         );
         let mut with_gsi = provisioned.clone();
+        with_gsi["BillingMode"] = json!("PAY_PER_REQUEST");
+        with_gsi
+            .as_object_mut()
+            .map(|m| m.remove("ProvisionedThroughput"));
         with_gsi["GlobalSecondaryIndexes"] = json!([]);
-        assert!(validation_message(call(&t, "CreateTable", with_gsi)).contains("not supported"));
+        assert_eq!(
+            validation_message(call(&t, "CreateTable", with_gsi)),
+            "One or more parameter values were invalid: List of GlobalSecondaryIndexes is empty"
+        );
         assert_eq!(
             validation_message(call(&t, "CreateTable", json!({"TableName": "abc"}))),
             "2 validation errors detected: Value null at 'attributeDefinitions' failed to satisfy constraint: Member must not be null; Value null at 'keySchema' failed to satisfy constraint: Member must not be null"

@@ -257,7 +257,7 @@ impl Tables {
                     });
                 }
             }
-            let mut batch = mutation_batch(&mutations);
+            let mut batch = mutation_batch(&mutations)?;
             for (action, old) in actions.iter().zip(&olds) {
                 if action.kind == Kind::Check {
                     let table = &tables[action.table];
@@ -286,10 +286,19 @@ impl Tables {
             for ((action, old), new) in actions.iter().zip(&olds).zip(&news) {
                 let old_size = old.as_ref().map_or(0, |s| s.size);
                 let new_size = new.as_ref().map_or(0, itemcodec::item_size);
+                // A condition check writes nothing, in the table or its indexes.
+                let indexes = match action.kind {
+                    Kind::Check => 0.0,
+                    _ => tables[action.table]
+                        .meta
+                        .index_write_units(old.as_ref().map(|s| &s.item), new.as_ref()),
+                };
                 consumed
                     .entry(tables[action.table].meta.name.clone())
                     .or_default()
-                    .add(&Consumed::write(2.0 * write_units(old_size, new_size)));
+                    .add(&Consumed::write(
+                        2.0 * (write_units(old_size, new_size) + indexes),
+                    ));
             }
             for (table, used) in &consumed {
                 self.record_usage(table, "TransactWriteItems", used);

@@ -114,6 +114,38 @@ wire_structs! {
         deletion_protection_enabled: bool,
         on_demand_throughput: OnDemandThroughput,
         warm_throughput: TableWarmThroughputDescription,
+        global_secondary_indexes: Vec<SecondaryIndexDescription>,
+        local_secondary_indexes: Vec<SecondaryIndexDescription>,
+    }
+
+    /// `Projection`.
+    pub struct Projection {
+        /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
+        projection_type: String,
+        non_key_attributes: Vec<String>,
+    }
+
+    /// `GlobalSecondaryIndex` and `LocalSecondaryIndex` of CreateTable (a local one has no
+    /// throughput).
+    pub struct SecondaryIndex {
+        index_name: String,
+        key_schema: Vec<KeySchemaElement>,
+        projection: Projection,
+        provisioned_throughput: ProvisionedThroughput,
+        on_demand_throughput: OnDemandThroughput,
+    }
+
+    /// `GlobalSecondaryIndexDescription` and `LocalSecondaryIndexDescription`.
+    pub struct SecondaryIndexDescription {
+        index_name: String,
+        key_schema: Vec<KeySchemaElement>,
+        projection: Projection,
+        /// Global indexes only: always `ACTIVE`.
+        index_status: String,
+        provisioned_throughput: ProvisionedThroughputDescription,
+        index_size_bytes: i64,
+        item_count: i64,
+        index_arn: String,
     }
 
     /// `CreateTableInput`.
@@ -121,8 +153,8 @@ wire_structs! {
         attribute_definitions: Vec<AttributeDefinition>,
         table_name: String,
         key_schema: Vec<KeySchemaElement>,
-        local_secondary_indexes: Vec<serde_json::Value>,
-        global_secondary_indexes: Vec<serde_json::Value>,
+        local_secondary_indexes: Vec<SecondaryIndex>,
+        global_secondary_indexes: Vec<SecondaryIndex>,
         billing_mode: String,
         provisioned_throughput: ProvisionedThroughput,
         stream_specification: StreamSpecification,

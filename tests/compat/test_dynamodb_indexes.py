@@ -1,0 +1,265 @@
+"""Secondary indexes: global and local, declared at CreateTable, read with Query and Scan.
+
+Sources: DynamoDB API Reference (CreateTable, GlobalSecondaryIndex, LocalSecondaryIndex,
+Projection, Query and Scan with IndexName, GlobalSecondaryIndexDescription) and the developer
+guide ("Using Global Secondary Indexes", "Local Secondary Indexes"): indexes are sparse (an item
+without the index key is not in it), keep the projected attributes, are kept up to date by
+every write, refuse strongly consistent reads when global, and answer a local index query for
+attributes it does not project by fetching them from the table.
+"""
+
+import pytest
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from conftest import error_code, error_message, unique_name
+
+
+def S(v):
+    return {"S": v}
+
+
+def N(v):
+    return {"N": str(v)}
+
+
+@pytest.fixture
+def orders(dynamodb):
+    name = unique_name("orders")
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "status", "AttributeType": "S"},
+            {"AttributeName": "created", "AttributeType": "N"},
+            {"AttributeName": "price", "AttributeType": "N"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                   {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "byStatus",
+            "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"},
+                          {"AttributeName": "created", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["title"]},
+        }],
+        LocalSecondaryIndexes=[{
+            "IndexName": "byPrice",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                          {"AttributeName": "price", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }],
+    )
+    yield name
+    dynamodb.delete_table(TableName=name)
+
+
+def _order(pk, sk, **attrs):
+    item = {"pk": S(pk), "sk": S(sk)}
+    for k, v in attrs.items():
+        item[k] = N(v) if isinstance(v, int) else S(v)
+    return item
+
+
+def _query_all(dynamodb, **params):
+    items, pages = [], 0
+    while True:
+        out = dynamodb.query(**params)
+        items += out["Items"]
+        pages += 1
+        if "LastEvaluatedKey" not in out:
+            return items, pages
+        params["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def test_describe_shows_the_indexes(dynamodb, orders):
+    table = dynamodb.describe_table(TableName=orders)["Table"]
+    [gsi] = table["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "byStatus"
+    assert gsi["IndexStatus"] == "ACTIVE"
+    assert gsi["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["title"]}
+    assert gsi["KeySchema"] == [{"AttributeName": "status", "KeyType": "HASH"},
+                                {"AttributeName": "created", "KeyType": "RANGE"}]
+    assert gsi["IndexArn"] == table["TableArn"] + "/index/byStatus"
+    [lsi] = table["LocalSecondaryIndexes"]
+    assert lsi["IndexName"] == "byPrice" and "IndexStatus" not in lsi
+    assert lsi["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
+def test_global_index_query_is_sparse_projected_and_kept_up_to_date(dynamodb, orders):
+    dynamodb.put_item(TableName=orders, Item=_order("c1", "o1", status="open", created=3,
+                                                    title="three", note="n", price=30))
+    dynamodb.put_item(TableName=orders, Item=_order("c1", "o2", status="open", created=1,
+                                                    title="one", price=10))
+    dynamodb.put_item(TableName=orders, Item=_order("c2", "o1", status="shipped", created=2,
+                                                    title="two", price=20))
+    dynamodb.put_item(TableName=orders, Item=_order("c3", "o1", title="no status"))
+    out = dynamodb.query(TableName=orders, IndexName="byStatus",
+                         KeyConditionExpression="#s = :s",
+                         ExpressionAttributeNames={"#s": "status"},
+                         ExpressionAttributeValues={":s": S("open")})
+    # Ordered by the index sort key; only the keys and the included attribute.
+    assert out["Items"] == [
+        {"pk": S("c1"), "sk": S("o2"), "status": S("open"), "created": N(1), "title": S("one")},
+        {"pk": S("c1"), "sk": S("o1"), "status": S("open"), "created": N(3),
+         "title": S("three")},
+    ]
+    # Moving an item to another status moves its entry; deleting removes it.
+    dynamodb.update_item(TableName=orders, Key={"pk": S("c1"), "sk": S("o1")},
+                         UpdateExpression="SET #s = :t",
+                         ExpressionAttributeNames={"#s": "status"},
+                         ExpressionAttributeValues={":t": S("shipped")})
+    dynamodb.delete_item(TableName=orders, Key={"pk": S("c1"), "sk": S("o2")})
+    shipped = dynamodb.query(TableName=orders, IndexName="byStatus",
+                             KeyConditionExpression="#s = :s AND created > :c",
+                             ExpressionAttributeNames={"#s": "status"},
+                             ExpressionAttributeValues={":s": S("shipped"), ":c": N(1)},
+                             ScanIndexForward=False)
+    assert [i["title"]["S"] for i in shipped["Items"]] == ["three", "two"]
+    opened = dynamodb.query(TableName=orders, IndexName="byStatus",
+                            KeyConditionExpression="#s = :s",
+                            ExpressionAttributeNames={"#s": "status"},
+                            ExpressionAttributeValues={":s": S("open")})
+    assert opened["Items"] == []
+    # Scan of the index: only the items that have its keys.
+    scanned = dynamodb.scan(TableName=orders, IndexName="byStatus")
+    assert sorted(i["title"]["S"] for i in scanned["Items"]) == ["three", "two"]
+    gsi = dynamodb.describe_table(TableName=orders)["Table"]["GlobalSecondaryIndexes"][0]
+    assert gsi["ItemCount"] == 2
+
+
+def test_index_writes_consume_capacity(dynamodb, orders):
+    key = {"pk": S("c9"), "sk": S("o1")}
+
+    def units(out):
+        return out["ConsumedCapacity"]["CapacityUnits"]
+
+    # The table, the global index (it has status and created) and the local one (price).
+    put = dynamodb.put_item(TableName=orders, ReturnConsumedCapacity="TOTAL",
+                            Item=_order("c9", "o1", status="open", created=1, price=5))
+    assert units(put) == 3.0
+    # A change of an attribute no index projects writes the table only.
+    note = dynamodb.update_item(TableName=orders, Key=key, ReturnConsumedCapacity="TOTAL",
+                                UpdateExpression="SET note = :n",
+                                ExpressionAttributeValues={":n": S("x")})
+    assert units(note) == 1.0
+    # A new global index key: its old entry is deleted and a new one written.
+    moved = dynamodb.update_item(TableName=orders, Key=key, ReturnConsumedCapacity="TOTAL",
+                                 UpdateExpression="SET #s = :s",
+                                 ExpressionAttributeNames={"#s": "status"},
+                                 ExpressionAttributeValues={":s": S("shipped")})
+    assert units(moved) == 3.0
+
+
+def test_pages_of_an_index_with_equal_sort_keys(dynamodb, orders):
+    for i in range(7):
+        dynamodb.put_item(TableName=orders, Item=_order(f"c{i % 3}", f"o{i}", status="open",
+                                                        created=5, title=f"t{i}"))
+    items, pages = _query_all(dynamodb, TableName=orders, IndexName="byStatus", Limit=2,
+                              KeyConditionExpression="#s = :s AND created = :c",
+                              ExpressionAttributeNames={"#s": "status"},
+                              ExpressionAttributeValues={":s": S("open"), ":c": N(5)})
+    assert sorted(i["title"]["S"] for i in items) == [f"t{i}" for i in range(7)]
+    assert pages == 4
+    first = dynamodb.query(TableName=orders, IndexName="byStatus", Limit=1,
+                           KeyConditionExpression="#s = :s",
+                           ExpressionAttributeNames={"#s": "status"},
+                           ExpressionAttributeValues={":s": S("open")})
+    assert set(first["LastEvaluatedKey"]) == {"status", "created", "pk", "sk"}
+
+
+def test_local_index_fetches_what_it_does_not_project(dynamodb, dynamodb_resource, orders):
+    for sk, price in [("a", 30), ("b", 10), ("c", 20)]:
+        dynamodb.put_item(TableName=orders, Item=_order("c1", sk, price=price, title=sk,
+                                                        status="open", created=1))
+    keys_only = dynamodb.query(TableName=orders, IndexName="byPrice",
+                               KeyConditionExpression="pk = :p AND price >= :min",
+                               ExpressionAttributeValues={":p": S("c1"), ":min": N(15)},
+                               ConsistentRead=True)
+    assert keys_only["Items"] == [
+        {"pk": S("c1"), "sk": S("c"), "price": N(20)},
+        {"pk": S("c1"), "sk": S("a"), "price": N(30)},
+    ]
+    table = dynamodb_resource.Table(orders)
+    full = table.query(IndexName="byPrice", Select="ALL_ATTRIBUTES",
+                       KeyConditionExpression=Key("pk").eq("c1") & Key("price").lt(25))
+    assert [(i["sk"], i["title"]) for i in full["Items"]] == [("b", "b"), ("c", "c")]
+    titles = table.query(IndexName="byPrice", ProjectionExpression="title",
+                         KeyConditionExpression=Key("pk").eq("c1"))
+    assert titles["Items"] == [{"title": "b"}, {"title": "c"}, {"title": "a"}]
+
+
+def test_index_read_rules(dynamodb, orders, expect_error):
+    query = dict(TableName=orders, IndexName="byStatus", KeyConditionExpression="#s = :s",
+                 ExpressionAttributeNames={"#s": "status"},
+                 ExpressionAttributeValues={":s": S("open")})
+    expect_error(dynamodb.query, "ValidationException",
+                 "Consistent reads are not supported on global secondary indexes",
+                 ConsistentRead=True, **query)
+    expect_error(dynamodb.query, "ValidationException",
+                 contains="Select type ALL_ATTRIBUTES is not supported for global secondary "
+                          "index byStatus", Select="ALL_ATTRIBUTES", **query)
+    expect_error(dynamodb.query, "ValidationException",
+                 "The table does not have the specified index: nope",
+                 **{**query, "IndexName": "nope"})
+    dynamodb.query(Select="ALL_PROJECTED_ATTRIBUTES", **query)
+
+
+def test_writes_check_index_key_types(dynamodb, orders, expect_error):
+    expect_error(dynamodb.put_item, "ValidationException",
+                 contains="Type mismatch for Index Key status Expected: S Actual: N "
+                          "IndexName: byStatus",
+                 TableName=orders, Item=_order("c1", "x", status=5))
+    expect_error(dynamodb.put_item, "ValidationException",
+                 contains="A value specified for a secondary index key is not supported",
+                 TableName=orders, Item=_order("c1", "x", status=""))
+    # Batches and transactions keep the indexes too.
+    dynamodb.batch_write_item(RequestItems={orders: [
+        {"PutRequest": {"Item": _order("b1", "o", status="batched", created=1)}}]})
+    dynamodb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": orders, "Item": _order("t1", "o", status="batched", created=2)}}])
+    out = dynamodb.query(TableName=orders, IndexName="byStatus",
+                         KeyConditionExpression="#s = :s",
+                         ExpressionAttributeNames={"#s": "status"},
+                         ExpressionAttributeValues={":s": S("batched")})
+    assert [i["pk"]["S"] for i in out["Items"]] == ["b1", "t1"]
+
+
+def test_create_table_index_validation(dynamodb):
+    base = dict(BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    lsi = [{"IndexName": "lsi1",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                          {"AttributeName": "x", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"}}]
+    attrs = [{"AttributeName": "pk", "AttributeType": "S"},
+             {"AttributeName": "x", "AttributeType": "S"}]
+    cases = [
+        (dict(AttributeDefinitions=attrs, LocalSecondaryIndexes=lsi),
+         "Table KeySchema does not have a range key"),
+        (dict(AttributeDefinitions=attrs),
+         "Number of attributes in KeySchema does not exactly match"),
+        (dict(AttributeDefinitions=attrs, GlobalSecondaryIndexes=[
+            {"IndexName": "gsi", "KeySchema": [{"AttributeName": "x", "KeyType": "HASH"}],
+             "Projection": {"ProjectionType": "KEYS_ONLY", "NonKeyAttributes": ["y"]}}]),
+         "ProjectionType is KEYS_ONLY, but NonKeyAttributes is specified"),
+        (dict(AttributeDefinitions=attrs, GlobalSecondaryIndexes=[
+            {"IndexName": "gsi", "KeySchema": [{"AttributeName": "x", "KeyType": "HASH"}],
+             "Projection": {"ProjectionType": "ALL"}}] * 2),
+         "Duplicate index name: gsi"),
+    ]
+    for params, message in cases:
+        with pytest.raises(ClientError) as info:
+            dynamodb.create_table(TableName=unique_name("bad"), **base, **params)
+        assert error_code(info.value) == "ValidationException"
+        assert message in error_message(info.value), error_message(info.value)
+    with pytest.raises(ClientError) as info:
+        dynamodb.create_table(
+            TableName=unique_name("bad"), AttributeDefinitions=attrs,
+            KeySchema=base["KeySchema"],
+            ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+            GlobalSecondaryIndexes=[
+                {"IndexName": "gsi", "KeySchema": [{"AttributeName": "x", "KeyType": "HASH"}],
+                 "Projection": {"ProjectionType": "ALL"}}])
+    assert "ProvisionedThroughput must be specified for index: gsi" in error_message(info.value)
