@@ -351,3 +351,55 @@ def test_table_time_to_live_and_encryption(nimbus_server, tmp_path, ddb):
     assert ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"] == {
         "TimeToLiveStatus": "DISABLED"}
     assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0
+
+
+INDEXED_TEMPLATE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {AttributeName: id, AttributeType: S}
+        - {AttributeName: INDEXKEY, AttributeType: S}
+      KeySchema:
+        - {AttributeName: id, KeyType: HASH}
+      GlobalSecondaryIndexes:
+        - IndexName: INDEXNAME
+          KeySchema:
+            - {AttributeName: INDEXKEY, KeyType: HASH}
+          Projection: {ProjectionType: ALL}
+Outputs:
+  TableName:
+    Value: !Ref Orders
+"""
+
+
+def test_table_global_indexes_follow_the_template(nimbus_server, tmp_path, ddb):
+    """Global secondary indexes are created with the table, and a changed template adds and
+    removes them on the existing table (its items stay)."""
+    app = tmp_path / "indexed"
+    app.mkdir()
+    template = app / "template.yaml"
+    template.write_text(INDEXED_TEMPLATE.replace("INDEXKEY", "customer")
+                        .replace("INDEXNAME", "byCustomer"))
+    stack = stack_name("gsi")
+    table = outputs(deploy(nimbus_server, app, stack).stdout)["TableName"]
+    ddb.put_item(TableName=table, Item={"id": {"S": "1"}, "customer": {"S": "c1"},
+                                        "status": {"S": "open"}})
+    indexes = ddb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
+    assert [i["IndexName"] for i in indexes] == ["byCustomer"]
+
+    template.write_text(INDEXED_TEMPLATE.replace("INDEXKEY", "status")
+                        .replace("INDEXNAME", "byStatus"))
+    out = deploy(nimbus_server, app, stack)
+    assert outputs(out.stdout)["TableName"] == table
+    indexes = ddb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
+    assert [i["IndexName"] for i in indexes] == ["byStatus"]
+    found = ddb.query(TableName=table, IndexName="byStatus",
+                      KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "status"},
+                      ExpressionAttributeValues={":s": {"S": "open"}})["Items"]
+    assert [i["id"]["S"] for i in found] == ["1"]
+    assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0

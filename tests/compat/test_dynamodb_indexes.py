@@ -263,3 +263,41 @@ def test_create_table_index_validation(dynamodb):
                 {"IndexName": "gsi", "KeySchema": [{"AttributeName": "x", "KeyType": "HASH"}],
                  "Projection": {"ProjectionType": "ALL"}}])
     assert "ProvisionedThroughput must be specified for index: gsi" in error_message(info.value)
+
+
+def test_global_index_added_to_and_removed_from_a_table(dynamodb, make_table, expect_error):
+    table = make_table(range=("sk", "S"))
+    for i in range(150):
+        item = {"pk": S(f"p{i % 4}"), "sk": S(f"s{i:03}")}
+        if i % 3:
+            item["color"] = S("red" if i % 2 else "blue")
+        dynamodb.put_item(TableName=table, Item=item)
+    out = dynamodb.update_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "color", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[{"Create": {
+            "IndexName": "byColor",
+            "KeySchema": [{"AttributeName": "color", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }}],
+    )
+    [gsi] = out["TableDescription"]["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "byColor" and gsi["ItemCount"] == 100
+    red, _ = _query_all(dynamodb, TableName=table, IndexName="byColor",
+                        KeyConditionExpression="color = :c",
+                        ExpressionAttributeValues={":c": S("red")})
+    assert len(red) == 50 and all(set(i) == {"pk", "sk", "color"} for i in red)
+    # Writes after the index was added keep it.
+    dynamodb.put_item(TableName=table, Item={"pk": S("new"), "sk": S("x"), "color": S("red")})
+    assert len(_query_all(dynamodb, TableName=table, IndexName="byColor",
+                          KeyConditionExpression="color = :c",
+                          ExpressionAttributeValues={":c": S("red")})[0]) == 51
+    dynamodb.update_table(TableName=table,
+                          GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byColor"}}])
+    described = dynamodb.describe_table(TableName=table)["Table"]
+    assert "GlobalSecondaryIndexes" not in described
+    assert {d["AttributeName"] for d in described["AttributeDefinitions"]} == {"pk", "sk"}
+    expect_error(dynamodb.query, "ValidationException",
+                 "The table does not have the specified index: byColor",
+                 TableName=table, IndexName="byColor", KeyConditionExpression="color = :c",
+                 ExpressionAttributeValues={":c": S("red")})

@@ -4,6 +4,7 @@
 use std::ops::{Bound, ControlFlow};
 
 use nimbus_store::{Direction, Error as StoreError, WriteBatch};
+use nimbus_tables_model::itemcodec;
 
 use crate::api::*;
 use crate::catalog::{
@@ -219,6 +220,7 @@ impl Tables {
             &key_schema,
             &definitions,
             billing_mode,
+            &[],
         )?;
         let tags = input.tags.unwrap_or_default();
         validate_tags(&tags)?;
@@ -327,15 +329,32 @@ impl Tables {
             input.provisioned_throughput.as_ref(),
         );
         v.finish()?;
-        if input.global_secondary_index_updates.is_some() {
-            return Err(TablesError::validation(
-                "One or more parameter values were invalid: Secondary indexes are not supported yet",
-            ));
-        }
         if input.replica_updates.is_some() {
             return Err(TablesError::validation(
                 "One or more parameter values were invalid: Replicas are not supported",
             ));
+        }
+        let others = input.provisioned_throughput.is_some()
+            || input.billing_mode.is_some()
+            || input.stream_specification.is_some()
+            || input.sse_specification.is_some()
+            || input.table_class.is_some()
+            || input.deletion_protection_enabled.is_some()
+            || input.on_demand_throughput.is_some()
+            || input.warm_throughput.is_some();
+        if let Some(updates) = &input.global_secondary_index_updates {
+            self.update_global_indexes(
+                &name,
+                updates,
+                input.attribute_definitions.as_deref().unwrap_or_default(),
+            )
+            .await?;
+            if !others {
+                let (meta, _) = self.existing_table(&name)?;
+                return Ok(UpdateTableOutput {
+                    table_description: Some(self.description(&meta, ACTIVE)?),
+                });
+            }
         }
         if input.provisioned_throughput.is_none()
             && input.billing_mode.is_none()
@@ -401,6 +420,225 @@ impl Tables {
         Ok(UpdateTableOutput {
             table_description: Some(self.description(&meta, ACTIVE)?),
         })
+    }
+
+    /// Creates, deletes and changes global secondary indexes, in order. A new index is filled
+    /// from the table's items before the call returns (so it is `ACTIVE` at once).
+    async fn update_global_indexes(
+        &self,
+        name: &str,
+        updates: &[GlobalSecondaryIndexUpdate],
+        definitions: &[AttributeDefinition],
+    ) -> Result<()> {
+        for update in updates {
+            match (&update.create, &update.delete, &update.update) {
+                (Some(create), None, None) => {
+                    let index = self.create_global_index(name, create, definitions).await?;
+                    self.fill_index(name, &index).await?;
+                }
+                (None, Some(delete), None) => {
+                    let index_name = required(delete.index_name.as_deref(), "indexName")?;
+                    self.delete_global_index(name, index_name).await?;
+                }
+                (None, None, Some(change)) => {
+                    let index_name = required(change.index_name.as_deref(), "indexName")?;
+                    self.update_catalog(name, |meta| {
+                        let billing = meta.billing_mode;
+                        let index = meta
+                            .indexes
+                            .iter_mut()
+                            .find(|i| i.global && i.name == index_name)
+                            .ok_or_else(|| missing_index(index_name))?;
+                        if let Some(p) = &change.provisioned_throughput {
+                            if billing == BillingMode::PayPerRequest {
+                                return Err(TablesError::validation(format!(
+                                    "One or more parameter values were invalid: ProvisionedThroughput should not be specified for index: {index_name} when BillingMode is PAY_PER_REQUEST"
+                                )));
+                            }
+                            index.throughput.read = p.read_capacity_units.unwrap_or(0);
+                            index.throughput.write = p.write_capacity_units.unwrap_or(0);
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                }
+                _ => {
+                    return Err(TablesError::validation(
+                        "One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Update, or GlobalSecondaryIndexUpdate.Delete must be specified",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a global index to the catalog; every write from then on keeps it.
+    async fn create_global_index(
+        &self,
+        name: &str,
+        create: &SecondaryIndex,
+        definitions: &[AttributeDefinition],
+    ) -> Result<IndexMeta> {
+        let mut created = None;
+        self.update_catalog(name, |meta| {
+            let mut merged = meta.attribute_definitions.clone();
+            for def in definitions {
+                match merged
+                    .iter()
+                    .find(|d| d.attribute_name == def.attribute_name)
+                {
+                    Some(known) if known.attribute_type != def.attribute_type => {
+                        return Err(TablesError::validation(format!(
+                            "One or more parameter values were invalid: Cannot change the type of attribute {}",
+                            def.attribute_name.as_deref().unwrap_or_default()
+                        )));
+                    }
+                    Some(_) => {}
+                    None => merged.push(def.clone()),
+                }
+            }
+            let [index] = <[IndexMeta; 1]>::try_from(secondary_indexes(
+                std::slice::from_ref(create),
+                &[],
+                &meta.key_schema,
+                &merged,
+                meta.billing_mode,
+                &meta.indexes,
+            )?)
+            .map_err(|_| TablesError::Internal("one index expected".into()))?;
+            meta.attribute_definitions = merged;
+            meta.indexes.push(index.clone());
+            created = Some(index);
+            Ok(())
+        })
+        .await?;
+        created.ok_or_else(|| TablesError::Internal("the index was not created".into()))
+    }
+
+    /// Writes the entries of the table's items into a new index, a page at a time. Each page
+    /// commits with checks that its items and the catalog are as read and that no entry was
+    /// written meanwhile (by a concurrent write, which keeps the index already), so nothing is
+    /// counted twice; a conflict reads the page again.
+    async fn fill_index(&self, name: &str, index: &IndexMeta) -> Result<()> {
+        const PAGE: usize = 100;
+        let mut after: Option<Vec<u8>> = None;
+        'pages: loop {
+            for _ in 0..MAX_ATTEMPTS {
+                let (meta, catalog_bytes) = self.existing_table(name)?;
+                if !meta.indexes.iter().any(|i| i.id == index.id) {
+                    return Ok(());
+                }
+                let mut range = keys::data_range(&meta.id);
+                if let Some(key) = &after {
+                    range.start = Bound::Excluded(key.clone());
+                }
+                let mut page: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+                self.store.scan(&range, Direction::Forward, &mut |k, v| {
+                    page.push((k.to_vec(), v.to_vec()));
+                    if page.len() >= PAGE {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                })?;
+                let Some((last, _)) = page.last() else {
+                    return Ok(());
+                };
+                let last = last.clone();
+                let mut batch = WriteBatch::new();
+                batch.check_equals(keys::catalog(name), catalog_bytes);
+                let mut deltas: Vec<(Vec<u8>, Counters)> = Vec::new();
+                for (key, bytes) in &page {
+                    let item = itemcodec::decode(bytes)?;
+                    // An item whose index key has the wrong type stays out of the index.
+                    let Ok(Some((hash, entry))) = meta.index_entry(index, &item) else {
+                        continue;
+                    };
+                    if self.store.get(&entry)?.is_some() {
+                        continue;
+                    }
+                    let projected = index.project(&meta.key_schema, &item);
+                    let stats = keys::stats(&index.id, hash);
+                    let size = itemcodec::item_size(&projected) as i64;
+                    match deltas.iter_mut().find(|(k, _)| *k == stats) {
+                        Some((_, c)) => {
+                            c.items += 1;
+                            c.bytes += size;
+                        }
+                        None => deltas.push((
+                            stats,
+                            Counters {
+                                items: 1,
+                                bytes: size,
+                            },
+                        )),
+                    }
+                    batch
+                        .check(key.clone(), Some(bytes.clone()))
+                        .check_absent(entry.clone())
+                        .put(entry, itemcodec::encode(&projected));
+                }
+                for (stats, delta) in deltas {
+                    batch.add(stats, delta.deltas());
+                }
+                match self.store.commit_async(batch).await {
+                    Ok(()) => {
+                        let full = page.len() >= PAGE;
+                        after = Some(last);
+                        if full {
+                            continue 'pages;
+                        }
+                        return Ok(());
+                    }
+                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            return Err(TablesError::Internal(format!(
+                "the items of {name} kept changing while its index was filled"
+            )));
+        }
+    }
+
+    /// Removes a global index and its entries, and the attribute definitions no key uses
+    /// any more.
+    async fn delete_global_index(&self, name: &str, index_name: &str) -> Result<()> {
+        for _ in 0..MAX_ATTEMPTS {
+            let (mut meta, old) = self.existing_table(name)?;
+            let position = meta
+                .indexes
+                .iter()
+                .position(|i| i.name == index_name)
+                .ok_or_else(|| missing_index(index_name))?;
+            if !meta.indexes[position].global {
+                return Err(TablesError::validation(format!(
+                    "One or more parameter values were invalid: Local secondary index {index_name} cannot be deleted"
+                )));
+            }
+            let index = meta.indexes.remove(position);
+            let used: Vec<String> = meta
+                .key_schema
+                .attributes()
+                .chain(meta.indexes.iter().flat_map(|i| i.key_schema.attributes()))
+                .map(|a| a.name.clone())
+                .collect();
+            meta.attribute_definitions
+                .retain(|d| d.attribute_name.as_ref().is_some_and(|n| used.contains(n)));
+            let mut batch = WriteBatch::new();
+            batch
+                .check_equals(keys::catalog(name), old)
+                .put(keys::catalog(name), meta.encode()?)
+                .delete_range(keys::data_range(&index.id))
+                .delete_range(keys::stats_range(&index.id));
+            match self.commit_catalog(name, batch).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(TablesError::Internal(format!(
+            "catalog entry of {name} kept changing"
+        )))
     }
 
     pub async fn delete_table(&self, input: DeleteTableInput) -> Result<DeleteTableOutput> {
@@ -769,6 +1007,12 @@ fn key_schema(
     })
 }
 
+fn missing_index(name: &str) -> TablesError {
+    TablesError::ResourceNotFound(format!(
+        "Requested resource not found: Index: {name} not found"
+    ))
+}
+
 fn attribute_count_mismatch() -> TablesError {
     TablesError::validation(
         "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
@@ -787,6 +1031,7 @@ fn secondary_indexes(
     table: &KeySchema,
     definitions: &[AttributeDefinition],
     billing: BillingMode,
+    existing: &[IndexMeta],
 ) -> Result<Vec<IndexMeta>> {
     let invalid = |m: String| {
         TablesError::validation(format!("One or more parameter values were invalid: {m}"))
@@ -796,7 +1041,7 @@ fn secondary_indexes(
             "Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LOCAL_INDEXES}"
         )));
     }
-    if global.len() > MAX_GLOBAL_INDEXES {
+    if global.len() + existing.iter().filter(|i| i.global).count() > MAX_GLOBAL_INDEXES {
         return Err(invalid(format!(
             "GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GLOBAL_INDEXES}"
         )));
@@ -830,6 +1075,11 @@ fn secondary_indexes(
         else {
             return Err(TablesError::Internal("checked members are missing".into()));
         };
+        if existing.iter().any(|i| i.name == *name) {
+            return Err(invalid(format!(
+                "Attempting to create an index which already exists: {name}"
+            )));
+        }
         if indexes.iter().any(|i| i.name == *name) {
             return Err(invalid(format!("Duplicate index name: {name}")));
         }
@@ -896,7 +1146,7 @@ fn secondary_indexes(
         });
     }
     let mut used: Vec<&str> = table.attributes().map(|a| a.name.as_str()).collect();
-    for index in &indexes {
+    for index in existing.iter().chain(&indexes) {
         for attr in index.key_schema.attributes() {
             if !used.contains(&attr.name.as_str()) {
                 used.push(&attr.name);

@@ -135,6 +135,14 @@ wire_structs! {
         on_demand_throughput: OnDemandThroughput,
     }
 
+    /// `GlobalSecondaryIndexUpdate`: one of `Create`, `Delete` (only `IndexName`) and
+    /// `Update` (`IndexName` and `ProvisionedThroughput`).
+    pub struct GlobalSecondaryIndexUpdate {
+        create: SecondaryIndex,
+        delete: SecondaryIndex,
+        update: SecondaryIndex,
+    }
+
     /// `GlobalSecondaryIndexDescription` and `LocalSecondaryIndexDescription`.
     pub struct SecondaryIndexDescription {
         index_name: String,
@@ -201,7 +209,7 @@ wire_structs! {
         table_name: String,
         billing_mode: String,
         provisioned_throughput: ProvisionedThroughput,
-        global_secondary_index_updates: Vec<serde_json::Value>,
+        global_secondary_index_updates: Vec<GlobalSecondaryIndexUpdate>,
         stream_specification: StreamSpecification,
         #[serde(rename = "SSESpecification")]
         sse_specification: SseSpecification,

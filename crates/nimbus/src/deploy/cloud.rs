@@ -666,6 +666,117 @@ impl Cloud {
         }
     }
 
+    /// Brings a table's global secondary indexes to those of `want` (CreateTable members): an
+    /// index that is gone or whose keys or projection changed is deleted, a new or changed one
+    /// created, a changed throughput updated. `undo` receives, as it goes (a failure half-way
+    /// leaves it right), the UpdateTable calls that undo what was done, in the order to make
+    /// them.
+    pub(super) async fn sync_global_indexes(
+        &self,
+        name: &str,
+        want: &serde_json::Map<String, Value>,
+        undo: &mut Vec<Value>,
+    ) -> anyhow::Result<()> {
+        let t = self
+            .ddb("DescribeTable", &json!({"TableName": name}))
+            .await?["Table"]
+            .clone();
+        let now: Vec<Value> = t["GlobalSecondaryIndexes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let wanted: Vec<Value> = want
+            .get("GlobalSecondaryIndexes")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let shape = |i: &Value| (i["KeySchema"].clone(), i["Projection"].clone());
+        let throughput = |i: &Value| {
+            json!({
+                "ReadCapacityUnits": i["ProvisionedThroughput"]["ReadCapacityUnits"],
+                "WriteCapacityUnits": i["ProvisionedThroughput"]["WriteCapacityUnits"],
+            })
+        };
+        let definition = |i: &Value| {
+            let mut d = json!({
+                "IndexName": i["IndexName"],
+                "KeySchema": i["KeySchema"],
+                "Projection": i["Projection"],
+            });
+            if i["ProvisionedThroughput"]["ReadCapacityUnits"]
+                .as_i64()
+                .unwrap_or(0)
+                > 0
+            {
+                d["ProvisionedThroughput"] = throughput(i);
+            }
+            d
+        };
+        let call = |update: Value, definitions: &Value| {
+            json!({
+                "TableName": name,
+                "AttributeDefinitions": definitions,
+                "GlobalSecondaryIndexUpdates": [update],
+            })
+        };
+        let find = |list: &[Value], index: &Value| {
+            list.iter()
+                .find(|i| i["IndexName"] == index["IndexName"])
+                .cloned()
+        };
+        let definitions_now = t["AttributeDefinitions"].clone();
+        let definitions_want = want
+            .get("AttributeDefinitions")
+            .cloned()
+            .unwrap_or(json!([]));
+        for old in &now {
+            let kept = find(&wanted, old).filter(|w| shape(w) == shape(old));
+            match kept {
+                None => {
+                    self.ddb(
+                        "UpdateTable",
+                        &call(
+                            json!({"Delete": {"IndexName": old["IndexName"]}}),
+                            &json!([]),
+                        ),
+                    )
+                    .await?;
+                    undo.insert(
+                        0,
+                        call(json!({"Create": definition(old)}), &definitions_now),
+                    );
+                }
+                Some(w) => {
+                    if w.get("ProvisionedThroughput").is_some() && throughput(&w) != throughput(old)
+                    {
+                        let change = |i: &Value| {
+                            json!({"Update": {"IndexName": i["IndexName"],
+                                              "ProvisionedThroughput": throughput(i)}})
+                        };
+                        self.ddb("UpdateTable", &call(change(&w), &json!([])))
+                            .await?;
+                        undo.insert(0, call(change(old), &json!([])));
+                    }
+                }
+            }
+        }
+        for w in &wanted {
+            let exists = find(&now, w).is_some_and(|old| shape(&old) == shape(w));
+            if !exists {
+                self.ddb(
+                    "UpdateTable",
+                    &call(json!({"Create": w}), &definitions_want),
+                )
+                .await?;
+                undo.insert(
+                    0,
+                    call(json!({"Delete": {"IndexName": w["IndexName"]}}), &json!([])),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Brings a table's time to live to `want` (the attribute, or `None` for disabled);
     /// returns the attribute it had before when something changed.
     pub(super) async fn sync_ttl(
@@ -726,6 +837,8 @@ pub(super) enum Done {
         undo: Option<Value>,
         /// The time-to-live attribute before, when the deploy changed it.
         ttl_before: Option<Option<String>>,
+        /// The UpdateTable calls that undo the changes of global secondary indexes.
+        index_undo: Vec<Value>,
         tags: BTreeMap<String, String>,
         new_tags: BTreeMap<String, String>,
     },
@@ -785,9 +898,13 @@ impl Cloud {
                 name,
                 undo,
                 ttl_before,
+                index_undo,
                 tags,
                 new_tags,
             } => {
+                for call in &index_undo {
+                    self.ddb("UpdateTable", call).await?;
+                }
                 if let Some(undo) = undo {
                     self.ddb("UpdateTable", &undo).await?;
                 }

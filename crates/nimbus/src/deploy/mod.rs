@@ -760,6 +760,7 @@ async fn update(
                 name: t.name.clone(),
                 undo,
                 ttl_before: None,
+                index_undo: Vec::new(),
                 tags: a.tags.clone(),
                 new_tags: tags.clone(),
             });
@@ -769,6 +770,14 @@ async fn update(
             if let Some(Done::UpdatedTable { ttl_before, .. }) = done.last_mut() {
                 *ttl_before = changed;
             }
+            let mut undo_indexes = Vec::new();
+            let synced = cloud
+                .sync_global_indexes(&t.name, &t.create, &mut undo_indexes)
+                .await;
+            if let Some(Done::UpdatedTable { index_undo, .. }) = done.last_mut() {
+                *index_undo = undo_indexes;
+            }
+            synced?;
             cloud.set_table_tags(&a.arn, &a.tags, &tags).await
         }
         Spec::HttpApi(spec) => {
