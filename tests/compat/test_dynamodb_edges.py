@@ -10,6 +10,8 @@ BETWEEN bounds), and the Scan reference (a parallel scan resumes inside its segm
 
 import pytest
 
+from conftest import unique_name
+
 KEY = {"pk": {"S": "e"}}
 
 
@@ -293,3 +295,34 @@ def test_condition_failure_with_the_old_item_spells_message_with_a_capital(dynam
     with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException) as info:
         dynamodb.put_item(TableName=table, Item=KEY, ConditionExpression="attribute_not_exists(pk)")
     assert info.value.response["message"] == "The conditional request failed"
+
+
+def _validation(response):
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["__type"].endswith("#ValidationException"), body
+    return body.get("message") or body.get("Message")
+
+
+def test_requests_are_validated_before_the_table_is_looked_up(ddb_raw):
+    """DynamoDB checks a request's members (all constraint violations together), its
+    expressions and its items before it looks for the table: a malformed request on a table
+    that does not exist is a ValidationException, not ResourceNotFoundException."""
+    missing = unique_name("missing")
+    message = _validation(ddb_raw.call("GetItem", {}))
+    assert message.startswith("2 validation errors detected: "), message
+    assert "Value null at 'tableName'" in message and "Value null at 'key'" in message
+    message = _validation(ddb_raw.call("DeleteItem", {
+        "TableName": "abc;", "ReturnConsumedCapacity": "hi", "ReturnValues": "hi"}))
+    assert message.startswith("4 validation errors detected: "), message
+    assert "Value null at 'key'" in _validation(ddb_raw.call("DeleteItem", {"TableName": missing}))
+    assert "Invalid ConditionExpression" in _validation(ddb_raw.call("DeleteItem", {
+        "TableName": missing, "Key": {"pk": {"S": "a"}}, "ConditionExpression": ""}))
+    assert "Item size has exceeded" in _validation(ddb_raw.call("PutItem", {
+        "TableName": missing, "Item": {"pk": {"S": "a"}, "d": {"S": "x" * 410_000}}}))
+    assert "Item size has exceeded" in _validation(ddb_raw.call("BatchWriteItem", {
+        "RequestItems": {missing: [{"PutRequest": {"Item": {"d": {"S": "x" * 410_000}}}}]}}))
+    assert _validation(ddb_raw.call("BatchGetItem", {"RequestItems": {missing: {
+        "Keys": [{"pk": {"S": "a"}}, {"pk": {"S": "a"}}]}}})) == \
+        "Provided list of item keys contains duplicates"
+    assert "limit" in _validation(ddb_raw.call("Query", {"TableName": missing, "Limit": 0}))

@@ -466,7 +466,8 @@ def test_item_size_counts_binary_and_names(dynamodb, table, expect_error):
 
 def test_update_cannot_grow_item_past_limit(dynamodb, table, expect_error):
     dynamodb.put_item(TableName=table, Item={"pk": {"S": "g"}, "d": {"S": "x" * 300_000}})
-    expect_error(dynamodb.update_item, "ValidationException", TableName=table,
+    expect_error(dynamodb.update_item, "ValidationException",
+                 "Item size to update has exceeded the maximum allowed size", TableName=table,
                  Key={"pk": {"S": "g"}}, UpdateExpression="SET e = :e",
                  ExpressionAttributeValues={":e": {"S": "y" * 200_000}})
     got = dynamodb.get_item(TableName=table, Key={"pk": {"S": "g"}})["Item"]

@@ -169,6 +169,13 @@ def test_set_list_index_past_end_appends(dynamodb, table):
     assert item["l"]["L"] == [{"S": "l0"}, {"S": "l1"}, {"S": "l2"}, {"S": "tail"}]
 
 
+def test_elements_past_the_end_are_appended_in_index_order_across_clauses(dynamodb, table):
+    # l has three elements; ADD l[9] sorts after SET l[5], whatever the clause order.
+    item = update(dynamodb, table, "ADD l[9] :set SET l[5] = :s",
+                  {":set": {"SS": ["a"]}, ":s": {"S": "five"}})
+    assert item["l"]["L"][3:] == [{"S": "five"}, {"SS": ["a"]}]
+
+
 def test_set_inside_list_element(dynamodb, table):
     update(dynamodb, table, "SET lm = :v", {":v": {"L": [{"M": {"a": {"N": "1"}}}]}})
     item = update(dynamodb, table, "SET lm[0].b = :b", {":b": {"N": "2"}})

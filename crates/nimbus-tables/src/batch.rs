@@ -79,11 +79,15 @@ impl Tables {
                 attributes_to_get: request.attributes_to_get.as_deref(),
                 ..ExpressionParams::default()
             })?;
-            let table = self.item_table(Some(name))?;
             let keys = required(
                 request.keys.as_ref(),
                 &format!("requestItems.{name}.member.keys"),
             )?;
+            // Equal keys are refused before the table is looked up, as in DynamoDB.
+            if keys.iter().enumerate().any(|(i, k)| keys[..i].contains(k)) {
+                return Err(duplicates());
+            }
+            let table = self.item_table(Some(name))?;
             let mut primaries: Vec<PrimaryKey> = Vec::with_capacity(keys.len());
             for key in keys {
                 let primary = table.meta.key_from_key(key)?;
@@ -164,7 +168,14 @@ impl Tables {
                 "Too many items requested for the BatchWriteItem call",
             ));
         }
-        // Validate every request, then read, then commit everything at once.
+        // What needs no table first (as DynamoDB: a malformed request is refused before any
+        // table is looked up), then every request against its table, then read, then commit
+        // everything at once.
+        for request in requests.values().flatten() {
+            if let Some(item) = request.put_request.as_ref().and_then(|p| p.item.as_ref()) {
+                check_item_size(item)?;
+            }
+        }
         let mut tables: Vec<Arc<Table>> = Vec::new();
         let mut writes: Vec<(usize, PrimaryKey, Option<Item>)> = Vec::new();
         for (name, list) in &requests {

@@ -28,14 +28,19 @@ pub(crate) enum Report {
 }
 
 impl Report {
-    /// Parses `ReturnConsumedCapacity`.
-    pub(crate) fn parse(value: Option<&str>) -> Result<Report> {
-        let mut v = Violations::new();
+    /// Records a `ReturnConsumedCapacity` outside the enumeration.
+    pub(crate) fn check(v: &mut Violations, value: Option<&str>) {
         v.one_of(
             value,
             "returnConsumedCapacity",
             &["INDEXES", "TOTAL", "NONE"],
         );
+    }
+
+    /// Parses `ReturnConsumedCapacity`.
+    pub(crate) fn parse(value: Option<&str>) -> Result<Report> {
+        let mut v = Violations::new();
+        Report::check(&mut v, value);
         v.finish()?;
         Ok(match value {
             Some("TOTAL") => Report::Total,

@@ -24,14 +24,18 @@ enum ReturnValues {
 }
 
 impl ReturnValues {
-    /// Parses `ReturnValues`; PutItem and DeleteItem allow only `NONE` and `ALL_OLD`.
-    fn parse(value: Option<&str>, update: bool) -> Result<ReturnValues> {
-        let mut v = Violations::new();
+    fn check(v: &mut Violations, value: Option<&str>) {
         v.one_of(
             value,
             "returnValues",
             &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"],
         );
+    }
+
+    /// Parses `ReturnValues`; PutItem and DeleteItem allow only `NONE` and `ALL_OLD`.
+    fn parse(value: Option<&str>, update: bool) -> Result<ReturnValues> {
+        let mut v = Violations::new();
+        ReturnValues::check(&mut v, value);
         v.finish()?;
         let parsed = match value {
             None | Some("NONE") => ReturnValues::None,
@@ -49,22 +53,30 @@ impl ReturnValues {
     }
 }
 
-/// Whether `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`.
-pub(crate) fn return_old_on_failure(value: Option<&str>) -> Result<bool> {
-    let mut v = Violations::new();
+fn check_on_failure(v: &mut Violations, value: Option<&str>) {
     v.one_of(
         value,
         "returnValuesOnConditionCheckFailure",
         &["ALL_OLD", "NONE"],
     );
+}
+
+/// Whether `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`.
+pub(crate) fn return_old_on_failure(value: Option<&str>) -> Result<bool> {
+    let mut v = Violations::new();
+    check_on_failure(&mut v, value);
     v.finish()?;
     Ok(value == Some("ALL_OLD"))
+}
+
+fn check_metrics(v: &mut Violations, value: Option<&str>) {
+    v.one_of(value, "returnItemCollectionMetrics", &["SIZE", "NONE"]);
 }
 
 /// Refuses `ReturnItemCollectionMetrics` values outside the enumeration.
 pub(crate) fn check_collection_metrics(value: Option<&str>) -> Result<()> {
     let mut v = Violations::new();
-    v.one_of(value, "returnItemCollectionMetrics", &["SIZE", "NONE"]);
+    check_metrics(&mut v, value);
     v.finish()
 }
 
@@ -119,7 +131,20 @@ macro_rules! write_params {
 }
 
 impl WriteParams<'_> {
-    fn parse(self) -> Result<WriteOptions> {
+    /// Checks every member as DynamoDB does before it looks the table up: the constraint
+    /// violations together (`TableName`, the required `target` member, the enumerations),
+    /// then the expressions.
+    fn parse(self, table_name: Option<&str>, target: (&str, bool)) -> Result<WriteOptions> {
+        let mut v = Violations::new();
+        v.table_name(table_name);
+        if !target.1 {
+            v.add(None, target.0, "Member must not be null");
+        }
+        ReturnValues::check(&mut v, self.return_values);
+        Report::check(&mut v, self.consumed);
+        check_on_failure(&mut v, self.on_failure);
+        check_metrics(&mut v, self.metrics);
+        v.finish()?;
         let return_values = ReturnValues::parse(self.return_values, self.update)?;
         let report = Report::parse(self.consumed)?;
         let return_old = return_old_on_failure(self.on_failure)?;
@@ -196,7 +221,16 @@ impl Tables {
                 }
             };
             let new_size = match &new {
-                Some(item) => check_item_size(item)?,
+                Some(item) => check_item_size(item).map_err(|e| match e {
+                    TablesError::Validation(m)
+                        if operation == "UpdateItem" && m.starts_with("Item size has") =>
+                    {
+                        TablesError::validation(
+                            "Item size to update has exceeded the maximum allowed size",
+                        )
+                    }
+                    other => other,
+                })?,
                 None => 0,
             };
             let mutation = Mutation {
@@ -222,11 +256,12 @@ impl Tables {
     }
 
     pub async fn put_item(&self, input: PutItemInput) -> Result<PutItemOutput> {
-        let mut table = self.item_table(input.table_name.as_deref())?;
+        let options = write_params!(input)
+            .parse(input.table_name.as_deref(), ("item", input.item.is_some()))?;
         let item = required(input.item, "item")?;
-        let options = write_params!(input).parse()?;
-        table.meta.key_from_item(&item)?;
         check_item_size(&item)?;
+        let mut table = self.item_table(input.table_name.as_deref())?;
+        table.meta.key_from_item(&item)?;
         let written = self
             .conditional_write(&mut table, &item, true, "PutItem", &options, |_| {
                 Ok(Some(item.clone()))
@@ -236,9 +271,10 @@ impl Tables {
     }
 
     pub async fn delete_item(&self, input: DeleteItemInput) -> Result<DeleteItemOutput> {
+        let options = write_params!(input)
+            .parse(input.table_name.as_deref(), ("key", input.key.is_some()))?;
         let mut table = self.item_table(input.table_name.as_deref())?;
         let key = required(input.key, "key")?;
-        let options = write_params!(input).parse()?;
         let written = self
             .conditional_write(&mut table, &key, false, "DeleteItem", &options, |_| {
                 Ok(None)
@@ -248,15 +284,15 @@ impl Tables {
     }
 
     pub async fn update_item(&self, input: UpdateItemInput) -> Result<UpdateItemOutput> {
-        let mut table = self.item_table(input.table_name.as_deref())?;
-        let key = required(input.key, "key")?;
         let options = write_params!(
             input,
             true,
             input.update_expression.as_deref(),
             input.attribute_updates.as_ref()
         )
-        .parse()?;
+        .parse(input.table_name.as_deref(), ("key", input.key.is_some()))?;
+        let mut table = self.item_table(input.table_name.as_deref())?;
+        let key = required(input.key, "key")?;
         let expressions = &options.expressions;
         let primary = table.meta.key_from_key(&key)?;
         expressions.check_update_spares_key(&table.meta.key_schema)?;
@@ -294,8 +330,12 @@ impl Tables {
     }
 
     pub fn get_item(&self, input: GetItemInput) -> Result<GetItemOutput> {
-        let table = self.item_table(input.table_name.as_deref())?;
-        let key = required(input.key, "key")?;
+        // As DynamoDB: the members' constraints together, then the expressions, then the table.
+        let mut v = Violations::new();
+        v.table_name(input.table_name.as_deref());
+        v.required(&input.key, "key");
+        Report::check(&mut v, input.return_consumed_capacity.as_deref());
+        v.finish()?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
         let expressions = Expressions::parse(ExpressionParams {
             names: input.expression_attribute_names.as_ref(),
@@ -303,6 +343,8 @@ impl Tables {
             attributes_to_get: input.attributes_to_get.as_deref(),
             ..ExpressionParams::default()
         })?;
+        let table = self.item_table(input.table_name.as_deref())?;
+        let key = required(input.key, "key")?;
         let primary = table.meta.key_from_key(&key)?;
         let consistent = input.consistent_read.unwrap_or(false);
         let stored = self.read_item(&primary)?;

@@ -256,11 +256,13 @@ impl Tables {
     }
 
     pub fn query(&self, input: QueryInput) -> Result<QueryOutput> {
-        let table = self.item_table(input.table_name.as_deref())?;
-        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        // As DynamoDB: the members' constraints together, then the expressions, then the table.
         let mut v = Violations::new();
+        v.table_name(input.table_name.as_deref());
         v.range(input.limit, "limit", 1, None);
+        Report::check(&mut v, input.return_consumed_capacity.as_deref());
         v.finish()?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
         let expressions = Expressions::parse(ExpressionParams {
             names: input.expression_attribute_names.as_ref(),
             values: input.expression_attribute_values.as_ref(),
@@ -279,6 +281,7 @@ impl Tables {
             projection_name(&input.projection_expression, &input.attributes_to_get),
             input.index_name.as_deref(),
         )?;
+        let table = self.item_table(input.table_name.as_deref())?;
         let consistent = input.consistent_read.unwrap_or(false);
         let (source, fetch) = Source::open(
             &table,
@@ -334,13 +337,14 @@ impl Tables {
     }
 
     pub fn scan(&self, input: ScanInput) -> Result<ScanOutput> {
-        let table = self.item_table(input.table_name.as_deref())?;
-        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
         let mut v = Violations::new();
+        v.table_name(input.table_name.as_deref());
+        Report::check(&mut v, input.return_consumed_capacity.as_deref());
         v.range(input.limit, "limit", 1, None);
         v.range(input.total_segments, "totalSegments", 1, Some(1_000_000));
         v.range(input.segment, "segment", 0, Some(999_999));
         v.finish()?;
+        let report = Report::parse(input.return_consumed_capacity.as_deref())?;
         let expressions = Expressions::parse(ExpressionParams {
             names: input.expression_attribute_names.as_ref(),
             values: input.expression_attribute_values.as_ref(),
@@ -357,6 +361,7 @@ impl Tables {
             projection_name(&input.projection_expression, &input.attributes_to_get),
             input.index_name.as_deref(),
         )?;
+        let table = self.item_table(input.table_name.as_deref())?;
         let consistent = input.consistent_read.unwrap_or(false);
         let (source, fetch) = Source::open(
             &table,

@@ -47,6 +47,16 @@ impl Violations {
         }
     }
 
+    /// The `TableName` of an item operation: required, and a valid name unless it is a table
+    /// ARN (checked when the table is looked up).
+    pub(crate) fn table_name(&mut self, value: Option<&str>) {
+        match value {
+            None => self.add(None, "tableName", "Member must not be null"),
+            Some(arn) if arn.starts_with("arn:") => {}
+            Some(name) => self.name(Some(name), "tableName"),
+        }
+    }
+
     /// A table or index name: 3 to 255 characters of `[a-zA-Z0-9_.-]`.
     pub(crate) fn name(&mut self, value: Option<&str>, path: &str) {
         let Some(v) = value else { return };

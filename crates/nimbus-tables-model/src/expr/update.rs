@@ -157,25 +157,27 @@ impl UpdateExpression {
 
     /// Applies the actions to `item`, a copy of `original` (from which `SET` values come).
     fn apply_actions(&self, original: &Item, item: &mut Item) -> Result<Changes> {
-        // Every SET value is computed from the original item. The paths of one update never
-        // overlap, so the order of the writes matters only for indexes past the end of a list:
-        // those elements are appended in index order, as DynamoDB does.
-        let mut sets = Vec::new();
+        // Every SET and ADD value is computed from the original item. The paths of one update
+        // never overlap, so the order of the writes matters only for indexes past the end of a
+        // list: those elements are appended in index order, whichever clause wrote them, as
+        // DynamoDB does.
+        let mut writes = Vec::new();
         for action in &self.actions {
-            if let UpdateAction::Set(path, op) = action {
-                sets.push((path, eval(op, original)?));
+            match action {
+                UpdateAction::Set(path, op) => writes.push((path, eval(op, original)?)),
+                UpdateAction::Add(path, v) => writes.push((path, added(path.get(original), v)?)),
+                _ => {}
             }
         }
-        sets.sort_by_key(|(path, _)| *path);
-        for (path, v) in sets {
+        writes.sort_by_key(|(path, _)| *path);
+        for (path, v) in writes {
             path.set(item, v).map_err(|_| Error::validation(MSG_PATH))?;
         }
         let mut removes = Vec::new();
         for action in &self.actions {
             match action {
-                UpdateAction::Set(..) => {}
+                UpdateAction::Set(..) | UpdateAction::Add(..) => {}
                 UpdateAction::Remove(path) => removes.push(path),
-                UpdateAction::Add(path, v) => add(item, path, v)?,
                 UpdateAction::Delete(path, v) => delete(item, path, v)?,
             }
         }
@@ -337,16 +339,16 @@ fn eval(op: &Operand, item: &Item) -> Result<AttributeValue> {
     }
 }
 
-fn add(item: &mut Item, path: &Path, v: &AttributeValue) -> Result<()> {
-    let new = match (path.get(item), v) {
+/// The value `ADD` leaves at a path holding `current`.
+fn added(current: Option<&AttributeValue>, v: &AttributeValue) -> Result<AttributeValue> {
+    Ok(match (current, v) {
         (None, _) => v.clone(),
         (Some(AttributeValue::N(x)), AttributeValue::N(y)) => AttributeValue::N(x.checked_add(y)?),
         (Some(AttributeValue::Ss(x)), AttributeValue::Ss(y)) => AttributeValue::Ss(union(x, y)),
         (Some(AttributeValue::Ns(x)), AttributeValue::Ns(y)) => AttributeValue::Ns(union(x, y)),
         (Some(AttributeValue::Bs(x)), AttributeValue::Bs(y)) => AttributeValue::Bs(union(x, y)),
         _ => return Err(Error::validation(MSG_TYPE)),
-    };
-    path.set(item, new).map_err(|_| Error::validation(MSG_PATH))
+    })
 }
 
 fn delete(item: &mut Item, path: &Path, v: &AttributeValue) -> Result<()> {
