@@ -62,6 +62,8 @@ def test_malformed_json(ddb_raw):
     resp = ddb_raw.call("ListTables", None, raw_body=b"{not json")
     assert resp.status_code == 400
     assert resp.json()["__type"].endswith("#SerializationException")
+    # DynamoDB spells this message with a capital M.
+    assert resp.json()["Message"]
 
 
 def test_empty_body_list_tables(ddb_raw):

@@ -585,3 +585,13 @@ def test_describe_endpoints(dynamodb):
     for ep in endpoints:
         assert isinstance(ep["Address"], str) and ep["Address"]
         assert isinstance(ep["CachePeriodInMinutes"], int) and ep["CachePeriodInMinutes"] > 0
+
+
+def test_list_tables_start_name_is_a_table_name(ddb_raw):
+    # ExclusiveStartTableName is a TableName (3 to 255 of [a-zA-Z0-9_.-]), not a TableArn.
+    resp = ddb_raw.call("ListTables", {"ExclusiveStartTableName": ""})
+    assert resp.status_code == 400
+    message = resp.json()["message"]
+    assert message.startswith("2 validation errors detected: "), message
+    assert "Member must satisfy regular expression pattern" in message
+    assert "Member must have length greater than or equal to 3" in message

@@ -110,13 +110,19 @@ impl AwsError {
         )
     }
 
+    /// A body that cannot be read as the operation's input. The JSON protocols spell its
+    /// message `Message`, as DynamoDB does.
     pub fn serialization(protocol: Protocol, message: impl Into<String>) -> Self {
-        Self::common(
+        let e = Self::common(
             protocol,
             StatusCode::BAD_REQUEST,
             "SerializationException",
             message,
-        )
+        );
+        match protocol {
+            Protocol::Json10 | Protocol::Json11 => e.with_message_key("Message"),
+            Protocol::RestJson => e,
+        }
     }
 
     pub fn too_large(protocol: Protocol, code: &'static str, limit: usize) -> Self {

@@ -290,7 +290,7 @@ impl Tables {
     pub fn list_tables(&self, input: ListTablesInput) -> Result<ListTablesOutput> {
         let mut v = Violations::new();
         v.range(input.limit, "limit", 1, Some(100));
-        v.name(
+        v.strict_name(
             input.exclusive_start_table_name.as_deref(),
             "exclusiveStartTableName",
         );
@@ -1059,7 +1059,7 @@ fn secondary_indexes(
         };
         let mut v = Violations::new();
         v.required(&index.index_name, &format!("{path}.indexName"));
-        v.name(index.index_name.as_deref(), &format!("{path}.indexName"));
+        v.strict_name(index.index_name.as_deref(), &format!("{path}.indexName"));
         v.required(&index.key_schema, &format!("{path}.keySchema"));
         v.required(&index.projection, &format!("{path}.projection"));
         if let Some(p) = &index.projection {

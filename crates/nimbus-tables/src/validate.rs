@@ -57,13 +57,24 @@ impl Violations {
         }
     }
 
-    /// A table or index name: 3 to 255 characters of `[a-zA-Z0-9_.-]`.
+    /// A table name of a member that also takes a table ARN (`TableArn` in the model: an
+    /// empty one breaks its own minimum of 1): 3 to 255 characters of `[a-zA-Z0-9_.-]`.
     pub(crate) fn name(&mut self, value: Option<&str>, path: &str) {
+        self.check_name(value, path, false);
+    }
+
+    /// A member that is a name only (`TableName`, `IndexName`): an empty one breaks the
+    /// pattern and the minimum of 3 as well.
+    pub(crate) fn strict_name(&mut self, value: Option<&str>, path: &str) {
+        self.check_name(value, path, true);
+    }
+
+    fn check_name(&mut self, value: Option<&str>, path: &str, strict: bool) {
         let Some(v) = value else { return };
-        if !v
+        let pattern_ok = v
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-        {
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !pattern_ok || (strict && v.is_empty()) {
             self.add(
                 Some(v),
                 path,
@@ -74,7 +85,7 @@ impl Violations {
         if len < 3 {
             // An empty name breaks the member's own minimum (1: the member also takes ARNs);
             // a short one DynamoDB's minimum for table names.
-            let minimum = if len == 0 { 1 } else { 3 };
+            let minimum = if len == 0 && !strict { 1 } else { 3 };
             self.add(
                 Some(v),
                 path,
