@@ -19,7 +19,7 @@
 //! Capacity: a transactional write costs twice the units of the plain write, a transactional
 //! read twice those of a strongly consistent read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -63,9 +63,34 @@ struct Action {
     return_old: bool,
 }
 
-/// Remembered write transactions by `ClientRequestToken`.
+/// Most tokens remembered at once; past it the oldest are forgotten early.
+const MAX_TOKENS: usize = 100_000;
+
+/// Remembered write transactions by `ClientRequestToken`, and the tokens in the order they
+/// were remembered, so that expired ones leave from the front.
 #[derive(Debug, Default)]
-pub(crate) struct Tokens(Mutex<HashMap<String, Remembered>>);
+pub(crate) struct Tokens(Mutex<TokenMap>);
+
+#[derive(Debug, Default)]
+struct TokenMap {
+    by_token: HashMap<String, Remembered>,
+    order: VecDeque<(Instant, String)>,
+}
+
+impl TokenMap {
+    fn forget_expired(&mut self) {
+        while let Some((at, token)) = self.order.front() {
+            if at.elapsed() < TOKEN_LIFETIME && self.order.len() <= MAX_TOKENS {
+                break;
+            }
+            // A token remembered again later has a newer entry further back.
+            if self.by_token.get(token).is_some_and(|r| r.at == *at) {
+                self.by_token.remove(token);
+            }
+            self.order.pop_front();
+        }
+    }
+}
 
 #[derive(Debug)]
 struct Remembered {
@@ -80,8 +105,8 @@ impl Tokens {
     fn answer(&self, token: &str, request: &[u8]) -> Result<Option<TransactWriteItemsOutput>> {
         // The map holds plain values: a panic elsewhere cannot leave it half-updated.
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        map.retain(|_, r| r.at.elapsed() < TOKEN_LIFETIME);
-        match map.get(token) {
+        map.forget_expired();
+        match map.by_token.get(token) {
             None => Ok(None),
             Some(r) if r.request == request => Ok(Some(r.output.clone())),
             Some(_) => Err(TablesError::IdempotentParameterMismatch(
@@ -92,14 +117,17 @@ impl Tokens {
 
     fn remember(&self, token: String, request: Vec<u8>, output: TransactWriteItemsOutput) {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        map.insert(
+        let at = Instant::now();
+        map.order.push_back((at, token.clone()));
+        map.by_token.insert(
             token,
             Remembered {
-                at: Instant::now(),
+                at,
                 request,
                 output,
             },
         );
+        map.forget_expired();
     }
 }
 
@@ -472,5 +500,32 @@ fn decide(action: &Action, old: Option<&Stored>) -> Result<Option<Item>, Cancell
             check_item_size(&item).map_err(invalid)?;
             Ok(Some(item))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_answer_the_same_request_refuse_another_and_stay_bounded() {
+        let tokens = Tokens::default();
+        let output = TransactWriteItemsOutput::default();
+        assert!(matches!(tokens.answer("t", b"a"), Ok(None)));
+        tokens.remember("t".into(), b"a".to_vec(), output.clone());
+        assert!(matches!(tokens.answer("t", b"a"), Ok(Some(_))));
+        assert!(matches!(
+            tokens.answer("t", b"b"),
+            Err(TablesError::IdempotentParameterMismatch(_))
+        ));
+        for i in 0..MAX_TOKENS {
+            tokens.remember(format!("k{i}"), Vec::new(), output.clone());
+        }
+        // The oldest went when the map grew past its bound; the newest stay.
+        assert!(matches!(tokens.answer("t", b"a"), Ok(None)));
+        assert!(matches!(tokens.answer("k5", b""), Ok(Some(_))));
+        let map = tokens.0.lock().expect("lock");
+        assert_eq!(map.by_token.len(), MAX_TOKENS);
+        assert_eq!(map.order.len(), MAX_TOKENS);
     }
 }
