@@ -238,6 +238,9 @@ def test_create_table_index_validation(dynamodb):
     cases = [
         (dict(AttributeDefinitions=attrs, LocalSecondaryIndexes=lsi),
          "Table KeySchema does not have a range key"),
+        # Checked before the index's attributes are looked for in the definitions.
+        (dict(AttributeDefinitions=attrs[:1], LocalSecondaryIndexes=lsi),
+         "Table KeySchema does not have a range key"),
         (dict(AttributeDefinitions=attrs),
          "Number of attributes in KeySchema does not exactly match"),
         (dict(AttributeDefinitions=attrs, GlobalSecondaryIndexes=[
@@ -301,3 +304,43 @@ def test_global_index_added_to_and_removed_from_a_table(dynamodb, make_table, ex
                  "The table does not have the specified index: byColor",
                  TableName=table, IndexName="byColor", KeyConditionExpression="color = :c",
                  ExpressionAttributeValues={":c": S("red")})
+
+
+def test_index_read_checks_and_capacity(dynamodb, ddb_raw, orders, expect_error):
+    dynamodb.put_item(TableName=orders, Item=_order("c1", "o1", status="open", created=1,
+                                                    price=3))
+    query = dict(TableName=orders, IndexName="byStatus", KeyConditionExpression="#s = :s",
+                 ExpressionAttributeNames={"#s": "status"},
+                 ExpressionAttributeValues={":s": S("open")})
+    # Units of an index read are the index's.
+    out = dynamodb.query(ReturnConsumedCapacity="INDEXES", **query)
+    capacity = out["ConsumedCapacity"]
+    assert capacity["CapacityUnits"] == 0.5
+    assert capacity["Table"] == {"CapacityUnits": 0.0}
+    assert capacity["GlobalSecondaryIndexes"] == {"byStatus": {"CapacityUnits": 0.5}}
+    # A starting key must be exactly the index and table keys, with their types.
+    good = {"status": S("open"), "created": N(1), "pk": S("c1"), "sk": S("o1")}
+    dynamodb.query(ExclusiveStartKey=good, **query)
+    expect_error(dynamodb.query, "ValidationException", "The provided starting key is invalid",
+                 ExclusiveStartKey={**good, "extra": S("x")}, **query)
+    expect_error(dynamodb.query, "ValidationException",
+                 "The provided starting key is invalid: The provided key element does not "
+                 "match the schema", ExclusiveStartKey={**good, "sk": N(1)}, **query)
+    # An index name is checked like any name before anything is looked up.
+    response = ddb_raw.call("Query", {"TableName": orders, "IndexName": ""})
+    message = response.json()["message"]
+    assert message.startswith("2 validation errors detected: "), message
+    assert "Value '' at 'indexName'" in message
+    # Two conditions neither of which is on the index's hash key.
+    unnamed = {k: v for k, v in query.items() if k != "ExpressionAttributeNames"}
+    expect_error(dynamodb.query, "ValidationException", "Query key condition not supported",
+                 **{**unnamed, "KeyConditionExpression": "pk = :s AND title = :s"})
+    expect_error(dynamodb.query, "ValidationException",
+                 "Query condition missed key schema element: created",
+                 **{**query, "KeyConditionExpression": "#s = :s AND title = :s"})
+    # An update giving an index key the wrong type.
+    expect_error(dynamodb.update_item, "ValidationException",
+                 "The update expression attempted to update the secondary index key to "
+                 "unsupported type", TableName=orders, Key={"pk": S("c1"), "sk": S("o1")},
+                 UpdateExpression="SET #s = :n", ExpressionAttributeNames={"#s": "status"},
+                 ExpressionAttributeValues={":n": N(1)})

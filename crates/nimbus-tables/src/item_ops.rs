@@ -312,7 +312,17 @@ impl Tables {
                 changes = Some(expressions.apply_update(&mut item)?);
                 Ok(Some(item))
             })
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // An update gives an index key a value of the wrong type: DynamoDB words it
+                // so for UpdateItem.
+                TablesError::Validation(m) if m.contains("Type mismatch for Index Key") => {
+                    TablesError::validation(
+                        "The update expression attempted to update the secondary index key to unsupported type",
+                    )
+                }
+                other => other,
+            })?;
         let changed = |item: &Item| changes.as_ref().map(|c| c.project(item));
         let attributes = match options.return_values {
             ReturnValues::None => None,

@@ -11,7 +11,7 @@ use nimbus_tables_model::{AttributeValue, Item, itemcodec, keycodec};
 
 use crate::api::*;
 use crate::capacity::{Consumed, Report, read_units};
-use crate::catalog::{IndexMeta, KeySchema};
+use crate::catalog::{IndexMeta, KeyAttribute, KeySchema};
 use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
 use crate::items::Table;
@@ -80,7 +80,11 @@ struct Page {
     count: i64,
     scanned: i64,
     last_key: Option<Item>,
+    /// The units of everything read: the table's or index's items, and the table's items
+    /// fetched for a local index.
     consumed: Consumed,
+    /// Of `consumed`, the units of the items fetched from the table for a local index.
+    fetched: f64,
 }
 
 /// The shared parameters of reading one page.
@@ -171,10 +175,30 @@ impl<'a> Source<'a> {
         Ok(!index.global && (all || projection))
     }
 
-    /// The store key of an `ExclusiveStartKey` of an index: the index keys and the table keys.
+    /// The store key of an `ExclusiveStartKey` of an index: exactly the index keys and the
+    /// table keys, with their declared types.
     fn index_start(&self, table: &Table, start: &Item) -> Result<Vec<u8>> {
         let invalid = || TablesError::validation("The provided starting key is invalid");
         let index = self.index.ok_or_else(invalid)?;
+        let keys: Vec<&KeyAttribute> = index
+            .key_schema
+            .attributes()
+            .chain(table.meta.key_schema.attributes())
+            .collect();
+        let mut names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        if start.len() != names.len() || names.iter().any(|n| !start.contains_key(*n)) {
+            return Err(invalid());
+        }
+        if keys
+            .iter()
+            .any(|k| keycodec::KeyType::of(&start[&k.name]) != Some(k.kind))
+        {
+            return Err(TablesError::validation(
+                "The provided starting key is invalid: The provided key element does not match the schema",
+            ));
+        }
         match table.meta.index_entry(index, start) {
             Ok(Some((_, key))) => Ok(key),
             _ => Err(invalid()),
@@ -191,6 +215,7 @@ impl Tables {
             scanned: 0,
             last_key: None,
             consumed: Consumed::default(),
+            fetched: 0.0,
         };
         let mut bytes = 0usize;
         let mut failure = None;
@@ -242,16 +267,19 @@ impl Tables {
         if let Some(e) = failure {
             return Err(e);
         }
+        let mut fetched_bytes = 0;
         if let Some(table) = request.fetch {
             // After the scan, not inside it: each entry's item is read from the table.
             for entry in entries {
                 let key = table.meta.key_from_key(&table.meta.key_of(&entry))?;
                 if let Some(stored) = self.read_item(&key)? {
+                    fetched_bytes += stored.size;
                     keep(&mut page, stored.item);
                 }
             }
+            page.fetched = read_units(fetched_bytes, request.consistent);
         }
-        page.consumed = Consumed::read(read_units(bytes, request.consistent));
+        page.consumed = Consumed::read(read_units(bytes, request.consistent) + page.fetched);
         Ok(page)
     }
 
@@ -259,6 +287,7 @@ impl Tables {
         // As DynamoDB: the members' constraints together, then the expressions, then the table.
         let mut v = Violations::new();
         v.table_name(input.table_name.as_deref());
+        v.strict_name(input.index_name.as_deref(), "indexName");
         v.range(input.limit, "limit", 1, None);
         Report::check(&mut v, input.return_consumed_capacity.as_deref());
         v.finish()?;
@@ -304,12 +333,13 @@ impl Tables {
             let start = match source.index {
                 None => query_starting_key(&table, start, &hash, condition.as_ref())?,
                 Some(index) => {
+                    let key = source.index_start(&table, start)?;
                     if start.get(&index.key_schema.hash.name) != Some(&hash) {
                         return Err(TablesError::validation(
                             "The provided starting key is outside query boundaries based on provided conditions",
                         ));
                     }
-                    source.index_start(&table, start)?
+                    key
                 }
             };
             if forward {
@@ -333,12 +363,13 @@ impl Tables {
             primary: source.index.map(|_| &table.meta.key_schema),
             fetch: fetch.then_some(table.as_ref()),
         })?;
-        Ok(self.page_output(&table, page, select, report, "Query"))
+        Ok(self.page_output(&table, source.index, page, select, report, "Query"))
     }
 
     pub fn scan(&self, input: ScanInput) -> Result<ScanOutput> {
         let mut v = Violations::new();
         v.table_name(input.table_name.as_deref());
+        v.strict_name(input.index_name.as_deref(), "indexName");
         Report::check(&mut v, input.return_consumed_capacity.as_deref());
         v.range(input.limit, "limit", 1, None);
         v.range(input.total_segments, "totalSegments", 1, Some(1_000_000));
@@ -398,24 +429,41 @@ impl Tables {
             primary: source.index.map(|_| &table.meta.key_schema),
             fetch: fetch.then_some(table.as_ref()),
         })?;
-        Ok(self.page_output(&table, page, select, report, "Scan"))
+        Ok(self.page_output(&table, source.index, page, select, report, "Scan"))
     }
 
     fn page_output(
         &self,
         table: &Table,
+        index: Option<&IndexMeta>,
         page: Page,
         select: Select,
         report: Report,
         operation: &'static str,
     ) -> QueryOutput {
         self.record_usage(&table.meta.name, operation, &page.consumed);
+        let mut consumed = page.consumed.report(&table.meta.name, report);
+        // The units of an index read are the index's; with INDEXES, the table shows only
+        // what was fetched from it.
+        if let (Some(index), Some(c), Report::Indexes) = (index, consumed.as_mut(), report) {
+            let units = |u: f64| Capacity {
+                capacity_units: Some(u),
+                ..Capacity::default()
+            };
+            c.table = Some(units(page.fetched));
+            let own = [(index.name.clone(), units(page.consumed.read - page.fetched))].into();
+            if index.global {
+                c.global_secondary_indexes = Some(own);
+            } else {
+                c.local_secondary_indexes = Some(own);
+            }
+        }
         QueryOutput {
             items: (select != Select::Count).then_some(page.items),
             count: Some(page.count),
             scanned_count: Some(page.scanned),
             last_evaluated_key: page.last_key,
-            consumed_capacity: page.consumed.report(&table.meta.name, report),
+            consumed_capacity: consumed,
         }
     }
 }

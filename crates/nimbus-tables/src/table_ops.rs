@@ -464,7 +464,7 @@ impl Tables {
                 }
                 _ => {
                     return Err(TablesError::validation(
-                        "One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Update, or GlobalSecondaryIndexUpdate.Delete must be specified",
+                        "One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null",
                     ));
                 }
             }
@@ -1086,22 +1086,22 @@ fn secondary_indexes(
         if !(1..=2).contains(&schema.len()) {
             return Err(invalid(format!("Invalid KeySchema for index: {name}")));
         }
+        if !is_global && table.range.is_none() {
+            return Err(invalid(
+                "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex".into(),
+            ));
+        }
         let key_schema = key_schema(schema, definitions, false)?;
         if !is_global {
-            if table.range.is_none() {
-                return Err(invalid(
-                    "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex".into(),
-                ));
+            if key_schema.range.is_none() {
+                return Err(invalid(format!(
+                    "Index KeySchema does not have a range key for index: {name}"
+                )));
             }
             if key_schema.hash.name != table.hash.name {
                 return Err(invalid(format!(
                     "Index KeySchema does not have the same leading hash key as table KeySchema for index: {name}. index hash key: {}, table hash key: {}",
                     key_schema.hash.name, table.hash.name
-                )));
-            }
-            if key_schema.range.is_none() {
-                return Err(invalid(format!(
-                    "Index KeySchema does not have a range key for index: {name}"
                 )));
             }
         }

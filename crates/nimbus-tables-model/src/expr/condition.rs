@@ -639,6 +639,11 @@ impl KeyCondition {
         Ok(KeyCondition { parts })
     }
 
+    /// Whether one of the conditions is on `name`.
+    fn names_key(&self, name: &str) -> bool {
+        self.parts.iter().any(|(n, _)| n == name)
+    }
+
     /// Matches the condition to the key schema: the hash key value, and the range condition.
     pub fn resolve(
         &self,
@@ -655,6 +660,9 @@ impl KeyCondition {
                 }
             } else if Some(name.as_str()) == range {
                 range_cond = Some(pred.clone());
+            } else if self.parts.len() > 1 && (range.is_none() || !self.names_key(hash)) {
+                // Two conditions that cannot be the hash and the sort key.
+                return Err(Error::validation("Query key condition not supported"));
             } else {
                 return Err(Error::validation(format!(
                     "Query condition missed key schema element: {}",

@@ -474,6 +474,23 @@ fn key_conditions() {
         kc.resolve("pk", Some("sk")).unwrap_err().to_string(),
         "Query condition missed key schema element: pk"
     );
+    // Two conditions that cannot be the hash and the sort key.
+    for (expression, range) in [
+        ("pk = :h AND color = :h", None),
+        ("x = :h AND y = :h", Some("sk")),
+    ] {
+        let kc = KeyCondition::parse(expression, &mut a).unwrap();
+        assert_eq!(
+            kc.resolve("pk", range).unwrap_err().to_string(),
+            "Query key condition not supported",
+            "{expression}"
+        );
+    }
+    let kc = KeyCondition::parse("pk = :h AND color = :h", &mut a).unwrap();
+    assert_eq!(
+        kc.resolve("pk", Some("sk")).unwrap_err().to_string(),
+        "Query condition missed key schema element: sk"
+    );
     let kc = KeyCondition::parse("pk > :h", &mut a).unwrap();
     assert_eq!(
         kc.resolve("pk", Some("sk")).unwrap_err().to_string(),
