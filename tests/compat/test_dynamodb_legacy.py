@@ -10,6 +10,8 @@ request").
 
 import pytest
 
+from conftest import unique_name
+
 ITEM = {
     "pk": {"S": "p"},
     "sk": {"N": "1"},
@@ -253,3 +255,17 @@ def test_mix_scan_filter_and_projection_expression(dynamodb, table, expect_error
 def test_conditional_operator_with_expression_rejected(dynamodb, table, expect_error):
     expect_error(dynamodb.put_item, "ValidationException", message_prefix=MIX, TableName=table, Item=ITEM,
                  ConditionalOperator="OR", ConditionExpression="attribute_exists(a)")
+
+
+def test_unindexable_key_conditions_are_reported_after_the_table_and_index(
+        dynamodb, make_table, expect_error):
+    table = make_table()
+    unindexable = {"pk": {"ComparisonOperator": "NULL"}}
+    expect_error(dynamodb.query, "ResourceNotFoundException", TableName=unique_name("missing"),
+                 KeyConditions=unindexable)
+    expect_error(dynamodb.query, "ValidationException",
+                 "The table does not have the specified index: whatever",
+                 TableName=table, IndexName="whatever", KeyConditions=unindexable)
+    expect_error(dynamodb.query, "ValidationException",
+                 "Attempted conditional constraint is not an indexable operation",
+                 TableName=table, KeyConditions=unindexable)

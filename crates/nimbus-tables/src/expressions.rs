@@ -48,6 +48,9 @@ pub(crate) struct Expressions {
     legacy_filter: bool,
     update: Option<UpdateExpression>,
     projection: Option<Projection>,
+    /// Legacy `KeyConditions` with an operator a key condition cannot use: reported when the
+    /// key condition is matched to the key schema.
+    unindexable: Option<String>,
     key_condition: Option<KeyCondition>,
 }
 
@@ -138,6 +141,7 @@ impl Expressions {
             update,
             projection,
             key_condition,
+            unindexable: None,
         };
         expressions.convert_legacy(&params)?;
         Ok(expressions)
@@ -181,7 +185,17 @@ impl Expressions {
             self.projection = Some(legacy::attributes_to_get(names)?);
         }
         if let Some(conditions) = params.key_conditions {
-            self.key_condition = Some(legacy::key_conditions_to_key_condition(conditions)?);
+            match legacy::key_conditions_to_key_condition(conditions) {
+                Ok(condition) => self.key_condition = Some(condition),
+                // DynamoDB finds a non-indexable operator only when it matches the conditions
+                // to the key schema, after the table, index and starting key checks.
+                Err(nimbus_tables_model::Error::Validation(m))
+                    if m.contains("not an indexable operation") =>
+                {
+                    self.unindexable = Some(m);
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(())
     }
@@ -238,6 +252,9 @@ impl Expressions {
         &self,
         schema: &KeySchema,
     ) -> Result<Option<(AttributeValue, Option<RangeCondition>)>> {
+        if let Some(message) = &self.unindexable {
+            return Err(TablesError::validation(message.clone()));
+        }
         let Some(condition) = &self.key_condition else {
             return Ok(None);
         };
