@@ -344,3 +344,17 @@ def test_index_read_checks_and_capacity(dynamodb, ddb_raw, orders, expect_error)
                  "unsupported type", TableName=orders, Key={"pk": S("c1"), "sk": S("o1")},
                  UpdateExpression="SET #s = :n", ExpressionAttributeNames={"#s": "status"},
                  ExpressionAttributeValues={":n": N(1)})
+
+
+def test_key_attributes_are_not_document_paths(dynamodb, orders, expect_error):
+    key = {"pk": S("c1"), "sk": S("o1")}
+    prefix = ("Key attributes must be scalars; list random access '[]' and map lookup '.' are "
+              "not allowed: ")
+    expect_error(dynamodb.get_item, "ValidationException", prefix + "Key: pk",
+                 TableName=orders, Key=key, ProjectionExpression="pk.x")
+    expect_error(dynamodb.scan, "ValidationException", prefix + "IndexKey: status",
+                 TableName=orders, FilterExpression="attribute_exists(#s.a)",
+                 ExpressionAttributeNames={"#s": "status"})
+    expect_error(dynamodb.update_item, "ValidationException", prefix + "IndexKey: price",
+                 TableName=orders, Key=key, UpdateExpression="SET price[1] = :v",
+                 ExpressionAttributeValues={":v": N(1)})

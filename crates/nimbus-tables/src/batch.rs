@@ -88,6 +88,7 @@ impl Tables {
                 return Err(duplicates());
             }
             let table = self.item_table(Some(name))?;
+            expressions.check_key_paths(&table.meta)?;
             let mut primaries: Vec<PrimaryKey> = Vec::with_capacity(keys.len());
             for key in keys {
                 let primary = table.meta.key_from_key(key)?;

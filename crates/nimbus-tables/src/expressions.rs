@@ -17,7 +17,7 @@ use crate::api::{
     AttributeNames, AttributeValueUpdate, AttributeValues, Condition as LegacyCondition,
     ExpectedAttributeValue,
 };
-use crate::catalog::KeySchema;
+use crate::catalog::{KeySchema, TableMeta};
 use crate::error::{Result, TablesError};
 
 /// The expression parameters of one request, and the legacy parameters they replace.
@@ -230,6 +230,34 @@ impl Expressions {
                     .iter()
                     .all(|a| matches!(a, UpdateAction::Remove(_) | UpdateAction::Delete(..)))
         })
+    }
+
+    /// Refuses a document path into a key attribute of the table or of one of its indexes
+    /// (`pk.a`, `pk[0]`) in any expression: keys are scalars.
+    pub(crate) fn check_key_paths(&self, table: &TableMeta) -> Result<()> {
+        let conditions = self.condition.iter().chain(&self.filter);
+        let paths = conditions
+            .flat_map(|c| c.paths())
+            .chain(
+                self.update
+                    .iter()
+                    .flat_map(|u| u.actions.iter().map(|a| a.path())),
+            )
+            .chain(self.projection.iter().flat_map(|p| p.paths.iter()));
+        for path in paths.filter(|p| !p.is_top_level()) {
+            let top = path.top();
+            let kind = if table.key_schema.is_key(top) {
+                "Key"
+            } else if table.indexes.iter().any(|i| i.key_schema.is_key(top)) {
+                "IndexKey"
+            } else {
+                continue;
+            };
+            return Err(TablesError::validation(format!(
+                "Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: {kind}: {top}"
+            )));
+        }
+        Ok(())
     }
 
     /// Refuses an update expression that would change a key attribute.

@@ -261,6 +261,7 @@ impl Tables {
         let item = required(input.item, "item")?;
         check_item_size(&item)?;
         let mut table = self.item_table(input.table_name.as_deref())?;
+        options.expressions.check_key_paths(&table.meta)?;
         table.meta.key_from_item(&item)?;
         let written = self
             .conditional_write(&mut table, &item, true, "PutItem", &options, |_| {
@@ -274,6 +275,7 @@ impl Tables {
         let options = write_params!(input)
             .parse(input.table_name.as_deref(), ("key", input.key.is_some()))?;
         let mut table = self.item_table(input.table_name.as_deref())?;
+        options.expressions.check_key_paths(&table.meta)?;
         let key = required(input.key, "key")?;
         let written = self
             .conditional_write(&mut table, &key, false, "DeleteItem", &options, |_| {
@@ -292,6 +294,7 @@ impl Tables {
         )
         .parse(input.table_name.as_deref(), ("key", input.key.is_some()))?;
         let mut table = self.item_table(input.table_name.as_deref())?;
+        options.expressions.check_key_paths(&table.meta)?;
         let key = required(input.key, "key")?;
         let expressions = &options.expressions;
         let primary = table.meta.key_from_key(&key)?;
@@ -354,6 +357,7 @@ impl Tables {
             ..ExpressionParams::default()
         })?;
         let table = self.item_table(input.table_name.as_deref())?;
+        expressions.check_key_paths(&table.meta)?;
         let key = required(input.key, "key")?;
         let primary = table.meta.key_from_key(&key)?;
         let consistent = input.consistent_read.unwrap_or(false);

@@ -319,6 +319,7 @@ impl Tables {
             expressions.projection().is_some(),
             consistent,
         )?;
+        expressions.check_key_paths(&table.meta)?;
         let view = source.view.as_ref();
         let (hash, condition) = expressions.key_condition(&view.meta.key_schema)?.ok_or_else(|| {
             TablesError::validation(
@@ -401,6 +402,7 @@ impl Tables {
             expressions.projection().is_some(),
             consistent,
         )?;
+        expressions.check_key_paths(&table.meta)?;
         let view = source.view.as_ref();
         let mut range = segment_range(view, input.segment, input.total_segments)?;
         if let Some(start) = &input.exclusive_start_key {

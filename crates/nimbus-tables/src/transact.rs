@@ -367,6 +367,7 @@ impl Tables {
             return_old_on_failure(action.return_values_on_condition_check_failure.as_deref())?;
         let table = self.transaction_table(tables, action.table_name.as_deref())?;
         let meta = &tables[table].meta;
+        expressions.check_key_paths(meta)?;
         let (key, item) = match kind {
             Kind::Put => {
                 let item = required(action.item.clone(), "item")?;
@@ -409,6 +410,7 @@ impl Tables {
                 ..ExpressionParams::default()
             })?;
             let table = self.transaction_table(&mut tables, get.table_name.as_deref())?;
+            expressions.check_key_paths(&tables[table].meta)?;
             let key = required(get.key.as_ref(), "key")?;
             let key = tables[table].meta.key_from_key(key)?;
             gets.push((table, key, expressions));
