@@ -358,3 +358,14 @@ def test_key_attributes_are_not_document_paths(dynamodb, orders, expect_error):
     expect_error(dynamodb.update_item, "ValidationException", prefix + "IndexKey: price",
                  TableName=orders, Key=key, UpdateExpression="SET price[1] = :v",
                  ExpressionAttributeValues={":v": N(1)})
+
+
+def test_global_index_updates_are_checked_first(dynamodb, make_table, expect_error):
+    missing = unique_name("missing")
+    expect_error(dynamodb.update_table, "ValidationException",
+                 "One or more parameter values were invalid: Only one global secondary index "
+                 "update per index is allowed simultaneously. Index: abc",
+                 TableName=missing, GlobalSecondaryIndexUpdates=[
+                     {"Delete": {"IndexName": "abc"}}, {"Delete": {"IndexName": "abc"}}])
+    expect_error(dynamodb.update_table, "ValidationException", "At least one of",
+                 TableName=make_table(), GlobalSecondaryIndexUpdates=[])

@@ -343,6 +343,26 @@ impl Tables {
             || input.on_demand_throughput.is_some()
             || input.warm_throughput.is_some();
         if let Some(updates) = &input.global_secondary_index_updates {
+            // Checked before the table is looked up.
+            let named = |u: &GlobalSecondaryIndexUpdate| {
+                [&u.create, &u.delete, &u.update]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|i| i.index_name.clone())
+            };
+            let names: Vec<String> = updates.iter().filter_map(named).collect();
+            if let Some((_, twice)) = names
+                .iter()
+                .enumerate()
+                .find(|(i, n)| names[..*i].contains(n))
+            {
+                return Err(TablesError::validation(format!(
+                    "One or more parameter values were invalid: Only one global secondary index update per index is allowed simultaneously. Index: {twice}"
+                )));
+            }
+            if updates.is_empty() && !others {
+                return Err(nothing_to_update());
+            }
             self.update_global_indexes(
                 &name,
                 updates,
@@ -365,9 +385,7 @@ impl Tables {
             && input.on_demand_throughput.is_none()
             && input.warm_throughput.is_none()
         {
-            return Err(TablesError::validation(
-                "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
-            ));
+            return Err(nothing_to_update());
         }
         if let Some(stream) = &input.stream_specification {
             validate_stream(stream)?;
@@ -1005,6 +1023,12 @@ fn key_schema(
         hash: attribute(names[0])?,
         range: names.get(1).map(|n| attribute(n)).transpose()?,
     })
+}
+
+fn nothing_to_update() -> TablesError {
+    TablesError::validation(
+        "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+    )
 }
 
 fn missing_index(name: &str) -> TablesError {
