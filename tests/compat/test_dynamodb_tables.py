@@ -595,3 +595,24 @@ def test_list_tables_start_name_is_a_table_name(ddb_raw):
     assert message.startswith("2 validation errors detected: "), message
     assert "Member must satisfy regular expression pattern" in message
     assert "Member must have length greater than or equal to 3" in message
+
+
+def test_continuous_backups_are_described_as_disabled(dynamodb, make_table, expect_error):
+    """Nimbus keeps no backups: DescribeContinuousBackups says so (tools such as Terraform read
+    it for every table), disabling point-in-time recovery succeeds and enabling it is
+    refused. A missing table is the backup operations' TableNotFoundException."""
+    table = make_table()
+    disabled = {"ContinuousBackupsStatus": "DISABLED",
+                "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"}}
+    out = dynamodb.describe_continuous_backups(TableName=table)
+    assert out["ContinuousBackupsDescription"] == disabled
+    out = dynamodb.update_continuous_backups(
+        TableName=table,
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False})
+    assert out["ContinuousBackupsDescription"] == disabled
+    expect_error(dynamodb.update_continuous_backups, "ContinuousBackupsUnavailableException",
+                 TableName=table,
+                 PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    missing = unique_name("missing")
+    expect_error(dynamodb.describe_continuous_backups, "TableNotFoundException",
+                 f"Table not found: {missing}", TableName=missing)

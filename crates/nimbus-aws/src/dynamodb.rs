@@ -104,6 +104,12 @@ pub fn to_aws(err: TablesError) -> AwsError {
             let e = AwsError::new(p, bad, DYNAMODB, "TransactionCanceledException", message);
             with_member(e, "CancellationReasons", &reasons)
         }
+        TablesError::TableNotFound(m) => {
+            AwsError::new(p, bad, DYNAMODB, "TableNotFoundException", m)
+        }
+        TablesError::ContinuousBackupsUnavailable(m) => {
+            AwsError::new(p, bad, DYNAMODB, "ContinuousBackupsUnavailableException", m)
+        }
         TablesError::IdempotentParameterMismatch(m) => {
             AwsError::new(p, bad, DYNAMODB, "IdempotentParameterMismatchException", m)
         }

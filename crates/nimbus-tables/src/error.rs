@@ -15,6 +15,8 @@
 //! | [`TablesError::ItemCollectionSizeLimitExceeded`] | `com.amazonaws.dynamodb.v20120810#ItemCollectionSizeLimitExceededException` | 400 |
 //! | [`TablesError::TransactionCanceled`] | `com.amazonaws.dynamodb.v20120810#TransactionCanceledException` | 400 |
 //! | [`TablesError::IdempotentParameterMismatch`] | `com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException` | 400 |
+//! | [`TablesError::TableNotFound`] | `com.amazonaws.dynamodb.v20120810#TableNotFoundException` | 400 |
+//! | [`TablesError::ContinuousBackupsUnavailable`] | `com.amazonaws.dynamodb.v20120810#ContinuousBackupsUnavailableException` | 400 |
 //! | [`TablesError::Internal`] | `com.amazonaws.dynamodb.v20120810#InternalServerError` | 500 |
 //!
 //! `ConditionalCheckFailed` carries the old item when the request asked for
@@ -67,6 +69,13 @@ pub enum TablesError {
     /// (`IdempotentParameterMismatchException`).
     #[error("{0}")]
     IdempotentParameterMismatch(String),
+    /// The table of a backup operation does not exist (`TableNotFoundException`: the backup
+    /// operations' own error for it).
+    #[error("{0}")]
+    TableNotFound(String),
+    /// Point-in-time recovery cannot be enabled (`ContinuousBackupsUnavailableException`).
+    #[error("{0}")]
+    ContinuousBackupsUnavailable(String),
     /// Storage failed or stored bytes are unreadable (`InternalServerError`, HTTP 500).
     #[error("internal error: {0}")]
     Internal(String),
@@ -108,6 +117,8 @@ impl TablesError {
             }
             TablesError::TransactionCanceled { .. } => "TransactionCanceledException",
             TablesError::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",
+            TablesError::TableNotFound(_) => "TableNotFoundException",
+            TablesError::ContinuousBackupsUnavailable(_) => "ContinuousBackupsUnavailableException",
             TablesError::Internal(_) => "InternalServerError",
         }
     }

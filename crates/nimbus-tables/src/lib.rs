@@ -110,6 +110,12 @@ impl Tables {
             TableOp::ListTagsOfResource(input) => to_json(&self.list_tags_of_resource(input)?),
             TableOp::UpdateTimeToLive(input) => to_json(&self.update_time_to_live(input).await?),
             TableOp::DescribeTimeToLive(input) => to_json(&self.describe_time_to_live(input)?),
+            TableOp::DescribeContinuousBackups(input) => {
+                to_json(&self.describe_continuous_backups(input)?)
+            }
+            TableOp::UpdateContinuousBackups(input) => {
+                to_json(&self.update_continuous_backups(input)?)
+            }
             TableOp::DescribeLimits(input) => to_json(&self.describe_limits(input)?),
             TableOp::DescribeEndpoints(input) => to_json(&self.describe_endpoints(input)?),
             TableOp::PutItem(input) => to_json(&self.put_item(input).await?),

@@ -56,6 +56,8 @@ table_ops! {
     ListTagsOfResource(ListTagsOfResourceInput),
     UpdateTimeToLive(UpdateTimeToLiveInput),
     DescribeTimeToLive(DescribeTimeToLiveInput),
+    DescribeContinuousBackups(DescribeContinuousBackupsInput),
+    UpdateContinuousBackups(UpdateContinuousBackupsInput),
     DescribeLimits(DescribeLimitsInput),
     DescribeEndpoints(DescribeEndpointsRequest),
     PutItem(PutItemInput),

@@ -821,6 +821,50 @@ impl Tables {
         })
     }
 
+    /// Nimbus keeps no backups: continuous backups and point-in-time recovery are described
+    /// as they are, disabled.
+    pub fn describe_continuous_backups(
+        &self,
+        input: DescribeContinuousBackupsInput,
+    ) -> Result<ContinuousBackupsOutput> {
+        let name = self.table_name(input.table_name.as_deref())?;
+        self.backed_up_table(&name)?;
+        Ok(no_backups())
+    }
+
+    /// Disabling point-in-time recovery succeeds (it is off); enabling it is refused.
+    pub fn update_continuous_backups(
+        &self,
+        input: UpdateContinuousBackupsInput,
+    ) -> Result<ContinuousBackupsOutput> {
+        let name = self.table_name(input.table_name.as_deref())?;
+        let spec = required(
+            input.point_in_time_recovery_specification,
+            "pointInTimeRecoverySpecification",
+        )?;
+        let enable = required(
+            spec.point_in_time_recovery_enabled,
+            "pointInTimeRecoverySpecification.pointInTimeRecoveryEnabled",
+        )?;
+        self.backed_up_table(&name)?;
+        if enable {
+            return Err(TablesError::ContinuousBackupsUnavailable(format!(
+                "Point in time recovery cannot be enabled for table {name}: Nimbus keeps no backups"
+            )));
+        }
+        Ok(no_backups())
+    }
+
+    /// The backup operations name a missing table with their own error.
+    fn backed_up_table(&self, name: &str) -> Result<()> {
+        match self.find_table(name)? {
+            Some(_) => Ok(()),
+            None => Err(TablesError::TableNotFound(format!(
+                "Table not found: {name}"
+            ))),
+        }
+    }
+
     pub async fn untag_resource(&self, input: UntagResourceInput) -> Result<()> {
         let name = self.tagged_table(input.resource_arn.as_deref())?;
         let keys = required(input.tag_keys, "tagKeys")?;
@@ -1023,6 +1067,17 @@ fn key_schema(
         hash: attribute(names[0])?,
         range: names.get(1).map(|n| attribute(n)).transpose()?,
     })
+}
+
+fn no_backups() -> ContinuousBackupsOutput {
+    ContinuousBackupsOutput {
+        continuous_backups_description: Some(ContinuousBackupsDescription {
+            continuous_backups_status: Some("DISABLED".into()),
+            point_in_time_recovery_description: Some(PointInTimeRecoveryDescription {
+                point_in_time_recovery_status: Some("DISABLED".into()),
+            }),
+        }),
+    }
 }
 
 fn nothing_to_update() -> TablesError {

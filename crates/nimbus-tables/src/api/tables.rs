@@ -294,6 +294,39 @@ wire_structs! {
         time_to_live_description: TimeToLiveDescription,
     }
 
+    /// `PointInTimeRecoverySpecification`.
+    pub struct PointInTimeRecoverySpecification {
+        point_in_time_recovery_enabled: bool,
+        recovery_period_in_days: i64,
+    }
+
+    /// `DescribeContinuousBackupsInput`.
+    pub struct DescribeContinuousBackupsInput {
+        table_name: String,
+    }
+
+    /// `UpdateContinuousBackupsInput`.
+    pub struct UpdateContinuousBackupsInput {
+        table_name: String,
+        point_in_time_recovery_specification: PointInTimeRecoverySpecification,
+    }
+
+    /// `PointInTimeRecoveryDescription`.
+    pub struct PointInTimeRecoveryDescription {
+        point_in_time_recovery_status: String,
+    }
+
+    /// `ContinuousBackupsDescription`.
+    pub struct ContinuousBackupsDescription {
+        continuous_backups_status: String,
+        point_in_time_recovery_description: PointInTimeRecoveryDescription,
+    }
+
+    /// `DescribeContinuousBackupsOutput` and `UpdateContinuousBackupsOutput`.
+    pub struct ContinuousBackupsOutput {
+        continuous_backups_description: ContinuousBackupsDescription,
+    }
+
     /// `DescribeLimitsInput` (no members).
     pub struct DescribeLimitsInput {}
 
