@@ -43,8 +43,14 @@ GET_TABLE = "bench_items"
 QUERY_TABLE = "bench_query"
 QUERY_PARTITION = "p0"
 QUERY_PAGE = 100
+INDEXED_TABLE = "bench_indexed"
+INDEX = "byGroup"
+GROUP = "g0"
+TX_TABLE = "bench_tx"
 
-OPS = ("PutItem", "GetItem", "Query")
+# QueryIndex: Query pages of a global secondary index (one index partition, as Query reads one
+# table partition). TransactWriteItems: two Puts in one transaction.
+OPS = ("PutItem", "GetItem", "Query", "QueryIndex", "TransactWriteItems")
 # Payload characters: a 170-character string makes each item ~200 bytes by DynamoDB's size rules
 # (attribute names plus values).
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -89,6 +95,19 @@ def query_item(i: int) -> dict:
         "payload": {"S": payload(i, 165)},
         "n": {"N": str(i)},
     }
+
+
+def indexed_item(i: int) -> dict:
+    return {
+        "pk": {"S": f"i{i:08d}"},
+        "grp": {"S": GROUP},
+        "sk": {"S": f"s{i:08d}"},
+        "payload": {"S": payload(i, 160)},
+    }
+
+
+def tx_items(i: int) -> list[dict]:
+    return [{"pk": {"S": f"tx{i:08d}{side}"}, "payload": {"S": payload(i)}} for side in "ab"]
 
 
 def item_size(item: dict) -> int:
@@ -277,6 +296,17 @@ def op_body(op: str, i: int, rng: random.Random) -> dict:
                                           ":s": {"S": f"s{i:08d}"}},
             "Limit": QUERY_PAGE,
         }
+    if op == "QueryIndex":
+        return {
+            "TableName": INDEXED_TABLE,
+            "IndexName": INDEX,
+            "KeyConditionExpression": "grp = :g AND sk >= :s",
+            "ExpressionAttributeValues": {":g": {"S": GROUP}, ":s": {"S": f"s{i:08d}"}},
+            "Limit": QUERY_PAGE,
+        }
+    if op == "TransactWriteItems":
+        return {"TransactItems": [{"Put": {"TableName": TX_TABLE, "Item": item}}
+                                  for item in tx_items(i)]}
     raise ValueError(op)
 
 
@@ -299,7 +329,7 @@ def sign_requests(target: Target, op: str, indices: list[int]) -> list[Signed]:
         request = AWSRequest(method="POST", url=target.url, data=body, headers={
             "Host": target.host,
             "Content-Type": "application/x-amz-json-1.0",
-            "X-Amz-Target": TARGET_PREFIX + op,
+            "X-Amz-Target": TARGET_PREFIX + ("Query" if op == "QueryIndex" else op),
         })
         auth.add_auth(request)
         headers = [(k, v) for k, v in request.headers.items()]
@@ -329,6 +359,7 @@ def create_tables(client) -> None:
         (PUT_TABLE, [("pk", "HASH")]),
         (GET_TABLE, [("pk", "HASH")]),
         (QUERY_TABLE, [("pk", "HASH"), ("sk", "RANGE")]),
+        (TX_TABLE, [("pk", "HASH")]),
     ]
     for name, keys in specs:
         client.create_table(
@@ -337,6 +368,20 @@ def create_tables(client) -> None:
             KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
             BillingMode="PAY_PER_REQUEST",
         )
+    client.create_table(
+        TableName=INDEXED_TABLE,
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"}
+                              for k in ("pk", "grp", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": INDEX,
+            "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"},
+                          {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    specs.append((INDEXED_TABLE, []))
     for name, _ in specs:
         for _ in range(600):
             status = client.describe_table(TableName=name)["Table"]["TableStatus"]
@@ -389,6 +434,16 @@ def check(target: Target, op: str, signed: list[Signed], indices: list[int], cli
                                   ConsistentRead=True)
             if got.get("Item") != put_item(i):
                 raise RuntimeError(f"{target.name} PutItem put{i:08d}: not readable afterwards")
+        elif op == "QueryIndex":
+            items = answer.get("Items", [])
+            if len(items) != QUERY_PAGE or items[0] != indexed_item(i):
+                raise RuntimeError(f"{target.name} QueryIndex: {len(items)} items or wrong first")
+        elif op == "TransactWriteItems":
+            for item in tx_items(i):
+                got = client.get_item(TableName=TX_TABLE, Key={"pk": item["pk"]},
+                                      ConsistentRead=True)
+                if got.get("Item") != item:
+                    raise RuntimeError(f"{target.name} TransactWriteItems: {item['pk']} missing")
 
 
 # --------------------------------------------------------------------------------------------
@@ -503,7 +558,7 @@ def run_wrk(target: Target, op: str, conns: int, duration: int, request_file: Pa
 
 def op_indices(op: str, args) -> list[int]:
     n = args.requests
-    if op == "PutItem":
+    if op in ("PutItem", "TransactWriteItems"):
         return list(range(n))
     if op == "GetItem":
         indices = [i % args.items for i in range(n)]
@@ -519,6 +574,11 @@ def seed_for(op: str, target: Target, client, args) -> None:
         seed(client, GET_TABLE, [get_item(i) for i in range(args.items)])
         log(f"  {target.name}: seeded {args.items} items into {GET_TABLE} "
             f"in {time.time() - t0:.1f} s")
+    elif op == "QueryIndex":
+        t0 = time.time()
+        seed(client, INDEXED_TABLE, [indexed_item(i) for i in range(args.query_items)])
+        log(f"  {target.name}: seeded {args.query_items} items into index {INDEX} of "
+            f"{INDEXED_TABLE} in {time.time() - t0:.1f} s")
     elif op == "Query":
         t0 = time.time()
         seed(client, QUERY_TABLE, [query_item(i) for i in range(args.query_items)])
@@ -639,7 +699,12 @@ def report(points: list[Point], targets: list[Target], meta: dict) -> tuple[str,
     lines.append("")
     conns_all = sorted({p.conns for p in points})
     for op in (op for op in OPS if any(p.op == op for p in points)):
-        lines.append(f"### {op}" + (f" (pages of {QUERY_PAGE} items)" if op == "Query" else ""))
+        detail = {
+            "Query": f" (pages of {QUERY_PAGE} items)",
+            "QueryIndex": f" (pages of {QUERY_PAGE} items of a global secondary index)",
+            "TransactWriteItems": " (two Puts per transaction)",
+        }.get(op, "")
+        lines.append(f"### {op}{detail}")
         lines.append("")
         lines.append("| conns | target | ops/s | p50 ms | p99 ms | errors | server CPU µs/op | "
                      "CPU cores server/wrk/other |")
