@@ -12,7 +12,7 @@ use crate::capacity::{Consumed, Report, read_units, write_units};
 use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
 use crate::items::{MAX_ATTEMPTS, Mutation, PrimaryKey, Stored, Table, check_item_size};
-use crate::validate::required;
+use crate::validate::{first_repeated, required};
 
 /// Most keys of one BatchGetItem.
 const MAX_GET_KEYS: usize = 100;
@@ -84,7 +84,7 @@ impl Tables {
                 &format!("requestItems.{name}.member.keys"),
             )?;
             // Equal keys are refused before the table is looked up, as in DynamoDB.
-            if keys.iter().enumerate().any(|(i, k)| keys[..i].contains(k)) {
+            if first_repeated(keys).is_some() {
                 return Err(duplicates());
             }
             let table = self.item_table(Some(name))?;
@@ -222,16 +222,16 @@ impl Tables {
                     new: new.as_ref(),
                 })
                 .collect();
-            if self.commit_mutations(&mutations).await? {
+            if let Some(index_units) = self.commit_mutations(&mutations).await? {
                 let mut consumed: BTreeMap<String, Consumed> = BTreeMap::new();
-                for ((index, _, new), old) in writes.iter().zip(&olds) {
+                for (((index, _, new), old), index_units) in
+                    writes.iter().zip(&olds).zip(index_units)
+                {
                     let new_size = new
                         .as_ref()
                         .map_or(0, nimbus_tables_model::itemcodec::item_size);
-                    let units = write_units(old.as_ref().map_or(0, |s| s.size), new_size)
-                        + tables[*index]
-                            .meta
-                            .index_write_units(old.as_ref().map(|s| &s.item), new.as_ref());
+                    let units =
+                        write_units(old.as_ref().map_or(0, |s| s.size), new_size) + index_units;
                     consumed
                         .entry(tables[*index].meta.name.clone())
                         .or_default()

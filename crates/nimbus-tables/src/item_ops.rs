@@ -239,13 +239,10 @@ impl Tables {
                 old: old.as_ref(),
                 new: new.as_ref(),
             };
-            if self.commit_mutations(&[mutation]).await? {
+            if let Some(index_units) = self.commit_mutations(&[mutation]).await? {
                 let old_size = old.as_ref().map_or(0, |s| s.size);
                 let consumed = Consumed::write(
-                    write_units(old_size, new_size)
-                        + table
-                            .meta
-                            .index_write_units(old.as_ref().map(|s| &s.item), new.as_ref()),
+                    write_units(old_size, new_size) + index_units.iter().sum::<f64>(),
                 );
                 self.record_usage(&table.meta.name, operation, &consumed);
                 return Ok(Written { old, new, consumed });

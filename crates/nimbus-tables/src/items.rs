@@ -95,15 +95,19 @@ impl Tables {
         }
     }
 
-    /// Commits `mutations` atomically, with the counters they change; `Ok(false)` when
-    /// something changed since it was read (the caller reads again and retries). The counters
-    /// are changed by [`nimbus_store::Op::Add`], so writes to items that share a counter stripe
-    /// never conflict on it.
-    pub(crate) async fn commit_mutations(&self, mutations: &[Mutation<'_>]) -> Result<bool> {
-        let batch = mutation_batch(mutations)?;
+    /// Commits `mutations` atomically, with the counters they change, and returns the write
+    /// units each mutation's secondary indexes consumed; `Ok(None)` when something changed
+    /// since it was read (the caller reads again and retries). The counters are changed by
+    /// [`nimbus_store::Op::Add`], so writes to items that share a counter stripe never conflict
+    /// on it.
+    pub(crate) async fn commit_mutations(
+        &self,
+        mutations: &[Mutation<'_>],
+    ) -> Result<Option<Vec<f64>>> {
+        let (batch, index_units) = mutation_batch(mutations)?;
         match self.store.commit_async(batch).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict { .. }) => Ok(false),
+            Ok(()) => Ok(Some(index_units)),
+            Err(StoreError::Conflict { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -125,10 +129,39 @@ impl Tables {
     }
 }
 
+/// One item's entry in a secondary index: its store key, its partition's hash and the
+/// projected item.
+struct IndexEntry {
+    hash: u32,
+    key: Vec<u8>,
+    projected: Item,
+}
+
+impl IndexEntry {
+    fn of(meta: &TableMeta, index: &IndexMeta, item: &Item) -> Result<Option<IndexEntry>> {
+        Ok(meta
+            .index_entry(index, item)?
+            .map(|(hash, key)| IndexEntry {
+                hash,
+                key,
+                projected: index.project(&meta.key_schema, item),
+            }))
+    }
+
+    fn size(&self) -> usize {
+        itemcodec::item_size(&self.projected)
+    }
+}
+
 /// The write batch of `mutations`: a check that each table's catalog entry and each item are
 /// as read, the item writes, the writes of their secondary index entries, and the counter
-/// deltas of the tables and indexes. Refuses a new item whose index key has the wrong type.
-pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> Result<WriteBatch> {
+/// deltas of the tables and indexes; and the write units each mutation's indexes consume, by
+/// DynamoDB's rules: per index, nothing when no projected attribute changes (and nothing is
+/// written), else the projected item in 1 KB units, plus the old entry's removal as a write
+/// of its own when the index key changes. Refuses a new item whose index key has the wrong
+/// type.
+pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> Result<(WriteBatch, Vec<f64>)> {
+    let mut index_units = Vec::with_capacity(mutations.len());
     let mut batch = WriteBatch::new();
     let mut deltas: BTreeMap<Vec<u8>, Counters> = BTreeMap::new();
     let mut checked_tables: Vec<&[u8; 16]> = Vec::new();
@@ -155,46 +188,64 @@ pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> Result<WriteBatch> {
             }
             None => {}
         }
+        let mut units = 0.0;
         for index in &meta.indexes {
             // A stored item was checked when it was written: its entry is well-formed.
             let old = m
                 .old
-                .and_then(|old| meta.index_entry(index, &old.item).ok().flatten());
+                .and_then(|old| IndexEntry::of(meta, index, &old.item).ok().flatten());
             let new = match m.new {
-                Some(item) => meta.index_entry(index, item)?,
+                Some(item) => IndexEntry::of(meta, index, item)?,
                 None => None,
             };
-            if let (Some((hash, key)), Some(stored)) = (&old, m.old) {
-                let delta = deltas.entry(keys::stats(&index.id, *hash)).or_default();
+            let same_key = matches!((&old, &new), (Some(o), Some(n)) if o.key == n.key);
+            if same_key && old.as_ref().map(|o| &o.projected) == new.as_ref().map(|n| &n.projected)
+            {
+                continue;
+            }
+            if let Some(old) = &old {
+                let delta = deltas.entry(keys::stats(&index.id, old.hash)).or_default();
                 delta.items -= 1;
-                delta.bytes -=
-                    itemcodec::item_size(&index.project(&meta.key_schema, &stored.item)) as i64;
-                if new.as_ref().map(|(_, k)| k) != Some(key) {
-                    batch.delete(key.clone());
+                delta.bytes -= old.size() as i64;
+                if !same_key {
+                    batch.delete(old.key.clone());
+                    units += write_units(old.size(), 0);
                 }
             }
-            if let (Some((hash, key)), Some(item)) = (new, m.new) {
-                let projected = index.project(&meta.key_schema, item);
-                let delta = deltas.entry(keys::stats(&index.id, hash)).or_default();
+            if let Some(new) = new {
+                let size = new.size();
+                let delta = deltas.entry(keys::stats(&index.id, new.hash)).or_default();
                 delta.items += 1;
-                delta.bytes += itemcodec::item_size(&projected) as i64;
-                batch.put(key, itemcodec::encode(&projected));
+                delta.bytes += size as i64;
+                units += match &old {
+                    Some(old) if same_key => write_units(old.size(), size),
+                    _ => write_units(size, 0),
+                };
+                batch.put(new.key, itemcodec::encode(&new.projected));
             }
         }
+        index_units.push(units);
     }
     for (stats_key, delta) in deltas {
         if delta != Counters::default() {
             batch.add(stats_key, delta.deltas());
         }
     }
-    Ok(batch)
+    Ok((batch, index_units))
 }
 
 /// Decodes stored item bytes.
 pub(crate) fn decode_stored(bytes: Vec<u8>) -> Result<Stored> {
     let item = itemcodec::decode(&bytes)?;
-    let size = itemcodec::item_size(&item);
-    Ok(Stored { bytes, item, size })
+    Ok(Stored::of(bytes, item))
+}
+
+impl Stored {
+    /// An item already decoded from its stored `bytes`.
+    pub(crate) fn of(bytes: Vec<u8>, item: Item) -> Stored {
+        let size = itemcodec::item_size(&item);
+        Stored { bytes, item, size }
+    }
 }
 
 impl TableMeta {
@@ -331,34 +382,6 @@ impl TableMeta {
         let (partition, rest) = encoded.split_at(partition_len);
         let hash = keys::partition_hash(partition);
         Ok(Some((hash, keys::item(&index.id, hash, partition, rest))))
-    }
-
-    /// Write units the secondary indexes consume when an item changes from `old` to `new`, by
-    /// DynamoDB's rules: per index, nothing when no projected attribute changes, else the
-    /// projected item written in 1 KB units, plus the old entry's removal as a write of its
-    /// own when the index key changes.
-    pub(crate) fn index_write_units(&self, old: Option<&Item>, new: Option<&Item>) -> f64 {
-        let mut units = 0.0;
-        for index in &self.indexes {
-            let entry = |item: Option<&Item>| {
-                let item = item?;
-                let (_, key) = self.index_entry(index, item).ok().flatten()?;
-                Some((key, index.project(&self.key_schema, item)))
-            };
-            match (entry(old), entry(new)) {
-                (Some((before, was)), Some((after, is))) if before == after => {
-                    if was != is {
-                        units += write_units(itemcodec::item_size(&was), itemcodec::item_size(&is));
-                    }
-                }
-                (before, after) => {
-                    for (_, projected) in before.into_iter().chain(after) {
-                        units += write_units(itemcodec::item_size(&projected), 0);
-                    }
-                }
-            }
-        }
-        units
     }
 
     /// The key attributes of `item` (for LastEvaluatedKey).

@@ -11,7 +11,7 @@ use nimbus_tables_model::{AttributeValue, Item, itemcodec, keycodec};
 
 use crate::api::*;
 use crate::capacity::{Consumed, Report, read_units};
-use crate::catalog::{IndexMeta, KeyAttribute, KeySchema};
+use crate::catalog::{IndexMeta, KeyAttribute};
 use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
 use crate::items::Table;
@@ -89,34 +89,50 @@ struct Page {
 
 /// The shared parameters of reading one page.
 struct PageRequest<'a> {
-    /// The table, or the view of the index read (see [`Source`]).
-    table: &'a Table,
+    source: &'a Source<'a>,
     range: KeyRange,
     direction: Direction,
     limit: Option<usize>,
     consistent: bool,
     expressions: &'a Expressions,
     select: Select,
-    /// Reading an index: the table's key schema, whose attributes complete LastEvaluatedKey.
-    primary: Option<&'a KeySchema>,
-    /// Reading a local index for attributes it does not project: the table to fetch each
-    /// item from, before the filter and the projection apply.
-    fetch: Option<&'a Table>,
 }
 
 /// What a Query or Scan reads: the table, or one of its secondary indexes seen as a table of
 /// its own (the index's id and key schema), whose items are the index entries.
 struct Source<'a> {
+    /// The table read, or whose index is read.
+    table: &'a Table,
     view: Cow<'a, Table>,
     index: Option<&'a IndexMeta>,
+    /// A local index asked for attributes it does not project: each item is fetched from the
+    /// table, before the filter and the projection apply.
+    fetch: bool,
 }
 
 impl<'a> Source<'a> {
+    /// The source of a read, with what an index restricts and the key paths of the
+    /// expressions checked.
+    fn open(
+        table: &'a Table,
+        index_name: Option<&str>,
+        select: Option<&str>,
+        expressions: &Expressions,
+        consistent: bool,
+    ) -> Result<Source<'a>> {
+        let mut source = Source::of(table, index_name)?;
+        source.fetch = source.check_read(select, expressions.projection().is_some(), consistent)?;
+        expressions.check_key_paths(&table.meta)?;
+        Ok(source)
+    }
+
     fn of(table: &'a Table, index_name: Option<&str>) -> Result<Source<'a>> {
         let Some(name) = index_name else {
             return Ok(Source {
+                table,
                 view: Cow::Borrowed(table),
                 index: None,
+                fetch: false,
             });
         };
         let index = table
@@ -130,29 +146,18 @@ impl<'a> Source<'a> {
         meta.key_schema = index.key_schema.clone();
         meta.indexes = Vec::new();
         Ok(Source {
+            table,
             view: Cow::Owned(Table {
                 meta,
                 catalog_bytes: Vec::new(),
             }),
             index: Some(index),
+            fetch: false,
         })
     }
 
-    /// The source of a read, with the read options an index restricts checked; and whether the
-    /// items must be fetched from the table (a local index asked for attributes it does not
-    /// project).
-    fn open(
-        table: &'a Table,
-        index_name: Option<&str>,
-        select: Option<&str>,
-        projection: bool,
-        consistent: bool,
-    ) -> Result<(Source<'a>, bool)> {
-        let source = Source::of(table, index_name)?;
-        let fetch = source.check_read(select, projection, consistent)?;
-        Ok((source, fetch))
-    }
-
+    /// Checks the read options an index restricts; whether the items must be fetched from the
+    /// table.
     fn check_read(&self, select: Option<&str>, projection: bool, consistent: bool) -> Result<bool> {
         let Some(index) = self.index else {
             return Ok(false);
@@ -177,7 +182,8 @@ impl<'a> Source<'a> {
 
     /// The store key of an `ExclusiveStartKey` of an index: exactly the index keys and the
     /// table keys, with their declared types.
-    fn index_start(&self, table: &Table, start: &Item) -> Result<Vec<u8>> {
+    fn index_start(&self, start: &Item) -> Result<Vec<u8>> {
+        let table = self.table;
         let invalid = || TablesError::validation("The provided starting key is invalid");
         let index = self.index.ok_or_else(invalid)?;
         let keys: Vec<&KeyAttribute> = index
@@ -219,7 +225,11 @@ impl Tables {
         };
         let mut bytes = 0usize;
         let mut failure = None;
-        let meta = &request.table.meta;
+        let source = request.source;
+        let meta = &source.view.meta;
+        // Reading an index: the table's keys complete LastEvaluatedKey.
+        let primary = source.index.map(|_| &source.table.meta.key_schema);
+        let fetch = source.fetch.then_some(source.table);
         let keep = |page: &mut Page, item: Item| {
             if request.expressions.filter_keeps(&item) {
                 page.count += 1;
@@ -246,14 +256,14 @@ impl Tables {
                     || bytes >= PAGE_BYTES;
                 if full {
                     let mut last = meta.key_of(&item);
-                    if let Some(primary) = request.primary {
+                    if let Some(primary) = primary {
                         last.extend(primary.attributes().filter_map(|a| {
                             item.get(&a.name).map(|v| (a.name.clone(), v.clone()))
                         }));
                     }
                     page.last_key = Some(last);
                 }
-                if request.fetch.is_some() {
+                if fetch.is_some() {
                     entries.push(item);
                 } else {
                     keep(&mut page, item);
@@ -268,7 +278,7 @@ impl Tables {
             return Err(e);
         }
         let mut fetched_bytes = 0;
-        if let Some(table) = request.fetch {
+        if let Some(table) = fetch {
             // After the scan, not inside it: each entry's item is read from the table.
             for entry in entries {
                 let key = table.meta.key_from_key(&table.meta.key_of(&entry))?;
@@ -312,14 +322,13 @@ impl Tables {
         )?;
         let table = self.item_table(input.table_name.as_deref())?;
         let consistent = input.consistent_read.unwrap_or(false);
-        let (source, fetch) = Source::open(
+        let source = Source::open(
             &table,
             input.index_name.as_deref(),
             input.select.as_deref(),
-            expressions.projection().is_some(),
+            &expressions,
             consistent,
         )?;
-        expressions.check_key_paths(&table.meta)?;
         let view = source.view.as_ref();
         let (hash, condition) = expressions.key_condition(&view.meta.key_schema)?.ok_or_else(|| {
             TablesError::validation(
@@ -334,7 +343,7 @@ impl Tables {
             let start = match source.index {
                 None => query_starting_key(&table, start, &hash, condition.as_ref())?,
                 Some(index) => {
-                    let key = source.index_start(&table, start)?;
+                    let key = source.index_start(start)?;
                     if start.get(&index.key_schema.hash.name) != Some(&hash) {
                         return Err(TablesError::validation(
                             "The provided starting key is outside query boundaries based on provided conditions",
@@ -350,7 +359,7 @@ impl Tables {
             }
         }
         let page = self.read_page(PageRequest {
-            table: view,
+            source: &source,
             range,
             direction: if forward {
                 Direction::Forward
@@ -361,10 +370,8 @@ impl Tables {
             consistent,
             expressions: &expressions,
             select,
-            primary: source.index.map(|_| &table.meta.key_schema),
-            fetch: fetch.then_some(table.as_ref()),
         })?;
-        Ok(self.page_output(&table, source.index, page, select, report, "Query"))
+        Ok(self.page_output(&source, page, select, report, "Query"))
     }
 
     pub fn scan(&self, input: ScanInput) -> Result<ScanOutput> {
@@ -395,20 +402,19 @@ impl Tables {
         )?;
         let table = self.item_table(input.table_name.as_deref())?;
         let consistent = input.consistent_read.unwrap_or(false);
-        let (source, fetch) = Source::open(
+        let source = Source::open(
             &table,
             input.index_name.as_deref(),
             input.select.as_deref(),
-            expressions.projection().is_some(),
+            &expressions,
             consistent,
         )?;
-        expressions.check_key_paths(&table.meta)?;
         let view = source.view.as_ref();
         let mut range = segment_range(view, input.segment, input.total_segments)?;
         if let Some(start) = &input.exclusive_start_key {
             let start = match source.index {
                 None => starting_key(&table, start)?,
-                Some(_) => source.index_start(&table, start)?,
+                Some(_) => source.index_start(start)?,
             };
             // A parallel scan resumes only inside its own segment.
             if let (Some(segment), Some(total)) = (input.segment, input.total_segments)
@@ -421,33 +427,31 @@ impl Tables {
             range.start = Bound::Excluded(start);
         }
         let page = self.read_page(PageRequest {
-            table: view,
+            source: &source,
             range,
             direction: Direction::Forward,
             limit: input.limit.map(|l| l as usize),
             consistent,
             expressions: &expressions,
             select,
-            primary: source.index.map(|_| &table.meta.key_schema),
-            fetch: fetch.then_some(table.as_ref()),
         })?;
-        Ok(self.page_output(&table, source.index, page, select, report, "Scan"))
+        Ok(self.page_output(&source, page, select, report, "Scan"))
     }
 
     fn page_output(
         &self,
-        table: &Table,
-        index: Option<&IndexMeta>,
+        source: &Source<'_>,
         page: Page,
         select: Select,
         report: Report,
         operation: &'static str,
     ) -> QueryOutput {
+        let table = source.table;
         self.record_usage(&table.meta.name, operation, &page.consumed);
         let mut consumed = page.consumed.report(&table.meta.name, report);
         // The units of an index read are the index's; with INDEXES, the table shows only
         // what was fetched from it.
-        if let (Some(index), Some(c), Report::Indexes) = (index, consumed.as_mut(), report) {
+        if let (Some(index), Some(c), Report::Indexes) = (source.index, consumed.as_mut(), report) {
             let units = |u: f64| Capacity {
                 capacity_units: Some(u),
                 ..Capacity::default()

@@ -1,6 +1,7 @@
 //! Table operations: CreateTable, DescribeTable, ListTables, UpdateTable, DeleteTable, tags,
 //! UpdateTimeToLive, DescribeTimeToLive, DescribeLimits and DescribeEndpoints.
 
+use std::collections::BTreeMap;
 use std::ops::{Bound, ControlFlow};
 
 use nimbus_store::{Direction, Error as StoreError, WriteBatch};
@@ -12,7 +13,7 @@ use crate::catalog::{
     parse_key_type,
 };
 use crate::error::{Result, TablesError};
-use crate::validate::{Violations, required};
+use crate::validate::{Violations, first_repeated, required};
 use crate::{Tables, keys, now_epoch_seconds};
 
 /// Most attempts of an optimistic catalog update before giving up.
@@ -200,7 +201,7 @@ impl Tables {
             input.billing_mode.as_deref(),
             input.provisioned_throughput.as_ref(),
         )?;
-        let key_schema = key_schema(&schema, &definitions, false)?;
+        let key_schema = key_schema(&schema, &definitions)?;
         for (list, kind) in [
             (&input.local_secondary_indexes, "LocalSecondaryIndexes"),
             (&input.global_secondary_indexes, "GlobalSecondaryIndexes"),
@@ -334,6 +335,7 @@ impl Tables {
                 "One or more parameter values were invalid: Replicas are not supported",
             ));
         }
+        // Whether anything but global indexes changes.
         let others = input.provisioned_throughput.is_some()
             || input.billing_mode.is_some()
             || input.stream_specification.is_some()
@@ -351,11 +353,7 @@ impl Tables {
                     .find_map(|i| i.index_name.clone())
             };
             let names: Vec<String> = updates.iter().filter_map(named).collect();
-            if let Some((_, twice)) = names
-                .iter()
-                .enumerate()
-                .find(|(i, n)| names[..*i].contains(n))
-            {
+            if let Some(twice) = first_repeated(&names) {
                 return Err(TablesError::validation(format!(
                     "One or more parameter values were invalid: Only one global secondary index update per index is allowed simultaneously. Index: {twice}"
                 )));
@@ -376,15 +374,7 @@ impl Tables {
                 });
             }
         }
-        if input.provisioned_throughput.is_none()
-            && input.billing_mode.is_none()
-            && input.stream_specification.is_none()
-            && input.sse_specification.is_none()
-            && input.table_class.is_none()
-            && input.deletion_protection_enabled.is_none()
-            && input.on_demand_throughput.is_none()
-            && input.warm_throughput.is_none()
-        {
+        if !others {
             return Err(nothing_to_update());
         }
         if let Some(stream) = &input.stream_specification {
@@ -565,7 +555,7 @@ impl Tables {
                 let last = last.clone();
                 let mut batch = WriteBatch::new();
                 batch.check_equals(keys::catalog(name), catalog_bytes);
-                let mut deltas: Vec<(Vec<u8>, Counters)> = Vec::new();
+                let mut deltas: BTreeMap<Vec<u8>, Counters> = BTreeMap::new();
                 for (key, bytes) in &page {
                     let item = itemcodec::decode(bytes)?;
                     // An item whose index key has the wrong type stays out of the index.
@@ -576,21 +566,9 @@ impl Tables {
                         continue;
                     }
                     let projected = index.project(&meta.key_schema, &item);
-                    let stats = keys::stats(&index.id, hash);
-                    let size = itemcodec::item_size(&projected) as i64;
-                    match deltas.iter_mut().find(|(k, _)| *k == stats) {
-                        Some((_, c)) => {
-                            c.items += 1;
-                            c.bytes += size;
-                        }
-                        None => deltas.push((
-                            stats,
-                            Counters {
-                                items: 1,
-                                bytes: size,
-                            },
-                        )),
-                    }
+                    let delta = deltas.entry(keys::stats(&index.id, hash)).or_default();
+                    delta.items += 1;
+                    delta.bytes += itemcodec::item_size(&projected) as i64;
                     batch
                         .check(key.clone(), Some(bytes.clone()))
                         .check_absent(entry.clone())
@@ -990,13 +968,12 @@ fn billing_mode(
     Ok(BillingMode::Provisioned)
 }
 
-/// Checks KeySchema against AttributeDefinitions as DynamoDB does and builds the key schema.
-/// The key schema of a table (`exact`: every attribute definition must be one of its keys)
-/// or of an index, checked against the attribute definitions.
+/// Checks the KeySchema of a table or an index against AttributeDefinitions as DynamoDB does
+/// and builds the key schema. That every definition is a key of the table or of an index is
+/// checked by [`secondary_indexes`].
 fn key_schema(
     schema: &[KeySchemaElement],
     definitions: &[AttributeDefinition],
-    exact: bool,
 ) -> Result<KeySchema> {
     let names: Vec<&str> = schema
         .iter()
@@ -1006,11 +983,7 @@ fn key_schema(
         .iter()
         .map(|d| d.attribute_name.as_deref().unwrap_or_default())
         .collect();
-    if let Some((_, name)) = defined
-        .iter()
-        .enumerate()
-        .find(|(i, name)| defined[..*i].contains(name))
-    {
+    if let Some(name) = first_repeated(&defined) {
         return Err(TablesError::validation(format!(
             "Attribute Name is duplicated: {name}"
         )));
@@ -1043,9 +1016,6 @@ fn key_schema(
         return Err(TablesError::validation(
             "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
         ));
-    }
-    if exact && names.len() != defined.len() {
-        return Err(attribute_count_mismatch());
     }
     let attribute = |name: &str| -> Result<KeyAttribute> {
         let kind = definitions
@@ -1170,7 +1140,7 @@ fn secondary_indexes(
                 "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex".into(),
             ));
         }
-        let key_schema = key_schema(schema, definitions, false)?;
+        let key_schema = key_schema(schema, definitions)?;
         if !is_global {
             if key_schema.range.is_none() {
                 return Err(invalid(format!(

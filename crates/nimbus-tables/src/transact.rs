@@ -36,7 +36,7 @@ use crate::item_ops::{check_collection_metrics, return_old_on_failure};
 use crate::items::{
     MAX_ATTEMPTS, Mutation, PrimaryKey, Stored, Table, check_item_size, mutation_batch,
 };
-use crate::validate::{Violations, required};
+use crate::validate::{Violations, first_repeated, required};
 
 /// Most actions of one transaction.
 const MAX_ACTIONS: usize = 100;
@@ -181,6 +181,12 @@ impl Tables {
         mut input: TransactWriteItemsInput,
     ) -> Result<TransactWriteItemsOutput> {
         let token = input.client_request_token.take();
+        // What the token stands for: every parameter but the token itself.
+        let fingerprint = match &token {
+            Some(_) => serde_json::to_vec(&input)
+                .map_err(|e| TablesError::Internal(format!("encode request: {e}")))?,
+            None => Vec::new(),
+        };
         let entries = required(input.transact_items.take(), "transactItems")?;
         check_count(entries.len())?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
@@ -196,17 +202,6 @@ impl Tables {
             }
             v.finish()?;
         }
-        // What the token stands for: every parameter but the token itself.
-        let fingerprint = match &token {
-            Some(_) => {
-                input.transact_items = Some(entries.clone());
-                let bytes = serde_json::to_vec(&input)
-                    .map_err(|e| TablesError::Internal(format!("encode request: {e}")))?;
-                input.transact_items = None;
-                bytes
-            }
-            None => Vec::new(),
-        };
         if let Some(token) = &token
             && let Some(output) = self.transaction_tokens.answer(token, &fingerprint)?
         {
@@ -238,15 +233,11 @@ impl Tables {
             };
             actions.push(self.transaction_action(&mut tables, kind, action)?);
         }
-        for (i, a) in actions.iter().enumerate() {
-            if actions[..i]
-                .iter()
-                .any(|b| b.key.store_key == a.key.store_key)
-            {
-                return Err(TablesError::validation(
-                    "Transaction request cannot include multiple operations on one item",
-                ));
-            }
+        let keys: Vec<&Vec<u8>> = actions.iter().map(|a| &a.key.store_key).collect();
+        if first_repeated(&keys).is_some() {
+            return Err(TablesError::validation(
+                "Transaction request cannot include multiple operations on one item",
+            ));
         }
 
         for _ in 0..MAX_ATTEMPTS {
@@ -285,7 +276,7 @@ impl Tables {
                     });
                 }
             }
-            let mut batch = mutation_batch(&mutations)?;
+            let (mut batch, index_units) = mutation_batch(&mutations)?;
             for (action, old) in actions.iter().zip(&olds) {
                 if action.kind == Kind::Check {
                     let table = &tables[action.table];
@@ -311,15 +302,15 @@ impl Tables {
                 Err(e) => return Err(e.into()),
             }
             let mut consumed: BTreeMap<String, Consumed> = BTreeMap::new();
+            // The mutations, and so their index units, are the actions other than checks.
+            let mut index_units = index_units.into_iter();
             for ((action, old), new) in actions.iter().zip(&olds).zip(&news) {
                 let old_size = old.as_ref().map_or(0, |s| s.size);
                 let new_size = new.as_ref().map_or(0, itemcodec::item_size);
                 // A condition check writes nothing, in the table or its indexes.
                 let indexes = match action.kind {
                     Kind::Check => 0.0,
-                    _ => tables[action.table]
-                        .meta
-                        .index_write_units(old.as_ref().map(|s| &s.item), new.as_ref()),
+                    _ => index_units.next().unwrap_or_default(),
                 };
                 consumed
                     .entry(tables[action.table].meta.name.clone())

@@ -22,7 +22,7 @@ use nimbus_tables_model::{AttributeValue, itemcodec};
 
 use crate::catalog::TableMeta;
 use crate::error::Result;
-use crate::items::{Mutation, Stored, decode_stored};
+use crate::items::{Mutation, Stored};
 use crate::{Tables, keys};
 
 /// Items of one table a pass reads at most.
@@ -109,10 +109,7 @@ impl Tables {
                 last = Some(key.to_vec());
                 match itemcodec::decode(bytes) {
                     Ok(item) if expired(item.get(attribute), now) => {
-                        match decode_stored(bytes.to_vec()) {
-                            Ok(stored) => found.push(stored),
-                            Err(e) => error = Some(e),
-                        }
+                        found.push(Stored::of(bytes.to_vec(), item));
                     }
                     Ok(_) => {}
                     Err(e) => error = Some(e.into()),
@@ -139,7 +136,7 @@ impl Tables {
                 old: Some(stored),
                 new: None,
             };
-            if self.commit_mutations(&[mutation]).await? {
+            if self.commit_mutations(&[mutation]).await?.is_some() {
                 deleted += 1;
             }
         }

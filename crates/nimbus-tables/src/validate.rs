@@ -137,6 +137,15 @@ impl Violations {
     }
 }
 
+/// The first element of `items` that equals one before it.
+pub(crate) fn first_repeated<T: PartialEq>(items: &[T]) -> Option<&T> {
+    items
+        .iter()
+        .enumerate()
+        .find(|(i, item)| items[..*i].contains(item))
+        .map(|(_, item)| item)
+}
+
 /// The value of a required member, or DynamoDB's single "must not be null" error.
 pub(crate) fn required<T>(value: Option<T>, path: &str) -> Result<T> {
     value.ok_or_else(|| {
