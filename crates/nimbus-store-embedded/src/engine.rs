@@ -36,6 +36,8 @@ pub trait Transaction {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()>;
     fn delete(&mut self, key: Vec<u8>) -> Result<()>;
     fn delete_range(&mut self, range: &KeyRange) -> Result<()>;
+    /// The greatest key in `range`, if any.
+    fn last_key(&mut self, range: &KeyRange) -> Result<Option<Vec<u8>>>;
 }
 
 /// The bounds of `range` as borrowed slices, the shape engines' range calls take.

@@ -130,4 +130,16 @@ impl Transaction for FjallTx<'_> {
         }
         Ok(())
     }
+
+    fn last_key(&mut self, range: &KeyRange) -> Result<Option<Vec<u8>>> {
+        if is_empty_range(range) {
+            return Ok(None);
+        }
+        self.tx
+            .range::<&[u8], _>(self.items, slice_bounds(range))
+            .next_back()
+            .map(|guard| guard.key().map(|key| key.to_vec()))
+            .transpose()
+            .map_err(|e| backend("find the last key of a range", e))
+    }
 }

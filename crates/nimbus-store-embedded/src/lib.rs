@@ -18,7 +18,9 @@
 //!   callers wait for the sync without parking a thread. [`nimbus_store::Op::Add`] is applied
 //!   by the writer, inside the group, on the counter's current value; the additions of a
 //!   group to one counter are summed and written once (a check or write of that counter by a
-//!   later batch of the group sees them first).
+//!   later batch of the group sees them first). [`nimbus_store::Op::Append`] takes the next
+//!   number of its log from the writer's cache (read once per log from its last key), so
+//!   appends are numbered in commit order.
 //! - **Reads** go straight to the engine from the calling thread and see every batch whose
 //!   commit has returned.
 //! - **One process per data directory.** `LOCK` in the directory is held with an exclusive
@@ -132,6 +134,7 @@ impl<E: Engine> EmbeddedStore<E> {
             } else {
                 1
             },
+            logs: Default::default(),
         };
         let writer = std::thread::Builder::new()
             .name("store-writer".into())

@@ -14,7 +14,11 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use nimbus_store::{Check, Error, KeyRange, Op, Result, WriteBatch, add_to_counters};
+use std::collections::HashMap;
+
+use nimbus_store::{
+    Check, Error, KeyRange, Op, Result, WriteBatch, add_to_counters, append_key, append_number,
+};
 
 use crate::engine::{Engine, Transaction};
 
@@ -120,6 +124,33 @@ pub(crate) struct Writer<E> {
     pub(crate) durable: bool,
     /// 1 disables group commit: every batch gets its own transaction and sync.
     pub(crate) max_group: usize,
+    /// The next number of each log that [`Op::Append`] wrote to since the writer started.
+    pub(crate) logs: Mutex<LogNumbers>,
+}
+
+/// The next entry number of each log under its prefix, so an append reads the log's last key
+/// only once per writer. A number taken by a group whose commit then fails is not given back:
+/// logs may skip numbers, never repeat them.
+#[derive(Default)]
+pub(crate) struct LogNumbers(HashMap<Vec<u8>, u64>);
+
+impl LogNumbers {
+    /// The number of the next entry of the log under `prefix`, taken.
+    fn take(&mut self, tx: &mut dyn Transaction, prefix: &[u8]) -> Result<u64> {
+        let next = match self.0.get_mut(prefix) {
+            Some(next) => next,
+            None => {
+                let last = tx
+                    .last_key(&KeyRange::prefix(prefix))?
+                    .and_then(|key| append_number(prefix, &key))
+                    .unwrap_or(0);
+                self.0.entry(prefix.to_vec()).or_insert(last + 1)
+            }
+        };
+        let n = *next;
+        *next += 1;
+        Ok(n)
+    }
 }
 
 impl<E: Engine> Writer<E> {
@@ -157,6 +188,8 @@ impl<E: Engine> Writer<E> {
 
     fn commit_group(&self, commits: &mut Vec<(WriteBatch, Reply)>) {
         let mut verdicts: Vec<Result<()>> = Vec::with_capacity(commits.len());
+        // Only this thread writes: the lock is never contended.
+        let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
         let mut apply = |tx: &mut dyn Transaction| {
             verdicts.clear();
             let mut counters = PendingCounters::default();
@@ -182,6 +215,10 @@ impl<E: Engine> Writer<E> {
                                 tx.delete_range(&range)?
                             }
                             Op::Add(key, deltas) => counters.add(key, &deltas),
+                            Op::Append(prefix, value) => {
+                                let n = logs.take(tx, &prefix)?;
+                                tx.put(append_key(&prefix, n), value)?
+                            }
                         }
                     }
                 }
@@ -359,6 +396,7 @@ mod tests {
             engine: Arc::clone(&engine),
             durable: false,
             max_group: MAX_GROUP,
+            logs: Mutex::default(),
         };
         let mut answers = Vec::new();
         let mut commits = Vec::new();
@@ -383,5 +421,74 @@ mod tests {
             collect(|visit| reference.scan(&everything, Direction::Forward, visit));
         assert_eq!(engine_items, reference_items);
         assert!(engine_items.contains(&(b"c".to_vec(), counter(&[3, 15]))));
+    }
+
+    /// Appends number a log across groups and after a restart, from the last key kept.
+    #[test]
+    fn appends_continue_the_log_across_groups_and_restarts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let numbers = |engine: &FjallEngine| {
+            let mut seen = Vec::new();
+            engine
+                .scan(
+                    &KeyRange::prefix(b"log/"),
+                    Direction::Forward,
+                    &mut |k, v| {
+                        seen.push((append_number(b"log/", k).expect("log key"), v.to_vec()));
+                        std::ops::ControlFlow::Continue(())
+                    },
+                )
+                .expect("scan");
+            seen
+        };
+        let group = |writer: &Writer<FjallEngine>, values: &[&[u8]]| {
+            let mut commits = Vec::new();
+            let mut answers = Vec::new();
+            for value in values {
+                let mut b = WriteBatch::new();
+                b.append(b"log/".to_vec(), value.to_vec());
+                let (sender, receiver) = sync_channel(1);
+                commits.push((b, Reply::Blocking(sender)));
+                answers.push(receiver);
+            }
+            writer.commit_group(&mut commits);
+            for a in answers {
+                a.recv().expect("answer").expect("committed");
+            }
+        };
+        {
+            let engine = Arc::new(FjallEngine::open(dir.path(), 1 << 20).expect("open"));
+            let writer = Writer {
+                engine: Arc::clone(&engine),
+                durable: false,
+                max_group: MAX_GROUP,
+                logs: Mutex::default(),
+            };
+            group(&writer, &[b"a", b"b"]);
+            group(&writer, &[b"c"]);
+            // Trimming keeps the newest entry, from which numbering resumes.
+            let mut b = WriteBatch::new();
+            b.delete_range(KeyRange {
+                start: std::ops::Bound::Included(append_key(b"log/", 0)),
+                end: std::ops::Bound::Excluded(append_key(b"log/", 3)),
+            });
+            let (sender, receiver) = sync_channel(1);
+            writer.commit_group(&mut vec![(b, Reply::Blocking(sender))]);
+            receiver.recv().expect("answer").expect("trimmed");
+            assert_eq!(numbers(&engine), vec![(3, b"c".to_vec())]);
+            engine.flush().expect("flush");
+        }
+        let engine = Arc::new(FjallEngine::open(dir.path(), 1 << 20).expect("reopen"));
+        let writer = Writer {
+            engine: Arc::clone(&engine),
+            durable: false,
+            max_group: MAX_GROUP,
+            logs: Mutex::default(),
+        };
+        group(&writer, &[b"d"]);
+        assert_eq!(
+            numbers(&engine),
+            vec![(3, b"c".to_vec()), (4, b"d".to_vec())]
+        );
     }
 }

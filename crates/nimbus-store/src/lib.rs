@@ -64,6 +64,11 @@ impl KeyRange {
         KeyRange { start, end }
     }
 
+    /// The two bounds, owned, as ordered maps' `range` takes them.
+    pub fn bounds(&self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        (self.start.clone(), self.end.clone())
+    }
+
     /// Whether `key` lies inside the range.
     pub fn contains(&self, key: &[u8]) -> bool {
         let after_start = match &self.start {
@@ -114,6 +119,28 @@ pub enum Op {
     /// counter never conflict on it. It cannot fail: bytes after the last whole integer of
     /// the old value are dropped.
     Add(Vec<u8>, Vec<i64>),
+    /// Put the value at `prefix ++ n`, `n` a big-endian `u64` one greater than the largest
+    /// `n` already under the prefix (1 for the first), so a forward scan of the prefix visits
+    /// the appends in commit order: a log whose order the store decides, not the caller.
+    /// Numbers may skip (a failed commit can use some up) but never repeat or go back, as
+    /// long as the log keeps its last entry (see [`append_key`]). Never conflicts.
+    Append(Vec<u8>, Vec<u8>),
+}
+
+/// The key of entry `n` of the log under `prefix` (see [`Op::Append`]), and the number of a
+/// key under it. A backend finds the next number from the last key under the prefix, so
+/// whoever trims a log keeps its newest entry.
+pub fn append_key(prefix: &[u8], n: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 8);
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(&n.to_be_bytes());
+    key
+}
+
+/// The entry number of `key`, a key of the log under `prefix`; `None` for any other key.
+pub fn append_number(prefix: &[u8], key: &[u8]) -> Option<u64> {
+    let bytes: [u8; 8] = key.strip_prefix(prefix)?.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
 }
 
 /// The value `current` (a run of big-endian `i64`) after [`Op::Add`] of `deltas`.
@@ -177,6 +204,11 @@ impl WriteBatch {
     /// Adds `deltas` to the integers stored at `key` (see [`Op::Add`]).
     pub fn add(&mut self, key: impl Into<Vec<u8>>, deltas: Vec<i64>) -> &mut Self {
         self.ops.push(Op::Add(key.into(), deltas));
+        self
+    }
+    /// Appends `value` to the log under `prefix` (see [`Op::Append`]).
+    pub fn append(&mut self, prefix: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> &mut Self {
+        self.ops.push(Op::Append(prefix.into(), value.into()));
         self
     }
     pub fn is_empty(&self) -> bool {

@@ -6,6 +6,7 @@ use std::sync::RwLock;
 
 use crate::{
     Check, Commit, Direction, Error, KeyRange, Op, Result, Store, WriteBatch, add_to_counters,
+    append_key, append_number,
 };
 
 /// An ordered map behind a lock.
@@ -81,6 +82,14 @@ impl Store for MemStore {
                     let sum = add_to_counters(map.get(&k).map(Vec::as_slice), &deltas);
                     map.insert(k, sum);
                 }
+                Op::Append(prefix, v) => {
+                    let last = map
+                        .range::<Vec<u8>, _>(KeyRange::prefix(&prefix).bounds())
+                        .filter_map(|(k, _)| append_number(&prefix, k))
+                        .next_back()
+                        .unwrap_or(0);
+                    map.insert(append_key(&prefix, last + 1), v);
+                }
             }
         }
         Ok(())
@@ -99,7 +108,7 @@ impl Store for MemStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prefix_successor;
+    use crate::{append_key, append_number, prefix_successor};
     use std::ops::ControlFlow;
 
     #[test]
@@ -137,6 +146,41 @@ mod tests {
         assert_eq!(
             add_to_counters(Some(&i64::MAX.to_be_bytes()), &[1]),
             i64::MIN.to_be_bytes()
+        );
+    }
+
+    #[test]
+    fn appends_number_a_log_in_commit_order() {
+        let s = MemStore::new();
+        let mut b = WriteBatch::new();
+        b.append(b"log/".to_vec(), b"a".to_vec())
+            .append(b"log/".to_vec(), b"b".to_vec());
+        s.commit(b).unwrap();
+        let mut b = WriteBatch::new();
+        b.append(b"log/".to_vec(), b"c".to_vec())
+            .append(b"other/".to_vec(), b"x".to_vec());
+        s.commit(b).unwrap();
+        let mut seen = Vec::new();
+        s.scan(
+            &KeyRange::prefix(b"log/"),
+            Direction::Forward,
+            &mut |k, v| {
+                seen.push((append_number(b"log/", k), v.to_vec()));
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                (Some(1), b"a".to_vec()),
+                (Some(2), b"b".to_vec()),
+                (Some(3), b"c".to_vec())
+            ]
+        );
+        assert_eq!(
+            s.get(&append_key(b"other/", 1)).unwrap(),
+            Some(b"x".to_vec())
         );
     }
 
