@@ -1,5 +1,6 @@
-//! DynamoDB over JSON 1.0: `X-Amz-Target: DynamoDB_20120810.<Op>` to a [`TableOp`], executed by
-//! the table service, and the one mapping from [`TablesError`] to DynamoDB's error bodies and
+//! DynamoDB over JSON 1.0: `X-Amz-Target: DynamoDB_20120810.<Op>` to a [`TableOp`] and
+//! `DynamoDBStreams_20120810.<Op>` to a [`StreamOp`], executed by the table service, and the
+//! one mapping from [`TablesError`] to DynamoDB's error bodies and
 //! statuses.
 //!
 //! Where an operation runs. Point operations ([`TableOp::is_point`]: GetItem, PutItem,
@@ -20,7 +21,7 @@ use std::task::{Context, Poll};
 
 use axum::response::Response;
 use http::StatusCode;
-use nimbus_tables::{TableOp, Tables, TablesError};
+use nimbus_tables::{StreamOp, TableOp, Tables, TablesError};
 
 use crate::error::{AwsError, DYNAMODB, Protocol, VALIDATE};
 
@@ -49,6 +50,25 @@ pub async fn handle(
             })?
     };
     let body = result.map_err(to_aws)?;
+    Ok(crate::json_response(Protocol::Json10, body))
+}
+
+/// Runs one DynamoDB Streams operation (`DynamoDBStreams_20120810.<Op>`) on the blocking
+/// pool: its reads scan stream logs.
+pub async fn handle_streams(
+    tables: &Arc<Tables>,
+    operation: &str,
+    body: &[u8],
+) -> Result<Response, AwsError> {
+    let op = StreamOp::parse(operation, body).map_err(to_aws)?;
+    let tables = Arc::clone(tables);
+    let body = tokio::task::spawn_blocking(move || tables.execute_stream(op))
+        .await
+        .map_err(|e| {
+            tracing::error!("stream operation panicked: {e}");
+            AwsError::internal(Protocol::Json10)
+        })?
+        .map_err(to_aws)?;
     Ok(crate::json_response(Protocol::Json10, body))
 }
 
@@ -112,6 +132,12 @@ pub fn to_aws(err: TablesError) -> AwsError {
         }
         TablesError::IdempotentParameterMismatch(m) => {
             AwsError::new(p, bad, DYNAMODB, "IdempotentParameterMismatchException", m)
+        }
+        TablesError::ExpiredIterator(m) => {
+            AwsError::new(p, bad, DYNAMODB, "ExpiredIteratorException", m)
+        }
+        TablesError::TrimmedDataAccess(m) => {
+            AwsError::new(p, bad, DYNAMODB, "TrimmedDataAccessException", m)
         }
         TablesError::Internal(m) => {
             tracing::error!("table operation failed: {m}");

@@ -376,7 +376,6 @@ async fn dispatch(
     parts: &http::request::Parts,
     body: bytes::Bytes,
 ) -> Result<Response, AwsError> {
-    let protocol = target.service.protocol();
     match target.service {
         Service::DynamoDb => {
             dynamodb::handle(&state.services.tables, &target.operation, &body).await
@@ -385,7 +384,9 @@ async fn dispatch(
         Service::Lambda => lambda::handle(&state.services.functions, parts, body).await,
         Service::Logs => logs::handle(&state.services.functions, &target.operation, &body).await,
         Service::Nimbus => usage::handle(&state.services.usage, parts),
-        Service::DynamoDbStreams => Err(AwsError::unknown_operation(protocol, &target.operation)),
+        Service::DynamoDbStreams => {
+            dynamodb::handle_streams(&state.services.tables, &target.operation, &body).await
+        }
     }
 }
 

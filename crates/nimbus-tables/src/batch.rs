@@ -220,6 +220,7 @@ impl Tables {
                     key,
                     old: old.as_ref(),
                     new: new.as_ref(),
+                    expired: false,
                 })
                 .collect();
             if let Some(index_units) = self.commit_mutations(&mutations).await? {

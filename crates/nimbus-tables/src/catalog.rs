@@ -119,6 +119,33 @@ pub struct TableMeta {
     /// Secondary indexes, global and local, in the order they were declared.
     #[serde(default)]
     pub indexes: Vec<IndexMeta>,
+    /// The table's streams, oldest first; the last one is the latest, enabled unless it has
+    /// been disabled (`streams.rs`).
+    #[serde(default)]
+    pub streams: Vec<StreamMeta>,
+}
+
+/// A stream of a deleted table, readable (disabled) for a day after the table went away
+/// (`streams.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetiredStream {
+    pub table: String,
+    pub key_schema: KeySchema,
+    pub stream: StreamMeta,
+}
+
+/// A stream of a table's changes: its records live under its own random id (`keys.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamMeta {
+    pub id: [u8; 16],
+    /// The creation time in ISO 8601 with milliseconds, as DynamoDB labels streams.
+    pub label: String,
+    /// `KEYS_ONLY`, `NEW_IMAGE`, `OLD_IMAGE` or `NEW_AND_OLD_IMAGES`.
+    pub view_type: String,
+    /// Epoch seconds.
+    pub created: f64,
+    /// When the stream was disabled (epoch seconds); its records stay readable a day.
+    pub disabled: Option<f64>,
 }
 
 /// A secondary index: its entries live under their own random id, like a table's items, keyed
@@ -284,6 +311,11 @@ impl TableMeta {
                 .stream
                 .clone()
                 .filter(|s| s.stream_enabled == Some(true)),
+            latest_stream_label: self.streams.last().map(|s| s.label.clone()),
+            latest_stream_arn: self
+                .streams
+                .last()
+                .map(|s| s.arn(&self.arn(region, account))),
             sse_description: self
                 .sse
                 .as_ref()
@@ -306,6 +338,13 @@ impl TableMeta {
             global_secondary_indexes: (!global.is_empty()).then_some(global),
             local_secondary_indexes: (!local.is_empty()).then_some(local),
         }
+    }
+}
+
+impl KeySchema {
+    /// The key schema as DynamoDB lists it.
+    pub(crate) fn describe(&self) -> Vec<KeySchemaElement> {
+        key_schema_elements(self)
     }
 }
 

@@ -17,6 +17,8 @@
 //! | [`TablesError::IdempotentParameterMismatch`] | `com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException` | 400 |
 //! | [`TablesError::TableNotFound`] | `com.amazonaws.dynamodb.v20120810#TableNotFoundException` | 400 |
 //! | [`TablesError::ContinuousBackupsUnavailable`] | `com.amazonaws.dynamodb.v20120810#ContinuousBackupsUnavailableException` | 400 |
+//! | [`TablesError::ExpiredIterator`] | `com.amazonaws.dynamodb.v20120810#ExpiredIteratorException` | 400 |
+//! | [`TablesError::TrimmedDataAccess`] | `com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException` | 400 |
 //! | [`TablesError::Internal`] | `com.amazonaws.dynamodb.v20120810#InternalServerError` | 500 |
 //!
 //! `ConditionalCheckFailed` carries the old item when the request asked for
@@ -76,6 +78,13 @@ pub enum TablesError {
     /// Point-in-time recovery cannot be enabled (`ContinuousBackupsUnavailableException`).
     #[error("{0}")]
     ContinuousBackupsUnavailable(String),
+    /// A stream's shard iterator is older than its fifteen minutes (`ExpiredIteratorException`).
+    #[error("{0}")]
+    ExpiredIterator(String),
+    /// A stream position was trimmed away, past the day records are kept
+    /// (`TrimmedDataAccessException`).
+    #[error("{0}")]
+    TrimmedDataAccess(String),
     /// Storage failed or stored bytes are unreadable (`InternalServerError`, HTTP 500).
     #[error("internal error: {0}")]
     Internal(String),
@@ -119,6 +128,8 @@ impl TablesError {
             TablesError::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",
             TablesError::TableNotFound(_) => "TableNotFoundException",
             TablesError::ContinuousBackupsUnavailable(_) => "ContinuousBackupsUnavailableException",
+            TablesError::ExpiredIterator(_) => "ExpiredIteratorException",
+            TablesError::TrimmedDataAccess(_) => "TrimmedDataAccessException",
             TablesError::Internal(_) => "InternalServerError",
         }
     }

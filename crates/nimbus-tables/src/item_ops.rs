@@ -238,6 +238,7 @@ impl Tables {
                 key: &key,
                 old: old.as_ref(),
                 new: new.as_ref(),
+                expired: false,
             };
             if let Some(index_units) = self.commit_mutations(&[mutation]).await? {
                 let old_size = old.as_ref().map_or(0, |s| s.size);

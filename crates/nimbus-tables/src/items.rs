@@ -12,7 +12,7 @@ use nimbus_tables_model::{AttributeValue, Item, itemcodec};
 use crate::capacity::{Consumed, write_units};
 use crate::catalog::{Counters, IndexMeta, KeyAttribute, TableMeta};
 use crate::error::{Result, TablesError};
-use crate::{Tables, keys};
+use crate::{Tables, keys, streams};
 
 /// Most attempts of an optimistic write before giving up.
 pub(crate) const MAX_ATTEMPTS: usize = 64;
@@ -55,6 +55,9 @@ pub(crate) struct Mutation<'a> {
     pub key: &'a PrimaryKey,
     pub old: Option<&'a Stored>,
     pub new: Option<&'a Item>,
+    /// The deletion of an expired item by the time-to-live pass (its stream record names
+    /// DynamoDB as the one who deleted it).
+    pub expired: bool,
 }
 
 /// The error for a key that does not match the schema.
@@ -165,6 +168,7 @@ pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> Result<(WriteBatch, 
     let mut batch = WriteBatch::new();
     let mut deltas: BTreeMap<Vec<u8>, Counters> = BTreeMap::new();
     let mut checked_tables: Vec<&[u8; 16]> = Vec::new();
+    let mut now_millis = None;
     for m in mutations {
         let meta = &m.table.meta;
         if !checked_tables.contains(&&meta.id) {
@@ -177,16 +181,30 @@ pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> Result<(WriteBatch, 
             delta.items -= 1;
             delta.bytes -= old.size as i64;
         }
-        match m.new {
+        let changed = match m.new {
             Some(item) => {
                 delta.items += 1;
                 delta.bytes += itemcodec::item_size(item) as i64;
-                batch.put(m.key.store_key.clone(), itemcodec::encode(item));
+                let bytes = itemcodec::encode(item);
+                // Only a stream needs to know (sets compare in any order).
+                let changed = meta.enabled_stream().is_some()
+                    && m.old
+                        .is_none_or(|old| old.bytes != bytes && old.item != *item);
+                batch.put(m.key.store_key.clone(), bytes);
+                changed
             }
             None if m.old.is_some() => {
                 batch.delete(m.key.store_key.clone());
+                true
             }
-            None => {}
+            None => false,
+        };
+        if changed && let Some(stream) = meta.enabled_stream() {
+            let now = *now_millis.get_or_insert_with(streams::now_millis);
+            batch.append(
+                keys::stream_log(&stream.id),
+                streams::record(stream, m, now),
+            );
         }
         let mut units = 0.0;
         for index in &meta.indexes {

@@ -6,6 +6,10 @@
 //! tables/d/<table id:16><hash:4><key encoding>   -> item (binary item encoding)
 //! tables/d/<index id:16><hash:4><index key encoding><table key encoding>
 //!                                                -> the item's projection in a secondary index
+//! tables/r/<stream id:16><number:8>              -> one stream record (`streams.rs`), numbered
+//!                                                   by the store (`Op::Append`)
+//! tables/x/<table name>/<stream label>           -> a stream of a deleted table (RetiredStream,
+//!                                                   JSON), kept a day
 //! ```
 //!
 //! A secondary index is laid out as a table of its own under its own random id (its
@@ -27,6 +31,8 @@ use nimbus_store::KeyRange;
 const CATALOG: &[u8] = b"tables/c/";
 const STATS: &[u8] = b"tables/s/";
 const DATA: &[u8] = b"tables/d/";
+const STREAMS: &[u8] = b"tables/r/";
+const RETIRED: &[u8] = b"tables/x/";
 
 /// Number of counter stripes per table.
 pub(crate) const STRIPES: u8 = 16;
@@ -40,6 +46,24 @@ pub(crate) fn partition_hash(encoded_partition_key: &[u8]) -> u32 {
         hash = hash.wrapping_mul(0x0100_0193);
     }
     hash
+}
+
+/// The prefix of the records of the stream `id`, the log [`nimbus_store::Op::Append`] writes.
+pub(crate) fn stream_log(id: &[u8; 16]) -> Vec<u8> {
+    [STREAMS, id].concat()
+}
+
+/// The key of the stream `label` of the deleted table `table`.
+pub(crate) fn retired_stream(table: &str, label: &str) -> Vec<u8> {
+    [RETIRED, table.as_bytes(), b"/", label.as_bytes()].concat()
+}
+
+/// Every retired stream, or those of the deleted table `table`.
+pub(crate) fn retired_streams(table: Option<&str>) -> KeyRange {
+    match table {
+        Some(name) => KeyRange::prefix(&[RETIRED, name.as_bytes(), b"/"].concat()),
+        None => KeyRange::prefix(RETIRED),
+    }
 }
 
 /// Catalog key of the table `name`.

@@ -20,6 +20,9 @@
 //! - Every item operation records its consumed units in the [`UsageSink`], whatever
 //!   `ReturnConsumedCapacity` says. Deletions of expired items ([`Tables::expire_items`],
 //!   `ttl.rs`) are free, as in DynamoDB, and record nothing.
+//! - A table with a stream gets one record per changed item in the item's own commit
+//!   (`streams.rs`); the DynamoDB Streams API ([`StreamOp`], [`Tables::execute_stream`]) reads
+//!   them.
 //! - Table metadata comes from the catalog cache (`cache.rs`, with its single-node assumption);
 //!   item commits still check the catalog entry, so no write depends on the cache.
 
@@ -35,6 +38,7 @@ mod items;
 mod keys;
 mod op;
 mod query;
+mod streams;
 mod table_ops;
 mod transact;
 mod ttl;
@@ -48,6 +52,7 @@ use nimbus_store::Store;
 pub use catalog::{BillingMode, IndexMeta, KeyAttribute, KeySchema, KeyType, TableMeta};
 pub use error::{Result, TablesError};
 pub use op::TableOp;
+pub use streams::{RETENTION_SECONDS as STREAM_RETENTION_SECONDS, StreamOp};
 
 /// Configuration of the table service.
 #[derive(Debug, Clone, PartialEq, Eq)]

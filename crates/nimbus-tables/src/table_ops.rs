@@ -9,8 +9,8 @@ use nimbus_tables_model::itemcodec;
 
 use crate::api::*;
 use crate::catalog::{
-    BillingMode, Counters, IndexMeta, KeyAttribute, KeySchema, TableMeta, Throughput,
-    parse_key_type,
+    BillingMode, Counters, IndexMeta, KeyAttribute, KeySchema, RetiredStream, StreamMeta,
+    TableMeta, Throughput, parse_key_type,
 };
 use crate::error::{Result, TablesError};
 use crate::validate::{Violations, first_repeated, required};
@@ -119,7 +119,7 @@ impl Tables {
 
     /// Applies `change` to the catalog entry of `name` with optimistic retries; returns the
     /// new entry.
-    async fn update_catalog(
+    pub(crate) async fn update_catalog(
         &self,
         name: &str,
         mut change: impl FnMut(&mut TableMeta) -> Result<()>,
@@ -237,6 +237,10 @@ impl Tables {
             },
             _ => Throughput::default(),
         };
+        let created = now_epoch_seconds();
+        let streams = Tables::created_stream(input.stream_specification.as_ref(), created)
+            .into_iter()
+            .collect();
         let meta = TableMeta {
             name: name.clone(),
             id: *uuid::Uuid::new_v4().as_bytes(),
@@ -246,7 +250,7 @@ impl Tables {
             billing_mode_given: input.billing_mode.is_some(),
             throughput,
             last_update_to_pay_per_request: None,
-            created: now_epoch_seconds(),
+            created,
             tags,
             deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
             table_class: input.table_class,
@@ -254,6 +258,7 @@ impl Tables {
             sse: input.sse_specification,
             ttl_attribute: None,
             indexes,
+            streams,
         };
         let mut batch = WriteBatch::new();
         batch
@@ -417,7 +422,7 @@ impl Tables {
                 meta.table_class = Some(class.clone());
             }
             if let Some(stream) = &input.stream_specification {
-                meta.stream = Some(stream.clone());
+                change_stream(meta, stream, now)?;
             }
             if let Some(sse) = &input.sse_specification {
                 meta.sse = Some(sse.clone());
@@ -661,6 +666,21 @@ impl Tables {
                 batch
                     .delete_range(keys::data_range(&index.id))
                     .delete_range(keys::stats_range(&index.id));
+            }
+            // The table's streams stay readable, disabled, for a day (`streams.rs`).
+            let now = now_epoch_seconds();
+            for stream in &meta.streams {
+                let retired = RetiredStream {
+                    table: name.clone(),
+                    key_schema: meta.key_schema.clone(),
+                    stream: StreamMeta {
+                        disabled: stream.disabled.or(Some(now)),
+                        ..stream.clone()
+                    },
+                };
+                let bytes = serde_json::to_vec(&retired)
+                    .map_err(|e| TablesError::Internal(format!("encode stream: {e}")))?;
+                batch.put(keys::retired_stream(&name, &stream.label), bytes);
             }
             match self.commit_catalog(&name, batch).await {
                 Ok(()) => {
@@ -1302,6 +1322,34 @@ fn validate_stream(stream: &StreamSpecification) -> Result<()> {
             "One or more parameter values were invalid: You cannot modify the StreamViewType when disabling a stream",
         )),
         _ => Ok(()),
+    }
+}
+
+/// Enables a new stream or disables the enabled one, as `spec` asks; DynamoDB refuses to
+/// enable a second stream or to disable a stream the table does not have.
+fn change_stream(meta: &mut TableMeta, spec: &StreamSpecification, now: f64) -> Result<()> {
+    let enabled = meta.enabled_stream().is_some();
+    match spec.stream_enabled {
+        Some(true) if enabled => Err(TablesError::validation(format!(
+            "Table already has an enabled stream: TableName: {}",
+            meta.name
+        ))),
+        Some(false) if !enabled => Err(TablesError::validation(format!(
+            "Table has no stream to disable: TableName: {}",
+            meta.name
+        ))),
+        _ => {
+            match Tables::created_stream(Some(spec), now) {
+                Some(stream) => meta.streams.push(stream),
+                None => {
+                    if let Some(latest) = meta.streams.last_mut() {
+                        latest.disabled = Some(now);
+                    }
+                }
+            }
+            meta.stream = Some(spec.clone());
+            Ok(())
+        }
     }
 }
 

@@ -273,6 +273,7 @@ impl Tables {
                         key: &action.key,
                         old: old.as_ref(),
                         new: new.as_ref(),
+                        expired: false,
                     });
                 }
             }

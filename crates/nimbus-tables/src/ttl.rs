@@ -135,6 +135,7 @@ impl Tables {
                 key: &key,
                 old: Some(stored),
                 new: None,
+                expired: true,
             };
             if self.commit_mutations(&[mutation]).await?.is_some() {
                 deleted += 1;

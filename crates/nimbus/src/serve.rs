@@ -291,11 +291,15 @@ fn print_banner(
 
 /// How often a time-to-live pass runs over the tables that enabled it.
 const TTL_PASS_INTERVAL: Duration = Duration::from_secs(2);
+/// How often stream records older than a day are trimmed (every this many passes).
+const STREAM_TRIM_EVERY: u32 = 30;
 
-/// Deletes expired items (time to live) until shutdown, one pass every [`TTL_PASS_INTERVAL`].
-/// A pass reads the store, so it runs on a blocking thread.
+/// Deletes expired items (time to live) until shutdown, one pass every [`TTL_PASS_INTERVAL`],
+/// and trims stream records past their day every [`STREAM_TRIM_EVERY`] passes. A pass reads
+/// the store, so it runs on a blocking thread.
 async fn expire_items(tables: Arc<Tables>, shutdown: CancellationToken) {
     let runtime = tokio::runtime::Handle::current();
+    let mut passes = 0u32;
     loop {
         tokio::select! {
             () = tokio::time::sleep(TTL_PASS_INTERVAL) => {}
@@ -306,10 +310,28 @@ async fn expire_items(tables: Arc<Tables>, shutdown: CancellationToken) {
             .map_or(0.0, |d| d.as_secs_f64());
         let tables = Arc::clone(&tables);
         let runtime = runtime.clone();
-        let pass = tokio::task::spawn_blocking(move || runtime.block_on(tables.expire_items(now)));
+        passes = passes.wrapping_add(1);
+        let trim = passes.is_multiple_of(STREAM_TRIM_EVERY);
+        let pass = tokio::task::spawn_blocking(move || {
+            runtime.block_on(async {
+                let expired = tables.expire_items(now).await;
+                let trimmed = if trim {
+                    tables.trim_streams(now).await.map(|_| ())
+                } else {
+                    Ok(())
+                };
+                (expired, trimmed)
+            })
+        });
         match pass.await {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "time to live pass failed"),
+            Ok((expired, trimmed)) => {
+                if let Err(error) = expired {
+                    tracing::warn!(%error, "time to live pass failed");
+                }
+                if let Err(error) = trimmed {
+                    tracing::warn!(%error, "stream trimming failed");
+                }
+            }
             Err(error) => tracing::error!(%error, "time to live pass panicked"),
         }
     }

@@ -7,10 +7,12 @@
 //! as DynamoDB does ("Member must satisfy enum value set").
 
 mod items;
+mod streams;
 mod tables;
 mod transact;
 
 pub use items::*;
+pub use streams::*;
 pub use tables::*;
 pub use transact::*;
 

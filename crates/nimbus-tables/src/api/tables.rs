@@ -108,6 +108,8 @@ wire_structs! {
         table_id: String,
         billing_mode_summary: BillingModeSummary,
         stream_specification: StreamSpecification,
+        latest_stream_label: String,
+        latest_stream_arn: String,
         #[serde(rename = "SSEDescription")]
         sse_description: SseDescription,
         table_class_summary: TableClassSummary,
