@@ -353,6 +353,63 @@ def test_table_time_to_live_and_encryption(nimbus_server, tmp_path, ddb):
     assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0
 
 
+STREAM_TEMPLATE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Events:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {AttributeName: id, AttributeType: S}
+      KeySchema:
+        - {AttributeName: id, KeyType: HASH}
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+Outputs:
+  TableName:
+    Value: !Ref Events
+"""
+
+
+def test_table_stream_follows_the_template(nimbus_server, tmp_path, ddb):
+    """A table's StreamSpecification gives it a stream whose records can be read; a new
+    StreamViewType on redeploy replaces the stream (DynamoDB refuses a second enabled stream,
+    so the deploy disables the old one first); removing the property disables it."""
+    app = tmp_path / "events"
+    app.mkdir()
+    template = app / "template.yaml"
+    template.write_text(STREAM_TEMPLATE)
+    stack = stack_name("stream")
+    out = deploy(nimbus_server, app, stack)
+    table = outputs(out.stdout)["TableName"]
+    described = ddb.describe_table(TableName=table)["Table"]
+    assert described["StreamSpecification"] == {"StreamEnabled": True,
+                                                 "StreamViewType": "NEW_IMAGE"}
+    first = described["LatestStreamArn"]
+    ddb.put_item(TableName=table, Item={"id": {"S": "e1"}})
+    streams = aws_client(nimbus_server, "dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=first)["StreamDescription"]["Shards"][0]
+    it = streams.get_shard_iterator(StreamArn=first, ShardId=shard["ShardId"],
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = streams.get_records(ShardIterator=it)["Records"]
+    assert [r["dynamodb"]["NewImage"] for r in records] == [{"id": {"S": "e1"}}]
+
+    template.write_text(STREAM_TEMPLATE.replace("NEW_IMAGE", "KEYS_ONLY"))
+    deploy(nimbus_server, app, stack)
+    described = ddb.describe_table(TableName=table)["Table"]
+    assert described["StreamSpecification"]["StreamViewType"] == "KEYS_ONLY"
+    assert described["LatestStreamArn"] != first
+    old = streams.describe_stream(StreamArn=first)["StreamDescription"]
+    assert old["StreamStatus"] == "DISABLED"
+
+    template.write_text(STREAM_TEMPLATE.replace(
+        "      StreamSpecification: {StreamViewType: NEW_IMAGE}\n", ""))
+    deploy(nimbus_server, app, stack)
+    assert "StreamSpecification" not in ddb.describe_table(TableName=table)["Table"]
+    assert nimbus(nimbus_server, "delete-stack", stack).returncode == 0
+
+
 INDEXED_TEMPLATE = """\
 AWSTemplateFormatVersion: '2010-09-09'
 Transform: AWS::Serverless-2016-10-31

@@ -1876,6 +1876,20 @@ fn sse_specification(sse: Json) -> Json {
     }
 }
 
+/// CloudFormation's `StreamSpecification` of a table as CreateTable takes it: the property
+/// has only `StreamViewType` (a table with it has a stream), the API also `StreamEnabled`.
+fn stream_specification(stream: Json) -> Json {
+    match stream {
+        Json::Object(mut m) => {
+            if !m.contains_key("StreamEnabled") {
+                m.insert("StreamEnabled".into(), Json::Bool(true));
+            }
+            Json::Object(m)
+        }
+        other => other,
+    }
+}
+
 /// A table's `PointInTimeRecoverySpecification`: accepted, with a warning.
 fn warn_point_in_time_recovery(r: &Resource, props: &Node, problems: &mut Problems) {
     if let Some(node) = props.get("PointInTimeRecoverySpecification") {
@@ -1953,10 +1967,10 @@ fn table(
                 continue;
             }
             if let Some(v) = opt(ctx, props, key)? {
-                let v = if *key == "SSESpecification" {
-                    sse_specification(v)
-                } else {
-                    numbers(v)
+                let v = match *key {
+                    "SSESpecification" => sse_specification(v),
+                    "StreamSpecification" => stream_specification(v),
+                    _ => numbers(v),
                 };
                 create.insert((*key).to_owned(), v);
             }
@@ -2208,7 +2222,8 @@ fn published_refs(
 }
 
 /// `Fn::GetAtt Table.StreamArn`: a table with a `StreamSpecification` has one in the format
-/// DynamoDB gives (Nimbus tables have no streams yet, which the deploy says); a table without
+/// DynamoDB gives, but its label (the stream's creation time) is only known once the table
+/// exists, so the template sees a placeholder label, which the deploy says; a table without
 /// has none, as in AWS.
 fn stream_arns(ctx: &mut Context, resources: &[&Resource], problems: &mut Problems) {
     for r in resources
@@ -2232,7 +2247,7 @@ fn stream_arns(ctx: &mut Context, resources: &[&Resource], problems: &mut Proble
             json!(format!("{table_arn}/stream/1970-01-01T00:00:00.000")),
         );
         problems.warnings.push(format!(
-            "{} (template line {}): StreamSpecification is accepted, but Nimbus tables have no streams yet: StreamArn is a placeholder",
+            "{} (template line {}): the table gets its stream, but Fn::GetAtt StreamArn is a placeholder in this deploy (the real one is DescribeTable's LatestStreamArn)",
             r.logical_id, spec.line
         ));
     }
@@ -3034,6 +3049,13 @@ Outputs:
         let mut r = run(PUBLISHED, &[], &[]).expect("resolve");
         let f = function(&r).clone();
         assert_eq!(f.config["TracingConfig"], json!({"Mode": "Active"}));
+        let Spec::Table(t) = &r.resources[0].spec else {
+            panic!("the table comes first")
+        };
+        assert_eq!(
+            t.create["StreamSpecification"],
+            json!({"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"})
+        );
         assert_eq!(f.reserved_concurrency, Some(5));
         assert_eq!(
             f.publish,
@@ -3059,7 +3081,7 @@ Outputs:
             "Canary10Percent5Minutes",
             "ProvisionedConcurrencyConfig",
             "KmsKeyArn",
-            "no streams yet",
+            "StreamArn is a placeholder",
         ] {
             assert!(warnings.contains(what), "{what}: {warnings}");
         }

@@ -599,6 +599,26 @@ impl Cloud {
         bail!("table {name} did not become ACTIVE within 30 s")
     }
 
+    /// Sends the UpdateTable `call`. A call that enables a stream on a table whose stream is
+    /// enabled (another view type) first disables it: DynamoDB refuses a second stream, so a
+    /// stream's view type changes by a new stream.
+    async fn send_table_update(&self, call: &Value) -> anyhow::Result<()> {
+        if call["StreamSpecification"]["StreamEnabled"] == json!(true) {
+            let t = self
+                .ddb("DescribeTable", &json!({"TableName": call["TableName"]}))
+                .await?;
+            if t["Table"]["StreamSpecification"]["StreamEnabled"] == json!(true) {
+                let off = json!({
+                    "TableName": call["TableName"],
+                    "StreamSpecification": {"StreamEnabled": false},
+                });
+                self.ddb("UpdateTable", &off).await?;
+            }
+        }
+        self.ddb("UpdateTable", call).await?;
+        Ok(())
+    }
+
     /// UpdateTable with what differs between `want` (CreateTable members) and the table.
     pub(super) async fn update_table(
         &self,
@@ -658,7 +678,7 @@ impl Cloud {
             undo["StreamSpecification"] = stream_now;
         }
         if update.as_object().is_some_and(|m| m.len() > 1) {
-            self.ddb("UpdateTable", &update).await?;
+            self.send_table_update(&update).await?;
             self.wait_table_active(name).await?;
             Ok(Some(undo))
         } else {
@@ -906,7 +926,7 @@ impl Cloud {
                     self.ddb("UpdateTable", call).await?;
                 }
                 if let Some(undo) = undo {
-                    self.ddb("UpdateTable", &undo).await?;
+                    self.send_table_update(&undo).await?;
                 }
                 if let Some(before) = ttl_before {
                     self.sync_ttl(&name, before.as_deref()).await?;
