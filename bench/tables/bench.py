@@ -1,7 +1,8 @@
 """Table benchmark: PutItem, GetItem and Query throughput and latency of Nimbus against dynalite,
 moto and a bare hyper server (the machine's HTTP floor), driven by wrk replaying pre-signed
-requests. Query pages of a global secondary index (QueryIndex) and TransactWriteItems are
-measured too when `--ops` names them.
+requests. Query pages of a global secondary index (QueryIndex), TransactWriteItems, PutItem into
+a table with a stream (PutItemStream) and pages of stream records (GetRecords, DynamoDB Streams)
+are measured too when `--ops` names them.
 
 Run through `bench/tables/run.sh`, which installs the tools this script expects. Every server is
 started here, seeded, checked for correct answers, measured and stopped; results go to
@@ -48,10 +49,18 @@ INDEXED_TABLE = "bench_indexed"
 INDEX = "byGroup"
 GROUP = "g0"
 TX_TABLE = "bench_tx"
+STREAM_TABLE = "bench_stream"
+STREAMS_PREFIX = "DynamoDBStreams_20120810."
+# Distinct GetRecords requests: iterators at this many different positions of the stream.
+STREAM_ITERATORS = 200
+# Per target: the shard iterators GetRecords replays (made by seed_for, used by sign_requests).
+ITERATORS: dict[str, list[str]] = {}
 
 # QueryIndex: Query pages of a global secondary index (one index partition, as Query reads one
-# table partition). TransactWriteItems: two Puts in one transaction.
-OPS = ("PutItem", "GetItem", "Query", "QueryIndex", "TransactWriteItems")
+# table partition). TransactWriteItems: two Puts in one transaction. PutItemStream: PutItem into
+# a table whose stream keeps new and old images. GetRecords: pages of 100 stream records.
+OPS = ("PutItem", "GetItem", "Query", "QueryIndex", "TransactWriteItems", "PutItemStream",
+       "GetRecords")
 # What a run measures unless `--ops` says otherwise.
 DEFAULT_OPS = ("PutItem", "GetItem", "Query")
 # Payload characters: a 170-character string makes each item ~200 bytes by DynamoDB's size rules
@@ -307,6 +316,8 @@ def op_body(op: str, i: int, rng: random.Random) -> dict:
             "ExpressionAttributeValues": {":g": {"S": GROUP}, ":s": {"S": f"s{i:08d}"}},
             "Limit": QUERY_PAGE,
         }
+    if op == "PutItemStream":
+        return {"TableName": STREAM_TABLE, "Item": put_item(i)}
     if op == "TransactWriteItems":
         return {"TransactItems": [{"Put": {"TableName": TX_TABLE, "Item": item}}
                                   for item in tx_items(i)]}
@@ -327,12 +338,20 @@ def sign_requests(target: Target, op: str, indices: list[int]) -> list[Signed]:
     auth = SigV4Auth(Credentials(target.access_key, target.secret_key), "dynamodb", REGION)
     rng = random.Random(7)
     out = []
+    operation = {"QueryIndex": "Query", "PutItemStream": "PutItem"}.get(op, op)
+    prefix = STREAMS_PREFIX if op == "GetRecords" else TARGET_PREFIX
     for i in indices:
-        body = json.dumps(op_body(op, i, rng), separators=(",", ":")).encode()
+        if op == "GetRecords":
+            # The floor answers anything: it gets a stand-in iterator.
+            iterators = ITERATORS.get(target.name) or ["none"]
+            body_json = {"ShardIterator": iterators[i % len(iterators)], "Limit": QUERY_PAGE}
+        else:
+            body_json = op_body(op, i, rng)
+        body = json.dumps(body_json, separators=(",", ":")).encode()
         request = AWSRequest(method="POST", url=target.url, data=body, headers={
             "Host": target.host,
             "Content-Type": "application/x-amz-json-1.0",
-            "X-Amz-Target": TARGET_PREFIX + ("Query" if op == "QueryIndex" else op),
+            "X-Amz-Target": prefix + operation,
         })
         auth.add_auth(request)
         headers = [(k, v) for k, v in request.headers.items()]
@@ -385,6 +404,17 @@ def create_tables(client) -> None:
         BillingMode="PAY_PER_REQUEST",
     )
     specs.append((INDEXED_TABLE, []))
+    try:
+        client.create_table(
+            TableName=STREAM_TABLE,
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        specs.append((STREAM_TABLE, []))
+    except Exception as e:  # noqa: BLE001 - the stream operations' checks then fail, reported
+        log(f"  no table with a stream: {e}")
     for name, _ in specs:
         for _ in range(600):
             status = client.describe_table(TableName=name)["Table"]["TableStatus"]
@@ -441,6 +471,16 @@ def check(target: Target, op: str, signed: list[Signed], indices: list[int], cli
             items = answer.get("Items", [])
             if len(items) != QUERY_PAGE or items[0] != indexed_item(i):
                 raise RuntimeError(f"{target.name} QueryIndex: {len(items)} items or wrong first")
+        elif op == "PutItemStream":
+            got = client.get_item(TableName=STREAM_TABLE, Key={"pk": put_item(i)["pk"]},
+                                  ConsistentRead=True)
+            if got.get("Item") != put_item(i):
+                raise RuntimeError(f"{target.name} PutItemStream put{i:08d}: not readable")
+        elif op == "GetRecords":
+            records = answer.get("Records", [])
+            if len(records) != QUERY_PAGE or any("Keys" not in r["dynamodb"] for r in records):
+                raise RuntimeError(f"{target.name} GetRecords: {len(records)} records "
+                                   f"({data[:200]!r})")
         elif op == "TransactWriteItems":
             for item in tx_items(i):
                 got = client.get_item(TableName=TX_TABLE, Key={"pk": item["pk"]},
@@ -561,8 +601,10 @@ def run_wrk(target: Target, op: str, conns: int, duration: int, request_file: Pa
 
 def op_indices(op: str, args) -> list[int]:
     n = args.requests
-    if op in ("PutItem", "TransactWriteItems"):
+    if op in ("PutItem", "TransactWriteItems", "PutItemStream"):
         return list(range(n))
+    if op == "GetRecords":
+        return [i % STREAM_ITERATORS for i in range(n)]
     if op == "GetItem":
         indices = [i % args.items for i in range(n)]
         random.Random(1).shuffle(indices)
@@ -582,11 +624,46 @@ def seed_for(op: str, target: Target, client, args) -> None:
         seed(client, INDEXED_TABLE, [indexed_item(i) for i in range(args.query_items)])
         log(f"  {target.name}: seeded {args.query_items} items into index {INDEX} of "
             f"{INDEXED_TABLE} in {time.time() - t0:.1f} s")
+    elif op == "GetRecords":
+        t0 = time.time()
+        items = [query_item(i) for i in range(args.query_items)]
+        for item in items:
+            item["pk"] = {"S": item["sk"]["S"]}
+        seed(client, STREAM_TABLE, items)
+        ITERATORS[target.name] = stream_iterators(target, client)
+        log(f"  {target.name}: {args.query_items} writes to {STREAM_TABLE}, "
+            f"{len(ITERATORS[target.name])} iterators in {time.time() - t0:.1f} s")
     elif op == "Query":
         t0 = time.time()
         seed(client, QUERY_TABLE, [query_item(i) for i in range(args.query_items)])
         log(f"  {target.name}: seeded {args.query_items} items into partition "
             f"{QUERY_PARTITION} of {QUERY_TABLE} in {time.time() - t0:.1f} s")
+
+
+def stream_iterators(target: Target, client) -> list[str]:
+    """Shard iterators at STREAM_ITERATORS different records of the stream table, each with at
+    least a page of records after it."""
+    session = botocore.session.get_session()
+    streams = session.create_client(
+        "dynamodbstreams", region_name=REGION, endpoint_url=target.url.rstrip("/"),
+        aws_access_key_id=target.access_key, aws_secret_access_key=target.secret_key)
+    arn = client.describe_table(TableName=STREAM_TABLE)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    numbers = []
+    while it:
+        page = streams.get_records(ShardIterator=it, Limit=1000)
+        numbers += [r["dynamodb"]["SequenceNumber"] for r in page["Records"]]
+        if not page["Records"]:
+            break
+        it = page.get("NextShardIterator")
+    starts = numbers[: max(1, len(numbers) - QUERY_PAGE)]
+    step = max(1, len(starts) // STREAM_ITERATORS)
+    return [streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                       ShardIteratorType="AT_SEQUENCE_NUMBER",
+                                       SequenceNumber=n)["ShardIterator"]
+            for n in starts[::step][:STREAM_ITERATORS]]
 
 
 def run_all(targets: list[Target], args, logdir: Path, scratch: Path) -> list[Point]:
@@ -706,6 +783,8 @@ def report(points: list[Point], targets: list[Target], meta: dict) -> tuple[str,
             "Query": f" (pages of {QUERY_PAGE} items)",
             "QueryIndex": f" (pages of {QUERY_PAGE} items of a global secondary index)",
             "TransactWriteItems": " (two Puts per transaction)",
+            "PutItemStream": " (into a table with a NEW_AND_OLD_IMAGES stream)",
+            "GetRecords": f" (pages of {QUERY_PAGE} stream records)",
         }.get(op, "")
         lines.append(f"### {op}{detail}")
         lines.append("")
