@@ -348,6 +348,16 @@ mod tests {
         items
     }
 
+    /// A non-durable group-commit writer over `engine`, as the tests drive it directly.
+    fn test_writer(engine: &Arc<FjallEngine>) -> Writer<FjallEngine> {
+        Writer {
+            engine: Arc::clone(engine),
+            durable: false,
+            max_group: MAX_GROUP,
+            logs: Mutex::default(),
+        }
+    }
+
     fn counter(values: &[i64]) -> Vec<u8> {
         values.iter().flat_map(|v| v.to_be_bytes()).collect()
     }
@@ -392,12 +402,7 @@ mod tests {
 
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = Arc::new(FjallEngine::open(dir.path(), 1 << 20).expect("open"));
-        let writer = Writer {
-            engine: Arc::clone(&engine),
-            durable: false,
-            max_group: MAX_GROUP,
-            logs: Mutex::default(),
-        };
+        let writer = test_writer(&engine);
         let mut answers = Vec::new();
         let mut commits = Vec::new();
         for batch in batches {
@@ -458,12 +463,7 @@ mod tests {
         };
         {
             let engine = Arc::new(FjallEngine::open(dir.path(), 1 << 20).expect("open"));
-            let writer = Writer {
-                engine: Arc::clone(&engine),
-                durable: false,
-                max_group: MAX_GROUP,
-                logs: Mutex::default(),
-            };
+            let writer = test_writer(&engine);
             group(&writer, &[b"a", b"b"]);
             group(&writer, &[b"c"]);
             // Trimming keeps the newest entry, from which numbering resumes.
@@ -479,12 +479,7 @@ mod tests {
             engine.flush().expect("flush");
         }
         let engine = Arc::new(FjallEngine::open(dir.path(), 1 << 20).expect("reopen"));
-        let writer = Writer {
-            engine: Arc::clone(&engine),
-            durable: false,
-            max_group: MAX_GROUP,
-            logs: Mutex::default(),
-        };
+        let writer = test_writer(&engine);
         group(&writer, &[b"d"]);
         assert_eq!(
             numbers(&engine),

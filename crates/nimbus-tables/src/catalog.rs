@@ -230,7 +230,7 @@ impl TableMeta {
 
     /// `arn:aws:dynamodb:{region}:{account}:table/{name}`.
     pub fn arn(&self, region: &str, account: &str) -> String {
-        format!("arn:aws:dynamodb:{region}:{account}:table/{}", self.name)
+        table_arn(region, account, &self.name)
     }
 
     /// The table id as DynamoDB shows it (a UUID).
@@ -297,7 +297,7 @@ impl TableMeta {
             }),
             table_size_bytes: Some(counters.bytes),
             item_count: Some(counters.items),
-            table_arn: Some(arn),
+            table_arn: Some(arn.clone()),
             table_id: Some(self.table_id()),
             billing_mode_summary: (pay_per_request || self.billing_mode_given).then(|| {
                 BillingModeSummary {
@@ -339,6 +339,11 @@ impl TableMeta {
             local_secondary_indexes: (!local.is_empty()).then_some(local),
         }
     }
+}
+
+/// `arn:aws:dynamodb:{region}:{account}:table/{name}`, also of a deleted table's stream.
+pub(crate) fn table_arn(region: &str, account: &str, name: &str) -> String {
+    format!("arn:aws:dynamodb:{region}:{account}:table/{name}")
 }
 
 impl KeySchema {

@@ -181,30 +181,36 @@ pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> Result<(WriteBatch, 
             delta.items -= 1;
             delta.bytes -= old.size as i64;
         }
-        let changed = match m.new {
+        // A stream gets a record of each change (sets compare in any order), made from the
+        // encodings the write has anyway.
+        let stream = meta.enabled_stream();
+        let mut record = |new_bytes: Option<&[u8]>| {
+            if let Some(stream) = stream {
+                let now = *now_millis.get_or_insert_with(crate::now_millis);
+                batch.append(
+                    keys::stream_log(&stream.id),
+                    streams::record(stream, m, new_bytes, now),
+                );
+            }
+        };
+        match m.new {
             Some(item) => {
+                let bytes = itemcodec::encode(item);
+                if stream.is_some()
+                    && m.old
+                        .is_none_or(|old| old.bytes != bytes && old.item != *item)
+                {
+                    record(Some(&bytes));
+                }
                 delta.items += 1;
                 delta.bytes += itemcodec::item_size(item) as i64;
-                let bytes = itemcodec::encode(item);
-                // Only a stream needs to know (sets compare in any order).
-                let changed = meta.enabled_stream().is_some()
-                    && m.old
-                        .is_none_or(|old| old.bytes != bytes && old.item != *item);
                 batch.put(m.key.store_key.clone(), bytes);
-                changed
             }
             None if m.old.is_some() => {
+                record(None);
                 batch.delete(m.key.store_key.clone());
-                true
             }
-            None => false,
-        };
-        if changed && let Some(stream) = meta.enabled_stream() {
-            let now = *now_millis.get_or_insert_with(streams::now_millis);
-            batch.append(
-                keys::stream_log(&stream.id),
-                streams::record(stream, m, now),
-            );
+            None => {}
         }
         let mut units = 0.0;
         for index in &meta.indexes {

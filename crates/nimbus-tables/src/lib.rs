@@ -142,11 +142,16 @@ fn to_json<T: serde::Serialize>(output: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(output).map_err(|e| TablesError::Internal(format!("encode response: {e}")))
 }
 
-fn now_epoch_seconds() -> f64 {
+/// The current time in epoch milliseconds.
+fn now_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| (d.as_millis() as f64) / 1000.0)
-        .unwrap_or(0.0)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The current time in epoch seconds, to the millisecond.
+fn now_epoch_seconds() -> f64 {
+    now_millis() as f64 / 1000.0
 }
 
 #[cfg(test)]

@@ -28,15 +28,15 @@
 use std::ops::{Bound, ControlFlow};
 
 use nimbus_store::{Direction, KeyRange, WriteBatch, append_key, append_number};
-use nimbus_tables_model::{Item, itemcodec};
+use nimbus_tables_model::itemcodec;
 
 use crate::api::*;
-use crate::catalog::{RetiredStream, StreamMeta, TableMeta};
+use crate::catalog::{RetiredStream, StreamMeta, TableMeta, table_arn};
 use crate::error::{Result, TablesError};
 use crate::items::Mutation;
 use crate::op::parse_body;
 use crate::validate::{Violations, required};
-use crate::{Tables, keys};
+use crate::{Tables, keys, now_millis};
 
 /// How long records and disabled streams are kept (DynamoDB: 24 hours).
 pub const RETENTION_SECONDS: f64 = 24.0 * 3600.0;
@@ -57,13 +57,6 @@ const REMOVE: u8 = 3;
 const BY_TIME_TO_LIVE: u8 = 1;
 const HEADER: usize = 11;
 
-/// The current time in epoch milliseconds.
-pub(crate) fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 impl TableMeta {
     /// The latest stream, while it is enabled.
     pub(crate) fn enabled_stream(&self) -> Option<&StreamMeta> {
@@ -72,15 +65,17 @@ impl TableMeta {
 }
 
 impl StreamMeta {
-    /// A new, enabled stream created at `now` (epoch seconds).
-    pub(crate) fn new(view_type: &str, now: f64) -> StreamMeta {
-        StreamMeta {
+    /// The new stream that `spec` enables at `now` (epoch seconds) for a table being created
+    /// or updated, or `None` when it enables none.
+    pub(crate) fn enabled_by(spec: Option<&StreamSpecification>, now: f64) -> Option<StreamMeta> {
+        let spec = spec.filter(|s| s.stream_enabled == Some(true))?;
+        Some(StreamMeta {
             id: *uuid::Uuid::new_v4().as_bytes(),
             label: label_of(now),
-            view_type: view_type.to_string(),
+            view_type: spec.stream_view_type.clone()?,
             created: now,
             disabled: None,
-        }
+        })
     }
 
     /// `<table ARN>/stream/<label>`.
@@ -93,7 +88,7 @@ impl StreamMeta {
         format!(
             "shardId-{:020}-{}",
             (self.created * 1000.0) as u64,
-            hex(&self.id[..4])
+            hex::encode(&self.id[..4])
         )
     }
 
@@ -118,18 +113,20 @@ fn label_of(epoch_seconds: f64) -> String {
         .unwrap_or_else(|| "1970-01-01T00:00:00.000".into())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The wire form of a record number: DynamoDB's sequence numbers are 21 to 40 digits.
 fn sequence_number(n: u64) -> String {
     format!("{n:021}")
 }
 
 /// The stream record of `m` (a change: the caller checked that the item changed), created at
-/// `now` (epoch milliseconds), with the images `stream`'s view type keeps.
-pub(crate) fn record(stream: &StreamMeta, m: &Mutation<'_>, now: u64) -> Vec<u8> {
+/// `now` (epoch milliseconds), with the images `stream`'s view type keeps; `new_bytes` is the
+/// encoding of `m.new`, already made for the item's own write.
+pub(crate) fn record(
+    stream: &StreamMeta,
+    m: &Mutation<'_>,
+    new_bytes: Option<&[u8]>,
+    now: u64,
+) -> Vec<u8> {
     let event = match (m.old, m.new) {
         (None, _) => INSERT,
         (Some(_), Some(_)) => MODIFY,
@@ -140,26 +137,26 @@ pub(crate) fn record(stream: &StreamMeta, m: &Mutation<'_>, now: u64) -> Vec<u8>
     out.push(event);
     out.push(if m.expired { BY_TIME_TO_LIVE } else { 0 });
     out.extend_from_slice(&now.to_be_bytes());
-    section(&mut out, b'K', &m.key.attributes);
+    section(&mut out, b'K', &itemcodec::encode(&m.key.attributes));
     let view = stream.view_type.as_str();
     if matches!(view, "NEW_IMAGE" | "NEW_AND_OLD_IMAGES")
-        && let Some(new) = m.new
+        && let Some(new) = new_bytes
     {
         section(&mut out, b'N', new);
     }
     if matches!(view, "OLD_IMAGE" | "NEW_AND_OLD_IMAGES")
         && let Some(old) = m.old
     {
-        section(&mut out, b'O', &old.item);
+        section(&mut out, b'O', &old.bytes);
     }
     out
 }
 
-fn section(out: &mut Vec<u8>, tag: u8, item: &Item) {
-    let bytes = itemcodec::encode(item);
+/// Appends one section: its tag, the length of `item` (an item encoding) and `item`.
+fn section(out: &mut Vec<u8>, tag: u8, item: &[u8]) {
     out.push(tag);
-    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-    out.extend_from_slice(&bytes);
+    out.extend_from_slice(&(item.len() as u32).to_be_bytes());
+    out.extend_from_slice(item);
 }
 
 /// The creation time (epoch milliseconds) of stored record bytes.
@@ -211,7 +208,7 @@ fn decode_record(bytes: &[u8], n: u64, stream: &StreamMeta, region: &str) -> Res
         .sum::<usize>();
     let by_ttl = bytes[2] & BY_TIME_TO_LIVE != 0;
     Ok(Record {
-        event_id: Some(format!("{}{n:016x}", hex(&stream.id[..8]))),
+        event_id: Some(format!("{}{n:016x}", hex::encode(&stream.id[..8]))),
         event_name: Some(event.into()),
         event_version: Some("1.1".into()),
         event_source: Some("aws:dynamodb".into()),
@@ -248,7 +245,7 @@ impl Iterator {
         format!(
             "{}|1|{}{:016x}{:016x}",
             self.arn,
-            hex(&self.id),
+            hex::encode(self.id),
             self.next,
             self.issued
         )
@@ -260,10 +257,7 @@ impl Iterator {
         if payload.len() != 64 || !payload.is_ascii() {
             return None;
         }
-        let mut id = [0u8; 16];
-        for (i, byte) in id.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&payload[2 * i..2 * i + 2], 16).ok()?;
-        }
+        let id = hex::decode(&payload[..32]).ok()?.try_into().ok()?;
         Some(Iterator {
             arn: arn.to_string(),
             id,
@@ -392,16 +386,6 @@ impl Tables {
         found.into_iter().collect()
     }
 
-    /// A new stream for a table being created or updated, or `None` when `spec` does not
-    /// enable one.
-    pub(crate) fn created_stream(
-        spec: Option<&StreamSpecification>,
-        now: f64,
-    ) -> Option<StreamMeta> {
-        let spec = spec.filter(|s| s.stream_enabled == Some(true))?;
-        Some(StreamMeta::new(spec.stream_view_type.as_deref()?, now))
-    }
-
     pub fn list_streams(&self, input: ListStreamsInput) -> Result<ListStreamsOutput> {
         let mut v = Violations::new();
         v.range(input.limit, "limit", 1, Some(MAX_LIST));
@@ -410,37 +394,27 @@ impl Tables {
         }
         v.finish()?;
         let limit = input.limit.unwrap_or(MAX_LIST) as usize;
-        let table_arn = |name: &str| {
-            format!(
-                "arn:aws:dynamodb:{}:{}:table/{name}",
-                self.config.region, self.config.account_id
-            )
-        };
         // Streams of tables and of deleted tables, by table name and then age.
-        let mut all: Vec<(String, f64, StreamSummary)> = Vec::new();
+        let mut all: Vec<(f64, StreamSummary)> = Vec::new();
         let mut add = |table: &str, stream: &StreamMeta| {
+            let table_arn = table_arn(&self.config.region, &self.config.account_id, table);
             all.push((
-                table.to_string(),
                 stream.created,
                 StreamSummary {
-                    stream_arn: Some(stream.arn(&table_arn(table))),
+                    stream_arn: Some(stream.arn(&table_arn)),
                     table_name: Some(table.to_string()),
                     stream_label: Some(stream.label.clone()),
                 },
             ));
         };
-        let mut metas = Vec::new();
-        match &input.table_name {
-            Some(name) => metas.extend(self.find_table(name)?.map(|(meta, _)| Ok(meta))),
-            None => self.store.scan(
-                &keys::catalog_range(),
-                Direction::Forward,
-                &mut |_, bytes| {
-                    metas.push(TableMeta::decode(bytes));
-                    ControlFlow::Continue(())
-                },
-            )?,
-        }
+        let metas = match &input.table_name {
+            Some(name) => self
+                .find_table(name)?
+                .map(|(meta, _)| Ok(meta))
+                .into_iter()
+                .collect(),
+            None => self.table_entries()?,
+        };
         let table_found = !metas.is_empty();
         for meta in metas {
             let meta = meta?;
@@ -460,8 +434,12 @@ impl Tables {
         for r in &retired {
             add(&r.table, &r.stream);
         }
-        all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        let all: Vec<StreamSummary> = all.into_iter().map(|(_, _, s)| s).collect();
+        all.sort_by(|(a_created, a), (b_created, b)| {
+            a.table_name
+                .cmp(&b.table_name)
+                .then(a_created.total_cmp(b_created))
+        });
+        let all: Vec<StreamSummary> = all.into_iter().map(|(_, s)| s).collect();
         let start = match &input.exclusive_start_stream_arn {
             Some(arn) => all
                 .iter()
@@ -570,7 +548,6 @@ impl Tables {
                 input.shard_id.unwrap_or_default()
             )));
         }
-        let bounds = self.log_bounds(&stream)?;
         let number = |text: Option<&str>| -> Result<u64> {
             let text = text.ok_or_else(|| {
                 TablesError::validation(format!(
@@ -582,8 +559,9 @@ impl Tables {
         };
         let next = match kind.as_str() {
             "TRIM_HORIZON" => 0,
-            "LATEST" => bounds.next(),
+            "LATEST" => self.log_bounds(&stream)?.next(),
             "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER" => {
+                let bounds = self.log_bounds(&stream)?;
                 let n = number(input.sequence_number.as_deref())?;
                 let after = kind == "AFTER_SEQUENCE_NUMBER";
                 if n < bounds.start() && bounds.first.is_some() {
@@ -709,19 +687,11 @@ impl Tables {
     /// record, from which the store numbers the next) and streams disabled longer ago than
     /// that. Returns how many records were deleted.
     pub async fn trim_streams(&self, now: f64) -> Result<usize> {
-        let mut metas = Vec::new();
-        self.store.scan(
-            &keys::catalog_range(),
-            Direction::Forward,
-            &mut |_, bytes| {
-                if let Ok(meta) = TableMeta::decode(bytes)
-                    && !meta.streams.is_empty()
-                {
-                    metas.push(meta);
-                }
-                ControlFlow::Continue(())
-            },
-        )?;
+        let metas = self
+            .table_entries()?
+            .into_iter()
+            .flatten()
+            .filter(|meta| !meta.streams.is_empty());
         let cutoff = now - RETENTION_SECONDS;
         let mut trimmed = 0;
         for retired in self.retired_streams(None)? {

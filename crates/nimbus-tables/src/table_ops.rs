@@ -142,6 +142,21 @@ impl Tables {
         )))
     }
 
+    /// Every catalog entry, decoded (an undecodable one as its error, for the caller to skip
+    /// or report).
+    pub(crate) fn table_entries(&self) -> Result<Vec<Result<TableMeta>>> {
+        let mut entries = Vec::new();
+        self.store.scan(
+            &keys::catalog_range(),
+            Direction::Forward,
+            &mut |_, bytes| {
+                entries.push(TableMeta::decode(bytes));
+                ControlFlow::Continue(())
+            },
+        )?;
+        Ok(entries)
+    }
+
     pub async fn create_table(&self, input: CreateTableInput) -> Result<CreateTableOutput> {
         let mut v = Violations::new();
         v.required(&input.attribute_definitions, "attributeDefinitions");
@@ -238,7 +253,7 @@ impl Tables {
             _ => Throughput::default(),
         };
         let created = now_epoch_seconds();
-        let streams = Tables::created_stream(input.stream_specification.as_ref(), created)
+        let streams = StreamMeta::enabled_by(input.stream_specification.as_ref(), created)
             .into_iter()
             .collect();
         let meta = TableMeta {
@@ -1339,7 +1354,7 @@ fn change_stream(meta: &mut TableMeta, spec: &StreamSpecification, now: f64) -> 
             meta.name
         ))),
         _ => {
-            match Tables::created_stream(Some(spec), now) {
+            match StreamMeta::enabled_by(Some(spec), now) {
                 Some(stream) => meta.streams.push(stream),
                 None => {
                     if let Some(latest) = meta.streams.last_mut() {

@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use nimbus_store::Direction;
 use nimbus_tables_model::{AttributeValue, itemcodec};
 
-use crate::catalog::TableMeta;
 use crate::error::Result;
 use crate::items::{Mutation, Stored};
 use crate::{Tables, keys};
@@ -67,19 +66,13 @@ impl Tables {
     /// One pass of time to live at `now` (epoch seconds) over every table that enabled it:
     /// deletes the expired items found and returns how many were deleted.
     pub async fn expire_items(&self, now: f64) -> Result<usize> {
-        let mut tables = Vec::new();
-        self.store.scan(
-            &keys::catalog_range(),
-            Direction::Forward,
-            &mut |_, bytes| {
-                if let Ok(meta) = TableMeta::decode(bytes)
-                    && meta.ttl_attribute.is_some()
-                {
-                    tables.push(meta.name);
-                }
-                ControlFlow::Continue(())
-            },
-        )?;
+        let tables: Vec<String> = self
+            .table_entries()?
+            .into_iter()
+            .flatten()
+            .filter(|meta| meta.ttl_attribute.is_some())
+            .map(|meta| meta.name)
+            .collect();
         let mut deleted = 0;
         for name in tables {
             // Gone or changed since the catalog was read: the next pass sees it as it is.
