@@ -313,6 +313,16 @@ def unique_name(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
+def S(v):
+    """A string AttributeValue in DynamoDB JSON."""
+    return {"S": v}
+
+
+def N(v):
+    """A number AttributeValue in DynamoDB JSON."""
+    return {"N": str(v)}
+
+
 @pytest.fixture
 def table_name():
     return unique_name()

@@ -32,6 +32,16 @@ def ddb(nimbus_server):
     return aws_client(nimbus_server, "dynamodb")
 
 
+def template_project(tmp_path, name, text):
+    """A project `name` holding only a template.yaml with `text`; returns the template's path
+    (its parent is the project to deploy)."""
+    app = tmp_path / name
+    app.mkdir()
+    template = app / "template.yaml"
+    template.write_text(text)
+    return template
+
+
 def invoke(lam, name, qualifier=None):
     kwargs = {"Qualifier": qualifier} if qualifier else {}
     r = lam.invoke(FunctionName=name, Payload=b"{}", **kwargs)
@@ -332,10 +342,8 @@ def test_table_time_to_live_and_encryption(nimbus_server, tmp_path, ddb):
     """A CloudFormation table's TimeToLiveSpecification is applied (and removed with the
     property), its SSESpecification reaches the table, and PointInTimeRecoverySpecification
     is accepted with a warning."""
-    app = tmp_path / "sessions"
-    app.mkdir()
-    template = app / "template.yaml"
-    template.write_text(TABLE_TEMPLATE)
+    template = template_project(tmp_path, "sessions", TABLE_TEMPLATE)
+    app = template.parent
     stack = stack_name("ttl")
     out = deploy(nimbus_server, app, stack)
     assert "PointInTimeRecoverySpecification is accepted but not honoured" in out.stdout \
@@ -376,10 +384,8 @@ def test_table_stream_follows_the_template(nimbus_server, tmp_path, ddb):
     """A table's StreamSpecification gives it a stream whose records can be read; a new
     StreamViewType on redeploy replaces the stream (DynamoDB refuses a second enabled stream,
     so the deploy disables the old one first); removing the property disables it."""
-    app = tmp_path / "events"
-    app.mkdir()
-    template = app / "template.yaml"
-    template.write_text(STREAM_TEMPLATE)
+    template = template_project(tmp_path, "events", STREAM_TEMPLATE)
+    app = template.parent
     stack = stack_name("stream")
     out = deploy(nimbus_server, app, stack)
     table = outputs(out.stdout)["TableName"]
@@ -437,11 +443,9 @@ Outputs:
 def test_table_global_indexes_follow_the_template(nimbus_server, tmp_path, ddb):
     """Global secondary indexes are created with the table, and a changed template adds and
     removes them on the existing table (its items stay)."""
-    app = tmp_path / "indexed"
-    app.mkdir()
-    template = app / "template.yaml"
-    template.write_text(INDEXED_TEMPLATE.replace("INDEXKEY", "customer")
-                        .replace("INDEXNAME", "byCustomer"))
+    template = template_project(tmp_path, "indexed", INDEXED_TEMPLATE.replace(
+        "INDEXKEY", "customer").replace("INDEXNAME", "byCustomer"))
+    app = template.parent
     stack = stack_name("gsi")
     table = outputs(deploy(nimbus_server, app, stack).stdout)["TableName"]
     ddb.put_item(TableName=table, Item={"id": {"S": "1"}, "customer": {"S": "c1"},

@@ -12,15 +12,7 @@ import pytest
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from conftest import error_code, error_message, unique_name
-
-
-def S(v):
-    return {"S": v}
-
-
-def N(v):
-    return {"N": str(v)}
+from conftest import N, S, error_code, error_message, unique_name
 
 
 @pytest.fixture

@@ -34,19 +34,11 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from conftest import _client_kwargs, error_code, unique_name, wait_active
+from conftest import N, S, _client_kwargs, error_code, unique_name, wait_active
 
 VIEW_TYPES = ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
 LABEL_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?"
 STATUS_TIMEOUT = 10.0
-
-
-def S(v):
-    return {"S": v}
-
-
-def N(v):
-    return {"N": str(v)}
 
 
 def _spec(view_type):

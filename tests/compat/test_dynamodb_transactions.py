@@ -13,15 +13,7 @@ import threading
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import error_code, error_message, unique_name
-
-
-def S(v):
-    return {"S": v}
-
-
-def N(v):
-    return {"N": str(v)}
+from conftest import N, S, error_code, error_message, unique_name
 
 
 @pytest.fixture
