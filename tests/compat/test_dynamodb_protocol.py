@@ -71,6 +71,79 @@ def test_empty_body_list_tables(ddb_raw):
     assert resp.status_code == 200
 
 
+def test_no_body_at_all(ddb_raw):
+    # Every SDK sends "{}" for an operation without input; nothing at all is not JSON.
+    resp = ddb_raw.call("ListTables", None, raw_body=b"")
+    assert resp.status_code == 400
+    assert resp.json() == {"__type": "com.amazon.coral.service#SerializationException"}
+
+
+MAP = "Start of structure or map found where not expected"
+FIELD = "Unexpected field type"
+VALUE = "Unexpected value type in payload"
+MODEL = "com.amazonaws.dynamodb.v20120810"
+
+
+# A value of the wrong JSON type is a SerializationException whose text names the token found
+# and the model's Java type; lists, maps and structures have texts that depend on whether they
+# are a field or a member of a list or map. These texts are what DynamoDB answers (the AWS-
+# recorded test suites of DynamoDB emulators check them the same way).
+@pytest.mark.parametrize("operation, body, message", [
+    ("ListTables", {"ExclusiveStartTableName": True}, "TRUE_VALUE cannot be converted to String"),
+    ("ListTables", {"ExclusiveStartTableName": 34.56}, "DECIMAL_VALUE cannot be converted to String"),
+    ("ListTables", {"ExclusiveStartTableName": []}, "Unrecognized collection type class java.lang.String"),
+    ("ListTables", {"ExclusiveStartTableName": {}}, MAP),
+    ("ListTables", {"Limit": "23"}, "STRING_VALUE cannot be converted to Integer"),
+    ("ListTables", {"Limit": False}, "FALSE_VALUE cannot be converted to Integer"),
+    ("GetItem", {"ConsistentRead": "23"}, "Unexpected token received from parser"),
+    ("GetItem", {"ConsistentRead": 23}, "NUMBER_VALUE cannot be converted to Boolean"),
+    ("GetItem", {"AttributesToGet": 23}, FIELD),
+    ("GetItem", {"AttributesToGet": {}}, MAP),
+    ("GetItem", {"Key": True}, FIELD),
+    ("GetItem", {"Key": []},
+     f"Unrecognized collection type java.util.Map<java.lang.String, {MODEL}.AttributeValue>"),
+    ("GetItem", {"Key": {"a": "23"}}, VALUE),
+    ("GetItem", {"Key": {"a": []}}, f"Unrecognized collection type class {MODEL}.AttributeValue"),
+    ("GetItem", {"Key": {"a": {"S": 23}}}, "NUMBER_VALUE cannot be converted to String"),
+    ("GetItem", {"Key": {"a": {"B": True}}}, "only base-64-encoded strings are convertible to bytes"),
+    ("GetItem", {"Key": {"a": {"B": "23456"}}},
+     "Base64 encoded length is expected a multiple of 4 bytes but found: 5"),
+    ("GetItem", {"Key": {"a": {"BOOL": 34.56}}}, "DECIMAL_VALUE cannot be converted to Boolean"),
+    ("GetItem", {"Key": {"a": {"L": [23]}}}, VALUE),
+    ("GetItem", {"Key": {"a": {"M": 23}}}, FIELD),
+    ("GetItem", {"Key": {"a": {"SS": [True]}}}, "TRUE_VALUE cannot be converted to String"),
+    ("GetItem", {"ExpressionAttributeNames": []},
+     "Unrecognized collection type java.util.Map<java.lang.String, java.lang.String>"),
+    ("PutItem", {"Expected": {"a": "23"}}, VALUE),
+    ("PutItem", {"Expected": {"a": []}},
+     f"Unrecognized collection type class {MODEL}.ExpectedAttributeValue"),
+    ("PutItem", {"Expected": {"a": {"Value": "23"}}}, FIELD),
+    ("PutItem", {"Expected": {"a": {"Value": {"L": ["23"]}}}}, VALUE),
+    ("PutItem", {"ExpressionAttributeValues": 23}, FIELD),
+    ("CreateTable", {"ProvisionedThroughput": True}, FIELD),
+    ("CreateTable", {"ProvisionedThroughput": []},
+     f"Unrecognized collection type class {MODEL}.ProvisionedThroughput"),
+    ("CreateTable", {"ProvisionedThroughput": {"ReadCapacityUnits": "23"}},
+     "STRING_VALUE cannot be converted to Long"),
+    ("CreateTable", {"KeySchema": ["23"]}, VALUE),
+    ("CreateTable", {"GlobalSecondaryIndexes": [[]]},
+     f"Unrecognized collection type class {MODEL}.GlobalSecondaryIndex"),
+    ("BatchGetItem", {"RequestItems": {"t": {"Keys": ["23"]}}},
+     "class sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl cannot be cast to class "
+     "java.lang.Class (sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl and "
+     "java.lang.Class are in module java.base of loader 'bootstrap')"),
+    ("BatchWriteItem", {"RequestItems": []},
+     f"Unrecognized collection type java.util.Map<java.lang.String, "
+     f"java.util.List<{MODEL}.WriteRequest>>"),
+    ("TagResource", {"Tags": [[]]}, f"Unrecognized collection type class {MODEL}.Tag"),
+])
+def test_wrong_json_types_are_serialization_errors(ddb_raw, operation, body, message):
+    resp = ddb_raw.call(operation, body)
+    assert resp.status_code == 400, resp.text
+    assert resp.json() == {"__type": "com.amazon.coral.service#SerializationException",
+                           "Message": message}
+
+
 def test_binary_is_base64_on_the_wire(ddb_raw, make_table):
     name = make_table(hash=("pk", "B"))
     resp = ddb_raw.call("PutItem", {"TableName": name, "Item": {"pk": {"B": "AAH/"}, "v": {"BS": ["AQ=="]}}})

@@ -183,7 +183,10 @@ impl AwsError {
                     format!("{}#{}", self.namespace, self.code)
                 };
                 body.insert("__type".into(), error_type.into());
-                body.insert(self.message_key.into(), self.message.clone().into());
+                // An error without a message (a body that is not JSON at all) has only its type.
+                if !self.message.is_empty() {
+                    body.insert(self.message_key.into(), self.message.clone().into());
+                }
             }
             Protocol::RestJson => {
                 let kind = if self.status.is_server_error() {

@@ -15,6 +15,7 @@ use crate::expr::{
     UpdateExpression,
 };
 use crate::value::AttributeValue;
+use crate::wire::NotAList;
 
 /// `ComparisonOperator` of the legacy conditions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +145,9 @@ impl AttributeAction {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ExpectedAttributeValue {
+    /// Refuses a JSON list in place of this structure (see [`NotAList`]).
+    #[serde(rename = "\u{0}", skip_serializing)]
+    not_a_list: Option<NotAList>,
     /// `Value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<AttributeValue>,
@@ -162,6 +166,9 @@ pub struct ExpectedAttributeValue {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LegacyCondition {
+    /// Refuses a JSON list in place of this structure (see [`NotAList`]).
+    #[serde(rename = "\u{0}", skip_serializing)]
+    not_a_list: Option<NotAList>,
     /// `AttributeValueList`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute_value_list: Option<Vec<AttributeValue>>,
@@ -174,6 +181,9 @@ pub struct LegacyCondition {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AttributeValueUpdate {
+    /// Refuses a JSON list in place of this structure (see [`NotAList`]).
+    #[serde(rename = "\u{0}", skip_serializing)]
+    not_a_list: Option<NotAList>,
     /// `Value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<AttributeValue>,

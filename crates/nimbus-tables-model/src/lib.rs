@@ -11,6 +11,7 @@
 //! | [`keycodec`] | order-preserving, self-delimiting key encoding (Query = range scan) |
 //! | [`itemcodec`] | compact binary item encoding; DynamoDB item sizes |
 //! | [`expr`] | expression parsers, evaluation, `#name`/`:value` tracking |
+//! | [`wire`] | DynamoDB's `SerializationException` texts for JSON of the wrong type |
 //! | [`legacy`] | `Expected`, `AttributeUpdates`, `KeyConditions`, filters, `AttributesToGet` |
 //!
 //! Every error is an [`Error`]: `Serialization` and `Validation` carry DynamoDB's own messages
@@ -23,6 +24,7 @@ pub mod keycodec;
 pub mod legacy;
 pub mod number;
 pub mod value;
+pub mod wire;
 
 pub use error::{Error, Result};
 pub use number::Number;

@@ -32,6 +32,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::number::Number;
+use crate::wire;
 
 /// An item: attribute names to values (sorted by name).
 pub type Item = BTreeMap<String, AttributeValue>;
@@ -151,15 +152,20 @@ pub fn item_from_json(json: &Value) -> Result<Item> {
 /// Reads a JSON object of AttributeValues with `read` (`null` members are skipped).
 fn map_from_json(json: &Value, read: fn(&Value) -> Result<AttributeValue>) -> Result<Item> {
     let Value::Object(map) = json else {
-        return Err(Error::serialization(structure_error(
-            json,
-            "Expected map or null",
-        )));
+        return Err(not_attribute_map(json));
     };
     map.iter()
         .filter(|(_, v)| !v.is_null())
         .map(|(k, v)| Ok((k.clone(), read(v)?)))
         .collect()
+}
+
+/// The text DynamoDB gives for `json` where a map of AttributeValues belongs, as a field
+/// (`Item`, `ExpressionAttributeValues`, `M`).
+pub fn not_attribute_map(json: &Value) -> Error {
+    Error::serialization(wire::text_for(json, |f| {
+        wire::map(f, "AttributeValue", false)
+    }))
 }
 
 /// The JSON wire form of an item.
@@ -199,7 +205,11 @@ pub fn depth(value: &AttributeValue) -> usize {
 
 fn from_json_at(json: &Value) -> Result<AttributeValue> {
     let Value::Object(map) = json else {
-        return Err(Error::serialization(structure_error(json, "Expected null")));
+        // A member of a map or list (an item's attribute, `L`, `M`); where an AttributeValue
+        // is a field instead (`Expected.x.Value`), the request parser adjusts the text.
+        return Err(Error::serialization(wire::text_for(json, |f| {
+            wire::structure(f, "AttributeValue", true)
+        })));
     };
     let mut found: Option<AttributeValue> = None;
     let mut count = 0;
@@ -259,6 +269,12 @@ fn from_json_at(json: &Value) -> Result<AttributeValue> {
                 })?)
             }
             "BS" => {
+                // A member that is not text gets the binary type's message, not the string's.
+                for member in json_list(inner)? {
+                    if !member.is_null() && !member.is_string() {
+                        json_blob(member)?;
+                    }
+                }
                 let texts = json_string_list(inner)?;
                 let set = texts
                     .iter()
@@ -309,87 +325,45 @@ fn checked_set<T: Ord>(
     Ok(set)
 }
 
-/// The Java class name DynamoDB's parser reports for a JSON number.
-fn number_class(n: &serde_json::Number) -> &'static str {
-    match n.as_i64() {
-        Some(v) if (-32768..=32767).contains(&v) => "java.lang.Short",
-        Some(v) if (i64::from(i32::MIN)..=i64::from(i32::MAX)).contains(&v) => "java.lang.Integer",
-        Some(_) => "java.lang.Long",
-        None if n.is_u64() => "java.lang.Long",
-        None => "java.lang.Double",
-    }
-}
-
-fn structure_error(json: &Value, scalar_message: &str) -> String {
-    match json {
-        Value::Array(_) => "Start of list found where not expected".to_owned(),
-        Value::Object(_) => "Start of structure or map found where not expected.".to_owned(),
-        _ => scalar_message.to_owned(),
-    }
-}
-
-/// The serialization error for a JSON value that is not a string where `target` (`an String`,
-/// `a Blob`) is expected.
-fn not_convertible(json: &Value, target: &str) -> Error {
-    Error::serialization(match json {
-        Value::Bool(_) => format!("class java.lang.Boolean can not be converted to {target}"),
-        Value::Number(n) => format!("class {} can not be converted to {target}", number_class(n)),
-        other => structure_error(other, "Expected null"),
-    })
+/// The text DynamoDB gives for `json` where the model wants the scalar `java`.
+fn not_scalar(json: &Value, java: &str) -> Error {
+    Error::serialization(wire::text_for(json, |f| wire::scalar(f, java)))
 }
 
 fn json_string(json: &Value) -> Result<&str> {
     match json {
         Value::String(s) => Ok(s),
-        other => Err(not_convertible(other, "an String")),
+        other => Err(not_scalar(other, "String")),
     }
 }
 
 fn json_bool(json: &Value) -> Result<bool> {
     match json {
         Value::Bool(b) => Ok(*b),
-        // DynamoDB's parser accepts a fractional number here (true when |x| >= 1).
-        Value::Number(n) if number_class(n) == "java.lang.Double" => {
-            Ok(n.as_f64().is_some_and(|f| f.abs() >= 1.0))
-        }
-        Value::Number(n) => Err(Error::serialization(format!(
-            "class {} can not be converted to an Boolean",
-            number_class(n)
-        ))),
-        Value::String(s) => Err(Error::serialization(format!(
-            "'{}' can not be converted to an Boolean",
-            s.to_uppercase()
-        ))),
-        other => Err(Error::serialization(structure_error(
-            other,
-            "Expected null",
-        ))),
+        other => Err(not_scalar(other, "Boolean")),
     }
 }
 
+/// A list member of an AttributeValue (`L`, `SS`, `NS`, `BS`): a field of its structure.
 fn json_list(json: &Value) -> Result<&Vec<Value>> {
     match json {
         Value::Array(a) => Ok(a),
-        Value::Object(_) => Err(Error::serialization(
-            "Start of structure or map found where not expected.",
-        )),
-        _ => Err(Error::serialization("Expected list or null")),
+        _ => Err(Error::serialization(wire::text_for(json, |f| {
+            wire::list(f, false)
+        }))),
     }
 }
 
 fn json_blob(json: &Value) -> Result<Vec<u8>> {
     match json {
         Value::String(s) => decode_blob(s),
-        other => Err(not_convertible(other, "a Blob")),
+        _ => Err(Error::serialization(wire::text_for(json, wire::blob))),
     }
 }
 
 fn decode_blob(text: &str) -> Result<Vec<u8>> {
-    let bad = |why: String| {
-        Error::serialization(format!("'{text}' can not be converted to a Blob: {why}"))
-    };
     if !text.len().is_multiple_of(4) {
-        return Err(bad(format!(
+        return Err(Error::serialization(format!(
             "Base64 encoded length is expected a multiple of 4 bytes but found: {}",
             text.len()
         )));
@@ -398,11 +372,13 @@ fn decode_blob(text: &str) -> Result<Vec<u8>> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '+' || *c == '/' || *c == '='))
     {
-        return Err(bad(format!("Invalid Base64 character: '{c}'")));
+        return Err(Error::serialization(format!(
+            "Invalid Base64 character: '{c}'"
+        )));
     }
     BASE64
         .decode(text)
-        .map_err(|_| bad("Invalid last non-pad Base64 character dectected".to_owned()))
+        .map_err(|_| Error::serialization("Invalid last non-pad Base64 character dectected"))
 }
 
 /// Prefix that marks a validation error travelling inside a serde error message.
@@ -623,28 +599,56 @@ mod tests {
         for (v, msg) in [
             (
                 json!({"S": 5}),
-                "class java.lang.Short can not be converted to an String",
+                "NUMBER_VALUE cannot be converted to String",
             ),
             (
-                json!({"N": 123}),
-                "class java.lang.Short can not be converted to an String",
+                json!({"N": 1.5}),
+                "DECIMAL_VALUE cannot be converted to String",
             ),
             (
                 json!({"S": true}),
-                "class java.lang.Boolean can not be converted to an String",
+                "TRUE_VALUE cannot be converted to String",
             ),
-            (json!({"S": []}), "Start of list found where not expected"),
+            (
+                json!({"S": []}),
+                "Unrecognized collection type class java.lang.String",
+            ),
+            (
+                json!({"SS": [{}]}),
+                "Start of structure or map found where not expected",
+            ),
             (
                 json!({"BOOL": "yes"}),
-                "'YES' can not be converted to an Boolean",
+                "Unexpected token received from parser",
             ),
-            (json!({"L": "x"}), "Expected list or null"),
-            (json!({"M": []}), "Start of list found where not expected"),
+            (
+                json!({"NULL": 1}),
+                "NUMBER_VALUE cannot be converted to Boolean",
+            ),
+            (json!({"L": "x"}), "Unexpected field type"),
+            (json!({"L": [5]}), "Unexpected value type in payload"),
+            (
+                json!({"L": [[]]}),
+                "Unrecognized collection type class com.amazonaws.dynamodb.v20120810.AttributeValue",
+            ),
+            (
+                json!({"M": []}),
+                "Unrecognized collection type java.util.Map<java.lang.String, com.amazonaws.dynamodb.v20120810.AttributeValue>",
+            ),
+            (json!({"M": {"a": "x"}}), "Unexpected value type in payload"),
             (
                 json!({"B": "abc"}),
-                "'abc' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 3",
+                "Base64 encoded length is expected a multiple of 4 bytes but found: 3",
             ),
-            (json!("x"), "Expected null"),
+            (
+                json!({"BS": [true]}),
+                "only base-64-encoded strings are convertible to bytes",
+            ),
+            (
+                json!({"B": []}),
+                "Unrecognized collection type class java.nio.ByteBuffer",
+            ),
+            (json!("x"), "Unexpected value type in payload"),
         ] {
             assert_eq!(err(v.clone()), Error::Serialization(msg.to_owned()), "{v}");
         }
@@ -679,7 +683,7 @@ mod tests {
         let e = serde_json::from_str::<Req>(r#"{"Item": {"a": {"S": 1}}}"#).unwrap_err();
         assert_eq!(
             classify_json_error(&e),
-            Error::Serialization("class java.lang.Short can not be converted to an String".into())
+            Error::Serialization("NUMBER_VALUE cannot be converted to String".into())
         );
         let e = serde_json::from_str::<Req>(r#"{"Item": 3}"#).unwrap_err();
         assert!(matches!(classify_json_error(&e), Error::Serialization(_)));

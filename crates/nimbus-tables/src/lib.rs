@@ -37,6 +37,7 @@ mod item_ops;
 mod items;
 mod keys;
 mod op;
+mod parse;
 mod query;
 mod streams;
 mod table_ops;

@@ -2,6 +2,7 @@
 
 use crate::api::*;
 use crate::error::{Result, TablesError};
+use crate::parse::parse_body;
 
 macro_rules! table_ops {
     ($($name:ident($input:ty),)*) => {
@@ -16,7 +17,7 @@ macro_rules! table_ops {
             /// `X-Amz-Target: DynamoDB_20120810.<Op>` after the dot).
             pub fn parse(operation: &str, body: &[u8]) -> Result<TableOp> {
                 match operation {
-                    $(stringify!($name) => Ok(TableOp::$name(parse_body(body)?)),)*
+                    $(stringify!($name) => Ok(TableOp::$name(parse_body(operation, body)?)),)*
                     other => Err(TablesError::UnknownOperation(other.to_string())),
                 }
             }
@@ -72,17 +73,6 @@ table_ops! {
     TransactGetItems(TransactGetItemsInput),
 }
 
-/// Decodes a JSON body; an empty body is an empty object.
-pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
-    };
-    serde_json::from_slice(body)
-        .map_err(|e| nimbus_tables_model::value::classify_json_error(&e).into())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,7 +88,7 @@ mod tests {
             })
         );
         assert_eq!(
-            TableOp::parse("ListTables", b"").unwrap().name(),
+            TableOp::parse("ListTables", b"{}").unwrap().name(),
             "ListTables"
         );
     }

@@ -34,7 +34,7 @@ use crate::api::*;
 use crate::catalog::{RetiredStream, StreamMeta, TableMeta, table_arn};
 use crate::error::{Result, TablesError};
 use crate::items::Mutation;
-use crate::op::parse_body;
+use crate::parse::parse_body;
 use crate::validate::{Violations, required};
 use crate::{Tables, keys, now_millis};
 
@@ -314,10 +314,10 @@ impl StreamOp {
     /// DynamoDBStreams_20120810.<Op>` after the dot).
     pub fn parse(operation: &str, body: &[u8]) -> Result<StreamOp> {
         Ok(match operation {
-            "ListStreams" => StreamOp::ListStreams(parse_body(body)?),
-            "DescribeStream" => StreamOp::DescribeStream(parse_body(body)?),
-            "GetShardIterator" => StreamOp::GetShardIterator(parse_body(body)?),
-            "GetRecords" => StreamOp::GetRecords(parse_body(body)?),
+            "ListStreams" => StreamOp::ListStreams(parse_body(operation, body)?),
+            "DescribeStream" => StreamOp::DescribeStream(parse_body(operation, body)?),
+            "GetShardIterator" => StreamOp::GetShardIterator(parse_body(operation, body)?),
+            "GetRecords" => StreamOp::GetRecords(parse_body(operation, body)?),
             other => return Err(TablesError::UnknownOperation(other.to_string())),
         })
     }

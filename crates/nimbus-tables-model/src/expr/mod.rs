@@ -112,7 +112,7 @@ impl ExpressionAttributes {
     /// `ExpressionAttributeValues contains invalid value: <why> for key :v`.
     pub fn values_from_json(json: &serde_json::Value) -> Result<BTreeMap<String, AttributeValue>> {
         let serde_json::Value::Object(map) = json else {
-            return Err(Error::serialization("Expected map or null"));
+            return Err(crate::value::not_attribute_map(json));
         };
         let mut out = BTreeMap::new();
         for (k, v) in map {

@@ -18,6 +18,11 @@ pub use transact::*;
 
 /// Declares wire structs whose members are all `Option`, PascalCase on the wire, omitted
 /// when `None`.
+///
+/// Deserializing goes through a private copy of the struct with one more member, which no
+/// request sends and which has no default: serde accepts a JSON list for a struct, reading its
+/// members by position, and that member makes a list fail ("invalid length", named as
+/// DynamoDB does by `parse.rs`) where DynamoDB refuses a list.
 macro_rules! wire_structs {
     ($(
         $(#[$meta:meta])*
@@ -26,7 +31,7 @@ macro_rules! wire_structs {
         }
     )*) => {$(
         $(#[$meta])*
-        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
         #[serde(rename_all = "PascalCase")]
         pub struct $name {
             $(
@@ -34,6 +39,27 @@ macro_rules! wire_structs {
                 #[serde(default, skip_serializing_if = "Option::is_none")]
                 pub $field: Option<$ty>,
             )*
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> std::result::Result<Self, D::Error> {
+                // Same name, so that serde's messages name the wire struct.
+                #[derive(serde::Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct $name {
+                    #[serde(rename = "\u{0}")]
+                    _not_a_list: Option<nimbus_tables_model::wire::NotAList>,
+                    $(
+                        $(#[$field_meta])*
+                        #[serde(default)]
+                        $field: Option<$ty>,
+                    )*
+                }
+                let _wire = <$name as serde::Deserialize>::deserialize(deserializer)?;
+                Ok(Self { $($field: _wire.$field,)* })
+            }
         }
     )*};
 }
