@@ -44,7 +44,10 @@ def orders(dynamodb):
         }],
     )
     yield name
-    dynamodb.delete_table(TableName=name)
+    deleted = dynamodb.delete_table(TableName=name)["TableDescription"]
+    # DeleteTable's answer leaves the indexes out, as it does the key schema.
+    for absent in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "KeySchema"):
+        assert absent not in deleted, absent
 
 
 def _order(pk, sk, **attrs):

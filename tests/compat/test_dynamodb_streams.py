@@ -651,7 +651,7 @@ def test_get_records_limit_out_of_range(stream_table, streams, streams_unvalidat
     assert error_code(info.value) in ("ValidationException", "LimitExceededException")
 
 
-def test_get_shard_iterator_validation(stream_table, streams, expect_error):
+def test_get_shard_iterator_validation(dynamodb, stream_table, streams, expect_error):
     name, arn = stream_table("KEYS_ONLY")
     shard_id = _shards(streams, arn)[0]["ShardId"]
     for kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
@@ -659,6 +659,28 @@ def test_get_shard_iterator_validation(stream_table, streams, expect_error):
                      StreamArn=arn, ShardId=shard_id, ShardIteratorType=kind)
     expect_error(streams.get_shard_iterator, "ValidationException",
                  StreamArn=arn, ShardId=shard_id, ShardIteratorType="SOMEWHERE")
+    # The shard's own starting number is a position even before its first record.
+    start = _shards(streams, arn)[0]["SequenceNumberRange"]["StartingSequenceNumber"]
+    at_start = _iterator(streams, arn, "AT_SEQUENCE_NUMBER", seq=start)
+    _iterator(streams, arn, "AFTER_SEQUENCE_NUMBER", seq=start)
+    # ...but TRIM_HORIZON and LATEST take no sequence number.
+    for kind in ("TRIM_HORIZON", "LATEST"):
+        expect_error(streams.get_shard_iterator, "ValidationException", StreamArn=arn,
+                     ShardId=shard_id, ShardIteratorType=kind, SequenceNumber=start)
+    dynamodb.put_item(TableName=name, Item={"pk": S("first")})
+    records = streams.get_records(ShardIterator=at_start)["Records"]
+    assert [r["dynamodb"]["Keys"] for r in records] == [{"pk": S("first")}]
+
+
+def test_malformed_stream_arns_are_validation_errors(stream_table, streams, expect_error):
+    name, arn = stream_table("KEYS_ONLY")
+    shard_id = _shards(streams, arn)[0]["ShardId"]
+    bogus = "sdfadfsdfnlfkajakfgjalksfgklasjklasdjfklasdfasdfgasf"
+    expect_error(streams.describe_stream, "ValidationException", StreamArn=bogus)
+    expect_error(streams.get_shard_iterator, "ValidationException",
+                 StreamArn=bogus, ShardId=shard_id, ShardIteratorType="LATEST")
+    expect_error(streams.list_streams, "ValidationException",
+                 TableName=name, ExclusiveStartStreamArn=bogus)
 
 
 def test_get_shard_iterator_unknown_shard_or_stream(stream_table, streams, expect_error):

@@ -31,6 +31,12 @@ def test_enable_describe_disable(dynamodb, make_table, expect_error):
     expect_error(dynamodb.update_time_to_live, "ValidationException",
                  "TimeToLive is already enabled",
                  TableName=name, TimeToLiveSpecification=_spec("expires", True))
+    # Disabling must name the attribute that is enabled.
+    expect_error(dynamodb.update_time_to_live, "ValidationException",
+                 "TimeToLive is active on a different AttributeName",
+                 TableName=name, TimeToLiveSpecification=_spec("other", False))
+    assert dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"][
+        "TimeToLiveStatus"] == "ENABLED"
     # Disabling answers without the attribute name.
     out = dynamodb.update_time_to_live(TableName=name,
                                        TimeToLiveSpecification=_spec("expires", False))
@@ -45,8 +51,10 @@ def test_enable_describe_disable(dynamodb, make_table, expect_error):
 def test_validation_and_missing_tables(dynamodb, dynamodb_unvalidated, make_table,
                                        expect_error):
     name = make_table()
+    # The model's length constraint (1..255) answers before any rule of TTL's own.
     expect_error(dynamodb_unvalidated.update_time_to_live, "ValidationException",
-                 "TimeToLiveSpecification.AttributeName must be non empty",
+                 "1 validation error detected: Value '' at 'timeToLiveSpecification.attributeName'"
+                 " failed to satisfy constraint: Member must have length greater than or equal to 1",
                  TableName=name, TimeToLiveSpecification=_spec("", True))
     err = expect_error(dynamodb_unvalidated.update_time_to_live, "ValidationException",
                        "2 validation errors detected: ",

@@ -276,6 +276,20 @@ fn parse_stream_arn<'a>(arn: &'a str, region: &str, account: &str) -> Option<(&'
     rest.split_once("/stream/")
 }
 
+/// Refuses text that is not a stream ARN at all (DynamoDB's ValidationException); a
+/// well-formed ARN of a stream that does not exist here is ResourceNotFound instead.
+fn check_stream_arn(arn: &str) -> Result<()> {
+    let shaped = arn
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split_once(":table/"))
+        .is_some_and(|(_, rest)| rest.contains("/stream/"));
+    if shaped {
+        Ok(())
+    } else {
+        Err(TablesError::validation(format!("Invalid StreamArn: {arn}")))
+    }
+}
+
 fn stream_not_found(arn: &str) -> TablesError {
     TablesError::ResourceNotFound(format!(
         "Requested resource not found: Stream: {arn} not found"
@@ -355,6 +369,7 @@ impl Tables {
     /// The stream an ARN names, of a table or of a deleted table (kept a day), or
     /// ResourceNotFoundException.
     fn stream_of(&self, arn: &str) -> Result<RetiredStream> {
+        check_stream_arn(arn)?;
         let (table, label) = parse_stream_arn(arn, &self.config.region, &self.config.account_id)
             .ok_or_else(|| stream_not_found(arn))?;
         if let Some((meta, _)) = self.find_table(table)?
@@ -440,6 +455,9 @@ impl Tables {
                 .then(a_created.total_cmp(b_created))
         });
         let all: Vec<StreamSummary> = all.into_iter().map(|(_, s)| s).collect();
+        if let Some(arn) = &input.exclusive_start_stream_arn {
+            check_stream_arn(arn)?;
+        }
         let start = match &input.exclusive_start_stream_arn {
             Some(arn) => all
                 .iter()
@@ -519,7 +537,6 @@ impl Tables {
                 "LATEST",
                 "AT_SEQUENCE_NUMBER",
                 "AFTER_SEQUENCE_NUMBER",
-                "AT_TIMESTAMP",
             ],
         );
         if let Some(n) = input.sequence_number.as_deref() {
@@ -557,6 +574,13 @@ impl Tables {
             text.parse::<u64>()
                 .map_err(|_| TablesError::validation(format!("Invalid SequenceNumber: {text}")))
         };
+        if let Some(n) = &input.sequence_number
+            && (kind == "TRIM_HORIZON" || kind == "LATEST")
+        {
+            return Err(TablesError::validation(format!(
+                "A sequence number ({n}) cannot be given with the shard iterator type {kind}"
+            )));
+        }
         let next = match kind.as_str() {
             "TRIM_HORIZON" => 0,
             "LATEST" => self.log_bounds(&stream)?.next(),
@@ -570,7 +594,8 @@ impl Tables {
                         sequence_number(n)
                     )));
                 }
-                if n == 0 || n > bounds.last.unwrap_or(0) {
+                // The shard's starting number is valid even before its first record.
+                if n == 0 || n > bounds.last.unwrap_or(0).max(bounds.start()) {
                     return Err(TablesError::validation(format!(
                         "Invalid SequenceNumber for the shard: {} is not a sequence number of {}",
                         sequence_number(n),

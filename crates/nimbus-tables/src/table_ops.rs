@@ -667,10 +667,13 @@ impl Tables {
                 ));
             }
             let mut description = self.description(&meta, "DELETING")?;
-            // DynamoDB's answer to DeleteTable leaves out the schema and the creation time.
+            // DynamoDB's answer to DeleteTable leaves out the schema, the indexes and the
+            // creation time.
             description.key_schema = None;
             description.attribute_definitions = None;
             description.creation_date_time = None;
+            description.global_secondary_indexes = None;
+            description.local_secondary_indexes = None;
             let mut batch = WriteBatch::new();
             batch
                 .check_equals(keys::catalog(&name), old)
@@ -778,27 +781,35 @@ impl Tables {
             &spec.attribute_name,
             "timeToLiveSpecification.attributeName",
         );
-        if let Some(attribute) = &spec.attribute_name
-            && attribute.chars().count() > 255
-        {
-            v.add(
-                Some(attribute),
-                "timeToLiveSpecification.attributeName",
-                "Member must have length less than or equal to 255",
-            );
+        if let Some(attribute) = &spec.attribute_name {
+            let length = attribute.chars().count();
+            if length == 0 {
+                v.add(
+                    Some(attribute),
+                    "timeToLiveSpecification.attributeName",
+                    "Member must have length greater than or equal to 1",
+                );
+            } else if length > 255 {
+                v.add(
+                    Some(attribute),
+                    "timeToLiveSpecification.attributeName",
+                    "Member must have length less than or equal to 255",
+                );
+            }
         }
         v.finish()?;
         let (Some(enabled), Some(attribute)) = (spec.enabled, spec.attribute_name) else {
             return Err(TablesError::Internal("checked members are missing".into()));
         };
-        if attribute.is_empty() {
-            return Err(TablesError::validation(
-                "TimeToLiveSpecification.AttributeName must be non empty",
-            ));
-        }
         self.update_catalog(&name, |meta| match (&meta.ttl_attribute, enabled) {
             (Some(_), true) => Err(TablesError::validation("TimeToLive is already enabled")),
             (None, false) => Err(TablesError::validation("TimeToLive is already disabled")),
+            // Disabling names the attribute that is enabled.
+            (Some(current), false) if *current != attribute => {
+                Err(TablesError::validation(format!(
+                    "TimeToLive is active on a different AttributeName: current AttributeName is {current}"
+                )))
+            }
             _ => {
                 meta.ttl_attribute = enabled.then(|| attribute.clone());
                 Ok(())
