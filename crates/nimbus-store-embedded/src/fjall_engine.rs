@@ -17,6 +17,21 @@ use crate::engine::{Engine, Transaction, Visitor, backend, is_empty_range, slice
 
 const KEYSPACE: &str = "items";
 
+/// The longest key fjall stores; it panics on a longer one. No key Nimbus makes from a valid
+/// request comes near (DynamoDB's key limits keep them to a few KB), but a store must never
+/// take down its writer thread: a longer key is an error to write and absent to read.
+const MAX_KEY: usize = u16::MAX as usize;
+
+fn too_long(key: &[u8]) -> nimbus_store::Error {
+    backend(
+        "write",
+        format!(
+            "a key of {} bytes is longer than the {MAX_KEY} the engine stores",
+            key.len()
+        ),
+    )
+}
+
 pub struct FjallEngine {
     db: SingleWriterTxDatabase,
     items: SingleWriterTxKeyspace,
@@ -35,6 +50,9 @@ impl FjallEngine {
 
 impl Engine for FjallEngine {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if key.len() > MAX_KEY {
+            return Ok(None);
+        }
         let value = self.items.get(key).map_err(|e| backend("get", e))?;
         Ok(value.map(|v| v.to_vec()))
     }
@@ -98,6 +116,9 @@ struct FjallTx<'a> {
 
 impl Transaction for FjallTx<'_> {
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if key.len() > MAX_KEY {
+            return Ok(None);
+        }
         let value = self
             .tx
             .get(self.items, key)
@@ -106,11 +127,17 @@ impl Transaction for FjallTx<'_> {
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
+        if key.len() > MAX_KEY {
+            return Err(too_long(&key));
+        }
         self.tx.insert(self.items, key, value);
         Ok(())
     }
 
     fn delete(&mut self, key: Vec<u8>) -> Result<()> {
+        if key.len() > MAX_KEY {
+            return Ok(());
+        }
         self.tx.remove(self.items, key);
         Ok(())
     }

@@ -506,3 +506,20 @@ fn awaited_commits_and_counter_adds_from_many_committers() {
     let mut empty = WriteBatch::new();
     assert!(block_on(s.commit_async(std::mem::take(&mut empty))).is_ok());
 }
+
+/// A key longer than the engine stores fails its own commit and nothing else: the writer
+/// thread keeps serving, and reading such a key finds nothing.
+#[test]
+fn an_overlong_key_fails_its_commit_only() {
+    let (_dir, store) = fresh();
+    let long = vec![b'k'; 70_000];
+    let mut batch = WriteBatch::new();
+    batch
+        .put(b"a".to_vec(), b"1".to_vec())
+        .put(long.clone(), b"2".to_vec());
+    assert!(matches!(store.commit(batch), Err(Error::Backend(_))));
+    assert_eq!(store.get(b"a").unwrap(), None, "the batch is atomic");
+    assert_eq!(store.get(&long).unwrap(), None);
+    put_all(&store, &[(b"b", b"3")]);
+    assert_eq!(store.get(b"b").unwrap().as_deref(), Some(&b"3"[..]));
+}
