@@ -209,6 +209,15 @@ def test_writes_check_index_key_types(dynamodb, orders, expect_error):
     expect_error(dynamodb.put_item, "ValidationException",
                  contains="A value specified for a secondary index key is not supported",
                  TableName=orders, Item=_order("c1", "x", status=""))
+    # An index partition key has a table key's size limit, 2048 bytes; the item is not
+    # written. A key of 64 KB is refused the same way, and the table keeps taking writes.
+    dynamodb.put_item(TableName=orders, Item=_order("c1", "big", status="s" * 2048))
+    for size in (2049, 65536):
+        expect_error(dynamodb.put_item, "ValidationException", contains="2048",
+                     TableName=orders, Item=_order("c1", "too-big", status="s" * size))
+        assert "Item" not in dynamodb.get_item(TableName=orders,
+                                               Key={"pk": S("c1"), "sk": S("too-big")})
+    dynamodb.put_item(TableName=orders, Item=_order("c1", "after", status="fine"))
     # Batches and transactions keep the indexes too.
     dynamodb.batch_write_item(RequestItems={orders: [
         {"PutRequest": {"Item": _order("b1", "o", status="batched", created=1)}}]})
@@ -219,6 +228,40 @@ def test_writes_check_index_key_types(dynamodb, orders, expect_error):
                          ExpressionAttributeNames={"#s": "status"},
                          ExpressionAttributeValues={":s": S("batched")})
     assert [i["pk"]["S"] for i in out["Items"]] == ["b1", "t1"]
+
+
+def test_index_sort_key_limit_and_values_kept_from_before_the_index(dynamodb, make_table,
+                                                                    expect_error):
+    table = make_table()
+    # Written before the index exists: "g" of the wrong type, and a sort key too long for it.
+    dynamodb.put_item(TableName=table, Item={"pk": S("typed"), "g": N(1), "s": S("a")})
+    dynamodb.put_item(TableName=table, Item={"pk": S("long"), "g": S("x"), "s": S("a" * 1025)})
+    dynamodb.put_item(TableName=table, Item={"pk": S("fits"), "g": S("x"), "s": S("a" * 1024)})
+    dynamodb.update_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"},
+                              {"AttributeName": "s", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[{"Create": {
+            "IndexName": "byG",
+            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+                          {"AttributeName": "s", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }}])
+    # The index leaves out the items it cannot hold.
+    found, _ = _query_all(dynamodb, TableName=table, IndexName="byG",
+                          KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": S("x")})
+    assert [i["pk"] for i in found] == [S("fits")]
+    # A sort key over 1024 bytes is refused on writes.
+    expect_error(dynamodb.put_item, "ValidationException", contains="1024",
+                 TableName=table, Item={"pk": S("new"), "g": S("x"), "s": S("a" * 1025)})
+    # An update that keeps an index key of the wrong type cannot be indexed either.
+    expect_error(dynamodb.update_item, "ValidationException",
+                 "The update expression attempted to update the secondary index key to "
+                 "unsupported type", TableName=table, Key={"pk": S("typed")},
+                 UpdateExpression="SET note = :v", ExpressionAttributeValues={":v": N(2)})
+    # Replacing the value makes the item writable again.
+    dynamodb.update_item(TableName=table, Key={"pk": S("typed")}, UpdateExpression="SET g = :g",
+                         ExpressionAttributeValues={":g": S("y")})
 
 
 def test_create_table_index_validation(dynamodb):
@@ -333,10 +376,10 @@ def test_index_read_checks_and_capacity(dynamodb, ddb_raw, orders, expect_error)
     expect_error(dynamodb.query, "ValidationException",
                  "Query condition missed key schema element: created",
                  **{**query, "KeyConditionExpression": "#s = :s AND title = :s"})
-    # An update giving an index key the wrong type.
+    # An update giving an index key the wrong type is a type mismatch, as for PutItem.
     expect_error(dynamodb.update_item, "ValidationException",
-                 "The update expression attempted to update the secondary index key to "
-                 "unsupported type", TableName=orders, Key={"pk": S("c1"), "sk": S("o1")},
+                 contains="Type mismatch for Index Key status Expected: S Actual: N",
+                 TableName=orders, Key={"pk": S("c1"), "sk": S("o1")},
                  UpdateExpression="SET #s = :n", ExpressionAttributeNames={"#s": "status"},
                  ExpressionAttributeValues={":n": N(1)})
 

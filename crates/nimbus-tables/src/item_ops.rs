@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use nimbus_tables_model::Item;
 use nimbus_tables_model::expr::Changes;
+use nimbus_tables_model::keycodec::KeyType;
 
 use crate::Tables;
 use crate::api::*;
@@ -298,6 +299,7 @@ impl Tables {
         let primary = table.meta.key_from_key(&key)?;
         expressions.check_update_spares_key(&table.meta.key_schema)?;
         let mut changes = None;
+        let index_keys = table.meta.index_key_attributes();
         let written = self
             .conditional_write(&mut table, &key, false, "UpdateItem", &options, |old| {
                 // Actions that only take away do not create a missing item (nor fail on its
@@ -311,19 +313,23 @@ impl Tables {
                     None => primary.attributes.clone(),
                 };
                 changes = Some(expressions.apply_update(&mut item)?);
+                // An item stored before an index existed may hold an index key of the wrong
+                // type; an update that keeps that value cannot be indexed either. (One that
+                // sets a wrong type itself is a type mismatch, as for PutItem.)
+                let kept_wrong = index_keys.iter().any(|(name, kind)| {
+                    item.get(name).is_some_and(|value| {
+                        KeyType::of(value) != Some(*kind)
+                            && old.and_then(|o| o.item.get(name)) == Some(value)
+                    })
+                });
+                if kept_wrong {
+                    return Err(TablesError::validation(
+                        "The update expression attempted to update the secondary index key to unsupported type",
+                    ));
+                }
                 Ok(Some(item))
             })
-            .await
-            .map_err(|e| match e {
-                // An update gives an index key a value of the wrong type: DynamoDB words it
-                // so for UpdateItem.
-                TablesError::Validation(m) if m.contains("Type mismatch for Index Key") => {
-                    TablesError::validation(
-                        "The update expression attempted to update the secondary index key to unsupported type",
-                    )
-                }
-                other => other,
-            })?;
+            .await?;
         let changed = |item: &Item| changes.as_ref().map(|c| c.project(item));
         let attributes = match options.return_values {
             ReturnValues::None => None,

@@ -273,6 +273,15 @@ impl Stored {
 }
 
 impl TableMeta {
+    /// The key attributes of the table's indexes, with their declared types.
+    pub(crate) fn index_key_attributes(&self) -> Vec<(String, keycodec::KeyType)> {
+        self.indexes
+            .iter()
+            .flat_map(|index| index.key_schema.attributes())
+            .map(|attr| (attr.name.clone(), attr.kind))
+            .collect()
+    }
+
     /// The primary key given as a `Key` parameter: exactly the key attributes, with their
     /// declared types.
     pub(crate) fn key_from_key(&self, key: &Item) -> Result<PrimaryKey> {
@@ -393,6 +402,12 @@ impl TableMeta {
                     index.name, attr.name
                 )));
             }
+            // An index key has the size limits of a table key.
+            check_key_value(
+                attr,
+                value,
+                if i == 0 { MAX_HASH_KEY } else { MAX_RANGE_KEY },
+            )?;
             keycodec::encode_key_value(value, &mut encoded)?;
             if i == 0 {
                 partition_len = encoded.len();
