@@ -118,6 +118,18 @@ def test_request_validation(dynamodb, dynamodb_unvalidated, make_table, expect_e
     # A hundred actions are allowed.
     dynamodb.transact_write_items(TransactItems=many[:100])
     assert dynamodb.describe_table(TableName=table)["Table"]["ItemCount"] == 100
+    # The 4 MB limit is on what the transaction carries: fifty puts of ~100 KB exceed it...
+    big = [{"Put": {"TableName": table, "Item": {"pk": S(f"big{i}"), "x": S("x" * 100_000)}}}
+           for i in range(50)]
+    expect_error(dynamodb.transact_write_items, "ValidationException",
+                 contains="size cannot exceed", TransactItems=big)
+    assert "Item" not in dynamodb.get_item(TableName=table, Key={"pk": S("big0")})
+    # ...while deleting the same items, written outside a transaction, carries only keys.
+    for action in big:
+        dynamodb.put_item(**action["Put"])
+    dynamodb.transact_write_items(TransactItems=[
+        {"Delete": {"TableName": table, "Key": {"pk": S(f"big{i}")}}} for i in range(50)])
+    assert "Item" not in dynamodb.get_item(TableName=table, Key={"pk": S("big0")})
 
 
 def test_client_request_token_makes_the_call_idempotent(dynamodb, make_table):

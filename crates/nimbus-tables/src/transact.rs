@@ -208,6 +208,7 @@ impl Tables {
             return Ok(output);
         }
 
+        check_payload(&entries)?;
         let mut tables: Vec<Arc<Table>> = Vec::new();
         let mut actions: Vec<Action> = Vec::with_capacity(entries.len());
         for entry in &entries {
@@ -495,6 +496,38 @@ fn decide(action: &Action, old: Option<&Stored>) -> Result<Option<Item>, Cancell
             Ok(Some(item))
         }
     }
+}
+
+/// The most data one TransactWriteItems may carry: DynamoDB limits the transaction's payload
+/// (the items it puts, the keys and values it names), not the size of the items it touches, so
+/// deleting many large items in one transaction is allowed.
+const MAX_PAYLOAD: usize = 4 * 1024 * 1024;
+
+fn check_payload(entries: &[TransactWriteItem]) -> Result<()> {
+    let actions = entries.iter().flat_map(|e| {
+        [&e.condition_check, &e.put, &e.delete, &e.update]
+            .into_iter()
+            .flatten()
+    });
+    let mut total = 0;
+    for action in actions {
+        for item in [
+            &action.item,
+            &action.key,
+            &action.expression_attribute_values,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            total += itemcodec::item_size(item);
+        }
+    }
+    if total > MAX_PAYLOAD {
+        return Err(TablesError::validation(
+            "Transaction payload size cannot exceed 4 MB",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
