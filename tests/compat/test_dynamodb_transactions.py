@@ -112,9 +112,26 @@ def test_request_validation(dynamodb, dynamodb_unvalidated, make_table, expect_e
     expect_error(dynamodb.transact_write_items, "ResourceNotFoundException",
                  TransactItems=[{"Put": {"TableName": unique_name("missing"),
                                          "Item": {"pk": S("a")}}}])
-    expect_error(dynamodb.transact_write_items, "ValidationException",
-                 "The provided key element does not match the schema",
-                 TransactItems=[{"Delete": {"TableName": table, "Key": {"other": S("a")}}}])
+    # An item or key that breaks the table's rules cancels the transaction: its action gets
+    # the ValidationError reason, the others None (those after it are not looked at).
+    with pytest.raises(ClientError) as info:
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {"pk": S("fine")}}},
+            {"Put": {"TableName": table, "Item": {"pk": N(7)}}},
+            {"Delete": {"TableName": table, "Key": {"other": S("a")}}},
+        ])
+    assert error_code(info.value) == "TransactionCanceledException"
+    reasons = info.value.response["CancellationReasons"]
+    assert [r["Code"] for r in reasons] == ["None", "ValidationError", "None"]
+    assert "Type mismatch for key" in reasons[1]["Message"]
+    assert "Message" not in reasons[0] and "Message" not in reasons[2]
+    with pytest.raises(ClientError) as info:
+        dynamodb.transact_write_items(
+            TransactItems=[{"Delete": {"TableName": table, "Key": {"other": S("a")}}}])
+    [only] = info.value.response["CancellationReasons"]
+    assert only == {"Code": "ValidationError",
+                    "Message": "The provided key element does not match the schema"}
+    assert "Item" not in dynamodb.get_item(TableName=table, Key={"pk": S("fine")})
     # A hundred actions are allowed.
     dynamodb.transact_write_items(TransactItems=many[:100])
     assert dynamodb.describe_table(TableName=table)["Table"]["ItemCount"] == 100

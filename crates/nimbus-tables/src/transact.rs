@@ -143,6 +143,12 @@ fn check_count(count: usize) -> Result<()> {
     )))
 }
 
+/// One action of TransactWriteItems, checked: ready to run, or refused for its item's fault.
+enum Prepared {
+    Ready(Action),
+    Invalid(String),
+}
+
 fn reason(code: &str, message: Option<String>, item: Option<Item>) -> CancellationReason {
     CancellationReason {
         item,
@@ -232,7 +238,24 @@ impl Tables {
                     ));
                 }
             };
-            actions.push(self.transaction_action(&mut tables, kind, action)?);
+            match self.transaction_action(&mut tables, kind, action)? {
+                Prepared::Ready(action) => actions.push(action),
+                // An item that breaks the table's rules cancels the transaction; the actions
+                // after it are not looked at.
+                Prepared::Invalid(message) => {
+                    let failed = actions.len();
+                    let reasons = (0..entries.len())
+                        .map(|i| {
+                            if i == failed {
+                                reason("ValidationError", Some(message.clone()), None)
+                            } else {
+                                reason("None", None, None)
+                            }
+                        })
+                        .collect();
+                    return Err(canceled(reasons));
+                }
+            }
         }
         let keys: Vec<&Vec<u8>> = actions.iter().map(|a| &a.key.store_key).collect();
         if first_repeated(&keys).is_some() {
@@ -342,7 +365,7 @@ impl Tables {
         tables: &mut Vec<Arc<Table>>,
         kind: Kind,
         action: &TransactWriteAction,
-    ) -> Result<Action> {
+    ) -> Result<Prepared> {
         if kind == Kind::Check {
             required(action.condition_expression.as_ref(), "conditionExpression")?;
         }
@@ -361,29 +384,35 @@ impl Tables {
         let table = self.transaction_table(tables, action.table_name.as_deref())?;
         let meta = &tables[table].meta;
         expressions.check_key_paths(meta)?;
-        let (key, item) = match kind {
-            Kind::Put => {
-                let item = required(action.item.clone(), "item")?;
-                let key = meta.key_from_item(&item)?;
-                check_item_size(&item)?;
-                (key, Some(item))
-            }
-            _ => {
-                let key = required(action.key.as_ref(), "key")?;
-                (meta.key_from_key(key)?, None)
-            }
+        let item = match kind {
+            Kind::Put => Some(required(action.item.clone(), "item")?),
+            _ => None,
+        };
+        let key = match &item {
+            Some(item) => meta.key_from_item(item).and_then(|key| {
+                check_item_size(item)?;
+                Ok(key)
+            }),
+            None => meta.key_from_key(required(action.key.as_ref(), "key")?),
+        };
+        // The item's or key's own faults are the action's, reported as its cancellation
+        // reason; the others are the request's.
+        let key = match key {
+            Ok(key) => key,
+            Err(TablesError::Validation(message)) => return Ok(Prepared::Invalid(message)),
+            Err(other) => return Err(other),
         };
         if kind == Kind::Update {
             expressions.check_update_spares_key(&meta.key_schema)?;
         }
-        Ok(Action {
+        Ok(Prepared::Ready(Action {
             kind,
             table,
             key,
             item,
             expressions,
             return_old,
-        })
+        }))
     }
 
     pub fn transact_get_items(
