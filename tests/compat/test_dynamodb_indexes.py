@@ -183,6 +183,19 @@ def test_local_index_fetches_what_it_does_not_project(dynamodb, dynamodb_resourc
     titles = table.query(IndexName="byPrice", ProjectionExpression="title",
                          KeyConditionExpression=Key("pk").eq("c1"))
     assert titles["Items"] == [{"title": "b"}, {"title": "c"}, {"title": "a"}]
+    # A filter may not use what the index does not project, even when the read fetches
+    # whole items; the table's sort key, projected into every index, is allowed.
+    for select in ({}, {"Select": "ALL_ATTRIBUTES"}):
+        with pytest.raises(ClientError) as info:
+            dynamodb.query(TableName=orders, IndexName="byPrice",
+                           KeyConditionExpression="pk = :p", FilterExpression="title = :t",
+                           ExpressionAttributeValues={":p": S("c1"), ":t": S("a")}, **select)
+        assert error_code(info.value) == "ValidationException"
+        assert "byPrice does not project" in error_message(info.value)
+    by_sk = dynamodb.query(TableName=orders, IndexName="byPrice",
+                           KeyConditionExpression="pk = :p", FilterExpression="sk = :s",
+                           ExpressionAttributeValues={":p": S("c1"), ":s": S("a")})
+    assert [i["sk"] for i in by_sk["Items"]] == [S("a")]
 
 
 def test_index_read_rules(dynamodb, orders, expect_error):
@@ -304,6 +317,20 @@ def test_create_table_index_validation(dynamodb):
                 {"IndexName": "gsi", "KeySchema": [{"AttributeName": "x", "KeyType": "HASH"}],
                  "Projection": {"ProjectionType": "ALL"}}])
     assert "ProvisionedThroughput must be specified for index: gsi" in error_message(info.value)
+    # INCLUDE names the attributes it adds, each once.
+    for non_key, expected in (([], "NonKeyAttributes"), (["a", "a"], "Duplicate")):
+        projection = {"ProjectionType": "INCLUDE"}
+        if non_key:
+            projection["NonKeyAttributes"] = non_key
+        with pytest.raises(ClientError) as info:
+            dynamodb.create_table(
+                TableName=unique_name("bad"), AttributeDefinitions=attrs,
+                KeySchema=base["KeySchema"], BillingMode="PAY_PER_REQUEST",
+                GlobalSecondaryIndexes=[
+                    {"IndexName": "gsi", "KeySchema": [{"AttributeName": "x", "KeyType": "HASH"}],
+                     "Projection": projection}])
+        assert error_code(info.value) == "ValidationException"
+        assert expected in error_message(info.value)
 
 
 def test_global_index_added_to_and_removed_from_a_table(dynamodb, make_table, expect_error):
@@ -407,3 +434,24 @@ def test_global_index_updates_are_checked_first(dynamodb, make_table, expect_err
                      {"Delete": {"IndexName": "abc"}}, {"Delete": {"IndexName": "abc"}}])
     expect_error(dynamodb.update_table, "ValidationException", "At least one of",
                  TableName=make_table(), GlobalSecondaryIndexUpdates=[])
+    table = make_table()
+    create = {"KeySchema": [{"AttributeName": "x", "KeyType": "HASH"}],
+              "Projection": {"ProjectionType": "ALL"}}
+    x = [{"AttributeName": "x", "AttributeType": "S"}]
+    expect_error(dynamodb.update_table, "ValidationException", contains="only one of Create",
+                 TableName=table, AttributeDefinitions=x, GlobalSecondaryIndexUpdates=[
+                     {"Create": {"IndexName": "idx_a", **create}, "Delete": {"IndexName": "idx_b"}}])
+    # One index is created or deleted at a time.
+    expect_error(dynamodb.update_table, "LimitExceededException",
+                 "Subscriber limit exceeded: Only 1 online index can be created or deleted "
+                 "simultaneously per table", TableName=table, AttributeDefinitions=x,
+                 GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": "idx_a", **create}},
+                                              {"Create": {"IndexName": "idx_b", **create}}])
+    assert "GlobalSecondaryIndexes" not in dynamodb.describe_table(TableName=table)["Table"]
+    # An attribute keeps the type it was defined with.
+    dynamodb.update_table(TableName=table, AttributeDefinitions=x,
+                          GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": "idx_a", **create}}])
+    expect_error(dynamodb.update_table, "ValidationException", contains="redefined",
+                 TableName=table, AttributeDefinitions=[{"AttributeName": "x",
+                                                         "AttributeType": "N"}],
+                 GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": "idx_b", **create}}])

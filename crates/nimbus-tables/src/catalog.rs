@@ -182,13 +182,17 @@ impl IndexMeta {
             return item.clone();
         }
         item.iter()
-            .filter(|(name, _)| {
-                self.key_schema.is_key(name)
-                    || table.is_key(name)
-                    || self.non_key_attributes.iter().any(|n| n == *name)
-            })
+            .filter(|(name, _)| self.projects(table, name))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
+    }
+
+    /// Whether the index keeps the attribute `name` of an item of a table with key `table`.
+    pub fn projects(&self, table: &KeySchema, name: &str) -> bool {
+        self.projects_all()
+            || self.key_schema.is_key(name)
+            || table.is_key(name)
+            || self.non_key_attributes.iter().any(|n| n == name)
     }
 }
 

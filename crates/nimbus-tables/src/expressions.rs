@@ -17,7 +17,7 @@ use crate::api::{
     AttributeNames, AttributeValueUpdate, AttributeValues, Condition as LegacyCondition,
     ExpectedAttributeValue,
 };
-use crate::catalog::{KeySchema, TableMeta};
+use crate::catalog::{IndexMeta, KeySchema, TableMeta};
 use crate::error::{Result, TablesError};
 
 /// The expression parameters of one request, and the legacy parameters they replace.
@@ -303,6 +303,30 @@ impl Expressions {
         };
         Err(TablesError::validation(format!(
             "{parameter} can only contain non-primary key attributes: Primary key attribute: {key}"
+        )))
+    }
+
+    /// Refuses a filter on an attribute a local index does not project. DynamoDB refuses it
+    /// even when the read fetches whole items from the table, which a local index allows, so
+    /// that the filter can run before those fetches.
+    pub(crate) fn check_filter_projected(
+        &self,
+        index: &IndexMeta,
+        table: &KeySchema,
+    ) -> Result<()> {
+        if index.global || index.projects_all() {
+            return Ok(());
+        }
+        let paths = self.filter.iter().flat_map(|f| f.paths());
+        let Some(name) = paths
+            .map(|p| p.top())
+            .find(|name| !index.projects(table, name))
+        else {
+            return Ok(());
+        };
+        Err(TablesError::validation(format!(
+            "One or more parameter values were invalid: Secondary index {} does not project one or more filter attributes: [{name}]",
+            index.name
         )))
     }
 

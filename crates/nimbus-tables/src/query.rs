@@ -123,6 +123,9 @@ impl<'a> Source<'a> {
         let mut source = Source::of(table, index_name)?;
         source.fetch = source.check_read(select, expressions.projection().is_some(), consistent)?;
         expressions.check_key_paths(&table.meta)?;
+        if let Some(index) = source.index {
+            expressions.check_filter_projected(index, &table.meta.key_schema)?;
+        }
         Ok(source)
     }
 

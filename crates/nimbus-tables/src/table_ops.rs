@@ -372,6 +372,18 @@ impl Tables {
                     .flatten()
                     .find_map(|i| i.index_name.clone())
             };
+            for update in updates {
+                let given = [
+                    update.create.is_some(),
+                    update.delete.is_some(),
+                    update.update.is_some(),
+                ];
+                if given.iter().filter(|g| **g).count() > 1 {
+                    return Err(TablesError::validation(
+                        "One or more parameter values were invalid: only one of Create, Update or Delete can be given in one GlobalSecondaryIndexUpdate",
+                    ));
+                }
+            }
             let names: Vec<String> = updates.iter().filter_map(named).collect();
             if let Some(twice) = first_repeated(&names) {
                 return Err(TablesError::validation(format!(
@@ -380,6 +392,15 @@ impl Tables {
             }
             if updates.is_empty() && !others {
                 return Err(nothing_to_update());
+            }
+            let online = updates
+                .iter()
+                .filter(|u| u.create.is_some() || u.delete.is_some())
+                .count();
+            if online > 1 {
+                return Err(TablesError::LimitExceeded(
+                    "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table".into(),
+                ));
             }
             self.update_global_indexes(
                 &name,
@@ -517,7 +538,7 @@ impl Tables {
                 {
                     Some(known) if known.attribute_type != def.attribute_type => {
                         return Err(TablesError::validation(format!(
-                            "One or more parameter values were invalid: Cannot change the type of attribute {}",
+                            "One or more parameter values were invalid: Attributes cannot be redefined: the type of attribute {} is already defined",
                             def.attribute_name.as_deref().unwrap_or_default()
                         )));
                     }
@@ -1208,6 +1229,20 @@ fn secondary_indexes(
         if kind != "INCLUDE" && projection.non_key_attributes.is_some() {
             return Err(invalid(format!(
                 "ProjectionType is {kind}, but NonKeyAttributes is specified"
+            )));
+        }
+        if kind == "INCLUDE" && non_key.is_empty() {
+            return Err(invalid(format!(
+                "ProjectionType is INCLUDE, but NonKeyAttributes is not specified for index: {name}"
+            )));
+        }
+        if let Some(repeated) = non_key
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| non_key[..i].contains(a).then_some(a))
+        {
+            return Err(invalid(format!(
+                "Duplicate attribute name in NonKeyAttributes of index {name}: {repeated}"
             )));
         }
         let mut throughput = Throughput::default();
