@@ -145,7 +145,7 @@ fn check_count(count: usize) -> Result<()> {
 
 /// One action of TransactWriteItems, checked: ready to run, or refused for its item's fault.
 enum Prepared {
-    Ready(Action),
+    Ready(Box<Action>),
     Invalid(String),
 }
 
@@ -239,7 +239,7 @@ impl Tables {
                 }
             };
             match self.transaction_action(&mut tables, kind, action)? {
-                Prepared::Ready(action) => actions.push(action),
+                Prepared::Ready(action) => actions.push(*action),
                 // An item that breaks the table's rules cancels the transaction; the actions
                 // after it are not looked at.
                 Prepared::Invalid(message) => {
@@ -405,14 +405,14 @@ impl Tables {
         if kind == Kind::Update {
             expressions.check_update_spares_key(&meta.key_schema)?;
         }
-        Ok(Prepared::Ready(Action {
+        Ok(Prepared::Ready(Box::new(Action {
             kind,
             table,
             key,
             item,
             expressions,
             return_old,
-        }))
+        })))
     }
 
     pub fn transact_get_items(
