@@ -455,3 +455,8 @@ def test_global_index_updates_are_checked_first(dynamodb, make_table, expect_err
                  TableName=table, AttributeDefinitions=[{"AttributeName": "x",
                                                          "AttributeType": "N"}],
                  GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": "idx_b", **create}}])
+    # The request defines the new index's key attributes, even ones the table knows.
+    expect_error(dynamodb.update_table, "ValidationException",
+                 contains="Some index key attributes are not defined in AttributeDefinitions",
+                 TableName=table,
+                 GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": "idx_b", **create}}])

@@ -528,6 +528,25 @@ impl Tables {
         create: &SecondaryIndex,
         definitions: &[AttributeDefinition],
     ) -> Result<IndexMeta> {
+        // The request defines the new index's key attributes itself, even those the table
+        // already knows.
+        let keys: Vec<&str> = create
+            .key_schema
+            .iter()
+            .flatten()
+            .filter_map(|k| k.attribute_name.as_deref())
+            .collect();
+        let defined: Vec<&str> = definitions
+            .iter()
+            .filter_map(|d| d.attribute_name.as_deref())
+            .collect();
+        if keys.iter().any(|k| !defined.contains(k)) {
+            return Err(TablesError::validation(format!(
+                "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+                keys.join(", "),
+                defined.join(", ")
+            )));
+        }
         let mut created = None;
         self.update_catalog(name, |meta| {
             let mut merged = meta.attribute_definitions.clone();
