@@ -272,6 +272,12 @@ def test_index_sort_key_limit_and_values_kept_from_before_the_index(dynamodb, ma
                  "The update expression attempted to update the secondary index key to "
                  "unsupported type", TableName=table, Key={"pk": S("typed")},
                  UpdateExpression="SET note = :v", ExpressionAttributeValues={":v": N(2)})
+    # So does one that copies a wrong-typed value from another attribute into an index key.
+    dynamodb.put_item(TableName=table, Item={"pk": S("copy"), "n": N(5)})
+    expect_error(dynamodb.update_item, "ValidationException",
+                 "The update expression attempted to update the secondary index key to "
+                 "unsupported type", TableName=table, Key={"pk": S("copy")},
+                 UpdateExpression="SET g = n")
     # Replacing the value makes the item writable again.
     dynamodb.update_item(TableName=table, Key={"pk": S("typed")}, UpdateExpression="SET g = :g",
                          ExpressionAttributeValues={":g": S("y")})

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use nimbus_tables_model::expr::{
-    Changes, Condition, ExprKind, ExpressionAttributes, KeyCondition, Projection, RangeCondition,
-    UpdateAction, UpdateExpression,
+    Changes, Condition, ExprKind, ExpressionAttributes, KeyCondition, Operand, Projection,
+    RangeCondition, UpdateAction, UpdateExpression,
 };
 use nimbus_tables_model::legacy::{self, ConditionalOperator};
 use nimbus_tables_model::{AttributeValue, Item};
@@ -223,6 +223,21 @@ impl Expressions {
 
     /// Whether there is an update whose actions (at least one) all take away: REMOVE, or
     /// DELETE from a set.
+    /// Whether the update sets the top-level attribute `name` to a value read from the item
+    /// (`SET x = y`, `SET x = if_not_exists(...)`), whose type is known only when it runs.
+    pub(crate) fn update_copies_into(&self, name: &str) -> bool {
+        self.update.as_ref().is_some_and(|u| {
+            u.actions.iter().any(|a| match a {
+                UpdateAction::Set(path, operand) => {
+                    path.is_top_level()
+                        && path.top() == name
+                        && matches!(operand, Operand::Path(_) | Operand::IfNotExists(..))
+                }
+                _ => false,
+            })
+        })
+    }
+
     pub(crate) fn update_only_removes(&self) -> bool {
         self.update.as_ref().is_some_and(|u| {
             !u.actions.is_empty()

@@ -313,13 +313,16 @@ impl Tables {
                     None => primary.attributes.clone(),
                 };
                 changes = Some(expressions.apply_update(&mut item)?);
-                // An item stored before an index existed may hold an index key of the wrong
-                // type; an update that keeps that value cannot be indexed either. (One that
-                // sets a wrong type itself is a type mismatch, as for PutItem.)
+                // An index key whose wrong type comes from the item itself, not from the
+                // request: kept from before the index existed, or copied from another
+                // attribute. DynamoDB words this apart from a type mismatch in the request
+                // (a value, an AttributeUpdates value, arithmetic), which the index check
+                // reports as for PutItem.
                 let kept_wrong = index_keys.iter().any(|(name, kind)| {
                     item.get(name).is_some_and(|value| {
                         KeyType::of(value) != Some(*kind)
-                            && old.and_then(|o| o.item.get(name)) == Some(value)
+                            && (old.and_then(|o| o.item.get(name)) == Some(value)
+                                || expressions.update_copies_into(name))
                     })
                 });
                 if kept_wrong {
