@@ -8,6 +8,7 @@ Errors" (UnknownOperationException, SerializationException, HTTP 400), and
 the x-amz-crc32 response header that the AWS SDKs verify.
 """
 
+import re
 import tempfile
 import zlib
 from pathlib import Path
@@ -50,6 +51,8 @@ def test_request_ids_differ(ddb_raw):
     a = ddb_raw.call("ListTables", {}).headers.get("x-amzn-RequestId")
     b = ddb_raw.call("ListTables", {}).headers.get("x-amzn-RequestId")
     assert a and b and a != b
+    # DynamoDB's request ids are 52 characters of digits and capital letters.
+    assert re.fullmatch(r"[0-9A-Z]{52}", a), a
 
 
 def test_unknown_operation(ddb_raw):

@@ -112,6 +112,23 @@ const EXPOSED_HEADERS: &str = "x-amzn-RequestId,x-amzn-ErrorType,x-amz-crc32,Dat
 /// How long a browser may cache a CORS preflight answer, in seconds.
 const PREFLIGHT_MAX_AGE: &str = "86400";
 
+/// A request id in the form the service uses: DynamoDB's are 52 characters of base32hex
+/// (`0-9A-V`, 32 random bytes), every other service's are UUIDs (Lambda's invocation ids, which
+/// the function sees, among them).
+fn new_request_id(headers: &http::HeaderMap) -> String {
+    let dynamodb = headers
+        .get("x-amz-target")
+        .is_some_and(|t| t.as_bytes().starts_with(b"DynamoDB"));
+    if dynamodb {
+        let mut bytes = [0u8; 32];
+        bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        bytes[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        data_encoding::BASE32HEX_NOPAD.encode(&bytes)
+    } else {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
 /// Gives every request an id, a span carrying it, and the `x-amzn-RequestId` header; names the
 /// server in `Server` as AWS does; compresses large DynamoDB answers for clients that accept it
 /// ([`compress`]); and lets browser pages call the endpoint, as DynamoDB does:
@@ -119,7 +136,7 @@ const PREFLIGHT_MAX_AGE: &str = "86400";
 /// preflight (`OPTIONS` with an `Origin`) is answered here, allowing the method and headers it
 /// asks for. Signatures still guard every call that does something.
 pub async fn request_id(mut request: Request, next: Next) -> Response {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = new_request_id(request.headers());
     let span = tracing::info_span!("request", request_id = %id);
     request.extensions_mut().insert(RequestId(id.clone()));
     let started = std::time::Instant::now();
