@@ -9,6 +9,7 @@ BETWEEN bounds), and the Scan reference (a parallel scan resumes inside its segm
 """
 
 import pytest
+from botocore.exceptions import ClientError
 
 from conftest import unique_name
 
@@ -326,3 +327,23 @@ def test_requests_are_validated_before_the_table_is_looked_up(ddb_raw):
         "Keys": [{"pk": {"S": "a"}}, {"pk": {"S": "a"}}]}}})) == \
         "Provided list of item keys contains duplicates"
     assert "limit" in _validation(ddb_raw.call("Query", {"TableName": missing, "Limit": 0}))
+
+
+def test_key_values_longer_than_any_key_find_nothing_and_harm_nothing(dynamodb, make_table):
+    # Sort key conditions far longer than a key may be: refused or no match, never a server
+    # error, and the table keeps working.
+    table = make_table(range=("sk", "S"))
+    huge = "x" * 70_000
+    for params in (
+        {"KeyConditionExpression": "pk = :p AND begins_with(sk, :v)"},
+        {"KeyConditionExpression": "pk = :p AND sk >= :v"},
+        {"KeyConditionExpression": "pk = :p AND sk BETWEEN :p AND :v"},
+    ):
+        try:
+            out = dynamodb.query(TableName=table, ExpressionAttributeValues={
+                ":p": {"S": "a"}, ":v": {"S": huge}}, **params)
+            assert out["Items"] == [], params
+        except ClientError as err:
+            assert err.response["Error"]["Code"] == "ValidationException", params
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "a"}, "sk": {"S": "b"}})
+    assert dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}, "sk": {"S": "b"}})["Item"]

@@ -5,6 +5,7 @@
 //! `PersistMode::SyncAll` on the journal before the transaction becomes visible. fjall fsyncs
 //! the directory itself whenever it creates a journal, a table file or its manifest.
 
+use std::ops::Bound;
 use std::path::Path;
 
 use fjall::{
@@ -21,6 +22,27 @@ const KEYSPACE: &str = "items";
 /// request comes near (DynamoDB's key limits keep them to a few KB), but a store must never
 /// take down its writer thread: a longer key is an error to write and absent to read.
 const MAX_KEY: usize = u16::MAX as usize;
+
+/// The bounds of `range` as fjall takes them: a bound longer than any stored key is cut to
+/// [`MAX_KEY`] bytes, which selects the same keys. For a stored key `x` (at most `MAX_KEY`
+/// bytes) and a longer bound `k` whose first `MAX_KEY` bytes are `t`: `x >= k` exactly when
+/// `x > t`, and `x <= k` exactly when `x <= t` (`x == t` is a proper prefix of `k`).
+fn bounds(range: &KeyRange) -> (Bound<&[u8]>, Bound<&[u8]>) {
+    let (start, end) = slice_bounds(range);
+    let start = match start {
+        Bound::Included(k) | Bound::Excluded(k) if k.len() > MAX_KEY => {
+            Bound::Excluded(&k[..MAX_KEY])
+        }
+        other => other,
+    };
+    let end = match end {
+        Bound::Included(k) | Bound::Excluded(k) if k.len() > MAX_KEY => {
+            Bound::Included(&k[..MAX_KEY])
+        }
+        other => other,
+    };
+    (start, end)
+}
 
 fn too_long(key: &[u8]) -> nimbus_store::Error {
     backend(
@@ -61,7 +83,7 @@ impl Engine for FjallEngine {
         if is_empty_range(range) {
             return Ok(());
         }
-        let iter = self.items.inner().range::<&[u8], _>(slice_bounds(range));
+        let iter = self.items.inner().range::<&[u8], _>(bounds(range));
         let mut step = |guard: fjall::Guard| {
             let (key, value) = guard.into_inner().map_err(|e| backend("scan", e))?;
             Ok::<_, nimbus_store::Error>(visit(&key, &value))
@@ -148,7 +170,7 @@ impl Transaction for FjallTx<'_> {
         }
         let keys = self
             .tx
-            .range::<&[u8], _>(self.items, slice_bounds(range))
+            .range::<&[u8], _>(self.items, bounds(range))
             .map(|guard| guard.key())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| backend("list range to delete", e))?;
@@ -163,7 +185,7 @@ impl Transaction for FjallTx<'_> {
             return Ok(None);
         }
         self.tx
-            .range::<&[u8], _>(self.items, slice_bounds(range))
+            .range::<&[u8], _>(self.items, bounds(range))
             .next_back()
             .map(|guard| guard.key().map(|key| key.to_vec()))
             .transpose()

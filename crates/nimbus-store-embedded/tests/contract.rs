@@ -523,3 +523,29 @@ fn an_overlong_key_fails_its_commit_only() {
     put_all(&store, &[(b"b", b"3")]);
     assert_eq!(store.get(b"b").unwrap().as_deref(), Some(&b"3"[..]));
 }
+
+/// A range bound longer than any key the engine stores selects the keys it would select if
+/// keys could be that long.
+#[test]
+fn overlong_range_bounds_select_what_they_would() {
+    let (_dir, store) = fresh();
+    let edge = vec![b'k'; 65_535];
+    let mut above = edge.clone();
+    above[65_534] = b'l';
+    put_all(&store, &[(b"j", b"1"), (&edge, b"2"), (&above, b"3")]);
+    let mut long = edge.clone();
+    long.push(b'x');
+    let from = KeyRange {
+        start: Bound::Included(long.clone()),
+        end: Bound::Unbounded,
+    };
+    assert_eq!(keys(&store, &from, Direction::Forward), vec![above.clone()]);
+    let to = KeyRange {
+        start: Bound::Unbounded,
+        end: Bound::Excluded(long),
+    };
+    assert_eq!(
+        keys(&store, &to, Direction::Reverse),
+        vec![edge, b"j".to_vec()]
+    );
+}
