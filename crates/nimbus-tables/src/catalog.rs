@@ -266,7 +266,15 @@ impl TableMeta {
                     non_key_attributes: (!index.non_key_attributes.is_empty())
                         .then(|| index.non_key_attributes.clone()),
                 }),
-                index_status: index.global.then(|| "ACTIVE".into()),
+                // A new table's indexes are created with it.
+                index_status: index.global.then(|| {
+                    if status == "CREATING" {
+                        "CREATING"
+                    } else {
+                        "ACTIVE"
+                    }
+                    .into()
+                }),
                 provisioned_throughput: index.global.then_some(ProvisionedThroughputDescription {
                     last_increase_date_time: t.last_increase,
                     last_decrease_date_time: t.last_decrease,

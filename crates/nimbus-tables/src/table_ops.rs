@@ -22,6 +22,9 @@ const MAX_ATTEMPTS: usize = 64;
 const MAX_TAGS: usize = 50;
 
 const ACTIVE: &str = "ACTIVE";
+/// What the answer to UpdateTable says, as DynamoDB's does; the change is done when it is sent
+/// and DescribeTable shows the table ACTIVE again.
+const UPDATING: &str = "UPDATING";
 
 impl Tables {
     /// Validates `TableName` (a name, or a table ARN of this region and account) and returns
@@ -289,9 +292,11 @@ impl Tables {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(table = %name, "table created");
+        // The table takes requests at once, so DescribeTable shows it ACTIVE; the answer to
+        // CreateTable itself says CREATING, as DynamoDB's always does.
         Ok(CreateTableOutput {
             table_description: Some(meta.describe(
-                ACTIVE,
+                "CREATING",
                 Counters::default(),
                 &[],
                 &self.config.region,
@@ -411,7 +416,7 @@ impl Tables {
             if !others {
                 let (meta, _) = self.existing_table(&name)?;
                 return Ok(UpdateTableOutput {
-                    table_description: Some(self.description(&meta, ACTIVE)?),
+                    table_description: Some(self.description(&meta, UPDATING)?),
                 });
             }
         }
@@ -467,7 +472,7 @@ impl Tables {
         })
         .await?;
         Ok(UpdateTableOutput {
-            table_description: Some(self.description(&meta, ACTIVE)?),
+            table_description: Some(self.description(&meta, UPDATING)?),
         })
     }
 
@@ -1479,7 +1484,7 @@ mod tests {
         let (t, _) = service();
         let created = create(&t, "Music", true);
         let desc = &created["TableDescription"];
-        assert_eq!(desc["TableStatus"], "ACTIVE");
+        assert_eq!(desc["TableStatus"], "CREATING");
         assert_eq!(
             desc["TableArn"],
             "arn:aws:dynamodb:us-east-1:000000000000:table/Music"
