@@ -403,9 +403,10 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _start_issuer(tls_context=None):
+def _start_issuer(tls_context=None, jwks_uri=None):
     """An OpenID-style issuer on loopback serving one locally generated RSA key: returns
-    (url, sign, server)."""
+    (url, sign, server); `server.jwks` is its key set. `jwks_uri` replaces the key location
+    its discovery document names."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     numbers = key.public_key().public_numbers()
     jwk = {"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256",
@@ -416,7 +417,7 @@ def _start_issuer(tls_context=None):
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path == "/.well-known/openid-configuration":
-                body = {"issuer": state["url"], "jwks_uri": state["url"] + "/keys"}
+                body = {"issuer": state["url"], "jwks_uri": jwks_uri or state["url"] + "/keys"}
             elif self.path == "/keys":
                 body = {"keys": [jwk]}
             else:
@@ -434,6 +435,7 @@ def _start_issuer(tls_context=None):
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.jwks = {"keys": [jwk]}
     scheme = "http"
     if tls_context is not None:
         server.socket = tls_context.wrap_socket(server.socket, server_side=True)
@@ -478,8 +480,13 @@ def test_jwt_authorizer(apigw, echo_arn, gateway_url, issuer):
     jwt = r.json()["requestContext"]["authorizer"]["jwt"]
     assert jwt["claims"]["sub"] == "user-1" and jwt["claims"]["exp"] == str(now + 600)
     assert jwt["scopes"] == ["items:read", "profile"]
+    missing_iss = {k: v for k, v in good.items() if k != "iss"}
+    # As API Gateway checks them: iss is the issuer, as a string; exp is required; nbf and
+    # iat, when present, are not in the future.
     for bad in [dict(good, aud="other"), dict(good, iss="http://elsewhere"),
-                dict(good, exp=now - 10)]:
+                dict(good, exp=now - 10), missing_iss, dict(good, iss=5), dict(good, iss=[url]),
+                {k: v for k, v in good.items() if k != "exp"}, dict(good, nbf=now + 3600),
+                dict(good, iat=now + 3600)]:
         r = call(gateway_url, api["ApiId"], "GET", "/items/1",
                  headers={"Authorization": f"Bearer {sign(bad)}"})
         assert r.status_code == 401, bad
@@ -489,6 +496,27 @@ def test_jwt_authorizer(apigw, echo_arn, gateway_url, issuer):
     r = call(gateway_url, api["ApiId"], "GET", "/items/1",
              headers={"Authorization": "Bearer " + sign(good)[:-4] + "AAAA"})
     assert r.status_code == 401
+
+
+def test_a_remote_issuer_cannot_point_at_local_files(apigw, echo_arn, gateway_url, tmp_path):
+    # An issuer whose discovery document names a file:// jwks_uri: the server must not read
+    # its own files on a remote issuer's word, even a file holding a valid key set.
+    keys = tmp_path / "keys.json"
+    url, sign, server = _start_issuer(jwks_uri=f"file://{keys}")
+    try:
+        keys.write_text(json.dumps(server.jwks))
+        token = sign({"iss": url, "aud": "my-app", "exp": int(time.time()) + 600})
+        api, integration = http_api(apigw, echo_arn, route_keys=())
+        a = apigw.create_authorizer(ApiId=api["ApiId"], AuthorizerType="JWT", Name="jwt",
+                                    IdentitySource=["$request.header.Authorization"],
+                                    JwtConfiguration={"Issuer": url, "Audience": ["my-app"]})
+        apigw.create_route(ApiId=api["ApiId"], RouteKey="GET /f", AuthorizationType="JWT",
+                           AuthorizerId=a["AuthorizerId"],
+                           Target=f"integrations/{integration['IntegrationId']}")
+        r = call(gateway_url, api["ApiId"], "GET", "/f", headers={"Authorization": token})
+        assert r.status_code == 401, r.text
+    finally:
+        server.shutdown()
 
 
 def _certificates(directory):

@@ -3,7 +3,8 @@
 //!
 //! JWKS are found as OpenID providers publish them: `{issuer}/.well-known/openid-configuration`
 //! names `jwks_uri` (falling back to `{issuer}/.well-known/jwks.json`). An issuer `file:///path`
-//! reads a JWKS file instead, for machines without an identity provider. Key sets are cached
+//! reads a JWKS file instead, for machines without an identity provider; a remote issuer's
+//! `jwks_uri` is fetched over HTTP(S) only, never read from this machine's files. Key sets are cached
 //! for five minutes and refetched (at most every ten seconds) when a token names an unknown key.
 
 use std::collections::HashMap;
@@ -154,11 +155,29 @@ impl JwtVerifier {
         let key = DecodingKey::from_jwk(jwk).map_err(|_| invalid("unusable key"))?;
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[issuer]);
+        validation.set_required_spec_claims(&["exp", "iss"]);
+        validation.validate_nbf = true;
         validation.validate_aud = false;
         validation.leeway = 0;
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
             .map_err(|e| invalid(&format!("{e}")))?;
         let claims = data.claims;
+        // As API Gateway checks them: `iss` is the issuer, as a string; `nbf` and `iat`, when
+        // present, are not in the future. (Checked here too, whatever the library makes of
+        // claims of another type.)
+        if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+            return Err(invalid("the issuer does not match"));
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        for claim in ["nbf", "iat"] {
+            match claims.get(claim) {
+                None => {}
+                Some(Value::Number(n)) if n.as_f64().is_some_and(|t| t <= now) => {}
+                Some(_) => return Err(invalid(&format!("the {claim} claim is not yet valid"))),
+            }
+        }
         // The audience is checked against `aud`, or `client_id` when `aud` is absent.
         let aud_ok = match claims.get("aud") {
             Some(Value::String(a)) => audience.contains(a),
@@ -238,16 +257,13 @@ impl JwtVerifier {
         serde_json::from_value(set).map_err(|e| format!("{jwks_uri} is not a JWKS: {e}"))
     }
 
+    /// Fetches JSON over HTTP(S). Only the API's own issuer may be a `file://` path
+    /// ([`Self::fetch`]): a location a remote issuer names (its `jwks_uri`) is never read from
+    /// this machine's files.
     async fn get_json(&self, url: &str) -> Result<Value, String> {
-        if let Some(path) = url.strip_prefix("file://") {
-            let text = tokio::fs::read(path)
-                .await
-                .map_err(|e| format!("read {path}: {e}"))?;
-            return serde_json::from_slice(&text).map_err(|e| format!("{path}: {e}"));
-        }
         if !url.starts_with("http://") && !url.starts_with("https://") {
             return Err(format!(
-                "{url}: key locations are https://, http:// or file:// URLs"
+                "{url}: an issuer's key locations are https:// or http:// URLs"
             ));
         }
         let uri: http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
