@@ -555,6 +555,16 @@ def test_response_too_large(lambda_client, make_function):
     assert "FunctionError" not in after and after["Json"]["echo"] == {"after": 1}
 
 
+def test_error_too_large_ends_the_invocation_at_once(lambda_client, make_function):
+    # An error over the payload limit is answered like an oversized response, not held until
+    # the function's timeout.
+    code = "def handler(event, context):\n    raise Exception('m' * 7 * 1024 * 1024)\n"
+    name = make_function(build_zip({"app.py": code}), MemorySize=512, Timeout=20)
+    started = time.monotonic()
+    expect_function_error(invoke(lambda_client, name, {}), "Function.ResponseSizeTooLarge")
+    assert time.monotonic() - started < 10
+
+
 def test_init_error_missing_module(lambda_client, make_function):
     code = "import nimbus_no_such_module\n\n\ndef handler(event, context):\n    return 1\n"
     name = make_function(build_zip({"app.py": code}))

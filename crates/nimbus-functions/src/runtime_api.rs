@@ -96,11 +96,14 @@ impl RuntimeApi {
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route(
                 "/2018-06-01/runtime/invocation/{id}/response",
-                // The handler reads the body itself, so that an oversized response still
-                // completes its invocation.
+                // The handlers read the body themselves, so that an oversized or broken one
+                // still completes its invocation.
                 post(response).layer(DefaultBodyLimit::disable()),
             )
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/error",
+                post(error).layer(DefaultBodyLimit::disable()),
+            )
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .layer(DefaultBodyLimit::max(MAX_RESPONSE + 1024 * 1024))
             .with_state(Arc::clone(&state));
@@ -243,58 +246,104 @@ fn complete(state: &ApiState, id: &str, outcome: Outcome) -> Response {
     }
 }
 
+/// A response or error body the runtime sent: its bytes, or why it cannot be the answer.
+enum Sent {
+    Body(Bytes),
+    /// Larger than [`MAX_RESPONSE`] (the size, as far as it was read).
+    TooLarge(usize),
+    /// Not a readable HTTP body (a malformed chunk, a connection cut short).
+    Broken(String),
+}
+
+/// Reads a body the runtime posts. The whole body is read (up to a bound) even when it is too
+/// large, so that the runtime's keep-alive connection stays usable for its next invocation.
+async fn read_sent(headers: &HeaderMap, body: axum::body::Body) -> Sent {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(size) = declared.filter(|size| *size > DRAIN_LIMIT) {
+        return Sent::TooLarge(size);
+    }
+    match axum::body::to_bytes(body, DRAIN_LIMIT).await {
+        Ok(bytes) if bytes.len() > MAX_RESPONSE => Sent::TooLarge(bytes.len()),
+        Ok(bytes) => Sent::Body(bytes),
+        Err(e) => {
+            let over_limit = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if over_limit {
+                Sent::TooLarge(declared.unwrap_or(DRAIN_LIMIT + 1))
+            } else {
+                Sent::Broken(e.to_string())
+            }
+        }
+    }
+}
+
+/// Ends the invocation `id` with what the runtime sent, when it cannot be the answer, and
+/// tells the runtime why (boxed: a response is large next to the bytes).
+fn refuse_sent(state: &ApiState, id: &str, sent: Sent) -> Result<Bytes, Box<Response>> {
+    match sent {
+        Sent::Body(bytes) => Ok(bytes),
+        Sent::TooLarge(size) => {
+            complete(state, id, Outcome::ResponseTooLarge(size));
+            Err(Box::new(error_body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."),
+            )))
+        }
+        Sent::Broken(why) => {
+            complete(
+                state,
+                id,
+                Outcome::Exited(format!("the runtime sent an unreadable body: {why}")),
+            );
+            Err(Box::new(error_body(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                &format!("The request body could not be read: {why}"),
+            )))
+        }
+    }
+}
+
 async fn response(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    // The whole body is read (up to a bound) even when it is too large, so that the runtime's
-    // keep-alive connection stays usable for its next invocation.
-    let body = match declared {
-        Some(size) if size > DRAIN_LIMIT => Err(size),
-        _ => match axum::body::to_bytes(body, DRAIN_LIMIT).await {
-            Ok(bytes) if bytes.len() > MAX_RESPONSE => Err(bytes.len()),
-            Ok(bytes) => Ok(bytes),
-            Err(_) => Err(declared.unwrap_or(DRAIN_LIMIT + 1)),
-        },
-    };
-    let body = match body {
-        Ok(body) => body,
-        Err(size) => {
-            complete(&state, &id, Outcome::ResponseTooLarge(size));
-            return error_body(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."),
-            );
-        }
-    };
-    complete(&state, &id, Outcome::Response(body))
+    match refuse_sent(&state, &id, read_sent(&headers, body).await) {
+        Ok(body) => complete(&state, &id, Outcome::Response(body)),
+        Err(answer) => *answer,
+    }
 }
 
+/// `/error`: the function's error. One too large to be the answer ends the invocation as a
+/// response would (until now it was refused before the handler and the invocation waited for
+/// its timeout).
 async fn error(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let error_type = headers
         .get("lambda-runtime-function-error-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    complete(
-        &state,
-        &id,
-        Outcome::Error {
-            payload: body,
-            error_type,
-        },
-    )
+    match refuse_sent(&state, &id, read_sent(&headers, body).await) {
+        Ok(payload) => complete(
+            &state,
+            &id,
+            Outcome::Error {
+                payload,
+                error_type,
+            },
+        ),
+        Err(answer) => *answer,
+    }
 }
 
 async fn init_error(State(state): State<Arc<ApiState>>, body: Bytes) -> Response {
