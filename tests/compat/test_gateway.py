@@ -304,6 +304,17 @@ def test_v1_multi_value_headers_and_malformed(apigw, echo_arn, gateway_url):
     assert (r.status_code, r.json()) == (502, {"message": "Internal Server Error"})
 
 
+def test_malformed_chunked_body_is_a_bad_request(apigw, echo_arn, gateway_url):
+    import socket
+    api, _ = http_api(apigw, echo_arn, route_keys=("POST /items",))
+    host, port = gateway_url.split("//", 1)[1].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall((f"POST /items HTTP/1.1\r\nHost: {api['ApiId']}.execute-api.localhost:{port}"
+                      "\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n0\r\n\r\n").encode())
+        status_line = sock.recv(4096).split(b"\r\n", 1)[0]
+    assert status_line.split()[1] == b"400", status_line
+
+
 def test_named_stage_and_stage_variables(apigw, echo_arn, gateway_url):
     api, _ = http_api(apigw, echo_arn)
     apigw.create_stage(ApiId=api["ApiId"], StageName="prod", AutoDeploy=True,

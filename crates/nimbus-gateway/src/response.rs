@@ -46,7 +46,8 @@ fn status_of(v: &Value) -> Result<u16, Malformed> {
         Value::String(s) => s.trim().parse::<u64>().ok(),
         _ => None,
     };
-    code.filter(|c| (100..=599).contains(c))
+    // A 1xx status is not a final answer (HTTP would switch or wait on the connection).
+    code.filter(|c| (200..=599).contains(c))
         .map(|c| c as u16)
         .ok_or_else(|| Malformed(format!("invalid statusCode {v}")))
 }
@@ -235,6 +236,18 @@ mod tests {
             assert_eq!(r.body, body);
         }
         assert!(v2(b"not json").is_err());
+    }
+
+    #[test]
+    fn a_status_must_be_a_final_one() {
+        for code in ["99", "100", "101", "199", "600"] {
+            let payload = format!(r#"{{"statusCode":{code},"body":"x"}}"#);
+            assert!(v2(payload.as_bytes()).is_err(), "{code}");
+        }
+        for code in ["200", "204", "599"] {
+            let payload = format!(r#"{{"statusCode":{code},"body":"x"}}"#);
+            assert!(v2(payload.as_bytes()).is_ok(), "{code}");
+        }
     }
 
     #[test]

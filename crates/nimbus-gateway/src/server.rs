@@ -415,7 +415,16 @@ async fn route_and_invoke(
     }
     let body = match axum::body::to_bytes(body, crate::MAX_BODY).await {
         Ok(b) => b,
-        Err(_) => return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
+        Err(e) => {
+            let over_limit = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            return if over_limit {
+                message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")
+            } else {
+                // A body that is not valid HTTP framing (a malformed chunk).
+                message(StatusCode::BAD_REQUEST, "Bad Request")
+            };
+        }
     };
     // Hop-by-hop headers belong to the connection to the gateway, not to the request: API
     // Gateway does not pass them on.
