@@ -215,10 +215,13 @@ pub struct Json10ErrorBody {
 
 impl IntoResponse for AwsError {
     fn into_response(self) -> Response {
+        // The message may echo the client's values: logged on one line, so that no request
+        // can write lines of its own into the server's log.
+        let message = OneLine(&self.message);
         if self.status.is_server_error() {
-            tracing::error!(code = self.code, message = %self.message, "request failed");
+            tracing::error!(code = self.code, message = %message, "request failed");
         } else {
-            tracing::info!(code = self.code, message = %self.message, "request refused");
+            tracing::info!(code = self.code, message = %message, "request refused");
         }
         let content_type = self.protocol.content_type();
         let body = self.body().to_string().into_bytes();
@@ -248,9 +251,35 @@ impl IntoResponse for AwsError {
     }
 }
 
+/// Text for a log line with its control characters (newlines among them) escaped.
+pub struct OneLine<'a>(pub &'a str);
+
+impl std::fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_escapes_control_characters() {
+        let text = OneLine("a'\n2026-11-27T00:00:00Z ERROR fake\r\t\u{1b}[31m");
+        assert_eq!(
+            text.to_string(),
+            "a'\\n2026-11-27T00:00:00Z ERROR fake\\r\\t\\u{1b}[31m"
+        );
+    }
 
     #[test]
     fn json10_body_round_trips() {
