@@ -283,6 +283,15 @@ def test_update_code_and_configuration(lam, make_function):
     assert code_of(info.value) == "InvalidParameterValueException"
 
 
+def _zip_of(files):
+    """A zip of `files` ({name: text}), names written as given."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return buf.getvalue()
+
+
 @pytest.mark.parametrize(
     "extra, code, fragment",
     [
@@ -306,6 +315,11 @@ def test_update_code_and_configuration(lam, make_function):
         ({"Environment": {"Variables": {"A": "1"}}}, "ValidationException",
          "Map keys must satisfy constraint"),
         ({"Code": {"ZipFile": b"not a zip"}}, "InvalidParameterValueException", "Could not unzip"),
+        # Entries that could not be extracted: refused now, not at every invocation.
+        ({"Code": {"ZipFile": _zip_of({"../evil.py": "x"})}}, "InvalidParameterValueException",
+         "Could not unzip"),
+        ({"Code": {"ZipFile": _zip_of({"a": "file", "a/b.py": "x"})}},
+         "InvalidParameterValueException", "Could not unzip"),
     ],
 )
 def test_create_function_validation(lam_unvalidated, extra, code, fragment):

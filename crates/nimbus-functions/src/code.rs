@@ -36,8 +36,11 @@ fn chunk_key(sha_hex: &str, index: u32) -> Vec<u8> {
     key
 }
 
-/// Checks that `zip` is a readable zip whose unzipped size fits Lambda's limit, without
-/// extracting it.
+/// The longest file name component file systems take.
+const MAX_NAME_COMPONENT: usize = 255;
+
+/// Checks that `zip` is a readable zip whose unzipped size fits Lambda's limit and whose
+/// entries can all be extracted, without extracting it.
 pub fn validate_zip(zip: &[u8]) -> Result<()> {
     let unreadable = || {
         FunctionsError::InvalidParameterValue(
@@ -47,9 +50,34 @@ pub fn validate_zip(zip: &[u8]) -> Result<()> {
     };
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).map_err(|_| unreadable())?;
     let mut total = 0u64;
+    // Entries that could not be extracted are refused now rather than at every invocation:
+    // a path leaving the code directory, a name component longer than a file system takes,
+    // and a file where another entry needs a directory.
+    let mut files = std::collections::HashSet::new();
+    let mut dirs = std::collections::HashSet::new();
     for i in 0..archive.len() {
         let entry = archive.by_index_raw(i).map_err(|_| unreadable())?;
         total = total.saturating_add(entry.size());
+        let path = entry.enclosed_name().ok_or_else(unreadable)?;
+        if path
+            .components()
+            .any(|c| matches!(c, Component::ParentDir) || c.as_os_str().len() > MAX_NAME_COMPONENT)
+        {
+            return Err(unreadable());
+        }
+        let mut parent = path.parent();
+        while let Some(dir) = parent.filter(|d| !d.as_os_str().is_empty()) {
+            dirs.insert(dir.to_path_buf());
+            parent = dir.parent();
+        }
+        if entry.is_dir() {
+            dirs.insert(path);
+        } else {
+            files.insert(path);
+        }
+    }
+    if files.iter().any(|f| dirs.contains(f)) {
+        return Err(unreadable());
     }
     if total > MAX_UNZIPPED {
         return Err(FunctionsError::InvalidParameterValue(format!(
@@ -216,13 +244,19 @@ pub fn extract(zip: &[u8], dest: &Path) -> Result<()> {
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(|e| bad(e.to_string()))?;
         let Some(relative) = entry.enclosed_name() else {
-            return Err(bad(format!("unsafe path {:?}", entry.name())));
+            return Err(bad(format!(
+                "unsafe path {}",
+                entry.name_raw().escape_ascii()
+            )));
         };
         if relative
             .components()
             .any(|c| matches!(c, Component::ParentDir))
         {
-            return Err(bad(format!("unsafe path {:?}", entry.name())));
+            return Err(bad(format!(
+                "unsafe path {}",
+                entry.name_raw().escape_ascii()
+            )));
         }
         let path = dest.join(relative);
         if entry.is_dir() {
@@ -298,6 +332,17 @@ mod tests {
         );
         assert_eq!(cache.dir(&store, &code.sha256_hex).expect("cached"), dir);
         assert!(validate_zip(b"not a zip").is_err());
+        // Entries that could not be extracted are refused up front.
+        let long = "n".repeat(256);
+        for bad in [
+            make_zip(&[("../evil.py", "x", 0o644)]),
+            make_zip(&[(long.as_str(), "x", 0o644)]),
+            make_zip(&[("a", "file", 0o644), ("a/b.py", "x", 0o644)]),
+        ] {
+            assert!(validate_zip(&bad).is_err());
+        }
+        validate_zip(&make_zip(&[("a/b.py", "x", 0o644), ("a/c.py", "y", 0o644)]))
+            .expect("a directory shared by two files");
         delete(&store, &code.sha256_hex).expect("delete");
         assert!(get(&store, &code.sha256_hex).is_err());
     }
