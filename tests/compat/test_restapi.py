@@ -228,6 +228,13 @@ def test_resources_methods_integrations(apigw, echo_arn):
                          authorizationType="NONE", requestParameters={
                              "method.request.path.id": True})
     assert m["httpMethod"] == "GET" and m["apiKeyRequired"] is False
+    # A method that needs an authorizer is refused without a valid one, not left open.
+    for kind in ("CUSTOM", "COGNITO_USER_POOLS"):
+        with pytest.raises(ClientError) as info:
+            apigw.put_method(restApiId=api_id, resourceId=users["id"], httpMethod="GET",
+                             authorizationType=kind, authorizerId="nope12")
+        assert info.value.response["Error"]["Code"] == "BadRequestException"
+        assert "Invalid authorizer ID specified" in info.value.response["Error"]["Message"]
     i = apigw.put_integration(restApiId=api_id, resourceId=user["id"], httpMethod="GET",
                               type="AWS_PROXY", integrationHttpMethod="POST", uri=uri(echo_arn))
     assert i["type"] == "AWS_PROXY" and i["timeoutInMillis"] == 29000

@@ -732,6 +732,14 @@ impl Gateway {
                     "Invalid authorization type specified: {authorization_type}"
                 )));
             }
+            // REST API authorizers are not supported yet, so no authorizer id is valid: a
+            // method that needs one is refused, as API Gateway refuses it without a valid
+            // authorizer, rather than left open.
+            if ["CUSTOM", "COGNITO_USER_POOLS"].contains(&authorization_type.as_str()) {
+                return Err(bad(
+                    "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.",
+                ));
+            }
             let r = doc.resource_mut(resource)?;
             if r.resource_methods.contains_key(method) {
                 return Err(GatewayError::Conflict(
