@@ -831,3 +831,34 @@ def test_resource_table_writes_read_back(dynamodb_resource, stream_table, stream
     assert image(by_key["r2"], "NewImage") == {"pk": "r2", "nested": {"l": [1, "x"]}}
     assert image(by_key["r1"], "OldImage") == {"pk": "r1", "n": 2, "tags": {"a", "b"}}
     assert "NewImage" not in by_key["r1"]["dynamodb"]
+
+
+# --------------------------------------------------------------------------- metering
+
+
+def _usage(server):
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    import requests
+
+    creds = botocore.credentials.Credentials(server.access_key, server.secret_key)
+    req = botocore.awsrequest.AWSRequest(method="GET", url=server.endpoint + "/_nimbus/usage")
+    botocore.auth.SigV4Auth(creds, "nimbus", server.region).add_auth(req)
+    prepared = req.prepare()
+    return requests.get(prepared.url, headers=dict(prepared.headers), timeout=10).json()
+
+
+def test_get_records_is_metered_in_stream_read_units(nimbus_server, dynamodb, stream_table,
+                                                     streams):
+    # "Each GetRecords API call is billed as a streams read request unit": apart from the
+    # table's own read and write units.
+    name, arn = stream_table("KEYS_ONLY")
+    dynamodb.put_item(TableName=name, Item={"pk": S("a")})
+    before = _usage(nimbus_server)["tables"].get(name, {}).get("stream_read_units", 0.0)
+    iterator = _iterator(streams, arn)
+    for _ in range(3):
+        iterator = streams.get_records(ShardIterator=iterator)["NextShardIterator"]
+    usage = _usage(nimbus_server)["tables"][name]
+    assert usage["stream_read_units"] == before + 3
+    assert usage["write_units"] >= 1.0

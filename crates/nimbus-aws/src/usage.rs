@@ -2,7 +2,8 @@
 //! every AWS call, with the service name `nimbus` in the credential scope.
 //!
 //! ```json
-//! {"tables": {"Music": {"requests": 3, "read_units": 1.5, "write_units": 2.0}},
+//! {"tables": {"Music": {"requests": 3, "read_units": 1.5, "write_units": 2.0,
+//!                       "stream_read_units": 0.0}},
 //!  "functions": {"hello": {"invocations": 2, "billed_duration_ms": 41, "gb_seconds": 0.0051}}}
 //! ```
 
@@ -40,6 +41,7 @@ pub fn report(totals: &Totals) -> Value {
                 "requests": t.requests,
                 "read_units": t.read_units,
                 "write_units": t.write_units,
+                "stream_read_units": t.stream_read_units,
             });
             (name, v)
         })
@@ -81,6 +83,12 @@ mod tests {
         });
         let r = report(&totals);
         assert_eq!(r["tables"]["t"]["write_units"], 1.0);
+        totals.record(UsageRecord::StreamRead {
+            table: "t".into(),
+            read_units: 1.0,
+        });
+        let r = report(&totals);
+        assert_eq!(r["tables"]["t"]["stream_read_units"], 1.0);
         assert_eq!(r["tables"]["t"]["requests"], 1);
         assert_eq!(r["functions"]["f"]["invocations"], 1);
         assert_eq!(r["functions"]["f"]["gb_seconds"], 0.5);

@@ -19,6 +19,9 @@ pub enum UsageRecord {
         read_units: f64,
         write_units: f64,
     },
+    /// A DynamoDB Streams read: one streams read request unit per GetRecords call (which
+    /// returns up to 1 MB), billed apart from the table's own units.
+    StreamRead { table: String, read_units: f64 },
     /// A function invocation.
     Invocation {
         function: String,
@@ -45,6 +48,8 @@ pub struct ResourceTotals {
     pub requests: u64,
     pub read_units: f64,
     pub write_units: f64,
+    /// DynamoDB Streams read request units of a table's streams.
+    pub stream_read_units: f64,
     pub billed_duration_ms: u64,
     /// Configured memory times billed duration, in GB-seconds.
     pub gb_seconds: f64,
@@ -87,6 +92,9 @@ impl UsageSink for Totals {
                 t.requests += 1;
                 t.read_units += read_units;
                 t.write_units += write_units;
+            }
+            UsageRecord::StreamRead { table, read_units } => {
+                inner.tables.entry(table).or_default().stream_read_units += read_units;
             }
             UsageRecord::Invocation {
                 function,

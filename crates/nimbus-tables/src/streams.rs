@@ -27,6 +27,7 @@
 
 use std::ops::{Bound, ControlFlow};
 
+use nimbus_metering::UsageRecord;
 use nimbus_store::{Direction, KeyRange, WriteBatch, append_key, append_number};
 use nimbus_tables_model::itemcodec;
 
@@ -646,7 +647,7 @@ impl Tables {
                 iterator.issued, now
             )));
         }
-        let stream = self.stream_of(&iterator.arn)?.stream;
+        let RetiredStream { table, stream, .. } = self.stream_of(&iterator.arn)?;
         if stream.id != iterator.id {
             return Err(stream_not_found(&iterator.arn));
         }
@@ -701,6 +702,10 @@ impl Tables {
                 ..iterator
             }
             .encode()
+        });
+        self.usage.record(UsageRecord::StreamRead {
+            table,
+            read_units: 1.0,
         });
         Ok(GetRecordsOutput {
             records: Some(records),

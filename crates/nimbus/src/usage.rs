@@ -52,13 +52,20 @@ fn render(usage: &Value) -> String {
     }
     let mut out = String::from("Usage since the server started.\n");
     if !tables.is_empty() {
-        let mut t = Table::new(["TABLE", "REQUESTS", "READ UNITS", "WRITE UNITS"]);
+        let mut t = Table::new([
+            "TABLE",
+            "REQUESTS",
+            "READ UNITS",
+            "WRITE UNITS",
+            "STREAM READ UNITS",
+        ]);
         for (name, v) in &tables {
             t.row(vec![
                 name.clone(),
                 text(&v["requests"]),
                 units(&v["read_units"]),
                 units(&v["write_units"]),
+                units(&v["stream_read_units"]),
             ]);
         }
         out.push('\n');
