@@ -83,9 +83,19 @@ def test_logs_through_the_cloudwatch_logs_api(nimbus_server, function):
     assert [g["logGroupName"] for g in groups] == [group]
     streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
     assert streams and streams[0]["logStreamName"].split("/")[3].startswith("[$LATEST]")
-    events = logs.get_log_events(logGroupName=group, logStreamName=streams[0]["logStreamName"],
-                                 startFromHead=True)["events"]
+    page = logs.get_log_events(logGroupName=group, logStreamName=streams[0]["logStreamName"],
+                               startFromHead=True)
+    events = page["events"]
     assert any(e["message"].startswith("START RequestId:") for e in events)
+    # The forward token reads on from where the page ended: nothing new yet, the same token.
+    again = logs.get_log_events(logGroupName=group, logStreamName=streams[0]["logStreamName"],
+                                nextToken=page["nextForwardToken"])
+    assert again["events"] == [] and again["nextForwardToken"] == page["nextForwardToken"]
+    with pytest.raises(logs.exceptions.InvalidParameterException):
+        logs.get_log_events(logGroupName=group, logStreamName=streams[0]["logStreamName"],
+                            nextToken="not-a-token")
+    with pytest.raises(logs.exceptions.ResourceNotFoundException):
+        logs.get_log_events(logGroupName=group, logStreamName="2020/01/01/[$LATEST]none")
     logs.put_retention_policy(logGroupName=group, retentionInDays=7)
     assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["retentionInDays"] == 7
     with pytest.raises(logs.exceptions.ResourceNotFoundException):

@@ -158,14 +158,47 @@ fn run(logs: &LogStore, operation: &str, r: Request) -> Result<Value, AwsError> 
                 .log_stream_name
                 .clone()
                 .ok_or_else(|| error("InvalidParameterException", "logStreamName is required"))?;
+            let known = logs.streams(function).map_err(io)?;
+            if known.is_empty() {
+                return Err(no_group());
+            }
+            if !known.iter().any(|s| s.name == stream) {
+                return Err(error(
+                    "ResourceNotFoundException",
+                    "The specified log stream does not exist.",
+                ));
+            }
             let streams = [stream];
-            let query = LogQuery {
+            let mut query = LogQuery {
                 streams: &streams,
                 start_ms: r.start_time.unwrap_or(0),
                 end_ms: r.end_time.unwrap_or(u64::MAX),
                 limit: r.limit.unwrap_or(10_000).clamp(1, 10_000),
                 from_head: r.start_from_head.unwrap_or(false),
             };
+            // The tokens this call hands out: `f/<ms>` reads on from that millisecond,
+            // `b/<ms>` back from before it.
+            if let Some(token) = &r.next_token {
+                let invalid = || {
+                    error(
+                        "InvalidParameterException",
+                        "The specified nextToken is invalid.",
+                    )
+                };
+                let (direction, ms) = token.split_once('/').ok_or_else(invalid)?;
+                let ms: u64 = ms.parse().map_err(|_| invalid())?;
+                match direction {
+                    "f" => {
+                        query.start_ms = query.start_ms.max(ms);
+                        query.from_head = true;
+                    }
+                    "b" => {
+                        query.end_ms = query.end_ms.min(ms);
+                        query.from_head = false;
+                    }
+                    _ => return Err(invalid()),
+                }
+            }
             let events = logs.events(function, &query).map_err(io)?;
             let last = events
                 .last()

@@ -539,7 +539,10 @@ async fn route_and_invoke(
             return message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
         }
         Ok(Err(e)) => {
-            tracing::warn!(api = %api.api_id, route = %matched.route_key, "integration failed: {e}");
+            // One line whatever the error echoes of the request.
+            let why = e.to_string();
+            tracing::warn!(api = %api.api_id, route = %matched.route_key,
+                "integration failed: {}", why.escape_debug());
             outcome.error = Some(e.to_string());
             return internal(StatusCode::INTERNAL_SERVER_ERROR, rest);
         }
