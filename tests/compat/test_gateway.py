@@ -223,6 +223,11 @@ def test_v2_event_fields(apigw, echo_arn, gateway_url):
              data="Hello from Lambda")
     assert r.status_code == 200, r.text
     assert r.headers["apigw-requestid"]
+    # Host names are case-insensitive.
+    port = gateway_url.rsplit(":", 1)[1]
+    upper = call(gateway_url, api["ApiId"], "POST", "/items/1", data="x", headers={
+        "Host": f"{api['ApiId'].upper()}.EXECUTE-API.LOCALHOST:{port}"})
+    assert upper.status_code == 200, upper.text
     e = r.json()
     assert e["version"] == "2.0"
     assert e["routeKey"] == "POST /items/{id}"

@@ -272,6 +272,8 @@ fn welcome(gateway: &Gateway) -> Response {
 /// the root-mapped API, if there is one.
 #[allow(clippy::result_large_err)]
 fn api_for_host(gateway: &Gateway, host: &str) -> Result<Option<Arc<ApiRuntime>>, Response> {
+    // Host names are case-insensitive; API ids are lower case.
+    let host = host.to_ascii_lowercase();
     let mut labels = host.split('.');
     if let (Some(id), Some("execute-api")) = (labels.next(), labels.next()) {
         return match gateway.runtime(id) {
