@@ -469,6 +469,16 @@ def _start_issuer(tls_context=None, jwks_uri=None):
     return state["url"], sign, server
 
 
+def _jwt_route(client, api, integration, issuer_url, route_key, **route):
+    """A JWT authorizer for `issuer_url` (audience my-app) on a new route of `api`."""
+    a = client.create_authorizer(ApiId=api["ApiId"], AuthorizerType="JWT", Name="jwt",
+                                 IdentitySource=["$request.header.Authorization"],
+                                 JwtConfiguration={"Issuer": issuer_url, "Audience": ["my-app"]})
+    client.create_route(ApiId=api["ApiId"], RouteKey=route_key, AuthorizationType="JWT",
+                        AuthorizerId=a["AuthorizerId"],
+                        Target=f"integrations/{integration['IntegrationId']}", **route)
+
+
 @pytest.fixture(scope="module")
 def issuer():
     url, sign, server = _start_issuer()
@@ -479,12 +489,8 @@ def issuer():
 def test_jwt_authorizer(apigw, echo_arn, gateway_url, issuer):
     url, sign = issuer
     api, integration = http_api(apigw, echo_arn, route_keys=())
-    a = apigw.create_authorizer(ApiId=api["ApiId"], AuthorizerType="JWT", Name="jwt",
-                                IdentitySource=["$request.header.Authorization"],
-                                JwtConfiguration={"Issuer": url, "Audience": ["my-app"]})
-    apigw.create_route(ApiId=api["ApiId"], RouteKey="GET /items/{id}", AuthorizationType="JWT",
-                       AuthorizerId=a["AuthorizerId"], AuthorizationScopes=["items:read"],
-                       Target=f"integrations/{integration['IntegrationId']}")
+    _jwt_route(apigw, api, integration, url, "GET /items/{id}",
+               AuthorizationScopes=["items:read"])
     now = int(time.time())
     good = {"iss": url, "aud": "my-app", "sub": "user-1", "exp": now + 600, "iat": now,
             "scope": "items:read profile"}
@@ -523,12 +529,7 @@ def test_a_remote_issuer_cannot_point_at_local_files(apigw, echo_arn, gateway_ur
         keys.write_text(json.dumps(server.jwks))
         token = sign({"iss": url, "aud": "my-app", "exp": int(time.time()) + 600})
         api, integration = http_api(apigw, echo_arn, route_keys=())
-        a = apigw.create_authorizer(ApiId=api["ApiId"], AuthorizerType="JWT", Name="jwt",
-                                    IdentitySource=["$request.header.Authorization"],
-                                    JwtConfiguration={"Issuer": url, "Audience": ["my-app"]})
-        apigw.create_route(ApiId=api["ApiId"], RouteKey="GET /f", AuthorizationType="JWT",
-                           AuthorizerId=a["AuthorizerId"],
-                           Target=f"integrations/{integration['IntegrationId']}")
+        _jwt_route(apigw, api, integration, url, "GET /f")
         r = call(gateway_url, api["ApiId"], "GET", "/f", headers={"Authorization": token})
         assert r.status_code == 401, r.text
     finally:
@@ -596,12 +597,7 @@ def test_jwt_authorizer_with_keys_over_https(tmp_path_factory, monkeypatch):
         gw = boto3.client("apigatewayv2", **_client_kwargs(server))
         arn = _create_function(lam, ECHO)
         api, integration = http_api(gw, arn, route_keys=())
-        a = gw.create_authorizer(ApiId=api["ApiId"], AuthorizerType="JWT", Name="jwt",
-                                 IdentitySource=["$request.header.Authorization"],
-                                 JwtConfiguration={"Issuer": url, "Audience": ["my-app"]})
-        gw.create_route(ApiId=api["ApiId"], RouteKey="GET /items/{id}", AuthorizationType="JWT",
-                        AuthorizerId=a["AuthorizerId"],
-                        Target=f"integrations/{integration['IntegrationId']}")
+        _jwt_route(gw, api, integration, url, "GET /items/{id}")
         now = int(time.time())
         good = {"iss": url, "aud": "my-app", "sub": "user-2", "exp": now + 600, "iat": now}
         r = call(server.gateway_endpoint, api["ApiId"], "GET", "/items/1",
