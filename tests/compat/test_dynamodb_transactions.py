@@ -166,6 +166,32 @@ def test_client_request_token_makes_the_call_idempotent(dynamodb, make_table):
     assert _get(dynamodb, table, {"pk": S("counter")})["n"] == N(3)
 
 
+def test_concurrent_calls_with_one_token_apply_once(dynamodb, make_table):
+    # While the first call with a token runs, another is TransactionInProgressException; the
+    # transaction applies once whatever the interleaving.
+    table = make_table()
+    token = unique_name("token")
+    add = [{"Update": {"TableName": table, "Key": {"pk": S(f"c{i}")},
+                       "UpdateExpression": "ADD n :one",
+                       "ExpressionAttributeValues": {":one": N(1)}}} for i in range(25)]
+    codes = []
+
+    def call():
+        try:
+            dynamodb.transact_write_items(TransactItems=add, ClientRequestToken=token)
+            codes.append("ok")
+        except ClientError as err:
+            codes.append(error_code(err))
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert "ok" in codes and set(codes) <= {"ok", "TransactionInProgressException"}, codes
+    assert {_get(dynamodb, table, {"pk": S(f"c{i}")})["n"]["N"] for i in range(25)} == {"1"}
+
+
 def test_transact_get_items(dynamodb, two_tables):
     a, b = two_tables
     dynamodb.put_item(TableName=a, Item={"pk": S("one"), "x": N(1), "y": N(2)})

@@ -130,6 +130,9 @@ pub fn to_aws(err: TablesError) -> AwsError {
         TablesError::ContinuousBackupsUnavailable(m) => {
             AwsError::new(p, bad, DYNAMODB, "ContinuousBackupsUnavailableException", m)
         }
+        TablesError::TransactionInProgress(m) => {
+            AwsError::new(p, bad, DYNAMODB, "TransactionInProgressException", m)
+        }
         TablesError::IdempotentParameterMismatch(m) => {
             AwsError::new(p, bad, DYNAMODB, "IdempotentParameterMismatchException", m)
         }

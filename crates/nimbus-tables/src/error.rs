@@ -15,6 +15,7 @@
 //! | [`TablesError::ItemCollectionSizeLimitExceeded`] | `com.amazonaws.dynamodb.v20120810#ItemCollectionSizeLimitExceededException` | 400 |
 //! | [`TablesError::TransactionCanceled`] | `com.amazonaws.dynamodb.v20120810#TransactionCanceledException` | 400 |
 //! | [`TablesError::IdempotentParameterMismatch`] | `com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException` | 400 |
+//! | [`TablesError::TransactionInProgress`] | `com.amazonaws.dynamodb.v20120810#TransactionInProgressException` | 400 |
 //! | [`TablesError::TableNotFound`] | `com.amazonaws.dynamodb.v20120810#TableNotFoundException` | 400 |
 //! | [`TablesError::ContinuousBackupsUnavailable`] | `com.amazonaws.dynamodb.v20120810#ContinuousBackupsUnavailableException` | 400 |
 //! | [`TablesError::ExpiredIterator`] | `com.amazonaws.dynamodb.v20120810#ExpiredIteratorException` | 400 |
@@ -71,6 +72,10 @@ pub enum TablesError {
     /// (`IdempotentParameterMismatchException`).
     #[error("{0}")]
     IdempotentParameterMismatch(String),
+    /// A transaction with the same `ClientRequestToken` is still running
+    /// (`TransactionInProgressException`).
+    #[error("{0}")]
+    TransactionInProgress(String),
     /// The table of a backup operation does not exist (`TableNotFoundException`: the backup
     /// operations' own error for it).
     #[error("{0}")]
@@ -126,6 +131,7 @@ impl TablesError {
             }
             TablesError::TransactionCanceled { .. } => "TransactionCanceledException",
             TablesError::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",
+            TablesError::TransactionInProgress(_) => "TransactionInProgressException",
             TablesError::TableNotFound(_) => "TableNotFoundException",
             TablesError::ContinuousBackupsUnavailable(_) => "ContinuousBackupsUnavailableException",
             TablesError::ExpiredIterator(_) => "ExpiredIteratorException",

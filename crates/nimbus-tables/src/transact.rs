@@ -13,13 +13,14 @@
 //!
 //! `ClientRequestToken` makes a write transaction idempotent for ten minutes, as in DynamoDB:
 //! the same token with the same parameters answers as the first call without writing again;
-//! with other parameters it is `IdempotentParameterMismatchException`. The tokens are kept in
+//! with other parameters it is `IdempotentParameterMismatchException`; while the first call
+//! with a token runs, another is `TransactionInProgressException`. The tokens are kept in
 //! memory (single-node assumption, as the catalog cache): a restart forgets them.
 //!
 //! Capacity: a transactional write costs twice the units of the plain write, a transactional
 //! read twice those of a strongly consistent read.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -75,6 +76,8 @@ pub(crate) struct Tokens(Mutex<TokenMap>);
 struct TokenMap {
     by_token: HashMap<String, Remembered>,
     order: VecDeque<(Instant, String)>,
+    /// Tokens whose first transaction is running.
+    running: HashSet<String>,
 }
 
 impl TokenMap {
@@ -100,19 +103,52 @@ struct Remembered {
     output: TransactWriteItemsOutput,
 }
 
+/// A token whose transaction is running; dropping it (answered or failed) frees the token.
+pub(crate) struct Running<'a> {
+    tokens: &'a Tokens,
+    token: String,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let mut map = self.tokens.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.running.remove(&self.token);
+    }
+}
+
+/// What a token says about a new call.
+enum Token<'a> {
+    /// Already answered: the same answer again.
+    Answered(TransactWriteItemsOutput),
+    /// New: this call runs the transaction.
+    Run(Running<'a>),
+}
+
 impl Tokens {
-    /// The remembered answer of `token`: `Ok(None)` when unknown or expired.
-    fn answer(&self, token: &str, request: &[u8]) -> Result<Option<TransactWriteItemsOutput>> {
+    /// The remembered answer of `token`, or the right to run its transaction. A call while
+    /// the token's first transaction runs is `TransactionInProgressException`.
+    fn claim(&self, token: &str, request: &[u8]) -> Result<Token<'_>> {
         // The map holds plain values: a panic elsewhere cannot leave it half-updated.
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         map.forget_expired();
         match map.by_token.get(token) {
-            None => Ok(None),
-            Some(r) if r.request == request => Ok(Some(r.output.clone())),
-            Some(_) => Err(TablesError::IdempotentParameterMismatch(
-                "Request token was already used with different request parameters".into(),
-            )),
+            Some(r) if r.request == request => return Ok(Token::Answered(r.output.clone())),
+            Some(_) => {
+                return Err(TablesError::IdempotentParameterMismatch(
+                    "Request token was already used with different request parameters".into(),
+                ));
+            }
+            None => {}
         }
+        if !map.running.insert(token.to_owned()) {
+            return Err(TablesError::TransactionInProgress(
+                "Transaction is ongoing for the request token".into(),
+            ));
+        }
+        Ok(Token::Run(Running {
+            tokens: self,
+            token: token.to_owned(),
+        }))
     }
 
     fn remember(&self, token: String, request: Vec<u8>, output: TransactWriteItemsOutput) {
@@ -208,11 +244,14 @@ impl Tables {
             }
             v.finish()?;
         }
-        if let Some(token) = &token
-            && let Some(output) = self.transaction_tokens.answer(token, &fingerprint)?
-        {
-            return Ok(output);
-        }
+        // Held until this call returns, so that a concurrent call with the token waits its turn.
+        let _running = match &token {
+            Some(token) => match self.transaction_tokens.claim(token, &fingerprint)? {
+                Token::Answered(output) => return Ok(output),
+                Token::Run(running) => Some(running),
+            },
+            None => None,
+        };
 
         check_payload(&entries)?;
         let mut tables: Vec<Arc<Table>> = Vec::new();
@@ -567,21 +606,39 @@ mod tests {
     fn tokens_answer_the_same_request_refuse_another_and_stay_bounded() {
         let tokens = Tokens::default();
         let output = TransactWriteItemsOutput::default();
-        assert!(matches!(tokens.answer("t", b"a"), Ok(None)));
-        tokens.remember("t".into(), b"a".to_vec(), output.clone());
-        assert!(matches!(tokens.answer("t", b"a"), Ok(Some(_))));
+        let answered = |t: &Tokens, token: &str, request: &[u8]| {
+            matches!(t.claim(token, request), Ok(Token::Answered(_)))
+        };
+        let new = |t: &Tokens, token: &str, request: &[u8]| {
+            matches!(t.claim(token, request), Ok(Token::Run(_)))
+        };
+        {
+            let first = tokens.claim("t", b"a").expect("claim");
+            assert!(matches!(first, Token::Run(_)));
+            // While the first call runs, another with the token waits its turn.
+            assert!(matches!(
+                tokens.claim("t", b"a"),
+                Err(TablesError::TransactionInProgress(_))
+            ));
+            tokens.remember("t".into(), b"a".to_vec(), output.clone());
+        }
+        assert!(answered(&tokens, "t", b"a"));
         assert!(matches!(
-            tokens.answer("t", b"b"),
+            tokens.claim("t", b"b"),
             Err(TablesError::IdempotentParameterMismatch(_))
         ));
+        // A call that failed frees its token.
+        drop(tokens.claim("u", b"a"));
+        assert!(new(&tokens, "u", b"a"));
         for i in 0..MAX_TOKENS {
             tokens.remember(format!("k{i}"), Vec::new(), output.clone());
         }
         // The oldest went when the map grew past its bound; the newest stay.
-        assert!(matches!(tokens.answer("t", b"a"), Ok(None)));
-        assert!(matches!(tokens.answer("k5", b""), Ok(Some(_))));
+        assert!(new(&tokens, "t", b"a"));
+        assert!(answered(&tokens, "k5", b""));
         let map = tokens.0.lock().expect("lock");
         assert_eq!(map.by_token.len(), MAX_TOKENS);
         assert_eq!(map.order.len(), MAX_TOKENS);
+        assert!(map.running.is_empty());
     }
 }
