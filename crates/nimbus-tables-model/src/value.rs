@@ -340,6 +340,12 @@ fn json_string(json: &Value) -> Result<&str> {
 fn json_bool(json: &Value) -> Result<bool> {
     match json {
         Value::Bool(b) => Ok(*b),
+        // DynamoDB's parser reads a few words as booleans, whatever their case.
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Ok(true),
+            "false" | "no" | "0" => Ok(false),
+            _ => Err(not_scalar(json, "Boolean")),
+        },
         other => Err(not_scalar(other, "Boolean")),
     }
 }
@@ -618,7 +624,7 @@ mod tests {
                 "Start of structure or map found where not expected",
             ),
             (
-                json!({"BOOL": "yes"}),
+                json!({"BOOL": "maybe"}),
                 "Unexpected token received from parser",
             ),
             (
@@ -652,6 +658,18 @@ mod tests {
         ] {
             assert_eq!(err(v.clone()), Error::Serialization(msg.to_owned()), "{v}");
         }
+    }
+
+    #[test]
+    fn a_few_words_are_booleans() {
+        for (word, value) in [("TRUE", true), ("yes", true), ("1", true), ("No", false)] {
+            assert_eq!(
+                AttributeValue::from_json(&json!({"BOOL": word})).unwrap(),
+                AttributeValue::Bool(value)
+            );
+        }
+        // NULL read as false is a validation error, not a wrong type.
+        assert!(matches!(err(json!({"NULL": "no"})), Error::Validation(_)));
     }
 
     #[test]
