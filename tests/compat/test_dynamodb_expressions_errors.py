@@ -93,9 +93,21 @@ def test_names_without_expression(dynamodb, table, expect_error):
 
 
 def test_values_without_expression(dynamodb, table, expect_error):
-    _validation(expect_error, dynamodb.put_item,
-                prefix="ExpressionAttributeValues can only be specified when using expressions",
-                TableName=table, Item=ITEM, ExpressionAttributeValues={":a": {"N": "1"}})
+    # The message names the operation's expressions that would use the values.
+    values = {":a": {"N": "1"}}
+    prefix = "ExpressionAttributeValues can only be specified when using expressions: "
+    _validation(expect_error, dynamodb.put_item, prefix=prefix + "ConditionExpression is null",
+                TableName=table, Item=ITEM, ExpressionAttributeValues=values)
+    _validation(expect_error, dynamodb.update_item,
+                prefix=prefix + "UpdateExpression and ConditionExpression are null",
+                TableName=table, Key={"pk": {"S": "e"}}, ExpressionAttributeValues=values)
+    _validation(expect_error, dynamodb.scan, prefix=prefix + "FilterExpression is null",
+                TableName=table, ExpressionAttributeValues=values)
+    _validation(expect_error, dynamodb.query,
+                prefix=prefix + "FilterExpression and KeyConditionExpression are null",
+                TableName=table, ExpressionAttributeValues=values,
+                KeyConditions={"pk": {"ComparisonOperator": "EQ",
+                                      "AttributeValueList": [{"S": "e"}]}})
 
 
 def test_name_placeholder_must_start_with_hash(dynamodb, table, expect_error):

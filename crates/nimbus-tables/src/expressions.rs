@@ -37,6 +37,9 @@ pub(crate) struct ExpressionParams<'a> {
     pub scan_filter: Option<&'a BTreeMap<String, LegacyCondition>>,
     pub conditional_operator: Option<&'a str>,
     pub key_conditions: Option<&'a BTreeMap<String, LegacyCondition>>,
+    /// The operation's members that use `ExpressionAttributeValues`, as DynamoDB names them
+    /// when values come without any of them ("ConditionExpression is null").
+    pub value_users: &'static [&'static str],
 }
 
 /// The parsed expressions of one request.
@@ -104,9 +107,14 @@ impl Expressions {
             ));
         }
         if params.values.is_some() && !value_users {
-            return Err(TablesError::validation(
-                "ExpressionAttributeValues can only be specified when using expressions",
-            ));
+            let null = match params.value_users {
+                [] => String::new(),
+                [one] => format!(": {one} is null"),
+                many => format!(": {} are null", many.join(" and ")),
+            };
+            return Err(TablesError::validation(format!(
+                "ExpressionAttributeValues can only be specified when using expressions{null}"
+            )));
         }
         let mut attrs = ExpressionAttributes::new(params.names.cloned(), params.values.cloned())?;
         let update = params

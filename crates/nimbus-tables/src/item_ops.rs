@@ -125,6 +125,11 @@ macro_rules! write_params {
                 conditional_operator: $input.conditional_operator.as_deref(),
                 update: $update,
                 attribute_updates: $attribute_updates,
+                value_users: if $is_update {
+                    &["UpdateExpression", "ConditionExpression"]
+                } else {
+                    &["ConditionExpression"]
+                },
                 ..ExpressionParams::default()
             },
         }

@@ -315,6 +315,7 @@ impl Tables {
             query_filter: input.query_filter.as_ref(),
             conditional_operator: input.conditional_operator.as_deref(),
             key_conditions: input.key_conditions.as_ref(),
+            value_users: &["FilterExpression", "KeyConditionExpression"],
             ..ExpressionParams::default()
         })?;
         let select = select(
@@ -395,6 +396,7 @@ impl Tables {
             attributes_to_get: input.attributes_to_get.as_deref(),
             scan_filter: input.scan_filter.as_ref(),
             conditional_operator: input.conditional_operator.as_deref(),
+            value_users: &["FilterExpression"],
             ..ExpressionParams::default()
         })?;
         let select = select(
