@@ -196,6 +196,10 @@ def test_legacy_between_bounds_are_checked(dynamodb, table, expect_error, bounds
     expect_error(dynamodb.scan, "ValidationException", TableName=table, ScanFilter={"x": between})
     expect_error(dynamodb.put_item, "ValidationException", TableName=table, Item=KEY,
                  Expected={"x": between})
+    if bounds[0].keys() == bounds[1].keys():
+        expect_error(dynamodb.put_item, "ValidationException",
+                     "The BETWEEN condition was provided a range where the lower bound is greater"
+                     " than the upper bound", TableName=table, Item=KEY, Expected={"x": between})
 
 
 # --------------------------------------------------------------------------- scans and tags

@@ -380,8 +380,9 @@ fn check_values(cmp: ComparisonOperator, values: &[AttributeValue]) -> Result<()
         && crate::expr::condition::order(&values[0], &values[1])
             == Some(std::cmp::Ordering::Greater)
     {
-        return Err(invalid(
-            "The BETWEEN condition was provided a range where the lower bound is bigger than the upper bound",
+        // DynamoDB's text for this one has no "One or more parameter values were invalid".
+        return Err(Error::validation(
+            "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound",
         ));
     }
     Ok(())
