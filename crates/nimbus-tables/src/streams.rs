@@ -910,9 +910,10 @@ mod tests {
         }
     }
 
-    /// Creates table `name` (string hash key `pk`) with a stream of `view`.
-    fn create_with_stream(tables: &Tables, name: &str, view: &str) -> Value {
-        call(
+    /// Creates table `name` (string hash key `pk`) with a stream of `view`; returns the
+    /// stream's ARN.
+    fn create_with_stream(tables: &Tables, name: &str, view: &str) -> String {
+        let created = call(
             tables,
             "CreateTable",
             json!({
@@ -923,7 +924,11 @@ mod tests {
                 "StreamSpecification": {"StreamEnabled": true, "StreamViewType": view},
             }),
         )
-        .unwrap()
+        .unwrap();
+        created["TableDescription"]["LatestStreamArn"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     fn events(records: &[Value]) -> Vec<String> {
@@ -936,11 +941,7 @@ mod tests {
     #[test]
     fn changes_are_recorded_in_order_with_the_images_of_the_view_type() {
         let (tables, _) = service();
-        let created = create_with_stream(&tables, "st1", "NEW_AND_OLD_IMAGES");
-        let arn = created["TableDescription"]["LatestStreamArn"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let arn = create_with_stream(&tables, "st1", "NEW_AND_OLD_IMAGES");
         let put = |item: Value| {
             call(
                 &tables,
@@ -992,11 +993,7 @@ mod tests {
     #[test]
     fn expiry_deletions_name_the_service_and_a_deleted_table_keeps_its_stream_a_day() {
         let (tables, _) = service();
-        let created = create_with_stream(&tables, "st2", "KEYS_ONLY");
-        let arn = created["TableDescription"]["LatestStreamArn"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let arn = create_with_stream(&tables, "st2", "KEYS_ONLY");
         call(&tables, "UpdateTimeToLive", json!({"TableName": "st2", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}})).unwrap();
         let now = crate::now_epoch_seconds();
         let exp = format!("{}", now as u64 - 10);
@@ -1045,7 +1042,7 @@ mod tests {
     #[test]
     fn trimming_keeps_the_newest_record_and_numbering_goes_on() {
         let (tables, _) = service();
-        create_with_stream(&tables, "st3", "NEW_IMAGE");
+        let arn = create_with_stream(&tables, "st3", "NEW_IMAGE");
         for k in ["a", "b", "c"] {
             call(
                 &tables,
@@ -1054,11 +1051,6 @@ mod tests {
             )
             .unwrap();
         }
-        let arn = call(&tables, "DescribeTable", json!({"TableName": "st3"})).unwrap()["Table"]
-            ["LatestStreamArn"]
-            .as_str()
-            .unwrap()
-            .to_string();
         let later = crate::now_epoch_seconds() + RETENTION_SECONDS + 10.0;
         assert_eq!(ready(tables.trim_streams(later)).unwrap(), 2);
         let left = records(&tables, &arn);
