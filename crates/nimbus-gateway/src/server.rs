@@ -545,7 +545,7 @@ async fn route_and_invoke(
             let why = e.to_string();
             tracing::warn!(api = %api.api_id, route = %matched.route_key,
                 "integration failed: {}", why.escape_debug());
-            outcome.error = Some(e.to_string());
+            outcome.error = Some(why);
             return internal(StatusCode::INTERNAL_SERVER_ERROR, rest);
         }
         Ok(Ok(invoked)) => invoked,

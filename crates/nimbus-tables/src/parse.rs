@@ -42,13 +42,15 @@ fn explain<T: DeserializeOwned>(
     body: &[u8],
     first: &serde_json::Error,
 ) -> TablesError {
-    let fallback = || TablesError::from(classify_json_error(first));
-    if !first.is_data() {
-        return fallback();
+    // Only a wrong type needs to know where it is; a syntax error or a bad value is told as
+    // the first parse found it.
+    let classified = classify_json_error(first);
+    if !first.is_data() || !matches!(classified, ModelError::Serialization(_)) {
+        return classified.into();
     }
     let mut reader = serde_json::Deserializer::from_slice(body);
     let Err(error) = serde_path_to_error::deserialize::<_, T>(&mut reader) else {
-        return fallback();
+        return classified.into();
     };
     let path: Vec<Segment> = error.path().iter().cloned().collect();
     match classify_json_error(error.inner()) {
