@@ -8,6 +8,9 @@
 //! connections: 0.57 context switches and 32 µs of server CPU per request with two workers,
 //! against 26 µs on a single thread. A connection pinned to one lane wakes nobody else.
 //!
+//! A lane sends its answers together at the end of its turn ([`crate::batched`]), so that a
+//! client sharing the cores is woken once for several answers instead of once per answer.
+//!
 //! The main runtime accepts and hands each connection to the next lane in turn. DynamoDB
 //! requests (`X-Amz-Target: DynamoDB_…`) run in the lane; every other request (Lambda, API
 //! Gateway, logs, Nimbus' own paths) is sent to the main runtime, where function environments
@@ -17,6 +20,7 @@
 
 use std::convert::Infallible;
 use std::net::TcpStream as StdTcpStream;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -33,6 +37,8 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+
+use crate::batched::{BatchedStream, Sender};
 
 /// Serves `router` on `listener` until `shutdown` is cancelled and the lanes have drained.
 /// Returns an error only if the lanes could not be started.
@@ -121,6 +127,8 @@ async fn lane(
 ) {
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());
+    let sender = Arc::new(Sender::default());
+    tokio::spawn(Arc::clone(&sender).run());
     loop {
         let stream = tokio::select! {
             stream = connections.recv() => match stream {
@@ -141,6 +149,7 @@ async fn lane(
         let service = TowerToHyperService::new(tower::service_fn(move |request| {
             dispatch(router.clone(), main.clone(), request)
         }));
+        let stream = BatchedStream::new(stream, Arc::clone(&sender));
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();

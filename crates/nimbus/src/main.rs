@@ -1,6 +1,7 @@
 //! The `nimbus` binary: parses the command line, starts telemetry, wires the services and maps
 //! errors to exit codes. Everything else lives in the library crates.
 
+mod batched;
 mod cli;
 mod client;
 mod commands;
