@@ -135,13 +135,41 @@ fn new_request_id(headers: &http::HeaderMap) -> String {
 /// a request with an `Origin` is answered with `Access-Control-Allow-Origin: *`, and a CORS
 /// preflight (`OPTIONS` with an `Origin`) is answered here, allowing the method and headers it
 /// asks for. Signatures still guard every call that does something.
-pub async fn request_id(mut request: Request, next: Next) -> Response {
+pub async fn request_id(request: Request, next: Next) -> Response {
+    respond(request, |request| next.run(request)).await
+}
+
+/// Whether [`call_direct`] answers `request` as the [`router`] would: a DynamoDB call, which is
+/// always `POST /` with its operation in `X-Amz-Target`.
+pub fn is_direct<B>(request: &http::Request<B>) -> bool {
+    request.method() == http::Method::POST
+        && request.uri().path() == "/"
+        && request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|target| target.to_str().ok())
+            .and_then(route::json_target)
+            .is_some_and(|(service, _)| service == Service::DynamoDb)
+}
+
+/// Answers a request for which [`is_direct`] holds, as the [`router`] would, without its
+/// routing and layers: the lanes of the endpoint call it for every DynamoDB call.
+pub async fn call_direct(state: Arc<AwsState>, request: Request) -> Response {
+    respond(request, |request| handle(State(state), request)).await
+}
+
+/// What [`request_id`] does around `inner`, which answers the request.
+async fn respond<F, Fut>(mut request: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let id = new_request_id(request.headers());
     let span = tracing::info_span!("request", request_id = %id);
     request.extensions_mut().insert(RequestId(id.clone()));
     let started = std::time::Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let uri = request.uri().clone();
     let cross_origin = request.headers().contains_key(http::header::ORIGIN);
     let compression = compress::preferred(
         request
@@ -174,11 +202,11 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
                 }
                 response
             }
-            None => next.run(request).await,
+            None => inner(request).await,
         };
         tracing::debug!(
             %method,
-            %path,
+            path = uri.path(),
             status = response.status().as_u16(),
             micros = started.elapsed().as_micros() as u64,
             "handled"

@@ -12,7 +12,9 @@
 //! client sharing the cores is woken once for several answers instead of once per answer.
 //!
 //! The main runtime accepts and hands each connection to the next lane in turn. DynamoDB
-//! requests (`X-Amz-Target: DynamoDB_…`) run in the lane; every other request (Lambda, API
+//! requests (`POST /` with `X-Amz-Target: DynamoDB_…`) run in the lane, handed straight to the
+//! endpoint's handler ([`nimbus_aws::call_direct`]: what the router would do, without its
+//! routing and layers, 3–4% of a GetItem's CPU); every other request (Lambda, API
 //! Gateway, logs, Nimbus' own paths) is sent to the main runtime, where function environments
 //! and their tasks live, and its answer comes back to the lane. On shutdown the lanes stop
 //! taking connections, let in-flight requests finish (hyper's graceful shutdown: idle
@@ -31,7 +33,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use nimbus_aws::route::{self, Service};
+use nimbus_aws::AwsState;
 use tokio::net::TcpListener;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
@@ -40,12 +42,14 @@ use tower::ServiceExt;
 
 use crate::batched::{BatchedStream, Sender};
 
-/// Serves `router` on `listener` until `shutdown` is cancelled and the lanes have drained.
+/// Serves `router` on `listener` (DynamoDB calls straight through
+/// [`nimbus_aws::call_direct`] with `state`, the router's own state) until `shutdown` is cancelled and the lanes have drained.
 /// Returns an error only if the lanes could not be started.
 pub async fn serve(
     name: &'static str,
     listener: TcpListener,
     router: Router,
+    state: Arc<AwsState>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let count = std::thread::available_parallelism().map_or(1, usize::from);
@@ -60,12 +64,13 @@ pub async fn serve(
             .on_thread_park(yield_before_parking)
             .build()?;
         let router = router.clone();
+        let state = Arc::clone(&state);
         let main = main.clone();
         let shutdown = shutdown.clone();
         std::thread::Builder::new()
             .name(format!("{name}-lane-{index}"))
             .spawn(move || {
-                runtime.block_on(lane(receiver, router, main, shutdown));
+                runtime.block_on(lane(receiver, router, state, main, shutdown));
                 let _ = done.send(());
             })?;
         lanes.push(sender);
@@ -122,6 +127,7 @@ fn yield_before_parking() {
 async fn lane(
     mut connections: mpsc::UnboundedReceiver<StdTcpStream>,
     router: Router,
+    state: Arc<AwsState>,
     main: Handle,
     shutdown: CancellationToken,
 ) {
@@ -145,9 +151,10 @@ async fn lane(
             }
         };
         let router = router.clone();
+        let state = Arc::clone(&state);
         let main = main.clone();
         let service = TowerToHyperService::new(tower::service_fn(move |request| {
-            dispatch(router.clone(), main.clone(), request)
+            dispatch(router.clone(), Arc::clone(&state), main.clone(), request)
         }));
         let stream = BatchedStream::new(stream, Arc::clone(&sender));
         let connection = builder
@@ -165,17 +172,12 @@ async fn lane(
 /// Runs a DynamoDB request here, anything else on the main runtime.
 async fn dispatch(
     router: Router,
+    state: Arc<AwsState>,
     main: Handle,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    let dynamodb = request
-        .headers()
-        .get("x-amz-target")
-        .and_then(|target| target.to_str().ok())
-        .and_then(route::json_target)
-        .is_some_and(|(service, _)| service == Service::DynamoDb);
-    if dynamodb {
-        return router.oneshot(request).await;
+    if nimbus_aws::is_direct(&request) {
+        return Ok(nimbus_aws::call_direct(state, request.map(Body::new)).await);
     }
     match main.spawn(router.oneshot(request)).await {
         Ok(response) => response,

@@ -155,7 +155,8 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
     let tasks = TaskTracker::new();
     tasks.spawn(serve_aws(
         aws_listener,
-        nimbus_aws::router(state),
+        nimbus_aws::router(Arc::clone(&state)),
+        state,
         shutdown.clone(),
     ));
     tasks.spawn(serve_http(
@@ -188,8 +189,13 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
 }
 
 /// The AWS endpoint, on its per-core lanes ([`crate::lanes`]).
-async fn serve_aws(listener: TcpListener, router: axum::Router, shutdown: CancellationToken) {
-    if let Err(e) = crate::lanes::serve("aws", listener, router, shutdown.clone()).await {
+async fn serve_aws(
+    listener: TcpListener,
+    router: axum::Router,
+    state: Arc<AwsState>,
+    shutdown: CancellationToken,
+) {
+    if let Err(e) = crate::lanes::serve("aws", listener, router, state, shutdown.clone()).await {
         tracing::error!("AWS API server failed: {e}");
         shutdown.cancel();
     }
