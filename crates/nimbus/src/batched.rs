@@ -39,6 +39,9 @@ use tokio::sync::Notify;
 /// sent; a single larger write (a big Query page) goes straight to the socket.
 const HOLD_LIMIT: usize = 64 * 1024;
 
+/// The buffer a connection keeps between answers; a larger one is freed once sent.
+const KEEP_CAPACITY: usize = 16 * 1024;
+
 /// Sends submitted per `io_uring_enter`: a turn with more queued connections takes several.
 const RING_ENTRIES: u32 = 256;
 
@@ -111,7 +114,11 @@ impl Held {
     fn sent(&mut self, outcome: io::Result<usize>) {
         match outcome {
             Ok(sent) => {
-                self.bytes.drain(..sent);
+                self.bytes.drain(..sent.min(self.bytes.len()));
+                if self.bytes.is_empty() && self.bytes.capacity() > KEEP_CAPACITY {
+                    // An idle connection keeps a small buffer, not its largest answer's.
+                    self.bytes = Vec::new();
+                }
             }
             // The socket is full: the connection's task writes the rest when it can.
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
@@ -262,7 +269,7 @@ impl BatchedStream {
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            held.bytes.drain(..n);
+            held.sent(Ok(n));
         }
         Poll::Ready(Ok(()))
     }
@@ -420,6 +427,35 @@ mod tests {
         server.shutdown().await.unwrap();
         drop(server);
         assert_eq!(reader.await.unwrap(), expected);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_client_that_reads_late_gets_every_byte() {
+        for with_ring in [true, false] {
+            late_reader(start(with_ring)).await;
+        }
+    }
+
+    /// Far more than the socket buffers take: sends come back short or with EAGAIN, and the
+    /// connection's task writes the rest as the client reads.
+    async fn late_reader(sender: Arc<Sender>) {
+        let (mut server, mut client) = pair(&sender).await;
+        let chunk: Vec<u8> = (0..10_000).map(|i| (i % 241) as u8).collect();
+        let rounds = 800; // 8 MB
+        let reader = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let mut got = Vec::new();
+            client.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        for _ in 0..rounds {
+            server.write_all(&chunk).await.unwrap();
+        }
+        server.shutdown().await.unwrap();
+        drop(server);
+        let got = reader.await.unwrap();
+        assert_eq!(got.len(), chunk.len() * rounds);
+        assert!(got.chunks(chunk.len()).all(|c| c == chunk.as_slice()));
     }
 
     #[tokio::test(flavor = "current_thread")]
