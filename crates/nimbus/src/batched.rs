@@ -182,12 +182,21 @@ fn send_together(ring: &mut IoUring, batch: &[Arc<Shared>]) -> io::Result<()> {
         submitted += 1;
     }
     let mut reaped = 0;
+    let mut retries = 0;
     while reaped < submitted {
         let waited = ring.submit_and_wait(submitted - reaped);
         reaped += reap(ring, &mut guards);
         match waited {
             Ok(_) => {}
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            // The kernel is short of memory for the moment, or its completion queue was full
+            // (reaped just above): try again, a few times.
+            Err(error)
+                if matches!(error.raw_os_error(), Some(libc::EAGAIN | libc::EBUSY))
+                    && retries < 3 =>
+            {
+                retries += 1;
+            }
             Err(error) => {
                 // Sends may still be in the kernel: their buffers must never be freed or
                 // reused. Leak them (their connections report the error) and give up the ring.
