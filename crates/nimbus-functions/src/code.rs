@@ -39,6 +39,14 @@ fn chunk_key(sha_hex: &str, index: u32) -> Vec<u8> {
 /// The longest file name component file systems take.
 const MAX_NAME_COMPONENT: usize = 255;
 
+/// The path of a zip entry inside the directory it is extracted to: `None` for an absolute
+/// path or one with a `..` component (which `enclosed_name` lets through when it stays inside).
+fn inside_path<R: Read>(entry: &zip::read::ZipFile<'_, R>) -> Option<PathBuf> {
+    entry
+        .enclosed_name()
+        .filter(|path| !path.components().any(|c| matches!(c, Component::ParentDir)))
+}
+
 /// Checks that `zip` is a readable zip whose unzipped size fits Lambda's limit and whose
 /// entries can all be extracted, without extracting it.
 pub fn validate_zip(zip: &[u8]) -> Result<()> {
@@ -58,10 +66,10 @@ pub fn validate_zip(zip: &[u8]) -> Result<()> {
     for i in 0..archive.len() {
         let entry = archive.by_index_raw(i).map_err(|_| unreadable())?;
         total = total.saturating_add(entry.size());
-        let path = entry.enclosed_name().ok_or_else(unreadable)?;
+        let path = inside_path(&entry).ok_or_else(unreadable)?;
         if path
             .components()
-            .any(|c| matches!(c, Component::ParentDir) || c.as_os_str().len() > MAX_NAME_COMPONENT)
+            .any(|c| c.as_os_str().len() > MAX_NAME_COMPONENT)
         {
             return Err(unreadable());
         }
@@ -243,21 +251,12 @@ pub fn extract(zip: &[u8], dest: &Path) -> Result<()> {
     let mut total = 0u64;
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(|e| bad(e.to_string()))?;
-        let Some(relative) = entry.enclosed_name() else {
+        let Some(relative) = inside_path(&entry) else {
             return Err(bad(format!(
                 "unsafe path {}",
                 entry.name_raw().escape_ascii()
             )));
         };
-        if relative
-            .components()
-            .any(|c| matches!(c, Component::ParentDir))
-        {
-            return Err(bad(format!(
-                "unsafe path {}",
-                entry.name_raw().escape_ascii()
-            )));
-        }
         let path = dest.join(relative);
         if entry.is_dir() {
             std::fs::create_dir_all(&path).map_err(io)?;
