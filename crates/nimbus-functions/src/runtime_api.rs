@@ -320,9 +320,8 @@ async fn response(
     }
 }
 
-/// `/error`: the function's error. One too large to be the answer ends the invocation as a
-/// response would (until now it was refused before the handler and the invocation waited for
-/// its timeout).
+/// `/error`: the function's error. One too large to be the answer, or unreadable, ends the
+/// invocation as a response would, rather than leaving it to its timeout.
 async fn error(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,

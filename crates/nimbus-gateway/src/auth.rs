@@ -4,8 +4,9 @@
 //! JWKS are found as OpenID providers publish them: `{issuer}/.well-known/openid-configuration`
 //! names `jwks_uri` (falling back to `{issuer}/.well-known/jwks.json`). An issuer `file:///path`
 //! reads a JWKS file instead, for machines without an identity provider; a remote issuer's
-//! `jwks_uri` is fetched over HTTP(S) only, never read from this machine's files. Key sets are cached
-//! for five minutes and refetched (at most every ten seconds) when a token names an unknown key.
+//! `jwks_uri` is fetched over HTTP(S) only, never read from this machine's files. Key sets are
+//! cached for five minutes and refetched (at most every ten seconds) when a token names an
+//! unknown key.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

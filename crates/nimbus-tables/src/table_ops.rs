@@ -22,6 +22,8 @@ const MAX_ATTEMPTS: usize = 64;
 const MAX_TAGS: usize = 50;
 
 const ACTIVE: &str = "ACTIVE";
+/// What the answer to CreateTable says, as DynamoDB's always does.
+const CREATING: &str = "CREATING";
 /// What the answer to UpdateTable says, as DynamoDB's does; the change is done when it is sent
 /// and DescribeTable shows the table ACTIVE again.
 const UPDATING: &str = "UPDATING";
@@ -296,7 +298,7 @@ impl Tables {
         // CreateTable itself says CREATING, as DynamoDB's always does.
         Ok(CreateTableOutput {
             table_description: Some(meta.describe(
-                "CREATING",
+                CREATING,
                 Counters::default(),
                 &[],
                 &self.config.region,

@@ -244,7 +244,8 @@ impl Tables {
             }
             v.finish()?;
         }
-        // Held until this call returns, so that a concurrent call with the token waits its turn.
+        // Held until this call returns: meanwhile another call with the token is refused
+        // with TransactionInProgressException.
         let _running = match &token {
             Some(token) => match self.transaction_tokens.claim(token, &fingerprint)? {
                 Token::Answered(output) => return Ok(output),
@@ -615,7 +616,7 @@ mod tests {
         {
             let first = tokens.claim("t", b"a").expect("claim");
             assert!(matches!(first, Token::Run(_)));
-            // While the first call runs, another with the token waits its turn.
+            // While the first call runs, another with the token is refused.
             assert!(matches!(
                 tokens.claim("t", b"a"),
                 Err(TablesError::TransactionInProgress(_))

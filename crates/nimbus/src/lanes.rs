@@ -42,8 +42,9 @@ use tower::ServiceExt;
 
 use crate::batched::{BatchedStream, Sender};
 
-/// Serves `router` on `listener` (DynamoDB calls straight through
-/// [`nimbus_aws::call_direct`] with `state`, the router's own state) until `shutdown` is cancelled and the lanes have drained.
+/// Serves `router` on `listener` (DynamoDB calls straight through [`nimbus_aws::call_direct`]
+/// with `state`, the router's own state) until `shutdown` is cancelled and the lanes have
+/// drained.
 /// Returns an error only if the lanes could not be started.
 pub async fn serve(
     name: &'static str,
