@@ -2,7 +2,8 @@
 //!
 //! One keyspace, `items`, holds every key. Writes go through fjall's single-writer
 //! transaction (reads inside it see its own writes); a durable commit ends with
-//! `PersistMode::SyncAll` on the journal before the transaction becomes visible. fjall fsyncs
+//! `PersistMode::SyncAll` on the journal before the transaction becomes visible. Reads outside
+//! the writer go through a snapshot (`read_tx`), which sees a transaction whole or not at all. fjall fsyncs
 //! the directory itself whenever it creates a journal, a table file or its manifest.
 
 use std::ops::Bound;
@@ -75,7 +76,14 @@ impl Engine for FjallEngine {
         if key.len() > MAX_KEY {
             return Ok(None);
         }
-        let value = self.items.get(key).map_err(|e| backend("get", e))?;
+        // Through a snapshot: it ends at the last published commit, so a commit being applied
+        // to the memtable is seen whole or not at all (`items.get` reads the newest version of
+        // every key, a half-applied batch included).
+        let value = self
+            .db
+            .read_tx()
+            .get(&self.items, key)
+            .map_err(|e| backend("get", e))?;
         Ok(value.map(|v| v.to_vec()))
     }
 
@@ -83,7 +91,11 @@ impl Engine for FjallEngine {
         if is_empty_range(range) {
             return Ok(());
         }
-        let iter = self.items.inner().range::<&[u8], _>(bounds(range));
+        // A snapshot, for the reason given in `get`.
+        let iter = self
+            .db
+            .read_tx()
+            .range::<&[u8], _>(&self.items, bounds(range));
         let mut step = |guard: fjall::Guard| {
             let (key, value) = guard.into_inner().map_err(|e| backend("scan", e))?;
             Ok::<_, nimbus_store::Error>(visit(&key, &value))

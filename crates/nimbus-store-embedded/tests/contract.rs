@@ -549,3 +549,49 @@ fn overlong_range_bounds_select_what_they_would() {
         vec![edge, b"j".to_vec()]
     );
 }
+
+#[test]
+fn readers_see_a_batch_whole_or_not_at_all() {
+    // One writer commits batches that set `a` and `b` to the same number, non-durably so that
+    // commits come fast; readers must never see one key of a batch without the other. A scan
+    // of both keys sees them equal; a get of `a` then a get of `b` sees `b` at least as new.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(
+        EmbeddedStore::open(
+            dir.path(),
+            EmbeddedOptions {
+                durable: false,
+                ..EmbeddedOptions::default()
+            },
+        )
+        .expect("open store"),
+    );
+    put_all(store.as_ref(), &[(b"a", b"0"), (b"b", b"0")]);
+    let number = |v: Option<Vec<u8>>| -> u64 {
+        String::from_utf8(v.expect("present"))
+            .expect("utf8")
+            .parse()
+            .expect("number")
+    };
+    let writer = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            for n in 1..=20_000u64 {
+                let value = n.to_string();
+                put_all(
+                    store.as_ref(),
+                    &[(b"a", value.as_bytes()), (b"b", value.as_bytes())],
+                );
+            }
+        })
+    };
+    while !writer.is_finished() {
+        let pairs = collect(store.as_ref(), &all(), Direction::Forward);
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(pairs[0].1, pairs[1].1, "a scan saw half a batch");
+        let a = number(store.get(b"a").expect("get a"));
+        let b = number(store.get(b"b").expect("get b"));
+        assert!(b >= a, "b = {b} read after a = {a}: half a batch");
+    }
+    writer.join().expect("writer");
+}
