@@ -122,6 +122,81 @@ def test_indexes_mode_reports_table(dynamodb, table):
     assert cc["Table"]["CapacityUnits"] == 2.0
 
 
+@pytest.fixture
+def indexed(make_table):
+    return make_table(
+        hash=("pk", "S"), range=("sk", "S"),
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                              for n in ("pk", "sk", "color", "rank")],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "byColor",
+            "KeySchema": [{"AttributeName": "color", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }],
+        LocalSecondaryIndexes=[{
+            "IndexName": "byRank",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                          {"AttributeName": "rank", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }],
+    )
+
+
+def test_indexes_mode_lists_each_index_a_write_touched(dynamodb, indexed):
+    key = {"pk": {"S": "a"}, "sk": {"S": "1"}}
+    both = {**key, "color": {"S": "red"}, "rank": {"S": "r1"}}
+    cc = dynamodb.put_item(TableName=indexed, Item=both,
+                           ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert cc["CapacityUnits"] == 3.0
+    assert cc["Table"] == {"CapacityUnits": 1.0}
+    assert cc["GlobalSecondaryIndexes"] == {"byColor": {"CapacityUnits": 1.0}}
+    assert cc["LocalSecondaryIndexes"] == {"byRank": {"CapacityUnits": 1.0}}
+    # TOTAL gives the same sum without the breakdown.
+    cc = dynamodb.put_item(TableName=indexed, Item=both,
+                           ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]
+    assert cc == {"TableName": indexed, "CapacityUnits": 1.0}
+    # A new GSI key: the old entry is deleted and the new one written, one unit each; the
+    # local index's entry is unchanged, so it is not listed.
+    cc = dynamodb.update_item(TableName=indexed, Key=key, UpdateExpression="SET color = :c",
+                              ExpressionAttributeValues={":c": {"S": "blue"}},
+                              ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert cc["CapacityUnits"] == 3.0
+    assert cc["Table"] == {"CapacityUnits": 1.0}
+    assert cc["GlobalSecondaryIndexes"] == {"byColor": {"CapacityUnits": 2.0}}
+    assert "LocalSecondaryIndexes" not in cc
+    # An item outside both indexes touches neither.
+    cc = dynamodb.put_item(TableName=indexed, Item={"pk": {"S": "b"}, "sk": {"S": "1"}},
+                           ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert cc["CapacityUnits"] == 1.0 and cc["Table"] == {"CapacityUnits": 1.0}
+    assert "GlobalSecondaryIndexes" not in cc and "LocalSecondaryIndexes" not in cc
+    # Deleting the item removes both its entries.
+    cc = dynamodb.delete_item(TableName=indexed, Key=key,
+                              ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert cc["CapacityUnits"] == 3.0
+    assert cc["GlobalSecondaryIndexes"] == {"byColor": {"CapacityUnits": 1.0}}
+    assert cc["LocalSecondaryIndexes"] == {"byRank": {"CapacityUnits": 1.0}}
+
+
+def test_indexes_mode_in_batches_and_transactions(dynamodb, indexed):
+    item = lambda sk: {"pk": {"S": "a"}, "sk": {"S": sk}, "color": {"S": "red"}}
+    out = dynamodb.batch_write_item(
+        RequestItems={indexed: [{"PutRequest": {"Item": item(s)}} for s in ("1", "2")]},
+        ReturnConsumedCapacity="INDEXES")
+    [cc] = out["ConsumedCapacity"]
+    assert cc["TableName"] == indexed and cc["CapacityUnits"] == 4.0
+    assert cc["Table"] == {"CapacityUnits": 2.0}
+    assert cc["GlobalSecondaryIndexes"] == {"byColor": {"CapacityUnits": 2.0}}
+    assert "LocalSecondaryIndexes" not in cc
+    # A transaction counts every write twice, on the indexes too.
+    out = dynamodb.transact_write_items(
+        TransactItems=[{"Put": {"TableName": indexed, "Item": item("3")}}],
+        ReturnConsumedCapacity="INDEXES")
+    [cc] = out["ConsumedCapacity"]
+    assert cc["CapacityUnits"] == 4.0
+    assert cc["Table"]["CapacityUnits"] == 2.0
+    assert cc["GlobalSecondaryIndexes"]["byColor"]["CapacityUnits"] == 2.0
+
+
 def test_single_item_operations_report_no_read_write_split(dynamodb, table):
     # DynamoDB reports ReadCapacityUnits / WriteCapacityUnits only for transactions; item
     # operations, Query and Scan give the aggregate CapacityUnits alone, in both modes.

@@ -231,12 +231,11 @@ impl Tables {
                     let new_size = new
                         .as_ref()
                         .map_or(0, nimbus_tables_model::itemcodec::item_size);
-                    let units =
-                        write_units(old.as_ref().map_or(0, |s| s.size), new_size) + index_units;
+                    let units = write_units(old.as_ref().map_or(0, |s| s.size), new_size);
                     consumed
                         .entry(tables[*index].meta.name.clone())
                         .or_default()
-                        .add(&Consumed::write(units));
+                        .add(&Consumed::write_with(units, index_units, 1.0));
                 }
                 for (table, used) in &consumed {
                     self.record_usage(table, "BatchWriteItem", used);

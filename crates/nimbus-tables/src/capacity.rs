@@ -1,6 +1,8 @@
 //! Capacity units by DynamoDB's rules: reads in 4 KB units (half for eventually consistent
 //! reads), writes in 1 KB units on the larger of the old and new item, at least one unit each.
 
+use std::collections::BTreeMap;
+
 use crate::api::{Capacity, ConsumedCapacity};
 use crate::error::Result;
 use crate::validate::Violations;
@@ -50,36 +52,76 @@ impl Report {
     }
 }
 
-/// Units consumed on one table by one request.
+/// Units one request consumed on one secondary index of a table.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct IndexUnits {
+    pub name: String,
+    pub global: bool,
+    pub units: f64,
+}
+
+/// Units consumed on one table by one request: `read` and `write` are the totals, the table's
+/// own units and its indexes' together; `indexes` says how much of them each secondary index
+/// took (only the indexes the request touched, as DynamoDB lists them).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Consumed {
     pub read: f64,
     pub write: f64,
+    pub indexes: Vec<IndexUnits>,
 }
 
 impl Consumed {
     pub(crate) fn read(units: f64) -> Consumed {
         Consumed {
             read: units,
-            write: 0.0,
+            ..Consumed::default()
         }
     }
 
     pub(crate) fn write(units: f64) -> Consumed {
         Consumed {
-            read: 0.0,
             write: units,
+            ..Consumed::default()
+        }
+    }
+
+    /// A write of `table` units on the table and `indexes` on its indexes, each counted
+    /// `factor` times (transactions count every write twice).
+    pub(crate) fn write_with(table: f64, indexes: Vec<IndexUnits>, factor: f64) -> Consumed {
+        let mut consumed = Consumed::write(factor * table);
+        for index in indexes {
+            consumed.write += factor * index.units;
+            consumed.note_index(IndexUnits {
+                units: factor * index.units,
+                ..index
+            });
+        }
+        consumed
+    }
+
+    /// Records that `index.units` of the totals were the index's.
+    pub(crate) fn note_index(&mut self, index: IndexUnits) {
+        match self.indexes.iter_mut().find(|i| i.name == index.name) {
+            Some(known) => known.units += index.units,
+            None => self.indexes.push(index),
         }
     }
 
     pub(crate) fn add(&mut self, other: &Consumed) {
         self.read += other.read;
         self.write += other.write;
+        for index in &other.indexes {
+            self.note_index(index.clone());
+        }
     }
 
     /// The `ConsumedCapacity` member of a response, as `report` asks.
     pub(crate) fn report(&self, table: &str, report: Report) -> Option<ConsumedCapacity> {
         let total = self.read + self.write;
+        let units = |u: f64| Capacity {
+            capacity_units: Some(u),
+            ..Capacity::default()
+        };
         match report {
             Report::None => None,
             Report::Total => Some(ConsumedCapacity {
@@ -87,15 +129,26 @@ impl Consumed {
                 capacity_units: Some(total),
                 ..ConsumedCapacity::default()
             }),
-            Report::Indexes => Some(ConsumedCapacity {
-                table_name: Some(table.to_string()),
-                capacity_units: Some(total),
-                table: Some(Capacity {
+            Report::Indexes => {
+                let of = |global: bool| {
+                    let map: BTreeMap<String, Capacity> = self
+                        .indexes
+                        .iter()
+                        .filter(|i| i.global == global)
+                        .map(|i| (i.name.clone(), units(i.units)))
+                        .collect();
+                    (!map.is_empty()).then_some(map)
+                };
+                let on_indexes: f64 = self.indexes.iter().map(|i| i.units).sum();
+                Some(ConsumedCapacity {
+                    table_name: Some(table.to_string()),
                     capacity_units: Some(total),
-                    ..Capacity::default()
-                }),
-                ..ConsumedCapacity::default()
-            }),
+                    table: Some(units(total - on_indexes)),
+                    global_secondary_indexes: of(true),
+                    local_secondary_indexes: of(false),
+                    ..ConsumedCapacity::default()
+                })
+            }
         }
     }
 }
@@ -127,5 +180,36 @@ mod tests {
         let indexes = c.report("t", Report::Indexes).unwrap();
         assert_eq!(indexes.table.unwrap().capacity_units, Some(0.5));
         assert!(Report::parse(Some("SOME")).is_err());
+    }
+
+    #[test]
+    fn index_units_are_listed_per_index_and_taken_from_the_table() {
+        let on = |name: &str, global: bool, units: f64| IndexUnits {
+            name: name.to_string(),
+            global,
+            units,
+        };
+        let mut c = Consumed::write_with(1.0, vec![on("g", true, 2.0)], 2.0);
+        c.add(&Consumed::write_with(
+            1.0,
+            vec![on("g", true, 1.0), on("l", false, 1.0)],
+            1.0,
+        ));
+        assert_eq!(c.write, 2.0 + 4.0 + 1.0 + 1.0 + 1.0);
+        let total = c.report("t", Report::Total).unwrap();
+        assert_eq!(total.capacity_units, Some(9.0));
+        assert!(total.global_secondary_indexes.is_none());
+        let indexes = c.report("t", Report::Indexes).unwrap();
+        assert_eq!(indexes.capacity_units, Some(9.0));
+        assert_eq!(indexes.table.unwrap().capacity_units, Some(3.0));
+        let global = indexes.global_secondary_indexes.unwrap();
+        assert_eq!(global["g"].capacity_units, Some(5.0));
+        let local = indexes.local_secondary_indexes.unwrap();
+        assert_eq!(local["l"].capacity_units, Some(1.0));
+        // A write that touched no index lists none.
+        let plain = Consumed::write(1.0).report("t", Report::Indexes).unwrap();
+        assert!(
+            plain.global_secondary_indexes.is_none() && plain.local_secondary_indexes.is_none()
+        );
     }
 }

@@ -248,9 +248,8 @@ impl Tables {
             };
             if let Some(index_units) = self.commit_mutations(&[mutation]).await? {
                 let old_size = old.as_ref().map_or(0, |s| s.size);
-                let consumed = Consumed::write(
-                    write_units(old_size, new_size) + index_units.iter().sum::<f64>(),
-                );
+                let indexes = index_units.into_iter().next().unwrap_or_default();
+                let consumed = Consumed::write_with(write_units(old_size, new_size), indexes, 1.0);
                 self.record_usage(&table.meta.name, operation, &consumed);
                 return Ok(Written { old, new, consumed });
             }

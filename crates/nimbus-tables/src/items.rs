@@ -9,7 +9,7 @@ use nimbus_store::{Error as StoreError, WriteBatch};
 use nimbus_tables_model::keycodec;
 use nimbus_tables_model::{AttributeValue, Item, itemcodec};
 
-use crate::capacity::{Consumed, write_units};
+use crate::capacity::{Consumed, IndexUnits, write_units};
 use crate::catalog::{Counters, IndexMeta, KeyAttribute, TableMeta};
 use crate::error::{Result, TablesError};
 use crate::{Tables, keys, streams};
@@ -106,7 +106,7 @@ impl Tables {
     pub(crate) async fn commit_mutations(
         &self,
         mutations: &[Mutation<'_>],
-    ) -> Result<Option<Vec<f64>>> {
+    ) -> Result<Option<Vec<Vec<IndexUnits>>>> {
         let (batch, index_units) = mutation_batch(mutations)?;
         match self.store.commit_async(batch).await {
             Ok(()) => Ok(Some(index_units)),
@@ -163,7 +163,9 @@ impl IndexEntry {
 /// written), else the projected item in 1 KB units, plus the old entry's removal as a write
 /// of its own when the index key changes. Refuses a new item whose index key has the wrong
 /// type.
-pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> Result<(WriteBatch, Vec<f64>)> {
+pub(crate) fn mutation_batch(
+    mutations: &[Mutation<'_>],
+) -> Result<(WriteBatch, Vec<Vec<IndexUnits>>)> {
     let mut index_units = Vec::with_capacity(mutations.len());
     let mut batch = WriteBatch::new();
     let mut deltas: BTreeMap<Vec<u8>, Counters> = BTreeMap::new();
@@ -212,7 +214,7 @@ pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> Result<(WriteBatch, 
             }
             None => {}
         }
-        let mut units = 0.0;
+        let mut units = Vec::new();
         for index in &meta.indexes {
             // A stored item was checked when it was written: its entry is well-formed.
             let old = m
@@ -227,13 +229,17 @@ pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> Result<(WriteBatch, 
             {
                 continue;
             }
+            if old.is_none() && new.is_none() {
+                continue;
+            }
+            let mut spent = 0.0;
             if let Some(old) = &old {
                 let delta = deltas.entry(keys::stats(&index.id, old.hash)).or_default();
                 delta.items -= 1;
                 delta.bytes -= old.size() as i64;
                 if !same_key {
                     batch.delete(old.key.clone());
-                    units += write_units(old.size(), 0);
+                    spent += write_units(old.size(), 0);
                 }
             }
             if let Some(new) = new {
@@ -241,12 +247,17 @@ pub(crate) fn mutation_batch(mutations: &[Mutation<'_>]) -> Result<(WriteBatch, 
                 let delta = deltas.entry(keys::stats(&index.id, new.hash)).or_default();
                 delta.items += 1;
                 delta.bytes += size as i64;
-                units += match &old {
+                spent += match &old {
                     Some(old) if same_key => write_units(old.size(), size),
                     _ => write_units(size, 0),
                 };
                 batch.put(new.key, itemcodec::encode(&new.projected));
             }
+            units.push(IndexUnits {
+                name: index.name.clone(),
+                global: index.global,
+                units: spent,
+            });
         }
         index_units.push(units);
     }

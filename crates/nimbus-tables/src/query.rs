@@ -10,7 +10,7 @@ use nimbus_tables_model::expr::RangeCondition;
 use nimbus_tables_model::{AttributeValue, Item, itemcodec, keycodec};
 
 use crate::api::*;
-use crate::capacity::{Consumed, Report, read_units};
+use crate::capacity::{Consumed, IndexUnits, Report, read_units};
 use crate::catalog::{IndexMeta, KeyAttribute};
 use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
@@ -453,22 +453,17 @@ impl Tables {
     ) -> QueryOutput {
         let table = source.table;
         self.record_usage(&table.meta.name, operation, &page.consumed);
-        let mut consumed = page.consumed.report(&table.meta.name, report);
-        // The units of an index read are the index's; with INDEXES, the table shows only
-        // what was fetched from it.
-        if let (Some(index), Some(c), Report::Indexes) = (source.index, consumed.as_mut(), report) {
-            let units = |u: f64| Capacity {
-                capacity_units: Some(u),
-                ..Capacity::default()
-            };
-            c.table = Some(units(page.fetched));
-            let own = [(index.name.clone(), units(page.consumed.read - page.fetched))].into();
-            if index.global {
-                c.global_secondary_indexes = Some(own);
-            } else {
-                c.local_secondary_indexes = Some(own);
-            }
+        // The units of an index read are the index's; the table's are only those of the items
+        // fetched from it (for a local index's unprojected attributes).
+        let mut consumed = page.consumed.clone();
+        if let Some(index) = source.index {
+            consumed.note_index(IndexUnits {
+                name: index.name.clone(),
+                global: index.global,
+                units: page.consumed.read - page.fetched,
+            });
         }
+        let consumed = consumed.report(&table.meta.name, report);
         QueryOutput {
             items: (select != Select::Count).then_some(page.items),
             count: Some(page.count),

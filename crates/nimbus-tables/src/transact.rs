@@ -374,14 +374,16 @@ impl Tables {
                 let new_size = new.as_ref().map_or(0, itemcodec::item_size);
                 // A condition check writes nothing, in the table or its indexes.
                 let indexes = match action.kind {
-                    Kind::Check => 0.0,
+                    Kind::Check => Vec::new(),
                     _ => index_units.next().unwrap_or_default(),
                 };
                 consumed
                     .entry(tables[action.table].meta.name.clone())
                     .or_default()
-                    .add(&Consumed::write(
-                        2.0 * (write_units(old_size, new_size) + indexes),
+                    .add(&Consumed::write_with(
+                        write_units(old_size, new_size),
+                        indexes,
+                        2.0,
                     ));
             }
             for (table, used) in &consumed {
