@@ -14,6 +14,9 @@ pub trait Engine: Send + Sync + 'static {
     /// The value of `key` as of the last committed transaction.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
 
+    /// The values of `keys` as of one committed transaction, as [`nimbus_store::Store::get_many`].
+    fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>>;
+
     /// Visits a consistent snapshot of `range` in `direction`, as [`nimbus_store::Store::scan`].
     fn scan(&self, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()>;
 

@@ -87,6 +87,21 @@ impl Engine for FjallEngine {
         Ok(value.map(|v| v.to_vec()))
     }
 
+    fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        let snapshot = self.db.read_tx();
+        keys.iter()
+            .map(|key| {
+                if key.len() > MAX_KEY {
+                    return Ok(None);
+                }
+                let value = snapshot
+                    .get(&self.items, key)
+                    .map_err(|e| backend("get", e))?;
+                Ok(value.map(|v| v.to_vec()))
+            })
+            .collect()
+    }
+
     fn scan(&self, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()> {
         if is_empty_range(range) {
             return Ok(());

@@ -202,6 +202,10 @@ impl<E: Engine> Store for EmbeddedStore<E> {
         self.engine.get(key)
     }
 
+    fn get_many(&self, keys: &[&[u8]]) -> nimbus_store::Result<Vec<Option<Vec<u8>>>> {
+        self.engine.get_many(keys)
+    }
+
     fn scan(
         &self,
         range: &KeyRange,

@@ -320,6 +320,13 @@ fn behaves_like_the_reference_store() {
             }
             _ => panic!("round {round}: engine {got:?}, reference {want:?}"),
         }
+        let probe: Vec<Vec<u8>> = (0..rng.below(4)).map(|_| rng.key()).collect();
+        let probe: Vec<&[u8]> = probe.iter().map(Vec::as_slice).collect();
+        assert_eq!(
+            s.get_many(&probe).unwrap(),
+            reference.get_many(&probe).unwrap(),
+            "round {round} get_many {probe:?}"
+        );
         let range = KeyRange {
             start: rng.bound(),
             end: rng.bound(),
@@ -592,6 +599,10 @@ fn readers_see_a_batch_whole_or_not_at_all() {
         let a = number(store.get(b"a").expect("get a"));
         let b = number(store.get(b"b").expect("get b"));
         assert!(b >= a, "b = {b} read after a = {a}: half a batch");
+        let together = store.get_many(&[b"a", b"missing", b"b"]).expect("get many");
+        assert_eq!(together.len(), 3);
+        assert_eq!(together[1], None);
+        assert_eq!(together[0], together[2], "get_many saw half a batch");
     }
     writer.join().expect("writer");
 }

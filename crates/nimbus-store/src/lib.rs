@@ -229,6 +229,10 @@ pub trait Store: Send + Sync + 'static {
     /// The value of `key`, if any.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
 
+    /// The values of `keys`, in their order, all as of one moment: a commit changing several
+    /// of them is seen whole or not at all.
+    fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>>;
+
     /// Visits the pairs of `range` in `direction` until the visitor breaks or the range ends.
     fn scan(&self, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()>;
 

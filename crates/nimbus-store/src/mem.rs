@@ -30,6 +30,11 @@ impl Store for MemStore {
         Ok(self.map.read().map_err(poisoned)?.get(key).cloned())
     }
 
+    fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        let map = self.map.read().map_err(poisoned)?;
+        Ok(keys.iter().map(|key| map.get(*key).cloned()).collect())
+    }
+
     fn scan(
         &self,
         range: &KeyRange,

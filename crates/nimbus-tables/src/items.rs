@@ -98,6 +98,16 @@ impl Tables {
         }
     }
 
+    /// Reads the items at `keys` all as of one moment (one snapshot of the store).
+    pub(crate) fn read_items_together(&self, keys: &[&PrimaryKey]) -> Result<Vec<Option<Stored>>> {
+        let keys: Vec<&[u8]> = keys.iter().map(|key| &key.store_key[..]).collect();
+        self.store
+            .get_many(&keys)?
+            .into_iter()
+            .map(|bytes| bytes.map(decode_stored).transpose())
+            .collect()
+    }
+
     /// Commits `mutations` atomically, with the counters they change, and returns the write
     /// units each mutation's secondary indexes consumed; `Ok(None)` when something changed
     /// since it was read (the caller reads again and retries). The counters are changed by

@@ -8,8 +8,8 @@
 //! update cannot apply) nothing is written and the answer is `TransactionCanceledException`,
 //! with one reason per action in order.
 //!
-//! A read transaction reads its items twice and answers when both reads agree, so that it
-//! never shows half of a write transaction committed between two of its reads.
+//! A read transaction reads all its items from one snapshot of the store
+//! ([`nimbus_store::Store::get_many`]), so it never shows half of a write transaction.
 //!
 //! `ClientRequestToken` makes a write transaction idempotent for ten minutes, as in DynamoDB:
 //! the same token with the same parameters answers as the first call without writing again;
@@ -479,36 +479,10 @@ impl Tables {
             let key = tables[table].meta.key_from_key(key)?;
             gets.push((table, key, expressions));
         }
-        let read_all = || -> Result<Vec<Option<Stored>>> {
-            gets.iter().map(|(_, key, _)| self.read_item(key)).collect()
-        };
-        let mut items = read_all()?;
-        let mut settled = false;
-        for _ in 0..MAX_ATTEMPTS {
-            let again = read_all()?;
-            let same = items
-                .iter()
-                .zip(&again)
-                .all(|(a, b)| a.as_ref().map(|s| &s.bytes) == b.as_ref().map(|s| &s.bytes));
-            items = again;
-            if same {
-                settled = true;
-                break;
-            }
-        }
-        if !settled {
-            let reasons = gets
-                .iter()
-                .map(|_| {
-                    reason(
-                        "TransactionConflict",
-                        Some("Transaction is ongoing for the item".into()),
-                        None,
-                    )
-                })
-                .collect();
-            return Err(canceled(reasons));
-        }
+        // One snapshot for every key: the items as they all were at one moment, never half of
+        // a transaction that wrote several of them.
+        let keys: Vec<&PrimaryKey> = gets.iter().map(|(_, key, _)| key).collect();
+        let items = self.read_items_together(&keys)?;
         let total: usize = items.iter().flatten().map(|s| s.size).sum();
         if total > 4 * 1024 * 1024 {
             return Err(TablesError::validation(
