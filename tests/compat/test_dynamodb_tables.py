@@ -207,6 +207,42 @@ def test_create_invalid_attribute_type(dynamodb_unvalidated, expect_error):
     )
 
 
+def test_create_index_key_type_is_checked_with_the_request(dynamodb_unvalidated, make_table,
+                                                          expect_error):
+    # An index key element's KeyType outside [HASH, RANGE] is a member constraint, reported
+    # before the undefined attributes of the same index.
+    index = {"IndexName": "TestGSI",
+             "KeySchema": [{"AttributeName": "n/a", "KeyType": "HASH"},
+                           {"AttributeName": "sth", "KeyType": "SORT"}],
+             "Projection": {"ProjectionType": "ALL"}}
+    keys = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    attrs = [{"AttributeName": "pk", "AttributeType": "S"},
+             {"AttributeName": "sk", "AttributeType": "S"}]
+    err = _bad_create(dynamodb_unvalidated, expect_error, attrs, keys,
+                      GlobalSecondaryIndexes=[index])
+    assert err.response["Error"]["Message"] == (
+        "1 validation error detected: Value 'SORT' at "
+        "'globalSecondaryIndexes.1.member.keySchema.2.member.keyType' failed to satisfy "
+        "constraint: Member must satisfy enum value set: [HASH, RANGE]")
+    local = {**index, "IndexName": "TestLSI",
+             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                           {"AttributeName": "sk", "KeyType": "SORT"}]}
+    err = _bad_create(dynamodb_unvalidated, expect_error, attrs, keys,
+                      LocalSecondaryIndexes=[local])
+    assert "'localSecondaryIndexes.1.member.keySchema.2.member.keyType'" in \
+        err.response["Error"]["Message"]
+    table = make_table()
+    err = expect_error(dynamodb_unvalidated.update_table, "ValidationException", TableName=table,
+                       AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+                       GlobalSecondaryIndexUpdates=[{"Create": {
+                           "IndexName": "byG", "Projection": {"ProjectionType": "ALL"},
+                           "KeySchema": [{"AttributeName": "g", "KeyType": "PARTITION"}]}}])
+    assert err.response["Error"]["Message"] == (
+        "1 validation error detected: Value 'PARTITION' at "
+        "'globalSecondaryIndexUpdates.1.member.create.keySchema.1.member.keyType' failed to "
+        "satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]")
+
+
 def test_create_two_hash_keys(dynamodb_unvalidated, expect_error):
     _bad_create(
         dynamodb_unvalidated, expect_error,

@@ -201,6 +201,14 @@ impl Tables {
                 &["B", "N", "S"],
             );
         }
+        for (list, kind) in [
+            (&input.global_secondary_indexes, "globalSecondaryIndexes"),
+            (&input.local_secondary_indexes, "localSecondaryIndexes"),
+        ] {
+            for (i, index) in list.iter().flatten().enumerate() {
+                index_constraints(&mut v, &format!("{kind}.{}.member", i + 1), index);
+            }
+        }
         check_billing(
             &mut v,
             input.billing_mode.as_deref(),
@@ -350,6 +358,17 @@ impl Tables {
     pub async fn update_table(&self, input: UpdateTableInput) -> Result<UpdateTableOutput> {
         let name = self.table_name(input.table_name.as_deref())?;
         let mut v = Violations::new();
+        for (i, update) in input
+            .global_secondary_index_updates
+            .iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(create) = &update.create {
+                let path = format!("globalSecondaryIndexUpdates.{}.member.create", i + 1);
+                index_constraints(&mut v, &path, create);
+            }
+        }
         check_billing(
             &mut v,
             input.billing_mode.as_deref(),
@@ -1200,17 +1219,7 @@ fn secondary_indexes(
             format!("localSecondaryIndexes.{}.member", n + 1 - global.len())
         };
         let mut v = Violations::new();
-        v.required(&index.index_name, &format!("{path}.indexName"));
-        v.strict_name(index.index_name.as_deref(), &format!("{path}.indexName"));
-        v.required(&index.key_schema, &format!("{path}.keySchema"));
-        v.required(&index.projection, &format!("{path}.projection"));
-        if let Some(p) = &index.projection {
-            v.one_of(
-                p.projection_type.as_deref(),
-                &format!("{path}.projection.projectionType"),
-                &["ALL", "KEYS_ONLY", "INCLUDE"],
-            );
-        }
+        index_constraints(&mut v, &path, index);
         v.finish()?;
         let (Some(name), Some(schema), Some(projection)) =
             (&index.index_name, &index.key_schema, &index.projection)
@@ -1371,6 +1380,34 @@ fn validate_tags(tags: &[Tag]) -> Result<()> {
 }
 
 /// Key attribute names are 1 to 255 characters long (other attribute names up to 64 KB).
+/// The member constraints of one index of CreateTable (`globalSecondaryIndexes.N.member`,
+/// `localSecondaryIndexes.N.member`) or of an UpdateTable `Create`, which DynamoDB checks with
+/// the rest of the request's before anything else.
+fn index_constraints(v: &mut Violations, path: &str, index: &SecondaryIndex) {
+    v.required(&index.index_name, &format!("{path}.indexName"));
+    v.strict_name(index.index_name.as_deref(), &format!("{path}.indexName"));
+    v.required(&index.key_schema, &format!("{path}.keySchema"));
+    for (i, element) in index.key_schema.iter().flatten().enumerate() {
+        let member = format!("{path}.keySchema.{}.member", i + 1);
+        v.required(&element.attribute_name, &format!("{member}.attributeName"));
+        key_name_length(v, &element.attribute_name, &member);
+        v.required(&element.key_type, &format!("{member}.keyType"));
+        v.one_of(
+            element.key_type.as_deref(),
+            &format!("{member}.keyType"),
+            &["HASH", "RANGE"],
+        );
+    }
+    v.required(&index.projection, &format!("{path}.projection"));
+    if let Some(p) = &index.projection {
+        v.one_of(
+            p.projection_type.as_deref(),
+            &format!("{path}.projection.projectionType"),
+            &["ALL", "KEYS_ONLY", "INCLUDE"],
+        );
+    }
+}
+
 fn key_name_length(v: &mut Violations, name: &Option<String>, member: &str) {
     let Some(name) = name else { return };
     let constraint = match name.chars().count() {
