@@ -254,3 +254,43 @@ def test_resource_api_and_atomicity_under_concurrency(dynamodb, dynamodb_resourc
     assert not errors, errors
     assert totals == {100}
     assert accounts.get_item(Key={"pk": "bob"}, ConsistentRead=True)["Item"]["balance"] == 80
+
+
+def test_an_empty_key_value_refuses_the_whole_request(dynamodb, make_table, expect_error):
+    # An empty key value fails the request's input validation, before the transaction runs:
+    # a plain ValidationException, not a cancellation reason (a key of the wrong type is one).
+    table = make_table(
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "color", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{"IndexName": "byColor",
+                                 "KeySchema": [{"AttributeName": "color", "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "ALL"}}])
+    empty_pk = ("One or more parameter values are not valid. The AttributeValue for a key "
+                "attribute cannot contain an empty string value. Key: pk")
+    update = {"Update": {"TableName": table, "Key": {"pk": S("")},
+                         "UpdateExpression": "SET n = :v",
+                         "ExpressionAttributeValues": {":v": N(0)}}}
+    err = expect_error(dynamodb.transact_write_items, "ValidationException", TransactItems=[update])
+    assert error_message(err) == empty_pk
+    assert "CancellationReasons" not in err.response
+    for action in ({"Delete": {"TableName": table, "Key": {"pk": S("")}}},
+                   {"ConditionCheck": {"TableName": table, "Key": {"pk": S("")},
+                                       "ConditionExpression": "attribute_exists(pk)"}},
+                   {"Put": {"TableName": table, "Item": {"pk": S("")}}}):
+        err = expect_error(dynamodb.transact_write_items, "ValidationException",
+                           TransactItems=[action])
+        assert error_message(err) == empty_pk
+    # An empty index key in a Put item too.
+    err = expect_error(dynamodb.transact_write_items, "ValidationException",
+                       TransactItems=[{"Put": {"TableName": table,
+                                               "Item": {"pk": S("a"), "color": S("")}}}])
+    assert error_message(err) == (
+        "One or more parameter values are not valid. A value specified for a secondary index "
+        "key is not supported. The AttributeValue for a key attribute cannot contain an empty "
+        "string value. IndexName: byColor, IndexKey: color")
+    # The empty key of a later action wins over the wrong-typed key of an earlier one: every
+    # action passes the input checks before any is evaluated.
+    err = expect_error(dynamodb.transact_write_items, "ValidationException", TransactItems=[
+        {"Put": {"TableName": table, "Item": {"pk": N(1)}}}, update])
+    assert error_message(err) == empty_pk
+    assert dynamodb.scan(TableName=table)["Count"] == 0

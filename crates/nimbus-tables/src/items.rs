@@ -412,16 +412,8 @@ impl TableMeta {
                     index.name
                 )));
             }
-            let empty = match value {
-                AttributeValue::S(s) => s.is_empty().then_some("string"),
-                AttributeValue::B(b) => b.is_empty().then_some("binary"),
-                _ => None,
-            };
-            if let Some(what) = empty {
-                return Err(TablesError::validation(format!(
-                    "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {what} value. IndexName: {}, IndexKey: {}",
-                    index.name, attr.name
-                )));
+            if let Some(what) = empty_kind(value) {
+                return Err(empty_index_key(what, index, attr));
             }
             // An index key has the size limits of a table key.
             check_key_value(
@@ -444,6 +436,34 @@ impl TableMeta {
         Ok(Some((hash, keys::item(&index.id, hash, partition, rest))))
     }
 
+    /// The refusal of an empty key value in `item` (a `Key`, or with `indexes` a whole item and
+    /// its secondary index keys), if it has one. DynamoDB checks this with the request's input,
+    /// before a transaction runs: inside TransactWriteItems it is the whole request's
+    /// ValidationException, where a key of the wrong type is one action's cancellation reason.
+    pub(crate) fn empty_key_value(&self, item: &Item, indexes: bool) -> Option<TablesError> {
+        let typed = |attr: &KeyAttribute| {
+            item.get(&attr.name)
+                .filter(|v| keycodec::KeyType::of(v) == Some(attr.kind))
+                .and_then(empty_kind)
+        };
+        if let Some((attr, what)) = self
+            .key_schema
+            .attributes()
+            .find_map(|attr| typed(attr).map(|what| (attr, what)))
+        {
+            return Some(empty_key(what, attr));
+        }
+        if !indexes {
+            return None;
+        }
+        self.indexes.iter().find_map(|index| {
+            index
+                .key_schema
+                .attributes()
+                .find_map(|attr| typed(attr).map(|what| empty_index_key(what, index, attr)))
+        })
+    }
+
     /// The key attributes of `item` (for LastEvaluatedKey).
     pub(crate) fn key_of(&self, item: &Item) -> Item {
         self.key_schema
@@ -453,18 +473,38 @@ impl TableMeta {
     }
 }
 
+/// "string" or "binary" for an empty S or B value: the kinds a key value may not leave empty.
+fn empty_kind(value: &AttributeValue) -> Option<&'static str> {
+    match value {
+        AttributeValue::S(s) => s.is_empty().then_some("string"),
+        AttributeValue::B(b) => b.is_empty().then_some("binary"),
+        _ => None,
+    }
+}
+
+fn empty_key(what: &str, attr: &KeyAttribute) -> TablesError {
+    TablesError::validation(format!(
+        "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {what} value. Key: {}",
+        attr.name
+    ))
+}
+
+fn empty_index_key(what: &str, index: &IndexMeta, attr: &KeyAttribute) -> TablesError {
+    TablesError::validation(format!(
+        "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {what} value. IndexName: {}, IndexKey: {}",
+        index.name, attr.name
+    ))
+}
+
 /// DynamoDB's rules for one key value: not empty, not too large.
 fn check_key_value(attr: &KeyAttribute, value: &AttributeValue, max: usize) -> Result<()> {
-    let (len, what) = match value {
-        AttributeValue::S(s) => (s.len(), "string"),
-        AttributeValue::B(b) => (b.len(), "binary"),
+    let len = match value {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::B(b) => b.len(),
         _ => return Ok(()),
     };
-    if len == 0 {
-        return Err(TablesError::validation(format!(
-            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {what} value. Key: {}",
-            attr.name
-        )));
+    if let Some(what) = empty_kind(value) {
+        return Err(empty_key(what, attr));
     }
     if len > max {
         return Err(TablesError::validation(if max == MAX_HASH_KEY {

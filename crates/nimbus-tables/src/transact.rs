@@ -257,7 +257,9 @@ impl Tables {
         check_payload(&entries)?;
         let mut tables: Vec<Arc<Table>> = Vec::new();
         let mut actions: Vec<Action> = Vec::with_capacity(entries.len());
-        for entry in &entries {
+        // The first action whose item or key breaks the table's rules, and why.
+        let mut invalid: Option<(usize, String)> = None;
+        for (position, entry) in entries.iter().enumerate() {
             let present = [
                 (Kind::Check, &entry.condition_check),
                 (Kind::Put, &entry.put),
@@ -280,22 +282,24 @@ impl Tables {
             };
             match self.transaction_action(&mut tables, kind, action)? {
                 Prepared::Ready(action) => actions.push(*action),
-                // An item that breaks the table's rules cancels the transaction; the actions
-                // after it are not looked at.
                 Prepared::Invalid(message) => {
-                    let failed = actions.len();
-                    let reasons = (0..entries.len())
-                        .map(|i| {
-                            if i == failed {
-                                reason("ValidationError", Some(message.clone()), None)
-                            } else {
-                                reason("None", None, None)
-                            }
-                        })
-                        .collect();
-                    return Err(canceled(reasons));
+                    invalid.get_or_insert((position, message));
                 }
             }
+        }
+        // An item that breaks the table's rules cancels the transaction, once every action
+        // has passed the request's own checks; the actions after it are not evaluated.
+        if let Some((failed, message)) = invalid {
+            let reasons = (0..entries.len())
+                .map(|i| {
+                    if i == failed {
+                        reason("ValidationError", Some(message.clone()), None)
+                    } else {
+                        reason("None", None, None)
+                    }
+                })
+                .collect();
+            return Err(canceled(reasons));
         }
         let keys: Vec<&Vec<u8>> = actions.iter().map(|a| &a.key.store_key).collect();
         if first_repeated(&keys).is_some() {
@@ -430,6 +434,16 @@ impl Tables {
             Kind::Put => Some(required(action.item.clone(), "item")?),
             _ => None,
         };
+        let empty = match &item {
+            Some(item) => meta.empty_key_value(item, true),
+            None => action
+                .key
+                .as_ref()
+                .and_then(|key| meta.empty_key_value(key, false)),
+        };
+        if let Some(refused) = empty {
+            return Err(refused);
+        }
         let key = match &item {
             Some(item) => meta.key_from_item(item).and_then(|key| {
                 check_item_size(item)?;
