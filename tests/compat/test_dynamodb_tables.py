@@ -657,3 +657,16 @@ def test_continuous_backups_are_described_as_disabled(dynamodb, make_table, expe
     missing = unique_name("missing")
     expect_error(dynamodb.describe_continuous_backups, "TableNotFoundException",
                  f"Table not found: {missing}", TableName=missing)
+
+
+def test_on_demand_throughput_is_kept_and_described(dynamodb, make_table):
+    table = make_table(OnDemandThroughput={"MaxReadRequestUnits": 10, "MaxWriteRequestUnits": 5})
+    described = dynamodb.describe_table(TableName=table)["Table"]
+    assert described["OnDemandThroughput"] == {"MaxReadRequestUnits": 10,
+                                               "MaxWriteRequestUnits": 5}
+    dynamodb.update_table(TableName=table, OnDemandThroughput={"MaxWriteRequestUnits": 7})
+    described = dynamodb.describe_table(TableName=table)["Table"]
+    assert described["OnDemandThroughput"] == {"MaxReadRequestUnits": 10,
+                                               "MaxWriteRequestUnits": 7}
+    plain = make_table()
+    assert "OnDemandThroughput" not in dynamodb.describe_table(TableName=plain)["Table"]

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::{
-    AttributeDefinition, BillingModeSummary, KeySchemaElement, Projection,
+    AttributeDefinition, BillingModeSummary, KeySchemaElement, OnDemandThroughput, Projection,
     ProvisionedThroughputDescription, SecondaryIndexDescription, SseDescription, SseSpecification,
     StreamSpecification, TableClassSummary, TableDescription, Tag,
 };
@@ -123,6 +123,10 @@ pub struct TableMeta {
     /// been disabled (`streams.rs`).
     #[serde(default)]
     pub streams: Vec<StreamMeta>,
+    /// The request-unit ceilings of an on-demand table (`OnDemandThroughput`), as last set;
+    /// kept and described, not enforced.
+    #[serde(default)]
+    pub on_demand: Option<OnDemandThroughput>,
 }
 
 /// A stream of a deleted table, readable (disabled) for a day after the table went away
@@ -345,7 +349,7 @@ impl TableMeta {
                 last_update_date_time: None,
             }),
             deletion_protection_enabled: Some(self.deletion_protection),
-            on_demand_throughput: None,
+            on_demand_throughput: self.on_demand.clone(),
             warm_throughput: None,
             global_secondary_indexes: (!global.is_empty()).then_some(global),
             local_secondary_indexes: (!local.is_empty()).then_some(local),

@@ -287,6 +287,7 @@ impl Tables {
             ttl_attribute: None,
             indexes,
             streams,
+            on_demand: input.on_demand_throughput,
         };
         let mut batch = WriteBatch::new();
         batch
@@ -479,6 +480,15 @@ impl Tables {
             meta.billing_mode_given |= input.billing_mode.is_some();
             if let Some(protect) = input.deletion_protection_enabled {
                 meta.deletion_protection = protect;
+            }
+            if let Some(limits) = &input.on_demand_throughput {
+                let kept = meta.on_demand.get_or_insert_with(OnDemandThroughput::default);
+                if limits.max_read_request_units.is_some() {
+                    kept.max_read_request_units = limits.max_read_request_units;
+                }
+                if limits.max_write_request_units.is_some() {
+                    kept.max_write_request_units = limits.max_write_request_units;
+                }
             }
             if let Some(class) = &input.table_class {
                 meta.table_class = Some(class.clone());
