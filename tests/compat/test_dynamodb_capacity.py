@@ -289,3 +289,31 @@ def test_batch_write_units_per_table(dynamodb, table, table_hr):
 def test_batch_none_omits(dynamodb, table):
     resp = dynamodb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item_of("z", 10)}}]})
     assert "ConsumedCapacity" not in resp
+
+
+def test_item_collection_metrics_on_tables_with_a_local_index(dynamodb, indexed, table_hr):
+    # Asked with SIZE, a write to a table with a local secondary index reports its item
+    # collection: the partition key and a size estimate in GB (lower and upper bound).
+    item = {"pk": {"S": "coll"}, "sk": {"S": "1"}, "rank": {"S": "r"}}
+    want = {"ItemCollectionKey": {"pk": {"S": "coll"}}, "SizeEstimateRangeGB": [0.0, 1.0]}
+    out = dynamodb.put_item(TableName=indexed, Item=item, ReturnItemCollectionMetrics="SIZE")
+    assert out["ItemCollectionMetrics"] == want
+    out = dynamodb.update_item(TableName=indexed, Key={"pk": {"S": "coll"}, "sk": {"S": "1"}},
+                               UpdateExpression="SET n = :n",
+                               ExpressionAttributeValues={":n": {"N": "1"}},
+                               ReturnItemCollectionMetrics="SIZE")
+    assert out["ItemCollectionMetrics"] == want
+    out = dynamodb.batch_write_item(
+        RequestItems={indexed: [{"PutRequest": {"Item": {**item, "sk": {"S": "2"}}}}],
+                      table_hr: [{"PutRequest": {"Item": {"pk": {"S": "x"}, "sk": {"S": "y"}}}}]},
+        ReturnItemCollectionMetrics="SIZE")
+    assert out["ItemCollectionMetrics"] == {indexed: [want]}
+    out = dynamodb.delete_item(TableName=indexed, Key={"pk": {"S": "coll"}, "sk": {"S": "1"}},
+                               ReturnItemCollectionMetrics="SIZE")
+    assert out["ItemCollectionMetrics"] == want
+    # Not asked, or no local index: no metrics.
+    out = dynamodb.put_item(TableName=indexed, Item=item, ReturnItemCollectionMetrics="NONE")
+    assert "ItemCollectionMetrics" not in out
+    out = dynamodb.put_item(TableName=table_hr, Item={"pk": {"S": "x"}, "sk": {"S": "z"}},
+                            ReturnItemCollectionMetrics="SIZE")
+    assert "ItemCollectionMetrics" not in out

@@ -11,6 +11,7 @@ use crate::api::*;
 use crate::capacity::{Consumed, Report, read_units, write_units};
 use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
+use crate::item_ops::check_collection_metrics;
 use crate::items::{MAX_ATTEMPTS, Mutation, PrimaryKey, Stored, Table, check_item_size};
 use crate::validate::{first_repeated, required};
 
@@ -153,6 +154,8 @@ impl Tables {
     ) -> Result<BatchWriteItemOutput> {
         let requests = required(input.request_items, "requestItems")?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        check_collection_metrics(input.return_item_collection_metrics.as_deref())?;
+        let metrics = input.return_item_collection_metrics.as_deref() == Some("SIZE");
         // Each table's list holds 1 to 25 requests (a member constraint); the whole call makes
         // at most 25.
         if requests.is_empty()
@@ -240,9 +243,16 @@ impl Tables {
                 for (table, used) in &consumed {
                     self.record_usage(table, "BatchWriteItem", used);
                 }
+                let mut collections: BTreeMap<String, Vec<ItemCollectionMetrics>> = BTreeMap::new();
+                for (index, key, _) in writes.iter().filter(|_| metrics) {
+                    let meta = &tables[*index].meta;
+                    if let Some(m) = self.collection_metrics(meta, key)? {
+                        collections.entry(meta.name.clone()).or_default().push(m);
+                    }
+                }
                 return Ok(BatchWriteItemOutput {
                     unprocessed_items: Some(BTreeMap::new()),
-                    item_collection_metrics: None,
+                    item_collection_metrics: (!collections.is_empty()).then_some(collections),
                     consumed_capacity: report_all(&consumed, report),
                 });
             }

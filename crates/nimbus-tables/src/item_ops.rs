@@ -11,7 +11,7 @@ use crate::api::*;
 use crate::capacity::{Consumed, Report, read_units, write_units};
 use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
-use crate::items::{MAX_ATTEMPTS, Mutation, Stored, Table, check_item_size};
+use crate::items::{MAX_ATTEMPTS, Mutation, PrimaryKey, Stored, Table, check_item_size};
 use crate::validate::{Violations, required};
 
 /// `ReturnValues` of a write.
@@ -100,6 +100,8 @@ struct WriteParams<'a> {
 /// The parameters every single-item write shares, checked.
 struct WriteOptions {
     return_values: ReturnValues,
+    /// `ReturnItemCollectionMetrics: SIZE`.
+    metrics: bool,
     report: Report,
     return_old: bool,
     expressions: Expressions,
@@ -157,6 +159,7 @@ impl WriteParams<'_> {
         check_collection_metrics(self.metrics)?;
         Ok(WriteOptions {
             return_values,
+            metrics: self.metrics == Some("SIZE"),
             report,
             return_old,
             expressions: Expressions::parse(self.expressions)?,
@@ -166,14 +169,19 @@ impl WriteParams<'_> {
 
 impl WriteOptions {
     /// The output of PutItem and DeleteItem: the old item when `ALL_OLD` asked for it.
-    fn old_output(&self, written: Written, table: &Table) -> PutItemOutput {
+    fn old_output(
+        &self,
+        written: Written,
+        table: &Table,
+        metrics: Option<ItemCollectionMetrics>,
+    ) -> PutItemOutput {
         PutItemOutput {
             attributes: written
                 .old
                 .filter(|_| self.return_values == ReturnValues::AllOld)
                 .map(|s| s.item),
             consumed_capacity: written.consumed.report(&table.meta.name, self.report),
-            item_collection_metrics: None,
+            item_collection_metrics: metrics,
         }
     }
 }
@@ -258,6 +266,20 @@ impl Tables {
         Err(TablesError::Internal("item kept changing".into()))
     }
 
+    /// The item collection metrics of a write to `key`, when the request asked for them.
+    fn metrics_if(
+        &self,
+        asked: bool,
+        table: &Table,
+        key: &PrimaryKey,
+    ) -> Result<Option<ItemCollectionMetrics>> {
+        if asked {
+            self.collection_metrics(&table.meta, key)
+        } else {
+            Ok(None)
+        }
+    }
+
     pub async fn put_item(&self, input: PutItemInput) -> Result<PutItemOutput> {
         let options = write_params!(input)
             .parse(input.table_name.as_deref(), ("item", input.item.is_some()))?;
@@ -265,13 +287,14 @@ impl Tables {
         check_item_size(&item)?;
         let mut table = self.item_table(input.table_name.as_deref())?;
         options.expressions.check_key_paths(&table.meta)?;
-        table.meta.key_from_item(&item)?;
+        let primary = table.meta.key_from_item(&item)?;
         let written = self
             .conditional_write(&mut table, &item, true, "PutItem", &options, |_| {
                 Ok(Some(item.clone()))
             })
             .await?;
-        Ok(options.old_output(written, &table))
+        let metrics = self.metrics_if(options.metrics, &table, &primary)?;
+        Ok(options.old_output(written, &table, metrics))
     }
 
     pub async fn delete_item(&self, input: DeleteItemInput) -> Result<DeleteItemOutput> {
@@ -280,12 +303,14 @@ impl Tables {
         let mut table = self.item_table(input.table_name.as_deref())?;
         options.expressions.check_key_paths(&table.meta)?;
         let key = required(input.key, "key")?;
+        let primary = table.meta.key_from_key(&key)?;
         let written = self
             .conditional_write(&mut table, &key, false, "DeleteItem", &options, |_| {
                 Ok(None)
             })
             .await?;
-        Ok(options.old_output(written, &table))
+        let metrics = self.metrics_if(options.metrics, &table, &primary)?;
+        Ok(options.old_output(written, &table, metrics))
     }
 
     pub async fn update_item(&self, input: UpdateItemInput) -> Result<UpdateItemOutput> {
@@ -349,7 +374,7 @@ impl Tables {
         Ok(UpdateItemOutput {
             attributes,
             consumed_capacity: written.consumed.report(&table.meta.name, options.report),
-            item_collection_metrics: None,
+            item_collection_metrics: self.metrics_if(options.metrics, &table, &primary)?,
         })
     }
 

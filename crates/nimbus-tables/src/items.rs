@@ -9,6 +9,7 @@ use nimbus_store::{Error as StoreError, WriteBatch};
 use nimbus_tables_model::keycodec;
 use nimbus_tables_model::{AttributeValue, Item, itemcodec};
 
+use crate::api::ItemCollectionMetrics;
 use crate::capacity::{Consumed, IndexUnits, write_units};
 use crate::catalog::{Counters, IndexMeta, KeyAttribute, TableMeta};
 use crate::error::{Result, TablesError};
@@ -106,6 +107,40 @@ impl Tables {
             .into_iter()
             .map(|bytes| bytes.map(decode_stored).transpose())
             .collect()
+    }
+
+    /// The `ItemCollectionMetrics` of a write to the item collection (the partition) of `key`,
+    /// or `None` when the table has no local secondary index: DynamoDB reports item
+    /// collections only for those tables. The size estimate is a lower and an upper bound in
+    /// GB, from the bytes the collection's items take in the store, read for the requests that
+    /// ask (`ReturnItemCollectionMetrics: SIZE`) only.
+    pub(crate) fn collection_metrics(
+        &self,
+        meta: &TableMeta,
+        key: &PrimaryKey,
+    ) -> Result<Option<ItemCollectionMetrics>> {
+        if meta.indexes.iter().all(|index| index.global) {
+            return Ok(None);
+        }
+        let hash_name = &meta.key_schema.hash.name;
+        let Some(value) = key.attributes.get(hash_name) else {
+            return Ok(None);
+        };
+        let (_, prefix) = meta.partition_prefix(value)?;
+        let mut bytes = 0usize;
+        self.store.scan(
+            &nimbus_store::KeyRange::prefix(&prefix),
+            nimbus_store::Direction::Forward,
+            &mut |k, v| {
+                bytes += k.len() + v.len();
+                std::ops::ControlFlow::Continue(())
+            },
+        )?;
+        let lower = (bytes as f64 / GIB).floor();
+        Ok(Some(ItemCollectionMetrics {
+            item_collection_key: Some([(hash_name.clone(), value.clone())].into()),
+            size_estimate_range_gb: Some(vec![lower, lower + 1.0]),
+        }))
     }
 
     /// Commits `mutations` atomically, with the counters they change, and returns the write
@@ -472,6 +507,9 @@ impl TableMeta {
             .collect()
     }
 }
+
+/// Bytes in a GB, as item collection sizes are estimated.
+const GIB: f64 = (1u64 << 30) as f64;
 
 /// "string" or "binary" for an empty S or B value: the kinds a key value may not leave empty.
 fn empty_kind(value: &AttributeValue) -> Option<&'static str> {
