@@ -327,9 +327,11 @@ def test_attribute_value_with_no_type(dynamodb_unvalidated, table, expect_error)
                  Item={"pk": {"S": "a"}, "v": {}})
 
 
-def test_null_false_rejected(dynamodb, table, expect_error):
-    expect_error(dynamodb.put_item, "ValidationException", TableName=table,
-                 Item={"pk": {"S": "a"}, "v": {"NULL": False}})
+def test_null_false_is_taken_as_null(dynamodb, table):
+    # DynamoDB used to refuse {"NULL": false}; it now stores a null, read back as true.
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "a"}, "v": {"NULL": False}})
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}}, ConsistentRead=True)["Item"]
+    assert item == {"pk": {"S": "a"}, "v": {"NULL": True}}
 
 
 def test_partition_key_size_limit(dynamodb, table, expect_error):

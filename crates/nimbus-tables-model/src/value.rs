@@ -223,12 +223,10 @@ fn from_json_at(json: &Value) -> Result<AttributeValue> {
             "N" => AttributeValue::N(Number::parse(json_string(inner)?)?),
             "B" => AttributeValue::B(json_blob(inner)?),
             "BOOL" => AttributeValue::Bool(json_bool(inner)?),
+            // DynamoDB used to refuse `{"NULL": false}`; it now takes it as a null, read back
+            // as `{"NULL": true}`.
             "NULL" => {
-                if !json_bool(inner)? {
-                    return Err(Error::validation(format!(
-                        "{INVALID}Null attribute value types must have the value of true"
-                    )));
-                }
+                json_bool(inner)?;
                 AttributeValue::Null
             }
             "L" => {
@@ -545,10 +543,6 @@ mod tests {
             (json!({"S": null}), MSG_EMPTY),
             (json!({"S": "a", "BOOL": true}), MSG_MULTIPLE),
             (
-                json!({"NULL": false}),
-                "One or more parameter values were invalid: Null attribute value types must have the value of true",
-            ),
-            (
                 json!({"SS": []}),
                 "One or more parameter values were invalid: An string set  may not be empty",
             ),
@@ -668,8 +662,11 @@ mod tests {
                 AttributeValue::Bool(value)
             );
         }
-        // NULL read as false is a validation error, not a wrong type.
-        assert!(matches!(err(json!({"NULL": "no"})), Error::Validation(_)));
+        // NULL read as false is a null all the same.
+        assert_eq!(
+            AttributeValue::from_json(&json!({"NULL": "no"})).unwrap(),
+            AttributeValue::Null
+        );
     }
 
     #[test]
