@@ -8,6 +8,8 @@ legacy conditional parameters reference (ConditionalOperator needs two or more c
 BETWEEN bounds), and the Scan reference (a parallel scan resumes inside its segment).
 """
 
+import re
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -330,7 +332,12 @@ def test_requests_are_validated_before_the_table_is_looked_up(ddb_raw):
     assert _validation(ddb_raw.call("BatchGetItem", {"RequestItems": {missing: {
         "Keys": [{"pk": {"S": "a"}}, {"pk": {"S": "a"}}]}}})) == \
         "Provided list of item keys contains duplicates"
-    assert "limit" in _validation(ddb_raw.call("Query", {"TableName": missing, "Limit": 0}))
+    # Query words its Limit violation without the value, Scan with it.
+    assert _validation(ddb_raw.call("Query", {"TableName": missing, "Limit": 0})) == (
+        "1 validation error detected: Value at 'Limit' failed to satisfy constraint: Member "
+        "must have value greater than or equal to 1")
+    assert "Value '0' at 'limit'" in _validation(
+        ddb_raw.call("Scan", {"TableName": missing, "Limit": 0}))
 
 
 def test_key_values_longer_than_any_key_find_nothing_and_harm_nothing(dynamodb, make_table):
@@ -351,3 +358,80 @@ def test_key_values_longer_than_any_key_find_nothing_and_harm_nothing(dynamodb, 
             assert err.response["Error"]["Code"] == "ValidationException", params
     dynamodb.put_item(TableName=table, Item={"pk": {"S": "a"}, "sk": {"S": "b"}})
     assert dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}, "sk": {"S": "b"}})["Item"]
+
+
+def test_request_level_messages(dynamodb_unvalidated, make_table, expect_error):
+    # The wording DynamoDB gives today for malformed requests of the batch, transaction and
+    # table operations.
+    ddb = dynamodb_unvalidated
+    table = make_table()
+    err = expect_error(ddb.batch_write_item, "ValidationException", RequestItems={})
+    assert err.response["Error"]["Message"] == \
+        "The requestItems parameter is required for BatchWriteItem"
+    many = [{"PutRequest": {"Item": {"pk": {"S": f"k{i}"}}}} for i in range(26)]
+    message = expect_error(ddb.batch_write_item, "ValidationException",
+                           RequestItems={table: many}).response["Error"]["Message"]
+    assert re.fullmatch(
+        r"1 validation error detected: Value '\{" + re.escape(table) + r"=\[.+\]\}' at "
+        r"'requestItems' failed to satisfy constraint: Map value must satisfy constraint: "
+        r"\[Member must have length less than or equal to 25, Member must have length greater "
+        r"than or equal to 1\]", message, re.S), message
+    err = expect_error(ddb.batch_get_item, "ValidationException", RequestItems={})
+    assert err.response["Error"]["Message"] == (
+        "1 validation error detected: Value at 'RequestItems' failed to satisfy constraint: "
+        "Member must have length greater than or equal to 1")
+    err = expect_error(ddb.batch_get_item, "ValidationException",
+                       RequestItems={table: {"Keys": []}})
+    assert err.response["Error"]["Message"] == (
+        f"1 validation error detected: Value at 'RequestItems.{table}.member.Keys' failed to "
+        "satisfy constraint: Member must have length greater than or equal to 1")
+    err = expect_error(ddb.batch_get_item, "ValidationException",
+                       RequestItems={"bad!name": {"Keys": [{"pk": {"S": "a"}}]}})
+    assert err.response["Error"]["Message"] == (
+        "1 validation error detected: Value '{\"bad!name\":{\"Keys\":[{\"pk\":{\"S\":\"a\"}}]}}' "
+        "at 'requestItems' failed to satisfy constraint: Map keys must satisfy constraint: "
+        "[Member must have length less than or equal to 255, Member must have length greater "
+        "than or equal to 3, Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+]")
+    other = make_table()
+    expect_error(ddb.batch_get_item, "ValidationException", RequestItems={
+        table: {"Keys": [{"pk": {"S": "a"}}], "ProjectionExpression": "pk"},
+        other: {"Keys": [{"pk": {"S": "a"}}], "AttributesToGet": ["pk"]}})
+    err = expect_error(ddb.transact_write_items, "ValidationException", TransactItems=[])
+    assert err.response["Error"]["Message"] == (
+        "1 validation error detected: Value at 'TransactItems' failed to satisfy constraint: "
+        "Member must have length greater than or equal to 1")
+    err = expect_error(ddb.transact_write_items, "ValidationException", TransactItems=[
+        {"Put": {"TableName": table, "Item": {"pk": {"S": "a"}}}},
+        {"Delete": {"TableName": "bad!name", "Key": {"pk": {"S": "a"}}}}])
+    assert err.response["Error"]["Message"] == (
+        "1 validation error detected: Value 'bad!name' at 'transactItems.2.member.delete."
+        "tableName' failed to satisfy constraint: Member must satisfy regular expression "
+        "pattern: [a-zA-Z0-9_.-]+")
+    err = expect_error(ddb.transact_get_items, "ValidationException", TransactItems=[
+        {"Get": {"TableName": "bad!name", "Key": {"pk": {"S": "a"}}}}])
+    assert "'transactItems.1.member.get.tableName'" in err.response["Error"]["Message"]
+    # CreateTable.
+    keys = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"},
+            {"AttributeName": "extra", "KeyType": "RANGE"}]
+    err = expect_error(ddb.create_table, "ValidationException", TableName=unique_name(),
+                       KeySchema=keys, BillingMode="PAY_PER_REQUEST",
+                       AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    assert err.response["Error"]["Message"] == (
+        "1 validation error detected: Value '[KeySchemaElement(attributeName=pk, keyType=HASH), "
+        "KeySchemaElement(attributeName=sk, keyType=RANGE), KeySchemaElement(attributeName=extra, "
+        "keyType=RANGE)]' at 'keySchema' failed to satisfy constraint: Member must have length "
+        "less than or equal to 2")
+    err = expect_error(ddb.create_table, "ValidationException", TableName=unique_name(),
+                       KeySchema=keys[:1], BillingMode="PAY_PER_REQUEST",
+                       AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                       StreamSpecification={"StreamEnabled": False,
+                                            "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    assert err.response["Error"]["Message"] == (
+        "One or more parameter values were invalid: Table is being created with a stream "
+        "disabled, UpdateViewType should not be specified")
+    # Query: a condition on neither key misses the partition key.
+    ranged = make_table(range=("sk", "S"))
+    err = expect_error(ddb.query, "ValidationException", TableName=ranged,
+                       KeyConditionExpression="attr1 = :v",
+                       ExpressionAttributeValues={":v": {"S": "x"}})
+    assert err.response["Error"]["Message"] == "Query condition missed key schema element: pk"

@@ -256,15 +256,21 @@ def test_resource_api_and_atomicity_under_concurrency(dynamodb, dynamodb_resourc
     assert accounts.get_item(Key={"pk": "bob"}, ConsistentRead=True)["Item"]["balance"] == 80
 
 
-def test_an_empty_key_value_refuses_the_whole_request(dynamodb, make_table, expect_error):
-    # An empty key value fails the request's input validation, before the transaction runs:
-    # a plain ValidationException, not a cancellation reason (a key of the wrong type is one).
-    table = make_table(
+@pytest.fixture
+def colored(make_table):
+    """A table with a global index on `color`."""
+    return make_table(
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                               {"AttributeName": "color", "AttributeType": "S"}],
         GlobalSecondaryIndexes=[{"IndexName": "byColor",
                                  "KeySchema": [{"AttributeName": "color", "KeyType": "HASH"}],
                                  "Projection": {"ProjectionType": "ALL"}}])
+
+
+def test_an_empty_key_value_refuses_the_whole_request(dynamodb, colored, expect_error):
+    # An empty key value fails the request's input validation, before the transaction runs:
+    # a plain ValidationException, not a cancellation reason (a key of the wrong type is one).
+    table = colored
     empty_pk = ("One or more parameter values are not valid. The AttributeValue for a key "
                 "attribute cannot contain an empty string value. Key: pk")
     update = {"Update": {"TableName": table, "Key": {"pk": S("")},
@@ -294,3 +300,57 @@ def test_an_empty_key_value_refuses_the_whole_request(dynamodb, make_table, expe
         {"Put": {"TableName": table, "Item": {"pk": N(1)}}}, update])
     assert error_message(err) == empty_pk
     assert dynamodb.scan(TableName=table)["Count"] == 0
+
+
+def test_index_key_faults_in_a_transaction(dynamodb, colored, expect_error):
+    table = colored
+    mistyped = ("One or more parameter values were invalid: Type mismatch for Index Key color "
+                "Expected: S Actual: N IndexName: byColor")
+    # A wrong-typed index key is the action's cancellation reason, from a Put or an Update.
+    for action in ({"Put": {"TableName": table, "Item": {"pk": S("a"), "color": N(5)}}},
+                   {"Update": {"TableName": table, "Key": {"pk": S("a")},
+                               "UpdateExpression": "SET color = :v",
+                               "ExpressionAttributeValues": {":v": N(5)}}}):
+        with pytest.raises(ClientError) as info:
+            dynamodb.transact_write_items(TransactItems=[action])
+        assert error_code(info.value) == "TransactionCanceledException"
+        assert info.value.response["CancellationReasons"] == [
+            {"Code": "ValidationError", "Message": mistyped}]
+    # An update that empties an index key fails the whole request, worded for updates; so
+    # does the same UpdateItem.
+    empties = ("One or more parameter values are not valid. The update expression attempted "
+               "to update a secondary index key to a value that is not supported. The "
+               "AttributeValue for a key attribute cannot contain an empty string value.")
+    update = {"TableName": table, "Key": {"pk": S("a")}, "UpdateExpression": "SET color = :v",
+              "ExpressionAttributeValues": {":v": S("")}}
+    err = expect_error(dynamodb.transact_write_items, "ValidationException",
+                       TransactItems=[{"Update": update}])
+    assert error_message(err) == empties
+    err = expect_error(dynamodb.update_item, "ValidationException", **update)
+    assert error_message(err) == empties
+    assert dynamodb.scan(TableName=table)["Count"] == 0
+
+
+def test_transact_get_items_key_checks_and_capacity(dynamodb, make_table, expect_error):
+    table = make_table()
+    dynamodb.put_item(TableName=table, Item={"pk": S("a")})
+    get = {"Get": {"TableName": table, "Key": {"pk": S("a")}}}
+    expect_error(dynamodb.transact_get_items, "ValidationException",
+                 "Transaction request cannot include multiple operations on one item",
+                 TransactItems=[get, get])
+    # A key that does not fit the table is the Get's cancellation reason.
+    with pytest.raises(ClientError) as info:
+        dynamodb.transact_get_items(TransactItems=[get, {"Get": {"TableName": table, "Key": {}}}])
+    assert error_code(info.value) == "TransactionCanceledException"
+    assert [r["Code"] for r in info.value.response["CancellationReasons"]] == \
+        ["None", "ValidationError"]
+    # Transactions give the read and write units apart.
+    out = dynamodb.transact_get_items(TransactItems=[get], ReturnConsumedCapacity="INDEXES")
+    [cc] = out["ConsumedCapacity"]
+    assert cc["CapacityUnits"] == 2.0 and cc["ReadCapacityUnits"] == 2.0
+    assert cc["Table"]["ReadCapacityUnits"] == 2.0
+    out = dynamodb.transact_write_items(
+        TransactItems=[{"Put": {"TableName": table, "Item": {"pk": S("b")}}}],
+        ReturnConsumedCapacity="TOTAL")
+    [cc] = out["ConsumedCapacity"]
+    assert cc["CapacityUnits"] == 2.0 and cc["WriteCapacityUnits"] == 2.0

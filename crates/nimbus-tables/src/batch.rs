@@ -13,12 +13,14 @@ use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
 use crate::item_ops::check_collection_metrics;
 use crate::items::{MAX_ATTEMPTS, Mutation, PrimaryKey, Stored, Table, check_item_size};
-use crate::validate::{first_repeated, required};
+use crate::validate::{Violations, first_repeated, required};
 
 /// Most keys of one BatchGetItem.
 const MAX_GET_KEYS: usize = 100;
 /// Most requests of one BatchWriteItem.
 const MAX_WRITES: usize = 25;
+/// The most characters of a request echoed in a validation message.
+const ECHO_LIMIT: usize = 4096;
 /// Largest BatchGetItem response, in item size; the rest is returned as unprocessed.
 const MAX_GET_BYTES: usize = 16 * 1024 * 1024;
 
@@ -27,14 +29,22 @@ fn duplicates() -> TablesError {
 }
 
 /// The `ConsumedCapacity` list of a batch or transaction, one entry per table.
+/// With `split` (transactions), read and write units apart too ([`Consumed::report_split`]).
 pub(crate) fn report_all(
     consumed: &BTreeMap<String, Consumed>,
     report: Report,
+    split: bool,
 ) -> Option<Vec<ConsumedCapacity>> {
     (report != Report::None).then(|| {
         consumed
             .iter()
-            .filter_map(|(table, c)| c.report(table, report))
+            .filter_map(|(table, c)| {
+                if split {
+                    c.report_split(table, report)
+                } else {
+                    c.report(table, report)
+                }
+            })
             .collect()
     })
 }
@@ -43,6 +53,13 @@ impl Tables {
     pub fn batch_get_item(&self, input: BatchGetItemInput) -> Result<BatchGetItemOutput> {
         let requests = required(input.request_items, "requestItems")?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
+        let mut v = Violations::new();
+        v.table_keys(
+            requests.keys(),
+            || serde_json::to_string(&requests).unwrap_or_default(),
+            "requestItems",
+        );
+        v.finish()?;
         // The KeyList of one table holds 1 to 100 keys (a member constraint); the whole call
         // reads at most 100 items.
         for (name, request) in &requests {
@@ -53,7 +70,7 @@ impl Tables {
                 _ => continue,
             };
             return Err(TablesError::validation(format!(
-                "1 validation error detected: Value at 'requestItems.{name}.member.keys' failed to satisfy constraint: Member must have length {bound}"
+                "1 validation error detected: Value at 'RequestItems.{name}.member.Keys' failed to satisfy constraint: Member must have length {bound}"
             )));
         }
         let total: usize = requests
@@ -67,7 +84,23 @@ impl Tables {
         }
         if requests.is_empty() {
             return Err(TablesError::validation(
-                "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+                "1 validation error detected: Value at 'RequestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+            ));
+        }
+        // Expression and non-expression projections do not mix in one request, even on
+        // different tables.
+        let uses = |expression: bool| {
+            requests.values().any(|r| {
+                if expression {
+                    r.projection_expression.is_some() || r.expression_attribute_names.is_some()
+                } else {
+                    r.attributes_to_get.is_some()
+                }
+            })
+        };
+        if uses(true) && uses(false) {
+            return Err(TablesError::validation(
+                "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}",
             ));
         }
         // Validate everything before reading anything.
@@ -144,7 +177,7 @@ impl Tables {
         Ok(BatchGetItemOutput {
             responses: Some(responses),
             unprocessed_keys: Some(unprocessed),
-            consumed_capacity: report_all(&consumed, report),
+            consumed_capacity: report_all(&consumed, report, false),
         })
     }
 
@@ -158,13 +191,31 @@ impl Tables {
         let metrics = input.return_item_collection_metrics.as_deref() == Some("SIZE");
         // Each table's list holds 1 to 25 requests (a member constraint); the whole call makes
         // at most 25.
-        if requests.is_empty()
-            || requests
-                .values()
-                .any(|list| list.is_empty() || list.len() > MAX_WRITES)
+        if requests.is_empty() {
+            return Err(TablesError::validation(
+                "The requestItems parameter is required for BatchWriteItem",
+            ));
+        }
+        if requests
+            .values()
+            .any(|list| list.is_empty() || list.len() > MAX_WRITES)
         {
+            // DynamoDB echoes the whole map, its Java rendering; ours is the requests' JSON,
+            // cut short: the message of a 16 MB request would be as large.
+            let mut echo = requests
+                .iter()
+                .map(|(name, list)| {
+                    let list = serde_json::to_string(list).unwrap_or_default();
+                    format!("{name}={list}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            if let Some((cut, _)) = echo.char_indices().nth(ECHO_LIMIT) {
+                echo.truncate(cut);
+                echo.push_str("...");
+            }
             return Err(TablesError::validation(format!(
-                "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to {MAX_WRITES}, Member must have length greater than or equal to 1]"
+                "1 validation error detected: Value '{{{echo}}}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to {MAX_WRITES}, Member must have length greater than or equal to 1]"
             )));
         }
         if requests.values().map(Vec::len).sum::<usize>() > MAX_WRITES {
@@ -253,7 +304,7 @@ impl Tables {
                 return Ok(BatchWriteItemOutput {
                     unprocessed_items: Some(BTreeMap::new()),
                     item_collection_metrics: (!collections.is_empty()).then_some(collections),
-                    consumed_capacity: report_all(&consumed, report),
+                    consumed_capacity: report_all(&consumed, report, false),
                 });
             }
             for table in &mut tables {
@@ -354,7 +405,7 @@ mod tests {
                 "BatchGetItem",
                 json!({"RequestItems": {"t1x": {"Keys": keys}}})
             )),
-            "1 validation error detected: Value at 'requestItems.t1x.member.keys' failed to satisfy constraint: Member must have length less than or equal to 100"
+            "1 validation error detected: Value at 'RequestItems.t1x.member.Keys' failed to satisfy constraint: Member must have length less than or equal to 100"
         );
         assert_eq!(
             validation_message(call(

@@ -115,6 +115,45 @@ impl Consumed {
         }
     }
 
+    /// The `ConsumedCapacity` of a transaction, as `report` asks: as [`Consumed::report`], with
+    /// the read and write units apart too (DynamoDB splits them for transactions only), in the
+    /// totals and, with INDEXES, for the table and each index.
+    pub(crate) fn report_split(&self, table: &str, report: Report) -> Option<ConsumedCapacity> {
+        let mut c = self.report(table, report)?;
+        let (read, write) = (self.read, self.write);
+        let split = |capacity: &mut Capacity, share: f64| {
+            let total = read + write;
+            let part = |units: f64| {
+                if total > 0.0 {
+                    units * share / total
+                } else {
+                    0.0
+                }
+            };
+            capacity.read_capacity_units = Some(part(read));
+            capacity.write_capacity_units = Some(part(write));
+        };
+        c.read_capacity_units = Some(read);
+        c.write_capacity_units = Some(write);
+        if let Some(own) = c.table.as_mut() {
+            let share = own.capacity_units.unwrap_or_default();
+            split(own, share);
+        }
+        for map in [
+            c.global_secondary_indexes.as_mut(),
+            c.local_secondary_indexes.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for capacity in map.values_mut() {
+                let share = capacity.capacity_units.unwrap_or_default();
+                split(capacity, share);
+            }
+        }
+        Some(c)
+    }
+
     /// The `ConsumedCapacity` member of a response, as `report` asks.
     pub(crate) fn report(&self, table: &str, report: Report) -> Option<ConsumedCapacity> {
         let total = self.read + self.write;

@@ -11,7 +11,10 @@ use crate::api::*;
 use crate::capacity::{Consumed, Report, read_units, write_units};
 use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
-use crate::items::{MAX_ATTEMPTS, Mutation, PrimaryKey, Stored, Table, check_item_size};
+use crate::items::{
+    IndexKeyFault, MAX_ATTEMPTS, Mutation, PrimaryKey, Stored, Table, check_item_size,
+    update_empties_index_key,
+};
 use crate::validate::{Violations, required};
 
 /// `ReturnValues` of a write.
@@ -329,6 +332,7 @@ impl Tables {
         expressions.check_update_spares_key(&table.meta.key_schema)?;
         let mut changes = None;
         let index_keys = table.meta.index_key_attributes();
+        let meta = Arc::clone(&table);
         let written = self
             .conditional_write(&mut table, &key, false, "UpdateItem", &options, |old| {
                 // Actions that only take away do not create a missing item (nor fail on its
@@ -358,6 +362,9 @@ impl Tables {
                     return Err(TablesError::validation(
                         "The update expression attempted to update the secondary index key to unsupported type",
                     ));
+                }
+                if let Some(IndexKeyFault::Empty(what, _)) = meta.meta.index_key_fault(&item) {
+                    return Err(update_empties_index_key(what));
                 }
                 Ok(Some(item))
             })

@@ -438,17 +438,8 @@ impl TableMeta {
             let Some(value) = item.get(&attr.name) else {
                 return Ok(None);
             };
-            if keycodec::KeyType::of(value) != Some(attr.kind) {
-                return Err(TablesError::validation(format!(
-                    "One or more parameter values were invalid: Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
-                    attr.name,
-                    attr.kind.name(),
-                    value.type_name(),
-                    index.name
-                )));
-            }
-            if let Some(what) = empty_kind(value) {
-                return Err(empty_index_key(what, index, attr));
+            if let Some(fault) = index_key_fault(index, attr, value) {
+                return Err(fault.into_error());
             }
             // An index key has the size limits of a table key.
             check_key_value(
@@ -499,6 +490,17 @@ impl TableMeta {
         })
     }
 
+    /// The first fault of `item`'s secondary index key values, if any (an item without an
+    /// index's key attributes is simply not in that index).
+    pub(crate) fn index_key_fault(&self, item: &Item) -> Option<IndexKeyFault> {
+        self.indexes.iter().find_map(|index| {
+            index.key_schema.attributes().find_map(|attr| {
+                item.get(&attr.name)
+                    .and_then(|value| index_key_fault(index, attr, value))
+            })
+        })
+    }
+
     /// The key attributes of `item` (for LastEvaluatedKey).
     pub(crate) fn key_of(&self, item: &Item) -> Item {
         self.key_schema
@@ -510,6 +512,50 @@ impl TableMeta {
 
 /// Bytes in a GB, as item collection sizes are estimated.
 const GIB: f64 = (1u64 << 30) as f64;
+
+/// Why a value cannot be a secondary index key.
+pub(crate) enum IndexKeyFault {
+    /// Another type than the index declares: the message.
+    Mistyped(String),
+    /// An empty string or binary: the kind, "string" or "binary", and the refusal a whole item
+    /// (PutItem) gets.
+    Empty(&'static str, TablesError),
+}
+
+impl IndexKeyFault {
+    /// The refusal of a write whose item has this fault.
+    pub(crate) fn into_error(self) -> TablesError {
+        match self {
+            IndexKeyFault::Mistyped(message) => TablesError::validation(message),
+            IndexKeyFault::Empty(_, error) => error,
+        }
+    }
+}
+
+fn index_key_fault(
+    index: &IndexMeta,
+    attr: &KeyAttribute,
+    value: &AttributeValue,
+) -> Option<IndexKeyFault> {
+    if keycodec::KeyType::of(value) != Some(attr.kind) {
+        return Some(IndexKeyFault::Mistyped(format!(
+            "One or more parameter values were invalid: Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
+            attr.name,
+            attr.kind.name(),
+            value.type_name(),
+            index.name
+        )));
+    }
+    empty_kind(value).map(|what| IndexKeyFault::Empty(what, empty_index_key(what, index, attr)))
+}
+
+/// The refusal of an update expression that leaves an index key empty (DynamoDB words it
+/// apart from an empty index key in a whole item).
+pub(crate) fn update_empties_index_key(what: &str) -> TablesError {
+    TablesError::validation(format!(
+        "One or more parameter values are not valid. The update expression attempted to update a secondary index key to a value that is not supported. The AttributeValue for a key attribute cannot contain an empty {what} value."
+    ))
+}
 
 /// "string" or "binary" for an empty S or B value: the kinds a key value may not leave empty.
 fn empty_kind(value: &AttributeValue) -> Option<&'static str> {

@@ -301,7 +301,10 @@ impl Tables {
         let mut v = Violations::new();
         v.table_name(input.table_name.as_deref());
         v.strict_name(input.index_name.as_deref(), "indexName");
-        v.range(input.limit, "limit", 1, None);
+        // Query words this one apart from Scan (whose message echoes `'0' at 'limit'`).
+        if input.limit.is_some_and(|limit| limit < 1) {
+            v.add_unechoed("Limit", "Member must have value greater than or equal to 1");
+        }
         Report::check(&mut v, input.return_consumed_capacity.as_deref());
         v.finish()?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;

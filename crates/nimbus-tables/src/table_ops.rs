@@ -163,6 +163,11 @@ impl Tables {
     }
 
     pub async fn create_table(&self, input: CreateTableInput) -> Result<CreateTableOutput> {
+        if input.table_name.is_none() {
+            return Err(TablesError::validation(
+                "The parameter 'TableName' is required but was not present in the request",
+            ));
+        }
         let mut v = Violations::new();
         v.required(&input.attribute_definitions, "attributeDefinitions");
         v.required(&input.key_schema, "keySchema");
@@ -176,7 +181,19 @@ impl Tables {
                 } else {
                     "Member must have length less than or equal to 2"
                 };
-                v.add(Some(&format!("{schema:?}")), "keySchema", constraint);
+                // Echoed as DynamoDB renders the list (its Java objects' text).
+                let echo = schema
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "KeySchemaElement(attributeName={}, keyType={})",
+                            e.attribute_name.as_deref().unwrap_or("null"),
+                            e.key_type.as_deref().unwrap_or("null")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                v.add(Some(&format!("[{echo}]")), "keySchema", constraint);
             }
             for (i, element) in schema.iter().enumerate() {
                 let path = format!("keySchema.{}.member", i + 1);
@@ -254,7 +271,7 @@ impl Tables {
         let tags = input.tags.unwrap_or_default();
         validate_tags(&tags)?;
         if let Some(stream) = &input.stream_specification {
-            validate_stream(stream)?;
+            validate_stream(stream, true)?;
         }
 
         let throughput = match &input.provisioned_throughput {
@@ -446,7 +463,7 @@ impl Tables {
             return Err(nothing_to_update());
         }
         if let Some(stream) = &input.stream_specification {
-            validate_stream(stream)?;
+            validate_stream(stream, false)?;
         }
         let now = now_epoch_seconds();
         let meta = self.update_catalog(&name, |meta| {
@@ -1277,9 +1294,9 @@ fn secondary_indexes(
             )));
         }
         if kind == "INCLUDE" && non_key.is_empty() {
-            return Err(invalid(format!(
-                "ProjectionType is INCLUDE, but NonKeyAttributes is not specified for index: {name}"
-            )));
+            return Err(invalid(
+                "ProjectionType is INCLUDE, but NonKeyAttributes is not specified".into(),
+            ));
         }
         if let Some(repeated) = non_key
             .iter()
@@ -1439,7 +1456,8 @@ fn too_many_tags() -> TablesError {
     TablesError::validation("Number of Tags exceed the current limit for the provided ResourceArn")
 }
 
-fn validate_stream(stream: &StreamSpecification) -> Result<()> {
+/// Checks a `StreamSpecification` of CreateTable (`creating`) or UpdateTable.
+fn validate_stream(stream: &StreamSpecification, creating: bool) -> Result<()> {
     let mut v = Violations::new();
     v.required(&stream.stream_enabled, "streamSpecification.streamEnabled");
     v.one_of(
@@ -1451,6 +1469,9 @@ fn validate_stream(stream: &StreamSpecification) -> Result<()> {
     match (stream.stream_enabled, &stream.stream_view_type) {
         (Some(true), None) => Err(TablesError::validation(
             "One or more parameter values were invalid: You must specify a StreamViewType when enabling a stream",
+        )),
+        (Some(false), Some(_)) if creating => Err(TablesError::validation(
+            "One or more parameter values were invalid: Table is being created with a stream disabled, UpdateViewType should not be specified",
         )),
         (Some(false), Some(_)) => Err(TablesError::validation(
             "One or more parameter values were invalid: You cannot modify the StreamViewType when disabling a stream",

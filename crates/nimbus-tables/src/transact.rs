@@ -31,11 +31,13 @@ use crate::Tables;
 use crate::api::*;
 use crate::batch::report_all;
 use crate::capacity::{Consumed, Report, read_units, write_units};
+use crate::catalog::TableMeta;
 use crate::error::{Result, TablesError};
 use crate::expressions::{ExpressionParams, Expressions};
 use crate::item_ops::{check_collection_metrics, return_old_on_failure};
 use crate::items::{
-    MAX_ATTEMPTS, Mutation, PrimaryKey, Stored, Table, check_item_size, mutation_batch,
+    IndexKeyFault, MAX_ATTEMPTS, Mutation, PrimaryKey, Stored, Table, check_item_size,
+    mutation_batch, update_empties_index_key,
 };
 use crate::validate::{Violations, first_repeated, required};
 
@@ -175,7 +177,7 @@ fn check_count(count: usize) -> Result<()> {
         _ => return Ok(()),
     };
     Err(TablesError::validation(format!(
-        "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length {bound}"
+        "1 validation error detected: Value at 'TransactItems' failed to satisfy constraint: Member must have length {bound}"
     )))
 }
 
@@ -207,6 +209,21 @@ fn canceled(reasons: Vec<CancellationReason>) -> TablesError {
     }
 }
 
+/// The cancellation of a transaction of `count` actions for the fault (`message`) of the one
+/// at `failed`: its ValidationError reason, None for the others.
+fn cancel_at(count: usize, failed: usize, message: String) -> TablesError {
+    let reasons = (0..count)
+        .map(|i| {
+            if i == failed {
+                reason("ValidationError", Some(message.clone()), None)
+            } else {
+                reason("None", None, None)
+            }
+        })
+        .collect();
+    canceled(reasons)
+}
+
 impl Tables {
     /// The table of `name`, loaded once per transaction; its index in `tables`.
     fn transaction_table(&self, tables: &mut Vec<Arc<Table>>, name: Option<&str>) -> Result<usize> {
@@ -231,6 +248,21 @@ impl Tables {
         };
         let entries = required(input.transact_items.take(), "transactItems")?;
         check_count(entries.len())?;
+        let mut v = Violations::new();
+        for (i, entry) in entries.iter().enumerate() {
+            for (member, action) in [
+                ("conditionCheck", &entry.condition_check),
+                ("put", &entry.put),
+                ("delete", &entry.delete),
+                ("update", &entry.update),
+            ] {
+                if let Some(action) = action {
+                    let path = format!("transactItems.{}.member.{member}.tableName", i + 1);
+                    v.table_name_at(action.table_name.as_deref(), &path);
+                }
+            }
+        }
+        v.finish()?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
         check_collection_metrics(input.return_item_collection_metrics.as_deref())?;
         if let Some(token) = &token {
@@ -290,16 +322,7 @@ impl Tables {
         // An item that breaks the table's rules cancels the transaction, once every action
         // has passed the request's own checks; the actions after it are not evaluated.
         if let Some((failed, message)) = invalid {
-            let reasons = (0..entries.len())
-                .map(|i| {
-                    if i == failed {
-                        reason("ValidationError", Some(message.clone()), None)
-                    } else {
-                        reason("None", None, None)
-                    }
-                })
-                .collect();
-            return Err(canceled(reasons));
+            return Err(cancel_at(entries.len(), failed, message));
         }
         let keys: Vec<&Vec<u8>> = actions.iter().map(|a| &a.key.store_key).collect();
         if first_repeated(&keys).is_some() {
@@ -317,17 +340,18 @@ impl Tables {
             let mut news: Vec<Option<Item>> = Vec::with_capacity(actions.len());
             let mut failed = false;
             for (action, old) in actions.iter().zip(&olds) {
-                let outcome = decide(action, old.as_ref());
+                let outcome = decide(action, &tables[action.table].meta, old.as_ref());
                 match outcome {
                     Ok(new) => {
                         reasons.push(reason("None", None, None));
                         news.push(new);
                     }
-                    Err(r) => {
+                    Err(Refusal::Cancel(r)) => {
                         failed = true;
                         reasons.push(r);
                         news.push(None);
                     }
+                    Err(Refusal::Request(error)) => return Err(error),
                 }
             }
             if failed {
@@ -394,7 +418,7 @@ impl Tables {
                 self.record_usage(table, "TransactWriteItems", used);
             }
             let output = TransactWriteItemsOutput {
-                consumed_capacity: report_all(&consumed, report),
+                consumed_capacity: report_all(&consumed, report, true),
             };
             if let Some(token) = token {
                 self.transaction_tokens
@@ -477,10 +501,21 @@ impl Tables {
     ) -> Result<TransactGetItemsOutput> {
         let entries = required(input.transact_items, "transactItems")?;
         check_count(entries.len())?;
+        let mut v = Violations::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if let Some(get) = &entry.get {
+                let path = format!("transactItems.{}.member.get.tableName", i + 1);
+                v.table_name_at(get.table_name.as_deref(), &path);
+            }
+        }
+        v.finish()?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
         let mut tables: Vec<Arc<Table>> = Vec::new();
         let mut gets: Vec<(usize, PrimaryKey, Expressions)> = Vec::with_capacity(entries.len());
-        for entry in &entries {
+        // The first Get whose key does not fit its table, and why: as for a write transaction,
+        // that cancels the transaction once every Get has passed the request's own checks.
+        let mut invalid: Option<(usize, String)> = None;
+        for (position, entry) in entries.iter().enumerate() {
             let get = required(entry.get.as_ref(), "get")?;
             let expressions = Expressions::parse(ExpressionParams {
                 names: get.expression_attribute_names.as_ref(),
@@ -490,8 +525,26 @@ impl Tables {
             let table = self.transaction_table(&mut tables, get.table_name.as_deref())?;
             expressions.check_key_paths(&tables[table].meta)?;
             let key = required(get.key.as_ref(), "key")?;
-            let key = tables[table].meta.key_from_key(key)?;
-            gets.push((table, key, expressions));
+            let meta = &tables[table].meta;
+            if let Some(refused) = meta.empty_key_value(key, false) {
+                return Err(refused);
+            }
+            match meta.key_from_key(key) {
+                Ok(key) => gets.push((table, key, expressions)),
+                Err(TablesError::Validation(message)) => {
+                    invalid.get_or_insert((position, message));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let keys: Vec<&Vec<u8>> = gets.iter().map(|(_, key, _)| &key.store_key).collect();
+        if first_repeated(&keys).is_some() {
+            return Err(TablesError::validation(
+                "Transaction request cannot include multiple operations on one item",
+            ));
+        }
+        if let Some((failed, message)) = invalid {
+            return Err(cancel_at(entries.len(), failed, message));
         }
         // One snapshot for every key: the items as they all were at one moment, never half of
         // a transaction that wrote several of them.
@@ -521,27 +574,43 @@ impl Tables {
             self.record_usage(table, "TransactGetItems", used);
         }
         Ok(TransactGetItemsOutput {
-            consumed_capacity: report_all(&consumed, report),
+            consumed_capacity: report_all(&consumed, report, true),
             responses: Some(responses),
         })
     }
 }
 
 /// The new item of `action` over `old` (`None`: no write, or a delete), or why it fails.
-fn decide(action: &Action, old: Option<&Stored>) -> Result<Option<Item>, CancellationReason> {
+/// Why an action of TransactWriteItems does not apply.
+enum Refusal {
+    /// The action's cancellation reason; the transaction is cancelled.
+    Cancel(CancellationReason),
+    /// The whole request's error.
+    Request(TablesError),
+}
+
+/// What `action` writes over `old` in `meta`'s table, or why it does not apply.
+fn decide(
+    action: &Action,
+    meta: &TableMeta,
+    old: Option<&Stored>,
+) -> Result<Option<Item>, Refusal> {
     if !action.expressions.condition_holds(old.map(|s| &s.item)) {
-        return Err(reason(
+        return Err(Refusal::Cancel(reason(
             "ConditionalCheckFailed",
             Some("The conditional request failed".into()),
             old.filter(|_| action.return_old).map(|s| s.item.clone()),
-        ));
+        )));
     }
-    let invalid = |e: TablesError| reason("ValidationError", Some(e.to_string()), None);
-    match action.kind {
-        Kind::Check | Kind::Delete => Ok(None),
-        Kind::Put => Ok(action.item.clone()),
+    let invalid =
+        |e: TablesError| Refusal::Cancel(reason("ValidationError", Some(e.to_string()), None));
+    let new = match action.kind {
+        Kind::Check | Kind::Delete => return Ok(None),
+        Kind::Put => action.item.clone(),
         // As UpdateItem: actions that only take away do not create a missing item.
-        Kind::Update if old.is_none() && action.expressions.update_only_removes() => Ok(None),
+        Kind::Update if old.is_none() && action.expressions.update_only_removes() => {
+            return Ok(None);
+        }
         Kind::Update => {
             let mut item = match old {
                 Some(stored) => stored.item.clone(),
@@ -552,8 +621,18 @@ fn decide(action: &Action, old: Option<&Stored>) -> Result<Option<Item>, Cancell
                 .apply_update(&mut item)
                 .map_err(invalid)?;
             check_item_size(&item).map_err(invalid)?;
-            Ok(Some(item))
+            Some(item)
         }
+    };
+    // An index key of the wrong type is the action's fault; an empty one (which an update
+    // expression can make) fails the whole request, as DynamoDB answers.
+    match new.as_ref().and_then(|item| meta.index_key_fault(item)) {
+        Some(IndexKeyFault::Mistyped(message)) => Err(invalid(TablesError::validation(message))),
+        Some(IndexKeyFault::Empty(what, _)) if action.kind == Kind::Update => {
+            Err(Refusal::Request(update_empties_index_key(what)))
+        }
+        Some(IndexKeyFault::Empty(_, error)) => Err(Refusal::Request(error)),
+        None => Ok(new),
     }
 }
 

@@ -25,6 +25,14 @@ impl Violations {
         ));
     }
 
+    /// Records that the member at `path` broke `constraint`, without echoing its value (as
+    /// DynamoDB words some members' violations, e.g. Query's `Limit`).
+    pub(crate) fn add_unechoed(&mut self, path: &str, constraint: &str) {
+        self.errors.push(format!(
+            "Value at '{path}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
     /// A required member.
     pub(crate) fn required<'a, T>(&mut self, value: &'a Option<T>, path: &str) -> Option<&'a T> {
         if value.is_none() {
@@ -50,10 +58,15 @@ impl Violations {
     /// The `TableName` of an item operation: required, and a valid name unless it is a table
     /// ARN (checked when the table is looked up).
     pub(crate) fn table_name(&mut self, value: Option<&str>) {
+        self.table_name_at(value, "tableName");
+    }
+
+    /// [`Violations::table_name`] of a member at `path` (the actions of a transaction).
+    pub(crate) fn table_name_at(&mut self, value: Option<&str>, path: &str) {
         match value {
-            None => self.add(None, "tableName", "Member must not be null"),
+            None => self.add(None, path, "Member must not be null"),
             Some(arn) if arn.starts_with("arn:") => {}
-            Some(name) => self.name(Some(name), "tableName"),
+            Some(name) => self.name(Some(name), path),
         }
     }
 
@@ -67,6 +80,27 @@ impl Violations {
     /// pattern and the minimum of 3 as well.
     pub(crate) fn strict_name(&mut self, value: Option<&str>, path: &str) {
         self.check_name(value, path, true);
+    }
+
+    /// The keys of a map of table names (BatchGetItem's and BatchWriteItem's `RequestItems`):
+    /// DynamoDB reports a bad one as the whole map's, echoing `map` (already rendered).
+    pub(crate) fn table_keys<'a>(
+        &mut self,
+        mut names: impl Iterator<Item = &'a String>,
+        map: impl FnOnce() -> String,
+        path: &str,
+    ) {
+        let mut probe = Violations::new();
+        if names.any(|name| {
+            probe.check_name(Some(name), "", false);
+            !probe.errors.is_empty()
+        }) {
+            self.add(
+                Some(&map()),
+                path,
+                "Map keys must satisfy constraint: [Member must have length less than or equal to 255, Member must have length greater than or equal to 3, Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+]",
+            );
+        }
     }
 
     fn check_name(&mut self, value: Option<&str>, path: &str, strict: bool) {

@@ -625,7 +625,7 @@ impl KeyCondition {
             let (path, pred) = key_predicate(c)?;
             if !path.is_top_level() {
                 return Err(Error::validation(
-                    "Key condition expressions cannot contain nested attributes",
+                    "KeyConditionExpressions cannot have conditions on nested attributes",
                 ));
             }
             let name = path.top().to_owned();
@@ -664,9 +664,14 @@ impl KeyCondition {
                 // Two conditions that cannot be the hash and the sort key.
                 return Err(Error::validation("Query key condition not supported"));
             } else {
-                return Err(Error::validation(format!(
-                    "Query condition missed key schema element: {}",
+                // The hash key is missed first; with it given, the sort key.
+                let missed = if self.names_key(hash) {
                     range.unwrap_or(hash)
+                } else {
+                    hash
+                };
+                return Err(Error::validation(format!(
+                    "Query condition missed key schema element: {missed}"
                 )));
             }
         }

@@ -491,6 +491,11 @@ fn key_conditions() {
         kc.resolve("pk", Some("sk")).unwrap_err().to_string(),
         "Query condition missed key schema element: sk"
     );
+    let kc = KeyCondition::parse("color = :h", &mut a).unwrap();
+    assert_eq!(
+        kc.resolve("pk", Some("sk")).unwrap_err().to_string(),
+        "Query condition missed key schema element: pk"
+    );
     let kc = KeyCondition::parse("pk > :h", &mut a).unwrap();
     assert_eq!(
         kc.resolve("pk", Some("sk")).unwrap_err().to_string(),
