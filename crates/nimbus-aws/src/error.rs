@@ -5,6 +5,7 @@
 //!   client errors, 500 for server errors.
 //! - REST JSON (Lambda, API Gateway): header `x-amzn-ErrorType: <Code>` and a JSON body
 //!   `{"message": "..."}` (Lambda adds `"Type": "User"` or `"Service"`).
+//! - Query (STS): an XML `<ErrorResponse><Error><Type/><Code/><Message/></Error></ErrorResponse>`.
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
@@ -21,6 +22,8 @@ pub enum Protocol {
     Json11,
     /// REST JSON with method + path dispatch (Lambda, API Gateway).
     RestJson,
+    /// The query protocol: form-encoded parameters naming the `Action`, XML answers (STS).
+    Query,
 }
 
 impl Protocol {
@@ -30,6 +33,7 @@ impl Protocol {
             Protocol::Json10 => "application/x-amz-json-1.0",
             Protocol::Json11 => "application/x-amz-json-1.1",
             Protocol::RestJson => "application/json",
+            Protocol::Query => "text/xml",
         }
     }
 }
@@ -99,7 +103,7 @@ impl AwsError {
 
     pub fn unknown_operation(protocol: Protocol, what: &str) -> Self {
         let status = match protocol {
-            Protocol::Json10 | Protocol::Json11 => StatusCode::BAD_REQUEST,
+            Protocol::Json10 | Protocol::Json11 | Protocol::Query => StatusCode::BAD_REQUEST,
             Protocol::RestJson => StatusCode::NOT_FOUND,
         };
         Self::common(
@@ -121,7 +125,7 @@ impl AwsError {
         );
         match protocol {
             Protocol::Json10 | Protocol::Json11 => e.with_message_key("Message"),
-            Protocol::RestJson => e,
+            Protocol::RestJson | Protocol::Query => e,
         }
     }
 
@@ -148,7 +152,7 @@ impl AwsError {
         // DynamoDB answers authentication failures with 400, the REST services with 403.
         let status = match protocol {
             Protocol::Json10 | Protocol::Json11 => StatusCode::BAD_REQUEST,
-            Protocol::RestJson => StatusCode::FORBIDDEN,
+            Protocol::RestJson | Protocol::Query => StatusCode::FORBIDDEN,
         };
         let (code, message) = match err {
             AuthError::Missing => (
@@ -169,7 +173,31 @@ impl AwsError {
             ),
             AuthError::Invalid(m) => ("InvalidSignatureException", m.clone()),
         };
+        // The query protocol's services name the same failures their own way.
+        let code = match (protocol, code) {
+            (Protocol::Query, "MissingAuthenticationTokenException") => {
+                "MissingAuthenticationToken"
+            }
+            (Protocol::Query, "IncompleteSignatureException") => "IncompleteSignature",
+            (Protocol::Query, "UnrecognizedClientException") => "InvalidClientTokenId",
+            (Protocol::Query, "InvalidSignatureException") => "SignatureDoesNotMatch",
+            (_, code) => code,
+        };
         Self::common(protocol, status, code, message)
+    }
+
+    /// The XML body of a query-protocol error.
+    pub fn xml_body(&self) -> String {
+        let kind = if self.status.is_server_error() {
+            "Receiver"
+        } else {
+            "Sender"
+        };
+        format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error></ErrorResponse>",
+            self.code,
+            xml_escape(&self.message)
+        )
     }
 
     /// The JSON body as the protocol sends it.
@@ -188,7 +216,7 @@ impl AwsError {
                     body.insert(self.message_key.into(), self.message.clone().into());
                 }
             }
-            Protocol::RestJson => {
+            Protocol::RestJson | Protocol::Query => {
                 let kind = if self.status.is_server_error() {
                     "Service"
                 } else {
@@ -224,7 +252,10 @@ impl IntoResponse for AwsError {
             tracing::info!(code = self.code, message = %message, "request refused");
         }
         let content_type = self.protocol.content_type();
-        let body = self.body().to_string().into_bytes();
+        let body = match self.protocol {
+            Protocol::Query => self.xml_body().into_bytes(),
+            _ => self.body().to_string().into_bytes(),
+        };
         let crc = (self.protocol == Protocol::Json10).then(|| crc32fast::hash(&body));
         let mut response = (
             self.status,
@@ -249,6 +280,23 @@ impl IntoResponse for AwsError {
         }
         response
     }
+}
+
+/// `text` with XML's five special characters escaped, for element content. By hand: five
+/// replacements do not call for an XML library.
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Text for a log line with its control characters (newlines among them) escaped.
@@ -292,6 +340,23 @@ mod tests {
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         let again = serde_json::to_value(&parsed).expect("serializes");
         assert_eq!(again, e.body());
+    }
+
+    #[test]
+    fn query_errors_are_xml() {
+        let e = AwsError::from_auth(Protocol::Query, &AuthError::Mismatch);
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        assert_eq!(e.code, "SignatureDoesNotMatch");
+        let e = AwsError::common(
+            Protocol::Query,
+            StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            "a <b> & 'c'",
+        );
+        assert_eq!(
+            e.xml_body(),
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>a &lt;b&gt; &amp; &apos;c&apos;</Message></Error></ErrorResponse>"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod lambda;
 pub mod logs;
 pub mod route;
 pub mod sigv4;
+pub mod sts;
 pub mod usage;
 
 use std::sync::Arc;
@@ -429,6 +430,11 @@ async fn dispatch(
         Service::Lambda => lambda::handle(&state.services.functions, parts, body).await,
         Service::Logs => logs::handle(&state.services.functions, &target.operation, &body).await,
         Service::Nimbus => usage::handle(&state.services.usage, parts),
+        Service::Sts => sts::handle(
+            state.services.functions.registry().account_id(),
+            parts,
+            &body,
+        ),
         Service::DynamoDbStreams => {
             dynamodb::handle_streams(&state.services.tables, &target.operation, &body).await
         }

@@ -15,6 +15,8 @@ pub enum Service {
     /// Nimbus' own read-only operations under `/_nimbus/` (usage totals), signed with the
     /// service name `nimbus` in the credential scope.
     Nimbus,
+    /// AWS STS, for GetCallerIdentity: the query protocol, `Action` in a form body.
+    Sts,
 }
 
 impl Service {
@@ -26,6 +28,7 @@ impl Service {
             Service::ApiGateway => "apigateway",
             Service::Logs => "logs",
             Service::Nimbus => "nimbus",
+            Service::Sts => "sts",
         }
     }
 
@@ -34,6 +37,7 @@ impl Service {
             Service::DynamoDb | Service::DynamoDbStreams => Protocol::Json10,
             Service::Lambda | Service::ApiGateway | Service::Nimbus => Protocol::RestJson,
             Service::Logs => Protocol::Json11,
+            Service::Sts => Protocol::Query,
         }
     }
 
@@ -46,7 +50,7 @@ impl Service {
             Service::Lambda => 70 * 1024 * 1024,
             Service::ApiGateway => 10 * 1024 * 1024,
             Service::Logs => 2 * 1024 * 1024,
-            Service::Nimbus => 64 * 1024,
+            Service::Nimbus | Service::Sts => 64 * 1024,
         }
     }
 
@@ -107,6 +111,23 @@ pub fn json_target(target: &str) -> Option<(Service, &str)> {
     Some((service, operation))
 }
 
+/// Whether a request to `/` speaks the query protocol: a form body (`POST`), or the
+/// parameters in the query string (`GET /?Action=...`).
+fn is_query_protocol(parts: &http::request::Parts) -> bool {
+    match parts.method {
+        http::Method::POST => parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded")),
+        http::Method::GET => parts
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|p| p.starts_with("Action="))),
+        _ => false,
+    }
+}
+
 impl Target {
     pub fn of(parts: &http::request::Parts) -> Result<Target, AwsError> {
         if let Some(target) = parts.headers.get("x-amz-target") {
@@ -127,6 +148,8 @@ impl Target {
             Service::ApiGateway
         } else if first == "_nimbus" {
             Service::Nimbus
+        } else if path == "/" && is_query_protocol(parts) {
+            Service::Sts
         } else if parts.method == http::Method::POST && path == "/" {
             // A JSON-protocol request without its X-Amz-Target header.
             return Err(AwsError::unknown_operation(
@@ -178,5 +201,13 @@ mod tests {
         assert_eq!(e.code, "UnknownOperationException");
         let e = Target::of(&parts("GET", "/nothing", None)).expect_err("unknown");
         assert_eq!(e.status, http::StatusCode::NOT_FOUND);
+        let t = Target::of(&parts("GET", "/?Action=GetCallerIdentity", None)).expect("ok");
+        assert_eq!((t.service, t.service.signing_name()), (Service::Sts, "sts"));
+        let mut form = parts("POST", "/", None);
+        form.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+        );
+        assert_eq!(Target::of(&form).expect("ok").service, Service::Sts);
     }
 }
