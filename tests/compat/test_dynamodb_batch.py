@@ -219,3 +219,10 @@ def test_resource_batch_writer_overwrite_by_pkeys(dynamodb_resource, table):
         writer.put_item(Item={"pk": "same", "n": 1})
         writer.put_item(Item={"pk": "same", "n": 2})
     assert t.get_item(Key={"pk": "same"})["Item"]["n"] == 2
+
+
+def test_batches_name_tables_by_arn(dynamodb, table):
+    arn = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
+    dynamodb.batch_write_item(RequestItems={arn: [_put(7)]})
+    out = dynamodb.batch_get_item(RequestItems={arn: {"Keys": [{"pk": {"S": "k007"}}]}})
+    assert [item["pk"] for item in out["Responses"][arn]] == [{"S": "k007"}]

@@ -82,8 +82,9 @@ impl Violations {
         self.check_name(value, path, true);
     }
 
-    /// The keys of a map of table names (BatchGetItem's and BatchWriteItem's `RequestItems`):
-    /// DynamoDB reports a bad one as the whole map's, echoing `map` (already rendered).
+    /// The keys of a map of table names or ARNs (BatchGetItem's `RequestItems`): DynamoDB
+    /// reports a bad name as the whole map's, echoing `map` (already rendered). ARNs are
+    /// checked when the table is looked up, as for [`Violations::table_name`].
     pub(crate) fn table_keys<'a>(
         &mut self,
         mut names: impl Iterator<Item = &'a String>,
@@ -92,6 +93,9 @@ impl Violations {
     ) {
         let mut probe = Violations::new();
         if names.any(|name| {
+            if name.starts_with("arn:") {
+                return false;
+            }
             probe.check_name(Some(name), "", false);
             !probe.errors.is_empty()
         }) {
