@@ -458,3 +458,28 @@ def test_scan_consistent_read_and_projection(dynamodb, scan_table):
     resp = dynamodb.scan(TableName=scan_table, ConsistentRead=True, ProjectionExpression="n",
                          FilterExpression="n = :v", ExpressionAttributeValues={":v": {"N": "59"}})
     assert resp["Items"] == [{"n": {"N": "59"}}]
+
+
+def test_scan_visits_partitions_in_dynamodbs_order(dynamodb, make_table):
+    # DynamoDB's Scan visits partitions in the order of a hash of the partition key, which
+    # test suites checked against it lock in (for example two partitions "A" and "B": all of
+    # "A" first). The expected orders are DynamoDB's, as dynalite reproduces them.
+    strings = make_table(hash=("pk", "S"))
+    for pk in ["A", "B", "C", "D", "E", "F", "a", "b", "1", "2"]:
+        dynamodb.put_item(TableName=strings, Item={"pk": {"S": pk}})
+    scanned = [i["pk"]["S"] for i in dynamodb.scan(TableName=strings)["Items"]]
+    assert scanned == ["A", "2", "B", "E", "1", "F", "b", "C", "D", "a"]
+    numbers = make_table(hash=("pk", "N"))
+    values = ["0", "1", "-1", "10", "100", "1.5", "-2.25", "12345678901234567890", "0.00001",
+              "7", "99", "-100", "3.14159"]
+    for pk in values:
+        dynamodb.put_item(TableName=numbers, Item={"pk": {"N": pk}})
+    scanned = [Decimal(i["pk"]["N"]) for i in dynamodb.scan(TableName=numbers)["Items"]]
+    assert scanned == [Decimal(v) for v in ["-1", "7", "-2.25", "-100", "0.00001", "10", "100",
+                                            "1.5", "12345678901234567890", "1", "0", "3.14159",
+                                            "99"]]
+    # Pages follow the same order.
+    first = dynamodb.scan(TableName=strings, Limit=3)
+    rest = dynamodb.scan(TableName=strings, ExclusiveStartKey=first["LastEvaluatedKey"])
+    assert [i["pk"]["S"] for i in first["Items"] + rest["Items"]] == \
+        ["A", "2", "B", "E", "1", "F", "b", "C", "D", "a"]

@@ -127,6 +127,21 @@ pub struct TableMeta {
     /// kept and described, not enforced.
     #[serde(default)]
     pub on_demand: Option<OnDemandThroughput>,
+    /// How the table's item keys order its partitions (`keys.rs`). A catalog entry without it
+    /// is a table from before the MD5 order: its keys on disk use FNV-1a.
+    #[serde(default)]
+    pub partition_order: PartitionOrder,
+}
+
+/// The hash that orders a table's partitions, and so the order Scan visits them in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PartitionOrder {
+    /// FNV-1a of the encoded partition key ([`crate::keys::partition_hash`]): the tables
+    /// created before the MD5 order.
+    #[default]
+    Fnv,
+    /// DynamoDB's order ([`crate::keys::md5_partition_hash`]): every table created now.
+    Md5,
 }
 
 /// A stream of a deleted table, readable (disabled) for a day after the table went away

@@ -11,7 +11,7 @@ use nimbus_tables_model::{AttributeValue, Item, itemcodec};
 
 use crate::api::ItemCollectionMetrics;
 use crate::capacity::{Consumed, IndexUnits, write_units};
-use crate::catalog::{Counters, IndexMeta, KeyAttribute, TableMeta};
+use crate::catalog::{Counters, IndexMeta, KeyAttribute, PartitionOrder, TableMeta};
 use crate::error::{Result, TablesError};
 use crate::{Tables, keys, streams};
 
@@ -393,6 +393,7 @@ impl TableMeta {
         let mut attributes = Item::new();
         let mut encoded = Vec::new();
         let mut partition_len = 0;
+        let mut hash = 0;
         for (i, attr) in self.key_schema.attributes().enumerate() {
             let value = item.get(&attr.name).ok_or_else(key_mismatch)?;
             check_key_value(
@@ -403,11 +404,11 @@ impl TableMeta {
             keycodec::encode_key_value(value, &mut encoded)?;
             if i == 0 {
                 partition_len = encoded.len();
+                hash = self.partition_hash(value, &encoded);
             }
             attributes.insert(attr.name.clone(), value.clone());
         }
         let (partition, sort) = encoded.split_at(partition_len);
-        let hash = keys::partition_hash(partition);
         Ok(PrimaryKey {
             attributes,
             hash,
@@ -415,12 +416,21 @@ impl TableMeta {
         })
     }
 
+    /// The hash of the partition key `value` (`encoded` by [`keycodec`]) in this table's
+    /// [`PartitionOrder`].
+    fn partition_hash(&self, value: &AttributeValue, encoded: &[u8]) -> u32 {
+        match self.partition_order {
+            PartitionOrder::Fnv => keys::partition_hash(encoded),
+            PartitionOrder::Md5 => keys::md5_partition_hash(value),
+        }
+    }
+
     /// The store key of the partition `value` of the hash key, and its hash.
     pub(crate) fn partition_prefix(&self, value: &AttributeValue) -> Result<(u32, Vec<u8>)> {
         check_key_value(&self.key_schema.hash, value, MAX_HASH_KEY)?;
         let mut encoded = Vec::new();
         keycodec::encode_key_value(value, &mut encoded)?;
-        let hash = keys::partition_hash(&encoded);
+        let hash = self.partition_hash(value, &encoded);
         Ok((hash, keys::item(&self.id, hash, &encoded, &[])))
     }
 
@@ -434,6 +444,7 @@ impl TableMeta {
     ) -> Result<Option<(u32, Vec<u8>)>> {
         let mut encoded = Vec::new();
         let mut partition_len = 0;
+        let mut hash = 0;
         for (i, attr) in index.key_schema.attributes().enumerate() {
             let Some(value) = item.get(&attr.name) else {
                 return Ok(None);
@@ -450,6 +461,7 @@ impl TableMeta {
             keycodec::encode_key_value(value, &mut encoded)?;
             if i == 0 {
                 partition_len = encoded.len();
+                hash = self.partition_hash(value, &encoded);
             }
         }
         // The table's key makes the entry of each item unique.
@@ -458,7 +470,6 @@ impl TableMeta {
             keycodec::encode_key_value(value, &mut encoded)?;
         }
         let (partition, rest) = encoded.split_at(partition_len);
-        let hash = keys::partition_hash(partition);
         Ok(Some((hash, keys::item(&index.id, hash, partition, rest))))
     }
 
@@ -616,4 +627,83 @@ pub(crate) fn check_item_size(item: &Item) -> Result<usize> {
         ));
     }
     Ok(size)
+}
+
+#[cfg(test)]
+mod tests {
+    use nimbus_store::WriteBatch;
+    use serde_json::json;
+
+    use crate::catalog::PartitionOrder;
+    use crate::keys;
+    use crate::testing::{call, create, ready, service};
+
+    /// A table whose catalog entry predates the MD5 order keeps FNV-1a for its keys, and every
+    /// operation finds its items; a new table takes the MD5 order.
+    #[test]
+    fn tables_from_before_the_md5_order_keep_their_keys() {
+        let (t, _) = service();
+        create(&t, "old", true);
+        create(&t, "new", true);
+        let (mut meta, _) = t.find_table("old").expect("read").expect("exists");
+        assert_eq!(meta.partition_order, PartitionOrder::Md5);
+        meta.partition_order = PartitionOrder::Fnv;
+        let mut batch = WriteBatch::new();
+        batch.put(keys::catalog("old"), meta.encode().expect("encodes"));
+        ready(t.store.commit_async(batch)).expect("catalog rewritten");
+        t.catalog.forget("old");
+        // A catalog entry without the member reads as FNV-1a.
+        let mut entry: serde_json::Value =
+            serde_json::from_slice(&meta.encode().expect("encodes")).expect("json");
+        entry
+            .as_object_mut()
+            .expect("object")
+            .remove("partition_order");
+        let decoded: crate::catalog::TableMeta =
+            serde_json::from_value(entry).expect("an older entry decodes");
+        assert_eq!(decoded.partition_order, PartitionOrder::Fnv);
+
+        for table in ["old", "new"] {
+            for pk in ["a", "b", "c", "d"] {
+                for sk in 1..=3 {
+                    let item = json!({"pk": {"S": pk}, "sk": {"N": sk.to_string()}});
+                    call(&t, "PutItem", json!({"TableName": table, "Item": item})).expect("put");
+                }
+            }
+            let got = call(
+                &t,
+                "GetItem",
+                json!({"TableName": table, "Key": {"pk": {"S": "c"}, "sk": {"N": "2"}}}),
+            )
+            .expect("get");
+            assert_eq!(got["Item"]["pk"], json!({"S": "c"}));
+            let query = call(
+                &t,
+                "Query",
+                json!({"TableName": table, "KeyConditionExpression": "pk = :p",
+                       "ExpressionAttributeValues": {":p": {"S": "b"}}}),
+            )
+            .expect("query");
+            assert_eq!(query["Count"], json!(3));
+            let scan = call(&t, "Scan", json!({"TableName": table})).expect("scan");
+            assert_eq!(scan["Count"], json!(12));
+        }
+        // The keys on disk: FNV-1a of the encoded partition key for the old table, the MD5
+        // order for the new one.
+        let item = json!({"pk": {"S": "a"}, "sk": {"N": "1"}});
+        let item: nimbus_tables_model::Item = serde_json::from_value(item).expect("item");
+        let value = item.get("pk").expect("pk");
+        let mut encoded = Vec::new();
+        nimbus_tables_model::keycodec::encode_key_value(value, &mut encoded).expect("encodes");
+        let old = t.item_table(Some("old")).expect("old");
+        let new = t.item_table(Some("new")).expect("new");
+        assert_eq!(
+            old.meta.key_from_item(&item).expect("key").hash,
+            keys::partition_hash(&encoded)
+        );
+        assert_eq!(
+            new.meta.key_from_item(&item).expect("key").hash,
+            keys::md5_partition_hash(value)
+        );
+    }
 }

@@ -20,13 +20,19 @@
 //! one catalog delete plus two range deletes, and a table re-created with the same name starts
 //! from an empty prefix even if a late writer raced the delete.
 //!
-//! Items are ordered first by a 32-bit hash of the encoded partition key, then by the encoded
-//! key. A partition is therefore one contiguous range (Query is a range scan), and Scan visits
+//! Items are ordered first by a 32-bit hash of the partition key, then by the encoded key. A
+//! partition is therefore one contiguous range (Query is a range scan), and Scan visits
 //! partitions in hash order, which lets parallel Scan split the hash space into contiguous
 //! segments. Counters are striped by the same hash so that concurrent writes to different
 //! partitions rarely contend on one counter key.
+//!
+//! Which hash is the table's [`PartitionOrder`](crate::catalog::PartitionOrder), kept in its
+//! catalog entry: tables are created with [`md5_partition_hash`], which visits partitions in
+//! the order DynamoDB's Scan does; tables from before it keep [`partition_hash`].
 
+use md5::{Digest, Md5};
 use nimbus_store::KeyRange;
+use nimbus_tables_model::{AttributeValue, Number};
 
 const CATALOG: &[u8] = b"tables/c/";
 const STATS: &[u8] = b"tables/s/";
@@ -46,6 +52,57 @@ pub(crate) fn partition_hash(encoded_partition_key: &[u8]) -> u32 {
         hash = hash.wrapping_mul(0x0100_0193);
     }
     hash
+}
+
+/// The hash that orders partitions as DynamoDB's Scan visits them: the first four bytes of the
+/// MD5 of `Outliers` followed by the key value's bytes (a string's UTF-8, a binary's bytes, a
+/// number's base-100 form: [`number_bytes`]). Part of the on-disk format of the tables created
+/// with it: never change it.
+pub(crate) fn md5_partition_hash(value: &AttributeValue) -> u32 {
+    let mut md5 = Md5::new();
+    md5.update(b"Outliers");
+    match value {
+        AttributeValue::S(s) => md5.update(s.as_bytes()),
+        AttributeValue::B(b) => md5.update(b),
+        AttributeValue::N(n) => md5.update(number_bytes(n)),
+        // Key values are S, N or B; others never reach here.
+        _ => {}
+    }
+    let digest = md5.finalize();
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+}
+
+/// A number as DynamoDB hashes it: a sign-and-exponent byte, then the significant digits in
+/// pairs (base 100, a leading zero digit added when the exponent is odd), each pair stored as
+/// its value plus one; a negative number complements the exponent byte, stores each pair as
+/// 101 minus its value, and ends with 102 when it has fewer than 20 pairs. Zero is 0x80.
+/// Written here because it is this one hash's input, not a format any crate provides.
+fn number_bytes(n: &Number) -> Vec<u8> {
+    if n.is_zero() {
+        return vec![0x80];
+    }
+    let exponent = n.scientific_exponent() + 1;
+    let odd = exponent % 2 != 0;
+    let mut digits: Vec<u8> = n.digits().bytes().map(|d| d - b'0').collect();
+    if odd {
+        digits.insert(0, 0);
+    }
+    let head = (exponent + i32::from(odd)) / 2 - 64;
+    let mut out = Vec::with_capacity(digits.len() / 2 + 3);
+    // Truncated to a byte, as the format keeps it.
+    out.push(if n.is_negative() { !head } else { head } as u8);
+    for pair in digits.chunks(2) {
+        let value = pair[0] * 10 + pair.get(1).copied().unwrap_or(0);
+        out.push(if n.is_negative() {
+            101 - value
+        } else {
+            value + 1
+        });
+    }
+    if n.is_negative() && out.len() - 1 < 20 {
+        out.push(102);
+    }
+    out
 }
 
 /// The prefix of the records of the stream `id`, the log [`nimbus_store::Op::Append`] writes.
@@ -141,5 +198,34 @@ mod tests {
     fn hash_is_stable() {
         assert_eq!(partition_hash(b""), 0x811c_9dc5);
         assert_eq!(partition_hash(b"a"), 0xe40c_292c);
+    }
+
+    /// The first three bytes of the MD5 order, against the values DynamoDB's order gives (as
+    /// dynalite, which reproduces it, computes them).
+    #[test]
+    fn md5_order_matches_dynamodbs() {
+        let s = |v: &str| AttributeValue::S(v.into());
+        let n = |v: &str| AttributeValue::N(Number::parse(v).expect("number"));
+        for (value, prefix) in [
+            (s("A"), 0x0cb5bb),
+            (s("B"), 0x2a5fbc),
+            (s("a"), 0xf6558e),
+            (s("1"), 0x48e6ac),
+            (n("0"), 0xce212d),
+            (n("1"), 0xc3a031),
+            (n("-1"), 0x0267df),
+            (n("7"), 0x0275cc),
+            (n("10"), 0x3c465f),
+            (n("99"), 0xff3ca7),
+            (n("100"), 0x6840bd),
+            (n("-100"), 0x1326ef),
+            (n("1.5"), 0x8158bd),
+            (n("-2.25"), 0x124043),
+            (n("3.14159"), 0xfbe1c2),
+            (n("0.00001"), 0x1df6c5),
+            (n("12345678901234567890"), 0xb957d4),
+        ] {
+            assert_eq!(md5_partition_hash(&value) >> 8, prefix, "{value:?}");
+        }
     }
 }

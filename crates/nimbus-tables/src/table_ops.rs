@@ -9,8 +9,8 @@ use nimbus_tables_model::itemcodec;
 
 use crate::api::*;
 use crate::catalog::{
-    BillingMode, Counters, IndexMeta, KeyAttribute, KeySchema, RetiredStream, StreamMeta,
-    TableMeta, Throughput, parse_key_type,
+    BillingMode, Counters, IndexMeta, KeyAttribute, KeySchema, PartitionOrder, RetiredStream,
+    StreamMeta, TableMeta, Throughput, parse_key_type,
 };
 use crate::error::{Result, TablesError};
 use crate::validate::{Violations, first_repeated, required};
@@ -305,6 +305,7 @@ impl Tables {
             indexes,
             streams,
             on_demand: input.on_demand_throughput,
+            partition_order: PartitionOrder::Md5,
         };
         let mut batch = WriteBatch::new();
         batch
