@@ -3,8 +3,9 @@
 //! One keyspace, `items`, holds every key. Writes go through fjall's single-writer
 //! transaction (reads inside it see its own writes); a durable commit ends with
 //! `PersistMode::SyncAll` on the journal before the transaction becomes visible. Reads outside
-//! the writer go through a snapshot (`read_tx`), which sees a transaction whole or not at all. fjall fsyncs
-//! the directory itself whenever it creates a journal, a table file or its manifest.
+//! the writer go through a snapshot (`read_tx`), which sees a transaction whole or not at all.
+//! fjall fsyncs the directory itself whenever it creates a journal, a table file or its
+//! manifest.
 
 use std::ops::Bound;
 use std::path::Path;

@@ -121,8 +121,8 @@ impl Consumed {
     pub(crate) fn report_split(&self, table: &str, report: Report) -> Option<ConsumedCapacity> {
         let mut c = self.report(table, report)?;
         let (read, write) = (self.read, self.write);
+        let total = read + write;
         let split = |capacity: &mut Capacity, share: f64| {
-            let total = read + write;
             let part = |units: f64| {
                 if total > 0.0 {
                     units * share / total

@@ -332,7 +332,7 @@ impl Tables {
         expressions.check_update_spares_key(&table.meta.key_schema)?;
         let mut changes = None;
         let index_keys = table.meta.index_key_attributes();
-        let meta = Arc::clone(&table);
+        let current = Arc::clone(&table);
         let written = self
             .conditional_write(&mut table, &key, false, "UpdateItem", &options, |old| {
                 // Actions that only take away do not create a missing item (nor fail on its
@@ -363,7 +363,7 @@ impl Tables {
                         "The update expression attempted to update the secondary index key to unsupported type",
                     ));
                 }
-                if let Some(IndexKeyFault::Empty(what, _)) = meta.meta.index_key_fault(&item) {
+                if let Some(IndexKeyFault::Empty(what, _)) = current.meta.index_key_fault(&item) {
                     return Err(update_empties_index_key(what));
                 }
                 Ok(Some(item))

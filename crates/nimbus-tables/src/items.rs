@@ -493,11 +493,14 @@ impl TableMeta {
         if !indexes {
             return None;
         }
+        // Only an empty index key: one of the wrong type is a fault of the action, found later.
         self.indexes.iter().find_map(|index| {
-            index
-                .key_schema
-                .attributes()
-                .find_map(|attr| typed(attr).map(|what| empty_index_key(what, index, attr)))
+            index.key_schema.attributes().find_map(|attr| {
+                match index_key_fault(index, attr, item.get(&attr.name)?) {
+                    Some(IndexKeyFault::Empty(_, refusal)) => Some(refusal),
+                    _ => None,
+                }
+            })
         })
     }
 

@@ -195,17 +195,7 @@ impl Tables {
                     .join(", ");
                 v.add(Some(&format!("[{echo}]")), "keySchema", constraint);
             }
-            for (i, element) in schema.iter().enumerate() {
-                let path = format!("keySchema.{}.member", i + 1);
-                v.required(&element.attribute_name, &format!("{path}.attributeName"));
-                key_name_length(&mut v, &element.attribute_name, &path);
-                v.required(&element.key_type, &format!("{path}.keyType"));
-                v.one_of(
-                    element.key_type.as_deref(),
-                    &format!("{path}.keyType"),
-                    &["HASH", "RANGE"],
-                );
-            }
+            key_schema_constraints(&mut v, "keySchema", schema);
         }
         for (i, def) in input.attribute_definitions.iter().flatten().enumerate() {
             let path = format!("attributeDefinitions.{}.member", i + 1);
@@ -1212,8 +1202,9 @@ fn attribute_count_mismatch() -> TablesError {
 const MAX_LOCAL_INDEXES: usize = 5;
 const MAX_GLOBAL_INDEXES: usize = 20;
 
-/// The secondary indexes of a CreateTable, checked as DynamoDB does; then every attribute
-/// definition must be a key of the table or of an index.
+/// The secondary indexes of a CreateTable (or an UpdateTable's Create), whose member constraints
+/// the request's checks have passed ([`index_constraints`]), checked further as DynamoDB does;
+/// then every attribute definition must be a key of the table or of an index.
 fn secondary_indexes(
     global: &[SecondaryIndex],
     local: &[SecondaryIndex],
@@ -1240,15 +1231,8 @@ fn secondary_indexes(
         .iter()
         .map(|i| (true, i))
         .chain(local.iter().map(|i| (false, i)));
-    for (n, (is_global, index)) in all.enumerate() {
-        let path = if is_global {
-            format!("globalSecondaryIndexes.{}.member", n + 1)
-        } else {
-            format!("localSecondaryIndexes.{}.member", n + 1 - global.len())
-        };
-        let mut v = Violations::new();
-        index_constraints(&mut v, &path, index);
-        v.finish()?;
+    for (is_global, index) in all {
+        // The members were checked with the request's ([`index_constraints`]).
         let (Some(name), Some(schema), Some(projection)) =
             (&index.index_name, &index.key_schema, &index.projection)
         else {
@@ -1414,17 +1398,9 @@ fn validate_tags(tags: &[Tag]) -> Result<()> {
 fn index_constraints(v: &mut Violations, path: &str, index: &SecondaryIndex) {
     v.required(&index.index_name, &format!("{path}.indexName"));
     v.strict_name(index.index_name.as_deref(), &format!("{path}.indexName"));
-    v.required(&index.key_schema, &format!("{path}.keySchema"));
-    for (i, element) in index.key_schema.iter().flatten().enumerate() {
-        let member = format!("{path}.keySchema.{}.member", i + 1);
-        v.required(&element.attribute_name, &format!("{member}.attributeName"));
-        key_name_length(v, &element.attribute_name, &member);
-        v.required(&element.key_type, &format!("{member}.keyType"));
-        v.one_of(
-            element.key_type.as_deref(),
-            &format!("{member}.keyType"),
-            &["HASH", "RANGE"],
-        );
+    let schema_path = format!("{path}.keySchema");
+    if let Some(schema) = v.required(&index.key_schema, &schema_path) {
+        key_schema_constraints(v, &schema_path, schema);
     }
     v.required(&index.projection, &format!("{path}.projection"));
     if let Some(p) = &index.projection {
@@ -1432,6 +1408,22 @@ fn index_constraints(v: &mut Violations, path: &str, index: &SecondaryIndex) {
             p.projection_type.as_deref(),
             &format!("{path}.projection.projectionType"),
             &["ALL", "KEYS_ONLY", "INCLUDE"],
+        );
+    }
+}
+
+/// The member constraints of each element of the key schema at `path` (the table's or an
+/// index's): a name of 1 to 255 characters and a KeyType of HASH or RANGE.
+fn key_schema_constraints(v: &mut Violations, path: &str, schema: &[KeySchemaElement]) {
+    for (i, element) in schema.iter().enumerate() {
+        let member = format!("{path}.{}.member", i + 1);
+        v.required(&element.attribute_name, &format!("{member}.attributeName"));
+        key_name_length(v, &element.attribute_name, &member);
+        v.required(&element.key_type, &format!("{member}.keyType"));
+        v.one_of(
+            element.key_type.as_deref(),
+            &format!("{member}.keyType"),
+            &["HASH", "RANGE"],
         );
     }
 }

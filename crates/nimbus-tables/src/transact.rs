@@ -580,7 +580,6 @@ impl Tables {
     }
 }
 
-/// The new item of `action` over `old` (`None`: no write, or a delete), or why it fails.
 /// Why an action of TransactWriteItems does not apply.
 enum Refusal {
     /// The action's cancellation reason; the transaction is cancelled.
@@ -589,7 +588,8 @@ enum Refusal {
     Request(TablesError),
 }
 
-/// What `action` writes over `old` in `meta`'s table, or why it does not apply.
+/// The new item of `action` over `old` in `meta`'s table (`None`: no write, or a delete), or
+/// why it does not apply.
 fn decide(
     action: &Action,
     meta: &TableMeta,
