@@ -110,6 +110,9 @@ pub fn to_aws(err: TablesError) -> AwsError {
                 None => e,
             }
         }
+        TablesError::DuplicateItem(m) => {
+            AwsError::new(p, bad, DYNAMODB, "DuplicateItemException", m)
+        }
         TablesError::LimitExceeded(m) => {
             AwsError::new(p, bad, DYNAMODB, "LimitExceededException", m)
         }

@@ -11,6 +11,7 @@
 //! | [`TablesError::ResourceNotFound`] | `com.amazonaws.dynamodb.v20120810#ResourceNotFoundException` | 400 |
 //! | [`TablesError::ResourceInUse`] | `com.amazonaws.dynamodb.v20120810#ResourceInUseException` | 400 |
 //! | [`TablesError::ConditionalCheckFailed`] | `com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException` | 400 |
+//! | [`TablesError::DuplicateItem`] | `com.amazonaws.dynamodb.v20120810#DuplicateItemException` | 400 |
 //! | [`TablesError::LimitExceeded`] | `com.amazonaws.dynamodb.v20120810#LimitExceededException` | 400 |
 //! | [`TablesError::ItemCollectionSizeLimitExceeded`] | `com.amazonaws.dynamodb.v20120810#ItemCollectionSizeLimitExceededException` | 400 |
 //! | [`TablesError::TransactionCanceled`] | `com.amazonaws.dynamodb.v20120810#TransactionCanceledException` | 400 |
@@ -55,6 +56,9 @@ pub enum TablesError {
         /// The item as it was, when `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`.
         item: Option<Item>,
     },
+    /// A PartiQL INSERT found its key taken (`DuplicateItemException`).
+    #[error("{0}")]
+    DuplicateItem(String),
     /// An account or table limit was reached (`LimitExceededException`).
     #[error("{0}")]
     LimitExceeded(String),
@@ -125,6 +129,7 @@ impl TablesError {
             TablesError::ResourceNotFound(_) => "ResourceNotFoundException",
             TablesError::ResourceInUse(_) => "ResourceInUseException",
             TablesError::ConditionalCheckFailed { .. } => "ConditionalCheckFailedException",
+            TablesError::DuplicateItem(_) => "DuplicateItemException",
             TablesError::LimitExceeded(_) => "LimitExceededException",
             TablesError::ItemCollectionSizeLimitExceeded(_) => {
                 "ItemCollectionSizeLimitExceededException"

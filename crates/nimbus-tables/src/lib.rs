@@ -38,6 +38,7 @@ mod items;
 mod keys;
 mod op;
 mod parse;
+mod partiql;
 mod query;
 mod streams;
 mod table_ops;
@@ -134,6 +135,11 @@ impl Tables {
             TableOp::BatchWriteItem(input) => to_json(&self.batch_write_item(input).await?),
             TableOp::TransactWriteItems(input) => to_json(&self.transact_write_items(input).await?),
             TableOp::TransactGetItems(input) => to_json(&self.transact_get_items(input)?),
+            TableOp::ExecuteStatement(input) => to_json(&self.execute_statement(input).await?),
+            TableOp::BatchExecuteStatement(input) => {
+                to_json(&self.batch_execute_statement(input).await?)
+            }
+            TableOp::ExecuteTransaction(input) => to_json(&self.execute_transaction(input).await?),
         }
     }
 }

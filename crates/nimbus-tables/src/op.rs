@@ -71,6 +71,9 @@ table_ops! {
     BatchWriteItem(BatchWriteItemInput),
     TransactWriteItems(TransactWriteItemsInput),
     TransactGetItems(TransactGetItemsInput),
+    ExecuteStatement(ExecuteStatementInput),
+    BatchExecuteStatement(BatchExecuteStatementInput),
+    ExecuteTransaction(ExecuteTransactionInput),
 }
 
 #[cfg(test)]

@@ -195,7 +195,7 @@ fn reason(code: &str, message: Option<String>, item: Option<Item>) -> Cancellati
     }
 }
 
-fn canceled(reasons: Vec<CancellationReason>) -> TablesError {
+pub(crate) fn canceled(reasons: Vec<CancellationReason>) -> TablesError {
     let codes: Vec<&str> = reasons
         .iter()
         .map(|r| r.code.as_deref().unwrap_or("None"))

@@ -33,7 +33,8 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
-    fn symbol(self) -> &'static str {
+    /// The operator as expressions write it.
+    pub fn symbol(self) -> &'static str {
         match self {
             CompareOp::Eq => "=",
             CompareOp::Ne => "<>",
@@ -44,7 +45,8 @@ impl CompareOp {
         }
     }
 
-    fn from_symbol(p: &str) -> Option<CompareOp> {
+    /// The operator written `p`.
+    pub fn from_symbol(p: &str) -> Option<CompareOp> {
         Some(match p {
             "=" => CompareOp::Eq,
             "<>" => CompareOp::Ne,
@@ -57,7 +59,7 @@ impl CompareOp {
     }
 
     /// The operator with its operands swapped (`a < b` is `b > a`).
-    fn flipped(self) -> CompareOp {
+    pub fn flipped(self) -> CompareOp {
         match self {
             CompareOp::Lt => CompareOp::Gt,
             CompareOp::Le => CompareOp::Ge,

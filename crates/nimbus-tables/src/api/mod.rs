@@ -7,11 +7,13 @@
 //! as DynamoDB does ("Member must satisfy enum value set").
 
 mod items;
+mod partiql;
 mod streams;
 mod tables;
 mod transact;
 
 pub use items::*;
+pub use partiql::*;
 pub use streams::*;
 pub use tables::*;
 pub use transact::*;
