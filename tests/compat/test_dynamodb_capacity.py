@@ -197,6 +197,23 @@ def test_indexes_mode_in_batches_and_transactions(dynamodb, indexed):
     assert cc["GlobalSecondaryIndexes"]["byColor"]["CapacityUnits"] == 2.0
 
 
+def test_a_local_index_read_fetches_from_the_table_only_what_it_lacks(dynamodb, indexed):
+    dynamodb.put_item(TableName=indexed, Item={"pk": {"S": "a"}, "sk": {"S": "1"},
+                                               "rank": {"S": "r1"}, "note": {"S": "x"}})
+    query = dict(TableName=indexed, IndexName="byRank",
+                 KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}},
+                 ReturnConsumedCapacity="INDEXES")
+    # The index's own attributes: read from the index alone.
+    cc = dynamodb.query(ProjectionExpression="#r, sk", ExpressionAttributeNames={"#r": "rank"},
+                        **query)["ConsumedCapacity"]
+    assert cc["LocalSecondaryIndexes"] == {"byRank": {"CapacityUnits": 0.5}}
+    assert cc.get("Table", {}).get("CapacityUnits", 0.0) == 0.0
+    # An attribute the index does not carry: each item is fetched from the table too.
+    out = dynamodb.query(ProjectionExpression="note", **query)
+    assert out["Items"] == [{"note": {"S": "x"}}]
+    assert out["ConsumedCapacity"]["Table"]["CapacityUnits"] == 0.5
+
+
 def test_single_item_operations_report_no_read_write_split(dynamodb, table):
     # DynamoDB reports ReadCapacityUnits / WriteCapacityUnits only for transactions; item
     # operations, Query and Scan give the aggregate CapacityUnits alone, in both modes.

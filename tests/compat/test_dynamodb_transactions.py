@@ -354,3 +354,22 @@ def test_transact_get_items_key_checks_and_capacity(dynamodb, make_table, expect
         ReturnConsumedCapacity="TOTAL")
     [cc] = out["ConsumedCapacity"]
     assert cc["CapacityUnits"] == 2.0 and cc["WriteCapacityUnits"] == 2.0
+    # A side the transaction did not use is left out.
+    assert "ReadCapacityUnits" not in cc
+    assert "WriteCapacityUnits" not in dynamodb.transact_get_items(
+        TransactItems=[get], ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"][0]
+
+
+def test_a_replayed_write_reports_read_units(dynamodb, make_table):
+    # A repeated call with the same ClientRequestToken changes nothing and reports the units
+    # spent reading the items, not writing them.
+    table = make_table()
+    args = dict(
+        TransactItems=[{"Put": {"TableName": table, "Item": {"pk": S("once")}}}],
+        ClientRequestToken=unique_name("token"),
+        ReturnConsumedCapacity="TOTAL",
+    )
+    [first] = dynamodb.transact_write_items(**args)["ConsumedCapacity"]
+    [again] = dynamodb.transact_write_items(**args)["ConsumedCapacity"]
+    assert first["WriteCapacityUnits"] == 2.0 and "ReadCapacityUnits" not in first
+    assert again["ReadCapacityUnits"] == 2.0 and "WriteCapacityUnits" not in again

@@ -130,11 +130,12 @@ impl Consumed {
                     0.0
                 }
             };
-            capacity.read_capacity_units = Some(part(read));
-            capacity.write_capacity_units = Some(part(write));
+            capacity.read_capacity_units = (read > 0.0).then(|| part(read));
+            capacity.write_capacity_units = (write > 0.0).then(|| part(write));
         };
-        c.read_capacity_units = Some(read);
-        c.write_capacity_units = Some(write);
+        // A side the transaction did not use is left out, as DynamoDB leaves it out.
+        c.read_capacity_units = (read > 0.0).then_some(read);
+        c.write_capacity_units = (write > 0.0).then_some(write);
         if let Some(own) = c.table.as_mut() {
             let share = own.capacity_units.unwrap_or_default();
             split(own, share);

@@ -121,7 +121,15 @@ impl<'a> Source<'a> {
         consistent: bool,
     ) -> Result<Source<'a>> {
         let mut source = Source::of(table, index_name)?;
-        source.fetch = source.check_read(select, expressions.projection().is_some(), consistent)?;
+        // A projection fetches from the table only what the index does not carry.
+        let unprojected = expressions.projection().is_some_and(|p| {
+            source.index.is_some_and(|index| {
+                p.paths
+                    .iter()
+                    .any(|path| !index.projects(&table.meta.key_schema, path.top()))
+            })
+        });
+        source.fetch = source.check_read(select, unprojected, consistent)?;
         expressions.check_key_paths(&table.meta)?;
         if let Some(index) = source.index {
             expressions.check_filter_projected(index, &table.meta.key_schema)?;
@@ -160,8 +168,13 @@ impl<'a> Source<'a> {
     }
 
     /// Checks the read options an index restricts; whether the items must be fetched from the
-    /// table.
-    fn check_read(&self, select: Option<&str>, projection: bool, consistent: bool) -> Result<bool> {
+    /// table (`unprojected`: the projection names an attribute the index does not carry).
+    fn check_read(
+        &self,
+        select: Option<&str>,
+        unprojected: bool,
+        consistent: bool,
+    ) -> Result<bool> {
         let Some(index) = self.index else {
             return Ok(false);
         };
@@ -180,7 +193,7 @@ impl<'a> Source<'a> {
                 index.name
             )));
         }
-        Ok(!index.global && (all || projection))
+        Ok(!index.global && (all || unprojected))
     }
 
     /// The store key of an `ExclusiveStartKey` of an index: exactly the index keys and the

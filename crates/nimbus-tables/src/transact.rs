@@ -195,6 +195,32 @@ fn reason(code: &str, message: Option<String>, item: Option<Item>) -> Cancellati
     }
 }
 
+/// The answer to a repeated TransactWriteItems: the first call's, except that its units are
+/// read units, spent reading the items to find the transaction already applied (DynamoDB:
+/// "subsequent calls with the same client token return the number of read capacity units
+/// consumed in reading the item").
+fn replayed(mut output: TransactWriteItemsOutput) -> TransactWriteItemsOutput {
+    let as_read = |c: &mut Capacity| {
+        c.read_capacity_units = c.capacity_units;
+        c.write_capacity_units = None;
+    };
+    for consumed in output.consumed_capacity.iter_mut().flatten() {
+        consumed.read_capacity_units = consumed.capacity_units;
+        consumed.write_capacity_units = None;
+        consumed.table.iter_mut().for_each(as_read);
+        for indexes in [
+            consumed.global_secondary_indexes.as_mut(),
+            consumed.local_secondary_indexes.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            indexes.values_mut().for_each(as_read);
+        }
+    }
+    output
+}
+
 pub(crate) fn canceled(reasons: Vec<CancellationReason>) -> TablesError {
     let codes: Vec<&str> = reasons
         .iter()
@@ -280,7 +306,7 @@ impl Tables {
         // with TransactionInProgressException.
         let _running = match &token {
             Some(token) => match self.transaction_tokens.claim(token, &fingerprint)? {
-                Token::Answered(output) => return Ok(output),
+                Token::Answered(output) => return Ok(replayed(output)),
                 Token::Run(running) => Some(running),
             },
             None => None,

@@ -301,8 +301,16 @@ impl Tables {
                     missing.join(", ")
                 )));
             }
-            // A read by the index key may filter only on what the index carries.
-            if let Some((hash, range)) = plan {
+            // A read by the index key (an equality, or IN: one read per value) may filter
+            // only on what the index carries.
+            let keyed = plan.or_else(|| {
+                let hash = &schema.hash.name;
+                let is_in = |t: &Expr| {
+                    matches!(t, Expr::In(Operand::Path(p), _) if p.single_name() == Some(hash.as_str()))
+                };
+                conjuncts.iter().position(is_in).map(|i| (i, None))
+            });
+            if let Some((hash, range)) = keyed {
                 let mut named = Vec::new();
                 for (i, term) in conjuncts.iter().enumerate() {
                     if i != hash && Some(i) != range {
