@@ -688,3 +688,26 @@ def test_writes_cannot_name_an_index_and_names_have_at_most_two_parts(dynamodb, 
         'SELECT * FROM "" WHERE pk = \'k\'',
     ):
         assert error_code(_fail(_run, dynamodb=dynamodb, statement=statement)) == "ValidationException"
+
+
+def test_values_nest_no_deeper_than_an_item_may(dynamodb, table):
+    # An item holds at most 32 levels of lists and maps, however the value is written.
+    deep = "[" * 33 + "1" + "]" * 33
+    for statement in (
+        f"INSERT INTO \"{table}\" VALUE {{'pk': 'k', 'a': {deep}}}",
+        f"UPDATE \"{table}\" SET a = {deep} WHERE pk = 'k'",
+    ):
+        assert error_code(_fail(_run, dynamodb=dynamodb, statement=statement)) == "ValidationException"
+    assert _get(dynamodb, table, {"pk": S("k")}) is None
+    ok = "[" * 32 + "1" + "]" * 32
+    _run(dynamodb, f"INSERT INTO \"{table}\" VALUE {{'pk': 'k', 'a': {ok}}}")
+    assert _get(dynamodb, table, {"pk": S("k")})["pk"] == S("k")
+
+
+def test_a_deeply_nested_statement_is_refused(dynamodb, table):
+    statement = f"SELECT * FROM \"{table}\" WHERE " + "(" * 2000 + "a = 1" + ")" * 2000
+    assert error_code(_fail(_run, dynamodb=dynamodb, statement=statement)) == "ValidationException"
+    statement = f"SELECT * FROM \"{table}\" WHERE " + "NOT " * 2000 + "a = 1"
+    assert error_code(_fail(_run, dynamodb=dynamodb, statement=statement)) == "ValidationException"
+    # The server is still there.
+    assert _run(dynamodb, f"SELECT * FROM \"{table}\" WHERE pk = 'x'")["Items"] == []

@@ -188,7 +188,8 @@ pub fn check_attribute_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) const MSG_NESTING: &str = "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit";
+/// DynamoDB's message for values nested deeper than [`MAX_NESTING_DEPTH`].
+pub const MSG_NESTING: &str = "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit";
 const MSG_EMPTY: &str =
     "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes";
 const MSG_MULTIPLE: &str = "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes";

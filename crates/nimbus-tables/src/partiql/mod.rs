@@ -503,6 +503,7 @@ impl Tables {
                         "Unsupported operation: Insert a non-map value",
                     ));
                 };
+                item.values().try_for_each(check_depth)?;
                 let hash = b.name(&meta.meta.key_schema.hash.name);
                 let action = TransactWriteAction {
                     item: Some(item),
@@ -629,10 +630,12 @@ impl Tables {
             });
             projections.push(select.projection);
         }
-        let output = self.transact_get_items(TransactGetItemsInput {
-            transact_items: Some(gets),
-            return_consumed_capacity: capacity,
-        })?;
+        let output = self
+            .transact_get_items(TransactGetItemsInput {
+                transact_items: Some(gets),
+                return_consumed_capacity: capacity,
+            })
+            .map_err(as_statement)?;
         let responses = output
             .responses
             .unwrap_or_default()
@@ -1004,6 +1007,16 @@ fn evaluate(value: &Value, parameters: &[AttributeValue]) -> Result<AttributeVal
     })
 }
 
+/// Refuses a value nested deeper than an item may hold, as the plain API refuses it when it
+/// reads the value from JSON: a statement builds its values without that reading.
+fn check_depth(value: &AttributeValue) -> Result<()> {
+    use nimbus_tables_model::value::{MAX_NESTING_DEPTH, MSG_NESTING, depth};
+    if depth(value) > MAX_NESTING_DEPTH {
+        return Err(TablesError::validation(MSG_NESTING));
+    }
+    Ok(())
+}
+
 /// The set a bag of values makes: all strings, all numbers or all binaries, no repeats.
 fn set_of(values: Vec<AttributeValue>) -> Result<AttributeValue> {
     let set = match values.first() {
@@ -1233,6 +1246,7 @@ impl<'a> Builder<'a> {
 
     fn value(&mut self, value: &Value) -> Result<String> {
         let value = self.evaluate(value)?;
+        check_depth(&value)?;
         let placeholder = format!(":p{}", self.values.len());
         self.values.insert(placeholder.clone(), value);
         Ok(placeholder)

@@ -289,6 +289,7 @@ pub(crate) fn parse(text: &str) -> Result<Statement> {
         tokens: tokens(text)?,
         at: 0,
         parameters: 0,
+        depth: 0,
     };
     let statement = parser.statement()?;
     if let Some(extra) = parser.peek() {
@@ -305,13 +306,30 @@ pub(crate) fn parameter_count(text: &str) -> Result<usize> {
         .count())
 }
 
+/// How deep conditions, values and SET terms may nest (parentheses, NOT, lists and maps):
+/// well past the 32 levels an item may have, and shallow enough that parsing, and dropping,
+/// what was parsed stays far from the end of the stack.
+const MAX_DEPTH: usize = 100;
+
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
     parameters: usize,
+    depth: usize,
 }
 
 impl Parser {
+    /// Runs `parse` one nesting level deeper, refusing statements nested past [`MAX_DEPTH`].
+    fn nested<T>(&mut self, parse: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.depth >= MAX_DEPTH {
+            return Err(malformed("The statement is nested too deeply"));
+        }
+        self.depth += 1;
+        let parsed = parse(self);
+        self.depth -= 1;
+        parsed
+    }
+
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.at)
     }
@@ -582,6 +600,10 @@ impl Parser {
     }
 
     fn expr(&mut self) -> Result<Expr> {
+        self.nested(Self::expr_inner)
+    }
+
+    fn expr_inner(&mut self) -> Result<Expr> {
         let mut left = self.and_expr()?;
         while self.eat_keyword("OR") {
             left = Expr::Or(Box::new(left), Box::new(self.and_expr()?));
@@ -598,6 +620,10 @@ impl Parser {
     }
 
     fn not_expr(&mut self) -> Result<Expr> {
+        self.nested(Self::not_expr_inner)
+    }
+
+    fn not_expr_inner(&mut self) -> Result<Expr> {
         if self.eat_keyword("NOT") {
             return Ok(Expr::Not(Box::new(self.not_expr()?)));
         }
@@ -687,6 +713,10 @@ impl Parser {
     }
 
     fn set_value(&mut self) -> Result<SetValue> {
+        self.nested(Self::set_value_inner)
+    }
+
+    fn set_value_inner(&mut self) -> Result<SetValue> {
         let mut left = self.set_term()?;
         loop {
             if self.eat_symbol("+") {
@@ -739,6 +769,10 @@ impl Parser {
     }
 
     fn value(&mut self) -> Result<Value> {
+        self.nested(Self::value_inner)
+    }
+
+    fn value_inner(&mut self) -> Result<Value> {
         let Some(token) = self.next() else {
             return Err(malformed("Unexpected end of statement"));
         };
@@ -951,6 +985,39 @@ mod tests {
             assert!(
                 error.starts_with("Statement wasn't well formed, can't be processed: "),
                 "{bad}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_nesting_past_its_limit_without_exhausting_the_stack() {
+        let deep = |open: &str, close: &str, n: usize| {
+            format!(
+                "SELECT * FROM t WHERE a = {}1{}",
+                open.repeat(n),
+                close.repeat(n)
+            )
+        };
+        assert!(parse(&deep("[", "]", 90)).is_ok());
+        for statement in [
+            deep("[", "]", 5000),
+            deep("{'k': ", "}", 3000),
+            format!(
+                "SELECT * FROM t WHERE {}a = 1{}",
+                "(".repeat(5000),
+                ")".repeat(5000)
+            ),
+            format!("SELECT * FROM t WHERE {}a = 1", "NOT ".repeat(5000)),
+            format!(
+                "UPDATE t SET a = {}b{} WHERE pk = 1",
+                "list_append(".repeat(3000),
+                ", [1])".repeat(3000)
+            ),
+        ] {
+            let error = parse(&statement).unwrap_err().to_string();
+            assert!(
+                error.ends_with("The statement is nested too deeply"),
+                "{error}"
             );
         }
     }
