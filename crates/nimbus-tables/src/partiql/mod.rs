@@ -525,7 +525,7 @@ impl Tables {
                 let mut conditions =
                     vec![format!("attribute_exists({})", b.name(&schema.hash.name))];
                 for c in &rest {
-                    conditions.push(format!("({})", b.expr(c)?));
+                    conditions.push(b.term(c)?);
                 }
                 let action = TransactWriteAction {
                     key: Some(key),
@@ -1262,9 +1262,14 @@ impl<'a> Builder<'a> {
 
     fn expr(&mut self, expr: &Expr) -> Result<String> {
         Ok(match expr {
-            Expr::And(a, b) => format!("({}) AND ({})", self.expr(a)?, self.expr(b)?),
-            Expr::Or(a, b) => format!("({}) OR ({})", self.expr(a)?, self.expr(b)?),
-            Expr::Not(a) => format!("NOT ({})", self.expr(a)?),
+            // Parentheses only where precedence needs them (NOT binds tighter than AND, AND
+            // than OR): the expression stays within the size expressions may have.
+            Expr::And(a, b) => format!("{} AND {}", self.term(a)?, self.term(b)?),
+            Expr::Or(a, b) => format!("{} OR {}", self.expr(a)?, self.expr(b)?),
+            Expr::Not(a) => match **a {
+                Expr::And(..) | Expr::Or(..) => format!("NOT ({})", self.expr(a)?),
+                _ => format!("NOT {}", self.expr(a)?),
+            },
             Expr::Compare(l, op, r) => {
                 format!("{} {} {}", self.operand(l)?, op.symbol(), self.operand(r)?)
             }
@@ -1310,6 +1315,14 @@ impl<'a> Builder<'a> {
         })
     }
 
+    /// `expr` as a term of an AND.
+    fn term(&mut self, expr: &Expr) -> Result<String> {
+        Ok(match expr {
+            Expr::Or(..) => format!("({})", self.expr(expr)?),
+            _ => self.expr(expr)?,
+        })
+    }
+
     /// A key condition, with the key attribute on the left as a Query wants it.
     fn key_condition(&mut self, expr: &Expr) -> Result<String> {
         match expr {
@@ -1325,10 +1338,7 @@ impl<'a> Builder<'a> {
         if terms.is_empty() {
             return Ok(None);
         }
-        let parts: Vec<String> = terms
-            .iter()
-            .map(|t| Ok(format!("({})", self.expr(t)?)))
-            .collect::<Result<_>>()?;
+        let parts: Vec<String> = terms.iter().map(|t| self.term(t)).collect::<Result<_>>()?;
         Ok(Some(parts.join(" AND ")))
     }
 
