@@ -212,6 +212,16 @@ def test_a_local_index_read_fetches_from_the_table_only_what_it_lacks(dynamodb, 
     out = dynamodb.query(ProjectionExpression="note", **query)
     assert out["Items"] == [{"note": {"S": "x"}}]
     assert out["ConsumedCapacity"]["Table"]["CapacityUnits"] == 0.5
+    # Each fetch is charged on its own, rounded up as a GetItem is: three small items cost
+    # three half units, where their bytes together would round to one.
+    for sk in ("2", "3"):
+        dynamodb.put_item(TableName=indexed, Item={"pk": {"S": "a"}, "sk": {"S": sk},
+                                                   "rank": {"S": "r" + sk}, "note": {"S": "y"}})
+    out = dynamodb.query(ProjectionExpression="note", **query)
+    assert len(out["Items"]) == 3
+    assert out["ConsumedCapacity"]["Table"]["CapacityUnits"] == 1.5
+    assert dynamodb.query(ProjectionExpression="note", Limit=1, **query)[
+        "ConsumedCapacity"]["Table"]["CapacityUnits"] == 0.5
 
 
 def test_single_item_operations_report_no_read_write_split(dynamodb, table):

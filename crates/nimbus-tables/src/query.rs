@@ -293,17 +293,16 @@ impl Tables {
         if let Some(e) = failure {
             return Err(e);
         }
-        let mut fetched_bytes = 0;
         if let Some(table) = fetch {
-            // After the scan, not inside it: each entry's item is read from the table.
+            // After the scan, not inside it: each entry's item is read from the table, and
+            // each such read is charged on its own, rounded up as a GetItem is.
             for entry in entries {
                 let key = table.meta.key_from_key(&table.meta.key_of(&entry))?;
                 if let Some(stored) = self.read_item(&key)? {
-                    fetched_bytes += stored.size;
+                    page.fetched += read_units(stored.size, request.consistent);
                     keep(&mut page, stored.item);
                 }
             }
-            page.fetched = read_units(fetched_bytes, request.consistent);
         }
         page.consumed = Consumed::read(read_units(bytes, request.consistent) + page.fetched);
         Ok(page)
