@@ -70,9 +70,6 @@ impl Tables {
                     last_evaluated_key: page.last_key,
                 })
             }
-            Statement::Exists(_) => Err(TablesError::validation(
-                "EXISTS can only be used in a transaction",
-            )),
             write => {
                 let written = self.write(write, &request).await?;
                 Ok(ExecuteStatementOutput {
@@ -88,13 +85,14 @@ impl Tables {
         &self,
         input: BatchExecuteStatementInput,
     ) -> Result<BatchExecuteStatementOutput> {
-        let members = input.statements.as_ref().map(|list| {
-            list.iter()
-                .map(|s| (s.statement.as_deref(), s.parameters.as_deref()))
-                .collect()
-        });
         let mut v = Violations::new();
-        check_list(&mut v, "statements", MAX_BATCH, members);
+        check_list(
+            &mut v,
+            "statements",
+            MAX_BATCH,
+            input.statements.as_deref(),
+            |s| (s.statement.as_deref(), s.parameters.as_deref()),
+        );
         check_capacity(&mut v, input.return_consumed_capacity.as_deref());
         v.finish()?;
         let requests = input.statements.unwrap_or_default();
@@ -118,7 +116,7 @@ impl Tables {
         let mut responses = Vec::with_capacity(requests.len());
         let mut consumed = Vec::new();
         for (request, parsed) in requests.into_iter().zip(parsed) {
-            let outcome = match parsed {
+            let (table_name, result) = match parsed {
                 Ok((statement, parameters)) => {
                     let table = statement_table(&statement).to_owned();
                     let request = Request {
@@ -129,16 +127,12 @@ impl Tables {
                     };
                     let result = match statement {
                         Statement::Select(select) => self.batch_read(select, &request),
-                        Statement::Exists(_) => Err(TablesError::validation(
-                            "EXISTS can only be used in a transaction",
-                        )),
                         write => self.write(write, &request).await,
                     };
                     (Some(table), result)
                 }
                 Err(e) => (None, Err(e)),
             };
-            let (table_name, result) = outcome;
             responses.push(match result {
                 Ok(outcome) => {
                     consumed.extend(outcome.consumed);
@@ -173,13 +167,11 @@ impl Tables {
         &self,
         input: ExecuteTransactionInput,
     ) -> Result<ExecuteTransactionOutput> {
-        let members = input.transact_statements.as_ref().map(|list| {
-            list.iter()
-                .map(|s| (s.statement.as_deref(), s.parameters.as_deref()))
-                .collect()
-        });
         let mut v = Violations::new();
-        check_list(&mut v, "transactStatements", MAX_TRANSACTION, members);
+        let list = input.transact_statements.as_deref();
+        check_list(&mut v, "transactStatements", MAX_TRANSACTION, list, |s| {
+            (s.statement.as_deref(), s.parameters.as_deref())
+        });
         check_capacity(&mut v, input.return_consumed_capacity.as_deref());
         v.finish()?;
         let ExecuteTransactionInput {
@@ -250,13 +242,7 @@ impl Tables {
             .map_or(&table.meta.key_schema, |i| &i.key_schema)
             .clone();
         let mut b = Builder::new(request.parameters);
-        let projection = select.projection.as_ref().map(|paths| {
-            paths
-                .iter()
-                .map(|p| b.path(p))
-                .collect::<Vec<_>>()
-                .join(", ")
-        });
+        let projection = b.projection(select.projection.as_deref());
         let mut conjuncts = Vec::new();
         if let Some(condition) = select.condition.clone() {
             split_and(condition, &mut conjuncts);
@@ -279,11 +265,7 @@ impl Tables {
         };
         let plan = query_plan(&schema, &conjuncts);
         if let Some(index) = index.filter(|i| i.projection != "ALL") {
-            let carried = |name: &str| {
-                table.meta.key_schema.is_key(name)
-                    || index.key_schema.is_key(name)
-                    || index.non_key_attributes.iter().any(|n| n == name)
-            };
+            let carried = |name: &str| index.projects(&table.meta.key_schema, name);
             // A global index cannot fetch from the table what it does not carry.
             let wanted = select
                 .projection
@@ -415,8 +397,11 @@ impl Tables {
         })
     }
 
-    /// An INSERT, UPDATE or DELETE.
+    /// An INSERT, UPDATE or DELETE; an EXISTS is refused: it is for transactions only.
     async fn write(&self, statement: Statement, request: &Request<'_>) -> Result<Outcome> {
+        if let Statement::Exists(_) = statement {
+            return Err(exists_outside_transaction());
+        }
         let (action, kind) = self.write_action(statement, request)?;
         let capacity = request.capacity.clone();
         let returning = action.returning;
@@ -480,9 +465,7 @@ impl Tables {
                     item: out.attributes,
                     consumed: out.consumed_capacity,
                 }),
-            WriteKind::Check => Err(TablesError::validation(
-                "EXISTS can only be used in a transaction",
-            )),
+            WriteKind::Check => Err(exists_outside_transaction()),
         };
         outcome.map_err(as_statement)
     }
@@ -612,13 +595,7 @@ impl Tables {
                 ));
             }
             let mut b = Builder::new(&parameters);
-            let projection = select.projection.as_ref().map(|paths| {
-                paths
-                    .iter()
-                    .map(|p| b.path(p))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            });
+            let projection = b.projection(select.projection.as_deref());
             let (names, _) = b.finish();
             gets.push(TransactGetItem {
                 get: Some(TransactGet {
@@ -783,12 +760,15 @@ fn check_statement(v: &mut Violations, statement: Option<&str>, path: &str) {
     }
 }
 
-/// A statement of a list and its parameters, as sent.
-type Member<'a> = (Option<&'a str>, Option<&'a [AttributeValue]>);
-
 /// A list of statements of BatchExecuteStatement or ExecuteTransaction: required, 1 to `max`
-/// long, each statement and its parameters well-formed.
-fn check_list(v: &mut Violations, name: &str, max: usize, members: Option<Vec<Member<'_>>>) {
+/// long, each statement and its parameters (as `parts` finds them in a member) well-formed.
+fn check_list<T>(
+    v: &mut Violations,
+    name: &str,
+    max: usize,
+    members: Option<&[T]>,
+    parts: impl Fn(&T) -> (Option<&str>, Option<&[AttributeValue]>),
+) {
     let Some(members) = members else {
         v.add(None, name, "Member must not be null");
         return;
@@ -801,7 +781,8 @@ fn check_list(v: &mut Violations, name: &str, max: usize, members: Option<Vec<Me
             &format!("Member must have length less than or equal to {max}"),
         );
     }
-    for (i, (statement, parameters)) in members.into_iter().enumerate() {
+    for (i, member) in members.iter().enumerate() {
+        let (statement, parameters) = parts(member);
         let at = format!("{name}.{}.member", i + 1);
         check_statement(v, statement, &format!("{at}.statement"));
         check_parameters(v, parameters, &format!("{at}.parameters"));
@@ -827,10 +808,9 @@ fn prepare(
     statement: Option<String>,
     parameters: Option<Vec<AttributeValue>>,
 ) -> Result<(Statement, Vec<AttributeValue>)> {
-    let text = statement.unwrap_or_default();
-    let parsed = parse::parse(&text)?;
+    let (parsed, count) = parse::parse(&statement.unwrap_or_default())?;
     let parameters = parameters.unwrap_or_default();
-    if parse::parameter_count(&text)? != parameters.len() {
+    if count != parameters.len() {
         return Err(TablesError::validation(
             "Number of parameters in request and statement don't match.",
         ));
@@ -845,6 +825,10 @@ fn statement_table(statement: &Statement) -> &str {
         | Statement::Update { table, .. }
         | Statement::Delete { table, .. } => table,
     }
+}
+
+fn exists_outside_transaction() -> TablesError {
+    TablesError::validation("EXISTS can only be used in a transaction")
 }
 
 fn batch_needs_key() -> TablesError {
@@ -1238,6 +1222,12 @@ impl<'a> Builder<'a> {
             }
         }
         out
+    }
+
+    /// The ProjectionExpression of a SELECT's paths; `None` for `*`.
+    fn projection(&mut self, paths: Option<&[Path]>) -> Option<String> {
+        let paths: Vec<String> = paths?.iter().map(|p| self.path(p)).collect();
+        Some(paths.join(", "))
     }
 
     fn evaluate(&self, value: &Value) -> Result<AttributeValue> {

@@ -283,8 +283,8 @@ fn number_end(text: &str) -> usize {
     end
 }
 
-/// Parses one statement; `?`s are numbered in order.
-pub(crate) fn parse(text: &str) -> Result<Statement> {
+/// Parses one statement, and counts its `?`s (numbered in order).
+pub(crate) fn parse(text: &str) -> Result<(Statement, usize)> {
     let mut parser = Parser {
         tokens: tokens(text)?,
         at: 0,
@@ -295,15 +295,7 @@ pub(crate) fn parse(text: &str) -> Result<Statement> {
     if let Some(extra) = parser.peek() {
         return Err(malformed(format!("Unexpected token: {}", extra.describe())));
     }
-    Ok(statement)
-}
-
-/// How many `?`s `text` has (it parses).
-pub(crate) fn parameter_count(text: &str) -> Result<usize> {
-    Ok(tokens(text)?
-        .iter()
-        .filter(|t| **t == Token::Parameter)
-        .count())
+    Ok((statement, parser.parameters))
 }
 
 /// How deep conditions, values and SET terms may nest (parentheses, NOT, lists and maps):
@@ -870,7 +862,7 @@ mod tests {
 
     #[test]
     fn reads_a_select_with_keys_filters_and_order() {
-        let parsed = parse(
+        let (parsed, _) = parse(
             r#"select a, "b c".d[2] FROM "Music"."ix" WHERE pk = ? AND (n >= 1.5e2 OR NOT x IS MISSING) ORDER BY sk DESC"#,
         )
         .unwrap();
@@ -903,7 +895,7 @@ mod tests {
 
     #[test]
     fn reads_values_of_every_kind() {
-        let parsed = parse(
+        let (parsed, _) = parse(
             "INSERT INTO t VALUE {'pk': 'it''s', 'n': -3, 'l': [1, true, null], 'm': {'k': ?}, 's': <<'a', 'b'>>}",
         )
         .unwrap();
@@ -936,7 +928,7 @@ mod tests {
 
     #[test]
     fn reads_updates_and_deletes() {
-        let parsed = parse(
+        let (parsed, _) = parse(
             "UPDATE \"t\" SET a = a + 1, b = list_append(b, [2]) SET c = set_add(c, <<'x'>>) REMOVE d WHERE pk = 'k' RETURNING MODIFIED NEW *",
         )
         .unwrap();
@@ -953,7 +945,7 @@ mod tests {
             UpdateAction::Set(_, SetValue::SetAdd(..))
         ));
         assert_eq!(returning, Some(Returning::UpdatedNew));
-        let parsed = parse("DELETE FROM t WHERE pk = 1 RETURNING ALL OLD *").unwrap();
+        let (parsed, _) = parse("DELETE FROM t WHERE pk = 1 RETURNING ALL OLD *").unwrap();
         assert!(matches!(
             parsed,
             Statement::Delete {
@@ -962,7 +954,9 @@ mod tests {
             }
         ));
         assert!(matches!(
-            parse("EXISTS(SELECT * FROM t WHERE pk = 1 AND a IS MISSING)").unwrap(),
+            parse("EXISTS(SELECT * FROM t WHERE pk = 1 AND a IS MISSING)")
+                .unwrap()
+                .0,
             Statement::Exists(_)
         ));
     }
@@ -1024,9 +1018,7 @@ mod tests {
 
     #[test]
     fn counts_parameters() {
-        assert_eq!(
-            parameter_count("SELECT * FROM t WHERE a = ? AND b = '?'").unwrap(),
-            1
-        );
+        let (_, count) = parse("SELECT * FROM t WHERE a = ? AND b = '?' AND c IN [?, ?]").unwrap();
+        assert_eq!(count, 3);
     }
 }
