@@ -413,6 +413,66 @@ def test_lambda_authorizer_simple_response(apigw, echo_arn, authorizer_arn, gate
     assert r.json()["requestContext"]["authorizer"] == {"lambda": {"user": "alice", "n": 7}}
 
 
+# ---- AWS_IAM routes: SigV4 for execute-api -------------------------------------------------
+
+def signed_call(server, gateway_url, api_id, method, path, body=b"", secret=None,
+                service="execute-api"):
+    """`path` on the API, signed with botocore's SigV4Auth as the AWS SDKs sign API calls."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    port = gateway_url.rsplit(":", 1)[1]
+    host = f"{api_id}.execute-api.localhost:{port}"
+    request = AWSRequest(method=method, url=f"http://{host}{path}", data=body,
+                         headers={"Host": host})
+    credentials = Credentials(server.access_key, secret or server.secret_key)
+    SigV4Auth(credentials, service, server.region).add_auth(request)
+    return requests.request(method, gateway_url + path, headers=dict(request.headers),
+                            data=body, timeout=30)
+
+
+def test_aws_iam_route_needs_a_valid_signature(apigw, echo_arn, gateway_url, nimbus_server):
+    api, integration = http_api(apigw, echo_arn, route_keys=())
+    route = apigw.create_route(ApiId=api["ApiId"], RouteKey="POST /items/{id}",
+                               AuthorizationType="AWS_IAM",
+                               Target=f"integrations/{integration['IntegrationId']}")
+    assert route["AuthorizationType"] == "AWS_IAM"
+    unsigned = call(gateway_url, api["ApiId"], "POST", "/items/1", data="{}")
+    assert (unsigned.status_code, unsigned.json()) == (403, {"message": "Forbidden"})
+    wrong = signed_call(nimbus_server, gateway_url, api["ApiId"], "POST", "/items/1", b"{}",
+                        secret="not-the-secret")
+    assert wrong.status_code == 403
+    assert wrong.json()["message"].startswith("The request signature we calculated does not match")
+    assert wrong.headers["x-amzn-errortype"] == "InvalidSignatureException"
+    other_service = signed_call(nimbus_server, gateway_url, api["ApiId"], "POST", "/items/1",
+                                b"{}", service="lambda")
+    assert other_service.status_code == 403
+    r = signed_call(nimbus_server, gateway_url, api["ApiId"], "POST", "/items/1?x=1", b'{"a":1}')
+    assert r.status_code == 200, r.text
+    event = r.json()
+    assert event["body"] == '{"a":1}'
+    iam = event["requestContext"]["authorizer"]["iam"]
+    assert iam["accessKey"] == nimbus_server.access_key
+    assert iam["accountId"] == ACCOUNT
+    assert iam["userArn"] == f"arn:aws:iam::{ACCOUNT}:root"
+    # Turning the route's authorization off opens it again.
+    apigw.update_route(ApiId=api["ApiId"], RouteId=route["RouteId"], AuthorizationType="NONE")
+    assert call(gateway_url, api["ApiId"], "POST", "/items/1", data="{}").status_code == 200
+
+
+def test_aws_iam_route_v1_event_names_the_signer(apigw, echo_arn, gateway_url, nimbus_server):
+    api, integration = http_api(apigw, echo_arn, version="1.0", route_keys=())
+    apigw.create_route(ApiId=api["ApiId"], RouteKey="GET /items/{id}",
+                       AuthorizationType="AWS_IAM",
+                       Target=f"integrations/{integration['IntegrationId']}")
+    r = signed_call(nimbus_server, gateway_url, api["ApiId"], "GET", "/items/7")
+    assert r.status_code == 200, r.text
+    identity = r.json()["requestContext"]["identity"]
+    assert identity["accessKey"] == nimbus_server.access_key
+    assert identity["accountId"] == ACCOUNT
+    assert identity["userArn"] == f"arn:aws:iam::{ACCOUNT}:root"
+
+
 # ---- JWT with a locally generated key pair ---------------------------------------------------
 
 def _b64(data: bytes) -> str:

@@ -456,6 +456,34 @@ def test_literal_resources_beside_a_greedy_one(apigw, gateway_url, echo_arn):
     assert (event["resource"], event["pathParameters"]) == ("/{proxy+}", {"proxy": "health/more"})
 
 
+def test_aws_iam_method_needs_a_valid_signature(apigw, gateway_url, echo_arn, nimbus_server):
+    from test_gateway import signed_call
+    api_id = apigw.create_rest_api(name=unique_name("iam"))["id"]
+    root = apigw.get_resources(restApiId=api_id)["items"][0]["id"]
+    items = add(apigw, api_id, root, "items")
+    apigw.put_method(restApiId=api_id, resourceId=items, httpMethod="POST",
+                     authorizationType="AWS_IAM")
+    apigw.put_integration(restApiId=api_id, resourceId=items, httpMethod="POST",
+                          type="AWS_PROXY", integrationHttpMethod="POST", uri=uri(echo_arn))
+    apigw.create_deployment(restApiId=api_id, stageName="test")
+    unsigned = call(gateway_url, api_id, "POST", "/test/items", data="{}")
+    assert (unsigned.status_code, unsigned.json()) == (
+        403, {"message": "Missing Authentication Token"})
+    assert unsigned.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+    wrong = signed_call(nimbus_server, gateway_url, api_id, "POST", "/test/items", b"{}",
+                        secret="not-the-secret")
+    assert wrong.status_code == 403
+    assert wrong.headers["x-amzn-errortype"] == "InvalidSignatureException"
+    r = signed_call(nimbus_server, gateway_url, api_id, "POST", "/test/items", b'{"n":2}')
+    assert r.status_code == 200, r.text
+    event = r.json()
+    assert event["body"] == '{"n":2}'
+    identity = event["requestContext"]["identity"]
+    assert identity["accessKey"] == nimbus_server.access_key
+    assert identity["accountId"] == ACCOUNT
+    assert identity["userArn"] == f"arn:aws:iam::{ACCOUNT}:root"
+
+
 def test_response_headers_and_binary(gateway_url, shop):
     r = call(gateway_url, shop["id"], "GET", "/test/files/multi")
     assert r.status_code == 200 and r.text == "m"

@@ -15,12 +15,15 @@ pub mod apigateway;
 mod compress;
 pub mod dynamodb;
 pub mod error;
+mod execute_api;
 pub mod lambda;
 pub mod logs;
 pub mod route;
 pub mod sigv4;
 pub mod sts;
 pub mod usage;
+
+pub use execute_api::ExecuteApiSignatures;
 
 use std::sync::Arc;
 use std::time::SystemTime;

@@ -1,5 +1,6 @@
-//! Authorizers: JWT (issuer, audience, keys from the issuer's JWKS) and Lambda `REQUEST`
-//! authorizers (simple responses or IAM policies).
+//! Authorizers: JWT (issuer, audience, keys from the issuer's JWKS), Lambda `REQUEST`
+//! authorizers (simple responses or IAM policies), and `AWS_IAM` routes and methods, whose
+//! requests must carry a valid SigV4 signature for `execute-api` ([`SignatureCheck`]).
 //!
 //! JWKS are found as OpenID providers publish them: `{issuer}/.well-known/openid-configuration`
 //! names `jwks_uri` (falling back to `{issuer}/.well-known/jwks.json`). An issuer `file:///path`
@@ -33,6 +34,34 @@ pub enum Denied {
     Forbidden(Option<String>),
     /// 500: the authorizer itself failed.
     Failed(String),
+    /// 403 with `x-amzn-ErrorType`: an `AWS_IAM` request without a valid signature.
+    Signature {
+        error_type: &'static str,
+        message: String,
+    },
+}
+
+/// Who signed a request to an `AWS_IAM` route or method, as events show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamCaller {
+    pub access_key: String,
+    pub account_id: String,
+    /// The principal id (`userId` of the 2.0 event, `caller` and `user` of 1.0 events).
+    pub user_id: String,
+    pub user_arn: String,
+}
+
+/// Verifies the SigV4 signature (service `execute-api`) of a request to an `AWS_IAM` route or
+/// method. The AWS endpoint implements it with the keys it accepts; the gateway only asks.
+pub trait SignatureCheck: Send + Sync {
+    /// `target` is the request's path and query as received (still percent-encoded).
+    fn check(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<IamCaller, Denied>;
 }
 
 struct CachedSet {

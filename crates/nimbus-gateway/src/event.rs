@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use crate::auth::IamCaller;
+
 /// An incoming request, as the gateway saw it.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -46,6 +48,9 @@ pub enum AuthorizerContext {
         context: Map<String, Value>,
         principal_id: Option<String>,
     },
+    /// An `AWS_IAM` route's signer: `authorizer.iam` in 2.0 events, the `identity` fields in
+    /// 1.0 events.
+    Iam(IamCaller),
 }
 
 /// What routing decided.
@@ -263,6 +268,20 @@ pub fn v2(req: &Request, ctx: &Context<'_>) -> Value {
         Some(AuthorizerContext::Lambda { context, .. }) => {
             rc.insert("authorizer".into(), json!({"lambda": context}));
         }
+        Some(AuthorizerContext::Iam(caller)) => {
+            rc.insert(
+                "authorizer".into(),
+                json!({"iam": {
+                    "accessKey": caller.access_key,
+                    "accountId": caller.account_id,
+                    "callerId": caller.user_id,
+                    "cognitoIdentity": null,
+                    "principalOrgId": null,
+                    "userArn": caller.user_arn,
+                    "userId": caller.user_id,
+                }}),
+            );
+        }
         None => {}
     }
     rc.insert("domainName".into(), req.domain_name.clone().into());
@@ -380,8 +399,12 @@ pub fn v1(req: &Request, ctx: &Context<'_>, style: V1Style) -> Value {
             a.insert("integrationLatency".into(), 0.into());
             rc.insert("authorizer".into(), Value::Object(a));
         }
-        None => {}
+        Some(AuthorizerContext::Iam(_)) | None => {}
     }
+    let iam = match ctx.authorizer {
+        Some(AuthorizerContext::Iam(caller)) => Some(caller),
+        _ => None,
+    };
     rc.insert("domainName".into(), req.domain_name.clone().into());
     rc.insert("domainPrefix".into(), req.domain_prefix().into());
     let extended = if req.extended_request_id.is_empty() {
@@ -394,18 +417,18 @@ pub fn v1(req: &Request, ctx: &Context<'_>, style: V1Style) -> Value {
     rc.insert(
         "identity".into(),
         json!({
-            "accessKey": null,
-            "accountId": null,
-            "caller": null,
+            "accessKey": iam.map(|c| &c.access_key),
+            "accountId": iam.map(|c| &c.account_id),
+            "caller": iam.map(|c| &c.user_id),
             "cognitoAuthenticationProvider": null,
             "cognitoAuthenticationType": null,
             "cognitoIdentityId": null,
             "cognitoIdentityPoolId": null,
             "principalOrgId": null,
             "sourceIp": req.source_ip,
-            "user": null,
+            "user": iam.map(|c| &c.user_id),
             "userAgent": req.user_agent(),
-            "userArn": null,
+            "userArn": iam.map(|c| &c.user_arn),
         }),
     );
     if style == V1Style::Rest {

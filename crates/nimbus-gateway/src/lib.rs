@@ -35,7 +35,7 @@ pub mod throttle;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use nimbus_functions::logs::{LogEvent, LogStore};
 use nimbus_store::Store;
@@ -71,6 +71,8 @@ pub struct Gateway {
     apis: RwLock<HashMap<String, Arc<runtime::ApiRuntime>>>,
     root: RwLock<Option<Arc<runtime::ApiRuntime>>>,
     jwt: auth::JwtVerifier,
+    /// Verifies `AWS_IAM` routes' signatures; until set, such routes answer 500.
+    signatures: OnceLock<Arc<dyn auth::SignatureCheck>>,
     logs: LogStore,
 }
 
@@ -91,6 +93,7 @@ impl Gateway {
             apis: RwLock::new(HashMap::new()),
             root: RwLock::new(None),
             jwt: auth::JwtVerifier::new(),
+            signatures: OnceLock::new(),
             logs,
         };
         for doc in gateway.load_all()? {
@@ -101,6 +104,12 @@ impl Gateway {
         }
         gateway.refresh_root();
         Ok(gateway)
+    }
+
+    /// Sets what verifies the signatures of requests to `AWS_IAM` routes and methods (the AWS
+    /// endpoint's keys). Only the first call counts.
+    pub fn set_signature_check(&self, check: Arc<dyn auth::SignatureCheck>) {
+        let _ = self.signatures.set(check);
     }
 
     pub fn config(&self) -> &GatewayConfig {

@@ -202,9 +202,10 @@ impl ApiRuntime {
                             request_parameters: None,
                             api_gateway_managed: false,
                         }),
+                        // `AWS_IAM` is enforced; `CUSTOM` and `COGNITO_USER_POOLS` cannot be
+                        // set, since REST API authorizers are not supported.
                         authorizer: None,
-                        // REST API authorizers are stored, not enforced.
-                        authorization_type: "NONE".into(),
+                        authorization_type: method.authorization_type.clone(),
                         scopes: Vec::new(),
                         bucket: None,
                         mock: method

@@ -12,6 +12,7 @@
 //! | body over 10 MB | 413 | `Request Entity Too Large` |
 //! | missing or invalid token | 401 | `Unauthorized` |
 //! | authorizer denied, scope missing | 403 | `Forbidden` |
+//! | `AWS_IAM` route: unsigned / bad signature | 403 | `Forbidden` / the signature's error |
 //! | stage or route throttling | 429 | `Too Many Requests` |
 //! | function error, unknown function, failed authorizer | 500 | `Internal Server Error` |
 //! | malformed function response | 502 | `Internal Server Error` |
@@ -21,7 +22,8 @@
 //! REST APIs differ where API Gateway's REST APIs do: the first path segment must name a
 //! stage; the route is the most specific resource, then its method or `ANY`
 //! ([`crate::routes::RouteTable::select_resource`]); no stage, resource or method is 403
-//! `Missing Authentication Token` (`x-amzn-ErrorType: MissingAuthenticationTokenException`);
+//! `Missing Authentication Token` (`x-amzn-ErrorType: MissingAuthenticationTokenException`),
+//! and so is an unsigned request to an `AWS_IAM` method;
 //! a function error or a malformed answer is 502 `Internal server error`, another
 //! integration failure (a throttled function too) 500 `Internal server error`; the event is the REST proxy event; a
 //! base64 answer is decoded only when the request's `Accept` or the answer's `Content-Type`
@@ -474,7 +476,13 @@ async fn route_and_invoke(
         time_epoch_ms: now_ms as i64,
         domain_name: domain,
     };
-    let authorizer = match authorize(gateway, api, stage, stage_path, &matched, &req).await {
+    let signed = Signed {
+        target: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+        headers: &parts.headers,
+        rest,
+    };
+    let authorizer = match authorize(gateway, api, stage, stage_path, &matched, &req, signed).await
+    {
         Ok(a) => a,
         Err(denied) => {
             outcome.error = Some(format!("{denied:?}"));
@@ -659,6 +667,15 @@ fn denied_response(denied: Denied) -> Response {
             tracing::warn!("authorizer failed: {why}");
             message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
         }
+        Denied::Signature {
+            error_type,
+            message: text,
+        } => {
+            let mut r = message(StatusCode::FORBIDDEN, &text);
+            r.headers_mut()
+                .insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+            r
+        }
     }
 }
 
@@ -697,6 +714,46 @@ fn identity_value(source: &str, req: &event::Request, stage: &StageRuntime) -> O
     None
 }
 
+/// What an `AWS_IAM` check needs of the request as received.
+#[derive(Clone, Copy)]
+struct Signed<'a> {
+    /// Path and query, still percent-encoded.
+    target: &'a str,
+    headers: &'a http::HeaderMap,
+    /// A REST API (whose unsigned requests are `Missing Authentication Token`).
+    rest: bool,
+}
+
+/// An `AWS_IAM` route's check: the request must be signed for `execute-api` with a key the
+/// AWS endpoint accepts. Unsigned, a REST API answers `Missing Authentication Token` and an
+/// HTTP API `Forbidden`, as API Gateway does; a bad signature gets the signature's error.
+fn check_signature(
+    gateway: &Gateway,
+    req: &event::Request,
+    signed: Signed<'_>,
+) -> Result<AuthorizerContext, Denied> {
+    let unsigned = !signed.headers.contains_key(http::header::AUTHORIZATION)
+        && !signed.target.contains("X-Amz-Signature=");
+    if unsigned {
+        return Err(if signed.rest {
+            Denied::Signature {
+                error_type: "MissingAuthenticationTokenException",
+                message: "Missing Authentication Token".into(),
+            }
+        } else {
+            Denied::Forbidden(None)
+        });
+    }
+    let Some(check) = gateway.signatures.get() else {
+        return Err(Denied::Failed(
+            "no signature verifier: AWS_IAM routes cannot be served".into(),
+        ));
+    };
+    check
+        .check(&req.method, signed.target, signed.headers, &req.body)
+        .map(AuthorizerContext::Iam)
+}
+
 async fn authorize(
     gateway: &Gateway,
     api: &ApiRuntime,
@@ -704,9 +761,13 @@ async fn authorize(
     stage_path: &str,
     matched: &Matched<'_, RouteRuntime>,
     req: &event::Request,
+    signed: Signed<'_>,
 ) -> Result<Option<AuthorizerContext>, Denied> {
     let route = matched.value;
     let kind = route.authorization_type.as_str();
+    if kind == "AWS_IAM" {
+        return check_signature(gateway, req, signed).map(Some);
+    }
     if kind != "JWT" && kind != "CUSTOM" {
         return Ok(None);
     }

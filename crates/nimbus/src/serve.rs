@@ -137,6 +137,12 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         )
         .context("start the gateway service")?,
     );
+    gateway.set_signature_check(Arc::new(nimbus_aws::ExecuteApiSignatures::new(
+        keys.clone(),
+        config.region.clone(),
+        ACCOUNT_ID,
+        config.no_auth,
+    )));
     let state = Arc::new(AwsState::new(
         AwsConfig {
             region: config.region.clone(),
