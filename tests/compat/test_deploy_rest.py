@@ -164,3 +164,60 @@ def test_rest_crud_deploy_call_redeploy_delete(nimbus_server, tmp_path, apigw):
     assert "delete  rest api  ServerlessRestApi" in gone.stdout
     assert api_id not in [a["id"] for a in apigw.get_rest_apis()["items"]]
     assert call(base).status_code == 404
+
+
+IAM_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: live
+      Auth:
+        DefaultAuthorizer: AWS_IAM
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello_world/
+      Handler: app.lambda_handler
+      Runtime: python3.12
+      Events:
+        Private:
+          Type: Api
+          Properties:
+            RestApiId: !Ref Api
+            Path: /private
+            Method: get
+        Public:
+          Type: Api
+          Properties:
+            RestApiId: !Ref Api
+            Path: /public
+            Method: get
+            Auth:
+              Authorizer: NONE
+Outputs:
+  Base:
+    Value: !Sub "https://${Api}.execute-api.${AWS::Region}.amazonaws.com/live/"
+"""
+
+
+def test_sam_api_default_authorizer_aws_iam(nimbus_server, tmp_path, apigw):
+    from test_gateway import signed_call
+    app = project(tmp_path, "python-hello")
+    (app / "template.yaml").write_text(IAM_TEMPLATE)
+    out = deploy(nimbus_server, app, stack_name("iam"))
+    assert "not enforced" not in out.stderr, out.stderr
+    base = outputs(out.stdout)["Base"]
+    api_id = re.fullmatch(r"http://(\w+)\.execute-api\.localhost:\d+/live/", base).group(1)
+    resources = apigw.get_resources(restApiId=api_id, embed=["methods"])["items"]
+    kinds = {r["path"]: r["resourceMethods"]["GET"]["authorizationType"]
+             for r in resources if r.get("resourceMethods")}
+    assert kinds == {"/private": "AWS_IAM", "/public": "NONE"}
+    assert call(base + "public").status_code == 200
+    unsigned = call(base + "private")
+    assert (unsigned.status_code, unsigned.json()) == (
+        403, {"message": "Missing Authentication Token"})
+    gateway = f"http://127.0.0.1:{urlsplit(base).port}"
+    signed = signed_call(nimbus_server, gateway, api_id, "GET", "/live/private")
+    assert signed.status_code == 200, signed.text

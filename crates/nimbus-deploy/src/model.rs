@@ -330,6 +330,8 @@ pub struct MethodSpec {
     pub function: String,
     pub function_arn: String,
     pub timeout_ms: u64,
+    /// `NONE` or `AWS_IAM` (the method's `authorizationType`).
+    pub authorization_type: String,
 }
 
 /// A resource of the stack that exists on the server.

@@ -1293,7 +1293,7 @@ fn function(
                 "Api" => {
                     let method = rest_event(ctx, r, name, event, &ep, rest_apis, problems)?;
                     let fn_name = names.get(id).cloned().unwrap_or_default();
-                    let (api, path, verb, timeout_ms) = method;
+                    let (api, path, verb, timeout_ms, authorizer) = method;
                     rest_methods.push((
                         api,
                         MethodSpec {
@@ -1305,6 +1305,8 @@ fn function(
                                 inputs.region, inputs.account
                             ),
                             timeout_ms,
+                            // Empty: the API's `DefaultAuthorizer`, set by `rest_api`.
+                            authorization_type: authorizer.unwrap_or_default(),
                         },
                     ));
                 }
@@ -1599,7 +1601,7 @@ fn rest_event(
     ep: &Node,
     rest_apis: &RestApis<'_>,
     problems: &mut Problems,
-) -> Result<(String, String, String, u64)> {
+) -> Result<(String, String, String, u64, Option<String>)> {
     problems.check_properties(
         r,
         ep,
@@ -1653,17 +1655,57 @@ fn rest_event(
         Some(v) => integer(r, ep, "TimeoutInMillis", v)?.clamp(50, 29_000) as u64,
         None => 29_000,
     };
-    if ep.get("Auth").is_some() {
-        problems.warnings.push(format!(
-            "{} (template line {}): event {name}: Auth is accepted but not enforced",
-            r.logical_id, event.line
-        ));
-    }
+    let authorizer = match opt(ctx, ep, "Auth")? {
+        Some(auth) => auth_authorizer(
+            r,
+            event.line,
+            &format!("event {name}: Auth"),
+            &auth,
+            "Authorizer",
+            problems,
+        ),
+        None => None,
+    };
     let path = match path.trim_end_matches('/') {
         "" => "/".to_owned(),
         p => p.to_owned(),
     };
-    Ok((api, path, method, timeout_ms))
+    Ok((api, path, method, timeout_ms, authorizer))
+}
+
+/// The authorization an `Auth` map names under `key` (`DefaultAuthorizer` of an Api,
+/// `Authorizer` of an Api event): `AWS_IAM` and `NONE` become the methods' authorization
+/// type and are enforced. Anything else (a Lambda or Cognito authorizer, API keys, resource
+/// policies) is accepted with a warning and not enforced, as REST API authorizers are not
+/// supported.
+fn auth_authorizer(
+    r: &Resource,
+    line: usize,
+    what: &str,
+    auth: &Json,
+    key: &str,
+    problems: &mut Problems,
+) -> Option<String> {
+    let Json::Object(map) = auth else {
+        problems.warnings.push(format!(
+            "{} (template line {line}): {what} is not a map: accepted but not enforced",
+            r.logical_id
+        ));
+        return None;
+    };
+    let mut kind = None;
+    for (k, v) in map {
+        match (k.as_str(), v.as_str()) {
+            (k2, Some(name @ ("AWS_IAM" | "NONE"))) if k2 == key => kind = Some(name.to_owned()),
+            // Whether the default reaches CORS preflights: Nimbus' preflights are always open.
+            ("AddDefaultAuthorizerToCorsPreflight", _) => {}
+            _ => problems.warnings.push(format!(
+                "{} (template line {line}): {what}.{k} is accepted but not enforced",
+                r.logical_id
+            )),
+        }
+    }
+    kind
 }
 
 const REST_API_PROPERTIES: &[&str] = &[
@@ -1795,11 +1837,15 @@ fn rest_api(
             ));
         }
     };
-    if props.get("Auth").is_some() {
-        problems.warnings.push(format!(
-            "{} (template line {}): Auth is accepted but not enforced",
-            r.logical_id, r.line
-        ));
+    let default_authorizer = match opt(ctx, props, "Auth")? {
+        Some(auth) => auth_authorizer(r, r.line, "Auth", &auth, "DefaultAuthorizer", problems),
+        None => None,
+    };
+    let default_authorizer = default_authorizer.unwrap_or_else(|| "NONE".to_owned());
+    for m in &mut methods {
+        if m.authorization_type.is_empty() {
+            m.authorization_type.clone_from(&default_authorizer);
+        }
     }
     let variables = match props.get("Variables") {
         Some(node) => string_map(r, node, ctx.value(node)?)?,
@@ -3230,7 +3276,8 @@ Resources:
       Variables:
         color: blue
       Auth:
-        DefaultAuthorizer: NONE
+        DefaultAuthorizer: AWS_IAM
+        ApiKeyRequired: true
   Fn:
     Type: AWS::Serverless::Function
     Properties:
@@ -3249,6 +3296,8 @@ Resources:
             RestApiId: !Ref MyApi
             Path: /files/{proxy+}
             Method: any
+            Auth:
+              Authorizer: NONE
 Outputs:
   Url:
     Value: !Sub https://${MyApi}.execute-api.${AWS::Region}.amazonaws.com/v1/items
@@ -3270,13 +3319,28 @@ Outputs:
             rest.cors.as_ref().map(|c| c.allow_origin.as_str()),
             Some("'*'")
         );
-        let methods: Vec<(&str, &str)> = rest
+        let methods: Vec<(&str, &str, &str)> = rest
             .methods
             .iter()
-            .map(|m| (m.path.as_str(), m.method.as_str()))
+            .map(|m| {
+                let auth = m.authorization_type.as_str();
+                (m.path.as_str(), m.method.as_str(), auth)
+            })
             .collect();
-        assert_eq!(methods, [("/files/{proxy+}", "ANY"), ("/items", "GET")]);
-        assert!(r.warnings.iter().any(|w| w.contains("Auth is accepted")));
+        assert_eq!(
+            methods,
+            [
+                ("/files/{proxy+}", "ANY", "NONE"),
+                ("/items", "GET", "AWS_IAM")
+            ]
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("Auth.ApiKeyRequired is accepted but not enforced")),
+            "{:?}",
+            r.warnings
+        );
         let ids = BTreeMap::from([("MyApi".to_owned(), "r35t".to_owned())]);
         let outputs = r.outputs(&ids, "127.0.0.1:9000").expect("outputs");
         assert_eq!(

@@ -258,8 +258,12 @@ impl Cloud {
         for m in &spec.methods {
             let resource = self.ensure_resource(id, &m.path, &mut ids).await?;
             let base = format!("/restapis/{id}/resources/{resource}/methods/{}", m.method);
-            self.apigw("PUT", &base, Some(&json!({"authorizationType": "NONE"})))
-                .await?;
+            self.apigw(
+                "PUT",
+                &base,
+                Some(&json!({"authorizationType": m.authorization_type})),
+            )
+            .await?;
             self.apigw(
                 "PUT",
                 &format!("{base}/integration"),
