@@ -274,6 +274,17 @@ pub struct ApiSpec {
     pub routes: Vec<RouteSpec>,
     pub stage: String,
     pub tags: BTreeMap<String, String>,
+    /// `Auth.Authorizers`, by name.
+    pub authorizers: Vec<AuthorizerSpec>,
+}
+
+/// An authorizer of an HTTP API: its name and the rest of CreateAuthorizer's body
+/// (`authorizerType` `JWT` or `REQUEST`, `identitySource`, `jwtConfiguration` or
+/// `authorizerUri` and its options).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizerSpec {
+    pub name: String,
+    pub body: Json,
 }
 
 /// A route to a function of the stack.
@@ -286,6 +297,12 @@ pub struct RouteSpec {
     pub function_arn: String,
     pub payload_format_version: String,
     pub timeout_ms: u64,
+    /// `NONE`, `AWS_IAM`, `JWT` or `CUSTOM`.
+    pub authorization_type: String,
+    /// The name of the API's authorizer, for `JWT` and `CUSTOM`.
+    pub authorizer: Option<String>,
+    /// The scopes a JWT must carry.
+    pub scopes: Vec<String>,
 }
 
 /// A REST API (API Gateway v1) with its methods and stages, as SAM's `AWS::Serverless::Api`

@@ -144,6 +144,7 @@ mod tests {
                 routes: Vec::new(),
                 stage: "$default".into(),
                 tags: Default::default(),
+                authorizers: Vec::new(),
             }),
             hash: hash.into(),
             replace_hash: String::new(),

@@ -557,15 +557,32 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                 ),
             });
         }
+        let (spec, auth) = spec;
+        resolve_route_auth(&logical_id, &spec.authorizers, &auth, &mut routes)?;
         let spec = ApiSpec { routes, ..spec };
-        let hash = hash_json(&json!({
+        let mut hashed = json!({
             "name": spec.name,
             "description": spec.description,
             "cors": spec.cors,
             "stage": spec.stage,
             "tags": spec.tags,
-            "routes": spec.routes.iter().map(|r| json!([r.route_key, r.function_arn, r.payload_format_version, r.timeout_ms])).collect::<Vec<_>>(),
-        }));
+            // Authorization only when set, so that stacks deployed before it count as unchanged.
+            "routes": spec.routes.iter().map(|r| {
+                let mut fields = vec![json!(r.route_key), json!(r.function_arn), json!(r.payload_format_version), json!(r.timeout_ms)];
+                if r.authorization_type != "NONE" {
+                    fields.extend([json!(r.authorization_type), json!(r.authorizer), json!(r.scopes)]);
+                }
+                fields
+            }).collect::<Vec<_>>(),
+        });
+        if !spec.authorizers.is_empty() {
+            hashed["authorizers"] = spec
+                .authorizers
+                .iter()
+                .map(|a| json!([a.name, a.body]))
+                .collect();
+        }
+        let hash = hash_json(&hashed);
         desired.push(Desired {
             logical_id,
             line,
@@ -613,7 +630,14 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
             "endpoint": spec.endpoint_type,
             "cors": spec.cors.as_ref().map(|c| json!([c.allow_origin, c.allow_headers, c.allow_methods, c.max_age, c.allow_credentials])),
             "tags": spec.tags,
-            "methods": spec.methods.iter().map(|m| json!([m.path, m.method, m.function_arn, m.timeout_ms])).collect::<Vec<_>>(),
+            // The authorization only when set, so that stacks deployed before it count as unchanged.
+            "methods": spec.methods.iter().map(|m| {
+                let mut fields = vec![json!(m.path), json!(m.method), json!(m.function_arn), json!(m.timeout_ms)];
+                if m.authorization_type != "NONE" {
+                    fields.push(json!(m.authorization_type));
+                }
+                fields
+            }).collect::<Vec<_>>(),
         }));
         desired.push(Desired {
             logical_id,
@@ -1230,9 +1254,11 @@ fn function(
                             "ApiId",
                             "PayloadFormatVersion",
                             "TimeoutInMillis",
+                            "Auth",
                         ],
                         " (in an HttpApi event)",
                     );
+                    let (authorizer, scopes) = http_event_auth(ctx, r, name, &ep, problems)?;
                     let api = event_api(
                         r,
                         name,
@@ -1287,6 +1313,10 @@ fn function(
                             ),
                             payload_format_version,
                             timeout_ms,
+                            // Resolved against the API's `Auth` by `resolve_route_auth`.
+                            authorization_type: String::new(),
+                            authorizer,
+                            scopes,
                         },
                     ));
                 }
@@ -1351,7 +1381,267 @@ const HTTP_API_PROPERTIES: &[&str] = &[
     "Description",
     "Tags",
     "FailOnWarnings",
+    "Auth",
 ];
+
+/// An HTTP API's `Auth` beside its authorizers: the default for its routes and the scopes
+/// each JWT authorizer asks by default.
+#[derive(Debug, Default)]
+struct HttpAuth {
+    /// An authorizer's name, or `AWS_IAM`.
+    default: Option<String>,
+    scopes: BTreeMap<String, Vec<String>>,
+}
+
+/// An `HttpApi` event's `Auth`: the authorizer it names (a name, `NONE` or `AWS_IAM`) and its
+/// `AuthorizationScopes`.
+fn http_event_auth(
+    ctx: &Context,
+    r: &Resource,
+    name: &str,
+    ep: &Node,
+    problems: &mut Problems,
+) -> Result<(Option<String>, Vec<String>)> {
+    let Some(auth) = opt(ctx, ep, "Auth")? else {
+        return Ok((None, Vec::new()));
+    };
+    let line = ep.get("Auth").map_or(ep.line, |n| n.line);
+    let Json::Object(map) = auth else {
+        return Err(resource_error(
+            r,
+            line,
+            format!("event {name}: Auth must be a map"),
+        ));
+    };
+    let mut authorizer = None;
+    let mut scopes = Vec::new();
+    for (k, v) in map {
+        match k.as_str() {
+            "Authorizer" => {
+                authorizer = Some(v.as_str().map(str::to_owned).ok_or_else(|| {
+                    resource_error(
+                        r,
+                        line,
+                        format!("event {name}: Auth.Authorizer must be a string"),
+                    )
+                })?);
+            }
+            "AuthorizationScopes" => scopes = strings(r, line, "Auth.AuthorizationScopes", &v)?,
+            other => problems.unsupported(
+                &r.logical_id,
+                line,
+                format!("event {name}: Auth.{other} is not supported"),
+            ),
+        }
+    }
+    Ok((authorizer, scopes))
+}
+
+/// A list of strings (a single string counts as a list of one).
+fn strings(r: &Resource, line: usize, what: &str, v: &Json) -> Result<Vec<String>> {
+    match v {
+        Json::String(s) => Ok(vec![s.clone()]),
+        Json::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| resource_error(r, line, format!("{what} must be a list of strings"))),
+        other => Err(resource_error(
+            r,
+            line,
+            format!("{what} must be a list of strings, not {other}"),
+        )),
+    }
+}
+
+/// An `AWS::Serverless::HttpApi`'s `Auth`: its `Authorizers` as CreateAuthorizer bodies (a JWT
+/// authorizer for `JwtConfiguration`, a Lambda `REQUEST` authorizer for `FunctionArn`), its
+/// `DefaultAuthorizer`. What Nimbus cannot enforce is refused, so that no route is left open.
+fn http_api_auth(
+    ctx: &Context,
+    r: &Resource,
+    props: &Node,
+    inputs: &Inputs<'_>,
+    problems: &mut Problems,
+) -> Result<(Vec<AuthorizerSpec>, HttpAuth)> {
+    let mut authorizers = Vec::new();
+    let mut auth = HttpAuth::default();
+    let Some(value) = opt(ctx, props, "Auth")? else {
+        return Ok((authorizers, auth));
+    };
+    let line = props.get("Auth").map_or(props.line, |n| n.line);
+    let Json::Object(map) = value else {
+        return Err(resource_error(r, line, "Auth must be a map"));
+    };
+    for (k, v) in &map {
+        match k.as_str() {
+            "DefaultAuthorizer" => {
+                auth.default = Some(v.as_str().map(str::to_owned).ok_or_else(|| {
+                    resource_error(r, line, "Auth.DefaultAuthorizer must be a string")
+                })?);
+            }
+            "EnableIamAuthorizer" => {}
+            "Authorizers" => {
+                let Json::Object(defined) = v else {
+                    return Err(resource_error(r, line, "Auth.Authorizers must be a map"));
+                };
+                for (name, a) in defined {
+                    let Json::Object(a) = a else {
+                        return Err(resource_error(
+                            r,
+                            line,
+                            format!("Auth.Authorizers.{name} must be a map"),
+                        ));
+                    };
+                    let what = format!("Auth.Authorizers.{name}");
+                    let body = if let Some(jwt) = a.get("JwtConfiguration") {
+                        let field = |lower: &str, upper: &str| {
+                            jwt.get(lower).or_else(|| jwt.get(upper)).cloned()
+                        };
+                        let audience = match field("audience", "Audience") {
+                            Some(v) => {
+                                strings(r, line, &format!("{what}.JwtConfiguration.audience"), &v)?
+                            }
+                            None => Vec::new(),
+                        };
+                        if let Some(scopes) = a.get("AuthorizationScopes") {
+                            let scopes =
+                                strings(r, line, &format!("{what}.AuthorizationScopes"), scopes)?;
+                            auth.scopes.insert(name.clone(), scopes);
+                        }
+                        json!({
+                            "authorizerType": "JWT",
+                            "identitySource": [a.get("IdentitySource").and_then(Json::as_str)
+                                .unwrap_or("$request.header.Authorization")],
+                            "jwtConfiguration": {"issuer": field("issuer", "Issuer"), "audience": audience},
+                        })
+                    } else if let Some(arn) = a.get("FunctionArn").and_then(Json::as_str) {
+                        let version = match a.get("AuthorizerPayloadFormatVersion") {
+                            Some(Json::String(v)) => v.clone(),
+                            Some(Json::Number(n)) => format!("{:.1}", n.as_f64().unwrap_or(2.0)),
+                            _ => {
+                                return Err(resource_error(
+                                    r,
+                                    line,
+                                    format!("{what}: AuthorizerPayloadFormatVersion is required"),
+                                ));
+                            }
+                        };
+                        let mut sources = Vec::new();
+                        let mut ttl = None;
+                        if let Some(Json::Object(identity)) = a.get("Identity") {
+                            for (key, prefix) in [
+                                ("Headers", "$request.header."),
+                                ("QueryStrings", "$request.querystring."),
+                                ("Context", "$context."),
+                                ("StageVariables", "$stageVariables."),
+                            ] {
+                                if let Some(v) = identity.get(key) {
+                                    let names =
+                                        strings(r, line, &format!("{what}.Identity.{key}"), v)?;
+                                    sources
+                                        .extend(names.into_iter().map(|n| format!("{prefix}{n}")));
+                                }
+                            }
+                            ttl = identity.get("ReauthorizeEvery").and_then(Json::as_u64);
+                        }
+                        // API Gateway caches a verdict for 300 seconds unless told otherwise; without
+                        // identity sources there is nothing to key a cache on.
+                        let ttl = if sources.is_empty() {
+                            0
+                        } else {
+                            ttl.unwrap_or(300)
+                        };
+                        json!({
+                            "authorizerType": "REQUEST",
+                            "identitySource": sources,
+                            "authorizerUri": format!(
+                                "arn:aws:apigateway:{}:lambda:path/2015-03-31/functions/{arn}/invocations",
+                                inputs.region
+                            ),
+                            "authorizerPayloadFormatVersion": version,
+                            "enableSimpleResponses": a.get("EnableSimpleResponses") == Some(&json!(true)),
+                            "authorizerResultTtlInSeconds": ttl,
+                        })
+                    } else {
+                        return Err(resource_error(
+                            r,
+                            line,
+                            format!("{what} needs a JwtConfiguration or a FunctionArn"),
+                        ));
+                    };
+                    for key in a.keys() {
+                        if ![
+                            "JwtConfiguration",
+                            "IdentitySource",
+                            "AuthorizationScopes",
+                            "FunctionArn",
+                            "FunctionInvokeRole",
+                            "Identity",
+                            "AuthorizerPayloadFormatVersion",
+                            "EnableSimpleResponses",
+                            "EnableFunctionDefaultPermissions",
+                        ]
+                        .contains(&key.as_str())
+                        {
+                            problems.unsupported(
+                                &r.logical_id,
+                                line,
+                                format!("{what}.{key} is not supported"),
+                            );
+                        }
+                    }
+                    authorizers.push(AuthorizerSpec {
+                        name: name.clone(),
+                        body,
+                    });
+                }
+            }
+            other => problems.unsupported(
+                &r.logical_id,
+                line,
+                format!("Auth.{other} is not supported"),
+            ),
+        }
+    }
+    Ok((authorizers, auth))
+}
+
+/// Sets each route's authorization from its event's `Auth.Authorizer`, else the API's
+/// `DefaultAuthorizer`, else none; an authorizer the API does not define is an error.
+fn resolve_route_auth(
+    api: &str,
+    authorizers: &[AuthorizerSpec],
+    auth: &HttpAuth,
+    routes: &mut [RouteSpec],
+) -> Result<()> {
+    for route in routes {
+        let named = route.authorizer.take().or_else(|| auth.default.clone());
+        match named.as_deref() {
+            None | Some("NONE") => route.authorization_type = "NONE".into(),
+            Some("AWS_IAM") => route.authorization_type = "AWS_IAM".into(),
+            Some(name) => {
+                let a = authorizers.iter().find(|a| a.name == name).ok_or_else(|| {
+                    Error::Resource {
+                        logical_id: route.function.clone(),
+                        line: None,
+                        message: format!(
+                            "route {:?}: {name} is not an authorizer of {api} (Auth.Authorizers)",
+                            route.route_key
+                        ),
+                    }
+                })?;
+                let jwt = a.body["authorizerType"] == "JWT";
+                route.authorization_type = if jwt { "JWT" } else { "CUSTOM" }.into();
+                route.authorizer = Some(name.to_owned());
+                if jwt && route.scopes.is_empty() {
+                    route.scopes = auth.scopes.get(name).cloned().unwrap_or_default();
+                }
+            }
+        }
+    }
+    Ok(())
+}
 
 const SERVERLESS_LAYER_PROPERTIES: &[&str] = &[
     "ContentUri",
@@ -1486,8 +1776,9 @@ fn http_api(
     props: &Node,
     inputs: &Inputs<'_>,
     problems: &mut Problems,
-) -> Result<ApiSpec> {
+) -> Result<(ApiSpec, HttpAuth)> {
     problems.check_properties(r, props, HTTP_API_PROPERTIES, "");
+    let (authorizers, auth) = http_api_auth(ctx, r, props, inputs, problems)?;
     let name = match opt(ctx, props, "Name")? {
         Some(Json::String(n)) => n,
         _ => inputs.stack.to_owned(),
@@ -1539,14 +1830,16 @@ fn http_api(
         Some(node) => string_map(r, node, ctx.value(node)?)?,
         None => BTreeMap::new(),
     };
-    Ok(ApiSpec {
+    let spec = ApiSpec {
         name,
         description: opt(ctx, props, "Description")?.and_then(|d| d.as_str().map(str::to_owned)),
         cors,
         routes: Vec::new(),
         stage,
         tags,
-    })
+        authorizers,
+    };
+    Ok((spec, auth))
 }
 
 /// A REST API's id (`Ref`) and `RootResourceId` before and after it exists.
@@ -2548,7 +2841,7 @@ fn methods_to_alias(
 }
 
 /// HttpApi properties SAM allows that Nimbus accepts without effect (`Auth` is not among
-/// them: an API whose authorizer were dropped would be open).
+/// them: what of it Nimbus cannot enforce is refused, since a route would be left open).
 const HTTP_API_NOT_HONOURED: &[&str] = &[
     "AccessLogSettings",
     "DefaultRouteSettings",
@@ -2986,10 +3279,21 @@ Outputs:
             "    CorsConfiguration: true\n",
             "    Auth: {DefaultAuthorizer: x}\n",
         );
-        let Err(Error::Unsupported(items)) = run(&auth, &[], &[]) else {
-            panic!("auth must not be dropped")
+        let Err(Error::Resource { message, .. }) = run(&auth, &[], &[]) else {
+            panic!("a default authorizer the API lacks must be refused")
         };
-        assert!(items[0].contains("property Auth"), "{items:?}");
+        assert!(message.contains("x is not an authorizer"), "{message}");
+        let policy = table_global.replace(
+            "    CorsConfiguration: true\n",
+            "    Auth: {ResourcePolicy: {}}\n",
+        );
+        let Err(Error::Unsupported(items)) = run(&policy, &[], &[]) else {
+            panic!("what Nimbus cannot enforce must not be dropped")
+        };
+        assert!(
+            items[0].contains("Auth.ResourcePolicy is not supported"),
+            "{items:?}"
+        );
 
         let constrained = TEMPLATE.replace(
             "    Default: dev\n",

@@ -268,11 +268,36 @@ pub(super) struct ApiState {
     pub(super) name: String,
     pub(super) description: Option<String>,
     pub(super) cors: Option<Value>,
-    /// route key → (integration URI, payload format version, timeout ms)
-    pub(super) routes: BTreeMap<String, (String, String, u64)>,
+    pub(super) routes: BTreeMap<String, RouteState>,
+    /// Authorizer name → CreateAuthorizer's body without the name.
+    pub(super) authorizers: BTreeMap<String, Value>,
     pub(super) stages: BTreeSet<String>,
     pub(super) tags: BTreeMap<String, String>,
 }
+
+/// A route: its integration and its authorization.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct RouteState {
+    pub(super) uri: String,
+    pub(super) version: String,
+    pub(super) timeout_ms: u64,
+    /// `NONE`, `AWS_IAM`, `JWT` or `CUSTOM`.
+    pub(super) authorization_type: String,
+    /// The authorizer's name.
+    pub(super) authorizer: Option<String>,
+    pub(super) scopes: Vec<String>,
+}
+
+/// The fields of an authorizer that its CreateAuthorizer body sets (the rest is the server's).
+const AUTHORIZER_FIELDS: [&str; 7] = [
+    "authorizerType",
+    "identitySource",
+    "jwtConfiguration",
+    "authorizerUri",
+    "authorizerPayloadFormatVersion",
+    "enableSimpleResponses",
+    "authorizerResultTtlInSeconds",
+];
 
 impl ApiState {
     pub(super) fn desired(spec: &ApiSpec, tags: BTreeMap<String, String>) -> ApiState {
@@ -284,20 +309,54 @@ impl ApiState {
                 .routes
                 .iter()
                 .map(|r| {
-                    (
-                        r.route_key.clone(),
-                        (
-                            r.function_arn.clone(),
-                            r.payload_format_version.clone(),
-                            r.timeout_ms,
-                        ),
-                    )
+                    let route = RouteState {
+                        uri: r.function_arn.clone(),
+                        version: r.payload_format_version.clone(),
+                        timeout_ms: r.timeout_ms,
+                        authorization_type: r.authorization_type.clone(),
+                        authorizer: r.authorizer.clone(),
+                        scopes: r.scopes.clone(),
+                    };
+                    (r.route_key.clone(), route)
                 })
+                .collect(),
+            authorizers: spec
+                .authorizers
+                .iter()
+                .map(|a| (a.name.clone(), a.body.clone()))
                 .collect(),
             stages: [spec.stage.clone()].into(),
             tags,
         }
     }
+}
+
+/// The route's authorization as UpdateRoute and CreateRoute take it; `ids` maps authorizer
+/// names to ids.
+fn route_authorization(route: &RouteState, ids: &BTreeMap<String, String>) -> Value {
+    let mut body = json!({
+        "authorizationType": route.authorization_type,
+        "authorizationScopes": route.scopes,
+    });
+    if let Some(id) = route.authorizer.as_ref().and_then(|n| ids.get(n)) {
+        body["authorizerId"] = json!(id);
+    }
+    body
+}
+
+/// Whether route `r` as the server lists it has `route`'s authorization.
+fn same_authorization(r: &Value, route: &RouteState, ids: &BTreeMap<String, String>) -> bool {
+    let kind = r["authorizationType"].as_str().unwrap_or("NONE");
+    let scopes: Vec<&str> = r["authorizationScopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let authorizer = route.authorizer.as_ref().and_then(|n| ids.get(n));
+    kind == route.authorization_type
+        && scopes == route.scopes.iter().map(String::as_str).collect::<Vec<_>>()
+        && (authorizer.is_none() || r["authorizerId"].as_str() == authorizer.map(String::as_str))
 }
 
 impl Cloud {
@@ -321,6 +380,31 @@ impl Cloud {
         Ok(id)
     }
 
+    /// The API's authorizers: name → (id, body as CreateAuthorizer takes it).
+    async fn read_authorizers(
+        &self,
+        id: &str,
+    ) -> anyhow::Result<BTreeMap<String, (String, Value)>> {
+        let listed = self
+            .apigw("GET", &format!("/v2/apis/{id}/authorizers"), None)
+            .await?;
+        Ok(listed["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| {
+                let body: serde_json::Map<String, Value> = AUTHORIZER_FIELDS
+                    .iter()
+                    .filter_map(|f| Some(((*f).to_owned(), a.get(*f)?.clone())))
+                    .collect();
+                Some((
+                    a["name"].as_str()?.to_owned(),
+                    (a["authorizerId"].as_str()?.to_owned(), Value::Object(body)),
+                ))
+            })
+            .collect())
+    }
+
     pub(super) async fn read_api(&self, id: &str) -> anyhow::Result<ApiState> {
         let api = self.apigw("GET", &format!("/v2/apis/{id}"), None).await?;
         let integrations = self
@@ -331,6 +415,11 @@ impl Cloud {
             .into_iter()
             .flatten()
             .filter_map(|i| Some((i["integrationId"].as_str()?.to_owned(), i)))
+            .collect();
+        let authorizers = self.read_authorizers(id).await?;
+        let names: BTreeMap<&str, &str> = authorizers
+            .iter()
+            .map(|(name, (aid, _))| (aid.as_str(), name.as_str()))
             .collect();
         let routes = self
             .apigw("GET", &format!("/v2/apis/{id}/routes"), None)
@@ -343,17 +432,29 @@ impl Cloud {
                 .strip_prefix("integrations/")
                 .and_then(|t| integrations.get(t))
             {
-                route_map.insert(
-                    key,
-                    (
-                        i["integrationUri"].as_str().unwrap_or_default().to_owned(),
-                        i["payloadFormatVersion"]
-                            .as_str()
-                            .unwrap_or("2.0")
-                            .to_owned(),
-                        i["timeoutInMillis"].as_u64().unwrap_or(30_000),
-                    ),
-                );
+                let route = RouteState {
+                    uri: i["integrationUri"].as_str().unwrap_or_default().to_owned(),
+                    version: i["payloadFormatVersion"]
+                        .as_str()
+                        .unwrap_or("2.0")
+                        .to_owned(),
+                    timeout_ms: i["timeoutInMillis"].as_u64().unwrap_or(30_000),
+                    authorization_type: r["authorizationType"]
+                        .as_str()
+                        .unwrap_or("NONE")
+                        .to_owned(),
+                    authorizer: r["authorizerId"]
+                        .as_str()
+                        .and_then(|a| names.get(a))
+                        .map(|n| (*n).to_owned()),
+                    scopes: r["authorizationScopes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect(),
+                };
+                route_map.insert(key, route);
             }
         }
         let stages = self
@@ -364,6 +465,10 @@ impl Cloud {
             description: api["description"].as_str().map(str::to_owned),
             cors: api.get("corsConfiguration").cloned(),
             routes: route_map,
+            authorizers: authorizers
+                .into_iter()
+                .map(|(name, (_, body))| (name, body))
+                .collect(),
             stages: stages["items"]
                 .as_array()
                 .into_iter()
@@ -374,7 +479,47 @@ impl Cloud {
         })
     }
 
-    /// Makes API `id` match `state`: settings, routes with their integrations, stages, tags.
+    /// Makes the API's authorizers those of `state` (by name: updated in place, so that their
+    /// ids stay), except that removed ones are left for [`Cloud::sync_api`] to delete once no
+    /// route names them. Returns name → id of every authorizer, and the ids to delete.
+    async fn sync_authorizers(
+        &self,
+        id: &str,
+        state: &ApiState,
+    ) -> anyhow::Result<(BTreeMap<String, String>, Vec<String>)> {
+        let existing = self.read_authorizers(id).await?;
+        let mut ids = BTreeMap::new();
+        for (name, body) in &state.authorizers {
+            let mut full = body.clone();
+            full["name"] = json!(name);
+            let authorizer_id = match existing.get(name) {
+                Some((aid, current)) if current == body => aid.clone(),
+                Some((aid, _)) => {
+                    let path = format!("/v2/apis/{id}/authorizers/{aid}");
+                    self.apigw("PATCH", &path, Some(&full)).await?;
+                    aid.clone()
+                }
+                None => {
+                    let path = format!("/v2/apis/{id}/authorizers");
+                    let created = self.apigw("POST", &path, Some(&full)).await?;
+                    created["authorizerId"]
+                        .as_str()
+                        .ok_or_else(|| anyhow!("CreateAuthorizer returned no authorizerId"))?
+                        .to_owned()
+                }
+            };
+            ids.insert(name.clone(), authorizer_id);
+        }
+        let removed = existing
+            .into_iter()
+            .filter(|(name, _)| !state.authorizers.contains_key(name))
+            .map(|(_, (aid, _))| aid)
+            .collect();
+        Ok((ids, removed))
+    }
+
+    /// Makes API `id` match `state`: settings, authorizers, routes with their integrations and
+    /// authorization, stages, tags.
     pub(super) async fn sync_api(&self, id: &str, state: &ApiState) -> anyhow::Result<()> {
         let mut patch = json!({"name": state.name});
         if let Some(d) = &state.description {
@@ -390,6 +535,7 @@ impl Cloud {
             self.apigw("DELETE", &format!("/v2/apis/{id}/cors"), None)
                 .await?;
         }
+        let (authorizer_ids, removed_authorizers) = self.sync_authorizers(id, state).await?;
         // Routes: keep the ones that match, fix the others, add and remove.
         let integrations = self
             .apigw("GET", &format!("/v2/apis/{id}/integrations"), None)
@@ -413,61 +559,62 @@ impl Cloud {
                 .and_then(|t| t.strip_prefix("integrations/"))
                 .unwrap_or_default()
                 .to_owned();
-            match state.routes.get(key) {
-                None => {
-                    self.apigw("DELETE", &format!("/v2/apis/{id}/routes/{route_id}"), None)
-                        .await?;
+            let Some(route) = state.routes.get(key) else {
+                self.apigw("DELETE", &format!("/v2/apis/{id}/routes/{route_id}"), None)
+                    .await?;
+                continue;
+            };
+            seen.insert(key.to_owned());
+            let route_path = format!("/v2/apis/{id}/routes/{route_id}");
+            if !same_authorization(r, route, &authorizer_ids) {
+                let body = route_authorization(route, &authorizer_ids);
+                self.apigw("PATCH", &route_path, Some(&body)).await?;
+            }
+            let body = integration(&route.uri, &route.version, route.timeout_ms);
+            match integrations.get(&integration_id) {
+                Some(i)
+                    if i["integrationUri"].as_str() == Some(route.uri.as_str())
+                        && i["payloadFormatVersion"].as_str() == Some(route.version.as_str())
+                        && i["timeoutInMillis"].as_u64() == Some(route.timeout_ms) => {}
+                Some(_) => {
+                    self.apigw(
+                        "PATCH",
+                        &format!("/v2/apis/{id}/integrations/{integration_id}"),
+                        Some(&body),
+                    )
+                    .await?;
                 }
-                Some((uri, version, timeout)) => {
-                    seen.insert(key.to_owned());
-                    let body = integration(uri, version, *timeout);
-                    match integrations.get(&integration_id) {
-                        Some(i)
-                            if i["integrationUri"].as_str() == Some(uri)
-                                && i["payloadFormatVersion"].as_str() == Some(version)
-                                && i["timeoutInMillis"].as_u64() == Some(*timeout) => {}
-                        Some(_) => {
-                            self.apigw(
-                                "PATCH",
-                                &format!("/v2/apis/{id}/integrations/{integration_id}"),
-                                Some(&body),
-                            )
-                            .await?;
-                        }
-                        None => {
-                            let i = self
-                                .apigw("POST", &format!("/v2/apis/{id}/integrations"), Some(&body))
-                                .await?;
-                            let new_id = i["integrationId"].as_str().unwrap_or_default().to_owned();
-                            self.apigw(
-                                "PATCH",
-                                &format!("/v2/apis/{id}/routes/{route_id}"),
-                                Some(&json!({"target": format!("integrations/{new_id}")})),
-                            )
-                            .await?;
-                            used_integrations.insert(new_id);
-                            continue;
-                        }
-                    }
-                    used_integrations.insert(integration_id);
+                None => {
+                    let i = self
+                        .apigw("POST", &format!("/v2/apis/{id}/integrations"), Some(&body))
+                        .await?;
+                    let new_id = i["integrationId"].as_str().unwrap_or_default().to_owned();
+                    self.apigw(
+                        "PATCH",
+                        &route_path,
+                        Some(&json!({"target": format!("integrations/{new_id}")})),
+                    )
+                    .await?;
+                    used_integrations.insert(new_id);
+                    continue;
                 }
             }
+            used_integrations.insert(integration_id);
         }
-        for (key, (uri, version, timeout)) in &state.routes {
+        for (key, route) in &state.routes {
             if seen.contains(key) {
                 continue;
             }
-            let body = integration(uri, version, *timeout);
+            let body = integration(&route.uri, &route.version, route.timeout_ms);
             let i = self
                 .apigw("POST", &format!("/v2/apis/{id}/integrations"), Some(&body))
                 .await?;
             let integration_id = i["integrationId"].as_str().unwrap_or_default().to_owned();
-            self.apigw(
-                "POST",
-                &format!("/v2/apis/{id}/routes"),
-                Some(&json!({"routeKey": key, "target": format!("integrations/{integration_id}")})),
-            )
-            .await?;
+            let mut body = route_authorization(route, &authorizer_ids);
+            body["routeKey"] = json!(key);
+            body["target"] = json!(format!("integrations/{integration_id}"));
+            self.apigw("POST", &format!("/v2/apis/{id}/routes"), Some(&body))
+                .await?;
             used_integrations.insert(integration_id);
         }
         for integration_id in integrations.keys() {
@@ -479,6 +626,14 @@ impl Cloud {
                 )
                 .await?;
             }
+        }
+        for authorizer_id in removed_authorizers {
+            self.apigw(
+                "DELETE",
+                &format!("/v2/apis/{id}/authorizers/{authorizer_id}"),
+                None,
+            )
+            .await?;
         }
         // Stages: auto-deployed, so that route changes are served at once.
         let stages = self
