@@ -617,6 +617,29 @@ def test_batch_reports_consumed_capacity_per_table(dynamodb, table):
     assert out["ConsumedCapacity"][0]["CapacityUnits"] == 3.0
 
 
+def test_batch_capacity_by_index_sums_every_statement(dynamodb, make_table):
+    t = make_table(
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "by-g",
+            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }],
+    )
+    out = dynamodb.batch_execute_statement(
+        Statements=[{"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': '{k}', 'g': 'x'}}"}
+                    for k in "abc"],
+        ReturnConsumedCapacity="INDEXES",
+    )
+    [capacity] = out["ConsumedCapacity"]
+    assert capacity["CapacityUnits"] == 6.0
+    assert capacity["Table"]["CapacityUnits"] == 3.0
+    assert capacity["GlobalSecondaryIndexes"] == {"by-g": {"CapacityUnits": 3.0}}
+
+
 def test_transaction_exists_checks_a_condition_without_writing(dynamodb, table):
     dynamodb.put_item(TableName=table, Item={"pk": S("guard"), "open": {"BOOL": True}})
     dynamodb.execute_transaction(TransactStatements=[

@@ -1155,23 +1155,55 @@ fn merge_capacity(all: Vec<ConsumedCapacity>) -> Vec<ConsumedCapacity> {
                 by_table.insert(name, c);
             }
             Some(total) => {
-                let add = |a: &mut Option<f64>, b: Option<f64>| {
-                    if let Some(b) = b {
-                        *a = Some(a.unwrap_or(0.0) + b);
-                    }
-                };
                 add(&mut total.capacity_units, c.capacity_units);
                 add(&mut total.read_capacity_units, c.read_capacity_units);
                 add(&mut total.write_capacity_units, c.write_capacity_units);
-                if let (Some(t), Some(c)) = (total.table.as_mut(), c.table) {
-                    add(&mut t.capacity_units, c.capacity_units);
-                    add(&mut t.read_capacity_units, c.read_capacity_units);
-                    add(&mut t.write_capacity_units, c.write_capacity_units);
-                }
+                add_part(&mut total.table, c.table);
+                add_parts(
+                    &mut total.local_secondary_indexes,
+                    c.local_secondary_indexes,
+                );
+                add_parts(
+                    &mut total.global_secondary_indexes,
+                    c.global_secondary_indexes,
+                );
             }
         }
     }
     by_table.into_values().collect()
+}
+
+fn add(a: &mut Option<f64>, b: Option<f64>) {
+    if let Some(b) = b {
+        *a = Some(a.unwrap_or(0.0) + b);
+    }
+}
+
+/// Adds the units of one part (the table, an index) to its total.
+fn add_part(total: &mut Option<Capacity>, part: Option<Capacity>) {
+    let Some(part) = part else { return };
+    match total {
+        None => *total = Some(part),
+        Some(t) => {
+            add(&mut t.capacity_units, part.capacity_units);
+            add(&mut t.read_capacity_units, part.read_capacity_units);
+            add(&mut t.write_capacity_units, part.write_capacity_units);
+        }
+    }
+}
+
+/// Adds the units of each index to its total, by index name.
+fn add_parts(
+    totals: &mut Option<BTreeMap<String, Capacity>>,
+    parts: Option<BTreeMap<String, Capacity>>,
+) {
+    for (name, part) in parts.into_iter().flatten() {
+        let mut entry = totals.get_or_insert_with(BTreeMap::new).remove(&name);
+        add_part(&mut entry, Some(part));
+        if let (Some(map), Some(entry)) = (totals.as_mut(), entry) {
+            map.insert(name, entry);
+        }
+    }
 }
 
 /// Builds DynamoDB expressions from a statement's parts, naming every attribute `#pN` and
