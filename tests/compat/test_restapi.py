@@ -484,6 +484,43 @@ def test_aws_iam_method_needs_a_valid_signature(apigw, gateway_url, echo_arn, ni
     assert identity["userArn"] == f"arn:aws:iam::{ACCOUNT}:root"
 
 
+def test_update_method_turns_iam_on_and_off(apigw, gateway_url, echo_arn, nimbus_server):
+    from test_gateway import signed_call
+    api_id = apigw.create_rest_api(name=unique_name("toggle"))["id"]
+    root = apigw.get_resources(restApiId=api_id)["items"][0]["id"]
+    items = add(apigw, api_id, root, "items")
+    proxy_method(apigw, api_id, items, "GET", echo_arn)
+    apigw.create_deployment(restApiId=api_id, stageName="test")
+    assert call(gateway_url, api_id, "GET", "/test/items").status_code == 200
+    updated = apigw.update_method(
+        restApiId=api_id, resourceId=items, httpMethod="GET",
+        patchOperations=[{"op": "replace", "path": "/authorizationType", "value": "AWS_IAM"},
+                         {"op": "replace", "path": "/operationName", "value": "ListItems"}])
+    assert (updated["authorizationType"], updated["operationName"]) == ("AWS_IAM", "ListItems")
+    assert apigw.get_method(restApiId=api_id, resourceId=items,
+                            httpMethod="GET")["authorizationType"] == "AWS_IAM"
+    # A stage serves its deployment: the change counts once deployed.
+    assert call(gateway_url, api_id, "GET", "/test/items").status_code == 200
+    apigw.create_deployment(restApiId=api_id, stageName="test")
+    assert call(gateway_url, api_id, "GET", "/test/items").status_code == 403
+    assert signed_call(nimbus_server, gateway_url, api_id, "GET", "/test/items").status_code == 200
+    with pytest.raises(ClientError) as info:
+        apigw.update_method(restApiId=api_id, resourceId=items, httpMethod="GET",
+                            patchOperations=[{"op": "replace", "path": "/authorizationType",
+                                              "value": "CUSTOM"}])
+    assert info.value.response["Error"]["Code"] == "BadRequestException"
+    with pytest.raises(ClientError) as info:
+        apigw.update_method(restApiId=api_id, resourceId=items, httpMethod="POST",
+                            patchOperations=[{"op": "replace", "path": "/operationName",
+                                              "value": "x"}])
+    assert info.value.response["Error"]["Code"] == "NotFoundException"
+    apigw.update_method(restApiId=api_id, resourceId=items, httpMethod="GET",
+                        patchOperations=[{"op": "replace", "path": "/authorizationType",
+                                          "value": "NONE"}])
+    apigw.create_deployment(restApiId=api_id, stageName="test")
+    assert call(gateway_url, api_id, "GET", "/test/items").status_code == 200
+
+
 def test_response_headers_and_binary(gateway_url, shop):
     r = call(gateway_url, shop["id"], "GET", "/test/files/multi")
     assert r.status_code == 200 and r.text == "m"

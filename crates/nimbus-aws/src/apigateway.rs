@@ -389,6 +389,10 @@ fn run_v1(
         ("GET", ["restapis", api, "resources", id, "methods", method]) => {
             Out::Ok(to_value(&gw.get_method(api, id, method).map_err(e)?))
         }
+        ("PATCH", ["restapis", api, "resources", id, "methods", method]) => Out::Ok(to_value(
+            &gw.update_method(api, id, method, parse::<PatchInput>(body)?)
+                .map_err(e)?,
+        )),
         ("DELETE", ["restapis", api, "resources", id, "methods", method]) => {
             gw.delete_method(api, id, method).map_err(e)?;
             Out::NoContent

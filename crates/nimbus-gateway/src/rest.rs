@@ -307,6 +307,21 @@ pub struct CreateStageInput {
 
 /// Checks a `pathPart` as CreateResource does: letters, digits and `._-:` (and `-` / `~`),
 /// or one `{name}` / `{name+}` path parameter.
+/// A method's `authorizationType`. REST API authorizers are not supported, so no authorizer
+/// id is valid: a method that needs one is refused, as API Gateway refuses it without a valid
+/// authorizer, rather than left open.
+fn check_authorization_type(kind: &str) -> Result<()> {
+    if !["NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"].contains(&kind) {
+        return Err(bad(format!("Invalid authorization type specified: {kind}")));
+    }
+    if ["CUSTOM", "COGNITO_USER_POOLS"].contains(&kind) {
+        return Err(bad(
+            "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.",
+        ));
+    }
+    Ok(())
+}
+
 pub fn check_path_part(part: &str) -> Result<()> {
     let invalid = || {
         bad(format!(
@@ -725,21 +740,7 @@ impl Gateway {
             let authorization_type = input
                 .authorization_type
                 .ok_or_else(|| bad("authorizationType is required"))?;
-            if !["NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"]
-                .contains(&authorization_type.as_str())
-            {
-                return Err(bad(format!(
-                    "Invalid authorization type specified: {authorization_type}"
-                )));
-            }
-            // REST API authorizers are not supported yet, so no authorizer id is valid: a
-            // method that needs one is refused, as API Gateway refuses it without a valid
-            // authorizer, rather than left open.
-            if ["CUSTOM", "COGNITO_USER_POOLS"].contains(&authorization_type.as_str()) {
-                return Err(bad(
-                    "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.",
-                ));
-            }
+            check_authorization_type(&authorization_type)?;
             let r = doc.resource_mut(resource)?;
             if r.resource_methods.contains_key(method) {
                 return Err(GatewayError::Conflict(
@@ -761,6 +762,53 @@ impl Gateway {
             };
             r.resource_methods.insert(method.to_owned(), m.clone());
             Ok(m)
+        })
+    }
+
+    /// UpdateMethod: `replace` of `/authorizationType`, `/authorizerId`, `/apiKeyRequired`,
+    /// `/operationName`, `/requestValidatorId`; `add`/`remove` of `/authorizationScopes`.
+    pub fn update_method(
+        &self,
+        id: &str,
+        resource: &str,
+        method: &str,
+        input: PatchInput,
+    ) -> Result<RestMethod> {
+        self.modify_rest(id, |doc| {
+            let m = doc.method_mut(resource, method)?;
+            for p in input.patch_operations {
+                let op = p.op.as_deref().unwrap_or("");
+                let path = p.path.as_deref().unwrap_or("");
+                let value = p.value.clone();
+                match (op, path) {
+                    ("replace", "/authorizationType") => {
+                        let kind = value.unwrap_or_else(|| "NONE".to_owned());
+                        check_authorization_type(&kind)?;
+                        m.authorization_type = kind;
+                    }
+                    ("replace", "/authorizerId") => m.authorizer_id = value,
+                    ("replace", "/apiKeyRequired") => {
+                        m.api_key_required = value.as_deref() == Some("true")
+                    }
+                    ("replace", "/operationName") => m.operation_name = value,
+                    ("replace", "/requestValidatorId") => m.request_validator_id = value,
+                    ("add", "/authorizationScopes") => {
+                        let scopes = m.authorization_scopes.get_or_insert_with(Vec::new);
+                        scopes.extend(value);
+                    }
+                    ("remove", "/authorizationScopes") => {
+                        if let Some(scopes) = m.authorization_scopes.as_mut() {
+                            scopes.retain(|s| Some(s) != value.as_ref());
+                        }
+                    }
+                    _ => {
+                        return Err(bad(format!(
+                            "Invalid patch path '{path}' specified for op '{op}'"
+                        )));
+                    }
+                }
+            }
+            Ok(m.clone())
         })
     }
 
