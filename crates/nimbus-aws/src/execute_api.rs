@@ -1,7 +1,7 @@
-//! Signatures of requests to the gateway's `AWS_IAM` routes and methods: the gateway asks
-//! ([`SignatureCheck`]), the keys of this endpoint answer, with the service name
-//! `execute-api` in the credential scope as API Gateway requires. Refusals carry the error
-//! types and messages API Gateway sends for them (403 in every case).
+//! Signatures of requests to the gateway's `AWS_IAM` routes and methods (service name
+//! `execute-api` in the credential scope, as API Gateway requires) and function URLs (`lambda`):
+//! the gateway asks ([`SignatureCheck`]), the keys of this endpoint answer. Refusals carry the
+//! error types and messages API Gateway sends for them (403 in every case).
 
 use std::time::SystemTime;
 
@@ -10,10 +10,7 @@ use nimbus_gateway::auth::{Denied, IamCaller, SignatureCheck};
 use crate::error::{AwsError, Protocol};
 use crate::sigv4::{self, AuthError, KeyPair, Verifier};
 
-/// The signing name of API calls to deployed APIs.
-const SERVICE: &str = "execute-api";
-
-/// Checks `execute-api` signatures against the endpoint's keys.
+/// Checks `execute-api` and `lambda` signatures against the endpoint's keys.
 pub struct ExecuteApiSignatures {
     /// `None` when the endpoint runs without authentication: every signed request passes.
     verifier: Option<Verifier>,
@@ -47,6 +44,7 @@ fn refused(err: &AuthError) -> Denied {
 impl SignatureCheck for ExecuteApiSignatures {
     fn check(
         &self,
+        service: &str,
         method: &str,
         target: &str,
         headers: &http::HeaderMap,
@@ -60,7 +58,7 @@ impl SignatureCheck for ExecuteApiSignatures {
                 verifier
                     .verify(
                         &info,
-                        SERVICE,
+                        service,
                         method,
                         target,
                         headers,
@@ -90,6 +88,7 @@ mod tests {
     use aws_sigv4::sign::v4;
 
     const REGION: &str = "us-east-1";
+    const SERVICE: &str = "execute-api";
 
     fn key() -> KeyPair {
         KeyPair {
@@ -138,7 +137,7 @@ mod tests {
         let check = ExecuteApiSignatures::new([key()], REGION, "123456789012", false);
         let headers = signed(SERVICE, "secret", "/items/42?a=b", b"{}");
         let caller = check
-            .check("POST", "/items/42?a=b", &headers, b"{}")
+            .check(SERVICE, "POST", "/items/42?a=b", &headers, b"{}")
             .expect("valid signature");
         assert_eq!(caller.access_key, "AKIDEXAMPLE");
         assert_eq!(caller.user_arn, "arn:aws:iam::123456789012:root");
@@ -149,7 +148,7 @@ mod tests {
         let check = ExecuteApiSignatures::new([key()], REGION, "123456789012", false);
         let wrong = signed(SERVICE, "other", "/items/42", b"{}");
         assert!(matches!(
-            check.check("POST", "/items/42", &wrong, b"{}"),
+            check.check(SERVICE, "POST", "/items/42", &wrong, b"{}"),
             Err(Denied::Signature {
                 error_type: "InvalidSignatureException",
                 ..
@@ -157,7 +156,7 @@ mod tests {
         ));
         let lambda = signed("lambda", "secret", "/items/42", b"{}");
         assert!(matches!(
-            check.check("POST", "/items/42", &lambda, b"{}"),
+            check.check(SERVICE, "POST", "/items/42", &lambda, b"{}"),
             Err(Denied::Signature {
                 error_type: "InvalidSignatureException",
                 ..
@@ -166,9 +165,13 @@ mod tests {
         let good = signed(SERVICE, "secret", "/items/42", b"{}");
         assert!(
             check
-                .check("POST", "/items/42", &good, b"{\"x\":1}")
+                .check(SERVICE, "POST", "/items/42", &good, b"{\"x\":1}")
                 .is_err()
         );
-        assert!(check.check("POST", "/items/43", &good, b"{}").is_err());
+        assert!(
+            check
+                .check(SERVICE, "POST", "/items/43", &good, b"{}")
+                .is_err()
+        );
     }
 }

@@ -253,6 +253,36 @@ impl LambdaRequest {
                 function_name: f(name),
                 page: q.page()?,
             },
+            ("POST", "2021-10-31", ["functions", name, "url"]) => {
+                ControlOp::CreateFunctionUrlConfig {
+                    function_name: f(name),
+                    qualifier: q.get("Qualifier"),
+                    request: body(&payload)?,
+                }
+            }
+            ("GET", "2021-10-31", ["functions", name, "url"]) => ControlOp::GetFunctionUrlConfig {
+                function_name: f(name),
+                qualifier: q.get("Qualifier"),
+            },
+            ("PUT", "2021-10-31", ["functions", name, "url"]) => {
+                ControlOp::UpdateFunctionUrlConfig {
+                    function_name: f(name),
+                    qualifier: q.get("Qualifier"),
+                    request: body(&payload)?,
+                }
+            }
+            ("DELETE", "2021-10-31", ["functions", name, "url"]) => {
+                ControlOp::DeleteFunctionUrlConfig {
+                    function_name: f(name),
+                    qualifier: q.get("Qualifier"),
+                }
+            }
+            ("GET", "2021-10-31", ["functions", name, "urls"]) => {
+                ControlOp::ListFunctionUrlConfigs {
+                    function_name: f(name),
+                    page: q.page()?,
+                }
+            }
             ("POST", _, ["functions", name, "aliases"]) => ControlOp::CreateAlias {
                 function_name: f(name),
                 request: body(&payload)?,

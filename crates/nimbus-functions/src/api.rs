@@ -99,6 +99,28 @@ pub enum ControlOp {
         function_name: String,
         qualifier: Option<String>,
     },
+    CreateFunctionUrlConfig {
+        function_name: String,
+        qualifier: Option<String>,
+        request: crate::urls::UrlConfigRequest,
+    },
+    GetFunctionUrlConfig {
+        function_name: String,
+        qualifier: Option<String>,
+    },
+    UpdateFunctionUrlConfig {
+        function_name: String,
+        qualifier: Option<String>,
+        request: crate::urls::UrlConfigRequest,
+    },
+    DeleteFunctionUrlConfig {
+        function_name: String,
+        qualifier: Option<String>,
+    },
+    ListFunctionUrlConfigs {
+        function_name: String,
+        page: Page,
+    },
     TagResource {
         resource: String,
         request: TagResourceRequest,
@@ -177,6 +199,11 @@ impl ControlOp {
             ControlOp::AddPermission { .. } => "AddPermission",
             ControlOp::RemovePermission { .. } => "RemovePermission",
             ControlOp::GetPolicy { .. } => "GetPolicy",
+            ControlOp::CreateFunctionUrlConfig { .. } => "CreateFunctionUrlConfig",
+            ControlOp::GetFunctionUrlConfig { .. } => "GetFunctionUrlConfig",
+            ControlOp::UpdateFunctionUrlConfig { .. } => "UpdateFunctionUrlConfig",
+            ControlOp::DeleteFunctionUrlConfig { .. } => "DeleteFunctionUrlConfig",
+            ControlOp::ListFunctionUrlConfigs { .. } => "ListFunctionUrlConfigs",
             ControlOp::TagResource { .. } => "TagResource",
             ControlOp::UntagResource { .. } => "UntagResource",
             ControlOp::ListTags { .. } => "ListTags",
@@ -201,8 +228,10 @@ impl ControlOp {
             | ControlOp::CreateAlias { .. }
             | ControlOp::AddPermission { .. }
             | ControlOp::PublishLayerVersion { .. }
-            | ControlOp::AddLayerVersionPermission { .. } => 201,
+            | ControlOp::AddLayerVersionPermission { .. }
+            | ControlOp::CreateFunctionUrlConfig { .. } => 201,
             ControlOp::DeleteFunction { .. }
+            | ControlOp::DeleteFunctionUrlConfig { .. }
             | ControlOp::DeleteLayerVersion { .. }
             | ControlOp::RemoveLayerVersionPermission { .. }
             | ControlOp::DeleteAlias { .. }

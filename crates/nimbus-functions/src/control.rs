@@ -425,7 +425,10 @@ fn same_content(last: &VersionRecord, latest: &VersionRecord) -> bool {
 
 /// Takes the page `page` of `items`, sorted by their key; the marker is the key of the last
 /// item returned.
-fn paginate<T>(items: Vec<(String, T)>, page: &Page) -> Result<(Vec<T>, Option<String>)> {
+pub(crate) fn paginate<T>(
+    items: Vec<(String, T)>,
+    page: &Page,
+) -> Result<(Vec<T>, Option<String>)> {
     let max = match page.max_items {
         Some(n) => in_range(n, "maxItems", 1, 10_000)? as usize,
         None => DEFAULT_PAGE,
@@ -560,6 +563,39 @@ impl Functions {
                 function_name,
                 qualifier,
             } => to_value(self.get_policy(&function_name, qualifier.as_deref())?),
+            ControlOp::CreateFunctionUrlConfig {
+                function_name,
+                qualifier,
+                request,
+            } => to_value(self.create_function_url_config(
+                &function_name,
+                qualifier.as_deref(),
+                request,
+            )?),
+            ControlOp::GetFunctionUrlConfig {
+                function_name,
+                qualifier,
+            } => to_value(self.get_function_url_config(&function_name, qualifier.as_deref())?),
+            ControlOp::UpdateFunctionUrlConfig {
+                function_name,
+                qualifier,
+                request,
+            } => to_value(self.update_function_url_config(
+                &function_name,
+                qualifier.as_deref(),
+                request,
+            )?),
+            ControlOp::DeleteFunctionUrlConfig {
+                function_name,
+                qualifier,
+            } => {
+                self.delete_function_url_config(&function_name, qualifier.as_deref())?;
+                Ok(None)
+            }
+            ControlOp::ListFunctionUrlConfigs {
+                function_name,
+                page,
+            } => to_value(self.list_function_url_configs(&function_name, &page)?),
             ControlOp::TagResource { resource, request } => {
                 self.tag_resource(&resource, request.tags)?;
                 Ok(None)
@@ -1145,6 +1181,9 @@ impl Functions {
                         unused.extend(v.config.layers.into_iter().map(|l| l.sha256_hex));
                         unused.insert(v.config.code_sha256_hex);
                     }
+                    for url in meta.urls.values() {
+                        writes.delete_url_index(&url.url_id);
+                    }
                     writes.delete_function(&name);
                 }
                 Some(LATEST) => {
@@ -1452,6 +1491,9 @@ impl Functions {
             }
             writes.delete_alias(&function, name);
             meta.policies.remove(name);
+            if let Some(url) = meta.urls.remove(name) {
+                writes.delete_url_index(&url.url_id);
+            }
             Ok(())
         })?;
         self.on_function_changed(&function);

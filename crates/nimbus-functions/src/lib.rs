@@ -25,6 +25,7 @@ pub mod registry;
 pub mod runtime_api;
 pub mod runtimes;
 pub mod scheduler;
+pub mod urls;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -96,6 +97,8 @@ pub struct Functions {
     queue_wakeup: Notify,
     sdk_install: Mutex<()>,
     use_cgroups: bool,
+    /// The host function URLs are served under ([`Functions::set_url_host`]).
+    url_host: std::sync::OnceLock<String>,
 }
 
 impl Functions {
@@ -134,6 +137,7 @@ impl Functions {
             queue_wakeup: Notify::new(),
             sdk_install: Mutex::new(()),
             use_cgroups,
+            url_host: std::sync::OnceLock::new(),
             config,
         })
     }

@@ -10,6 +10,7 @@
 //! | `functions/ver/{name}/$LATEST` | [`VersionRecord`] of the editable version |
 //! | `functions/ver/{name}/{n:010}` | [`VersionRecord`] of published version `n` (`$` sorts before digits, so a scan lists `$LATEST` first, then versions in order) |
 //! | `functions/alias/{name}/{alias}` | [`AliasRecord`] |
+//! | `functions/url/{urlId}` | [`UrlIndex`]: the function and qualifier of a function URL |
 //!
 //! Every change of a function goes through [`Registry::write`]: one write batch that also
 //! rewrites the function's meta record with a new generation, guarded by a check that the meta
@@ -32,6 +33,7 @@ use crate::model::{FunctionConfig, LATEST, ResolvedFunction};
 const FUNCTIONS: &str = "functions/fn/";
 const VERSIONS: &str = "functions/ver/";
 const ALIASES: &str = "functions/alias/";
+const URLS: &str = "functions/url/";
 
 /// The pattern Lambda states when a `FunctionName` parameter is malformed.
 pub const FUNCTION_NAME_PATTERN: &str = r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?";
@@ -91,6 +93,17 @@ pub struct FunctionMeta {
     /// Policies by qualifier; `""` is the unqualified function.
     #[serde(default)]
     pub policies: BTreeMap<String, Policy>,
+    /// Function URLs by qualifier (an alias; `""` is the unqualified function).
+    #[serde(default)]
+    pub urls: BTreeMap<String, crate::urls::UrlConfig>,
+}
+
+/// Which function URL a URL id is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlIndex {
+    pub function: String,
+    /// An alias, or `""` for the function itself.
+    pub qualifier: String,
 }
 
 /// An alias: a name for a version, optionally sending a share of invocations to a second one.
@@ -141,7 +154,16 @@ impl Writes {
     pub fn delete_alias(&mut self, function: &str, alias: &str) {
         self.batch.delete(alias_key(function, alias));
     }
-    /// Deletes the function with all its versions and aliases.
+    pub fn put_url_index(&mut self, url_id: &str, index: &UrlIndex) -> Result<()> {
+        self.batch
+            .put(format!("{URLS}{url_id}").into_bytes(), encode(index)?);
+        Ok(())
+    }
+    pub fn delete_url_index(&mut self, url_id: &str) {
+        self.batch.delete(format!("{URLS}{url_id}").into_bytes());
+    }
+    /// Deletes the function with all its versions and aliases (its URLs' index entries are
+    /// the caller's: [`Writes::delete_url_index`]).
     pub fn delete_function(&mut self, name: &str) {
         self.delete_function = true;
         self.batch
@@ -377,6 +399,12 @@ impl Registry {
     /// Every version of every function.
     pub fn all_versions(&self) -> Result<Vec<VersionRecord>> {
         self.scan(VERSIONS)
+    }
+
+    /// The function URL `url_id` belongs to.
+    pub fn url_index(&self, url_id: &str) -> Result<Option<UrlIndex>> {
+        let key = format!("{URLS}{url_id}").into_bytes();
+        self.store.get(&key)?.map(|b| decode(&key, &b)).transpose()
     }
 
     pub fn alias(&self, name: &str, alias: &str) -> Result<Option<AliasRecord>> {

@@ -51,12 +51,14 @@ pub struct IamCaller {
     pub user_arn: String,
 }
 
-/// Verifies the SigV4 signature (service `execute-api`) of a request to an `AWS_IAM` route or
-/// method. The AWS endpoint implements it with the keys it accepts; the gateway only asks.
+/// Verifies the SigV4 signature of a request to an `AWS_IAM` route or method (service
+/// `execute-api`) or function URL (service `lambda`). The AWS endpoint implements it with the
+/// keys it accepts; the gateway only asks.
 pub trait SignatureCheck: Send + Sync {
     /// `target` is the request's path and query as received (still percent-encoded).
     fn check(
         &self,
+        service: &str,
         method: &str,
         target: &str,
         headers: &http::HeaderMap,

@@ -85,6 +85,24 @@ pub fn actual(cors: &Cors, origin: &str) -> Vec<(String, String)> {
     h
 }
 
+/// Replaces the CORS headers of an answer with the configured ones (none for a disallowed
+/// origin or a request without `Origin`), as API Gateway and function URLs do when CORS is
+/// configured: the function's own CORS headers never reach the client.
+pub fn replace_headers(response: &mut axum::response::Response, cors: &Cors, origin: Option<&str>) {
+    let names: Vec<http::HeaderName> = response
+        .headers()
+        .keys()
+        .filter(|k| k.as_str().starts_with("access-control-"))
+        .cloned()
+        .collect();
+    for n in names {
+        response.headers_mut().remove(n);
+    }
+    if let Some(origin) = origin {
+        crate::server::add_headers(response, actual(cors, origin));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use nimbus_functions::urls::UrlTarget;
 use nimbus_functions::{Functions, FunctionsError, InvocationType, InvokeInput};
 
 /// A function and the version or alias to run.
@@ -75,6 +76,13 @@ pub type InvokeFuture = Pin<Box<dyn Future<Output = Result<Invoked, InvokeFailur
 /// Runs functions for the gateway.
 pub trait Invoker: Send + Sync + 'static {
     fn invoke(&self, function: FunctionRef, payload: Bytes) -> InvokeFuture;
+
+    /// The function URL `url_id` names, if any (served on the gateway port). May block on a
+    /// storage read.
+    fn function_url(&self, url_id: &str) -> Option<UrlTarget> {
+        let _ = url_id;
+        None
+    }
 }
 
 /// The function service as an [`Invoker`].
@@ -105,6 +113,16 @@ impl Invoker for FunctionsInvoker {
                 Err(e) => Err(InvokeFailure::Failed(e.to_string())),
             }
         })
+    }
+
+    fn function_url(&self, url_id: &str) -> Option<UrlTarget> {
+        match self.0.url_target(url_id) {
+            Ok(target) => target,
+            Err(e) => {
+                tracing::warn!("function URL lookup failed: {e}");
+                None
+            }
+        }
     }
 }
 

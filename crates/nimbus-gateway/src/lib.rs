@@ -23,6 +23,7 @@ pub mod auth;
 pub mod cors;
 pub mod error;
 pub mod event;
+pub mod function_url;
 pub mod invoke;
 pub mod manage;
 pub mod model;

@@ -57,7 +57,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
     Router::new().fallback(handle).with_state(gateway)
 }
 
-fn message(status: StatusCode, text: &str) -> Response {
+pub(crate) fn message(status: StatusCode, text: &str) -> Response {
     (
         status,
         [(http::header::CONTENT_TYPE, "application/json")],
@@ -124,6 +124,10 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: axum::extract::Req
         .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
         .map(|(h, _)| h.to_owned())
         .unwrap_or(host);
+    if let Some(url_id) = crate::function_url::url_id(&domain) {
+        let url_id = url_id.to_owned();
+        return crate::function_url::serve(&gateway, &url_id, request, &id, peer, domain).await;
+    }
     let api = match api_for_host(&gateway, &domain) {
         Ok(Some(api)) => api,
         Ok(None) => {
@@ -305,7 +309,7 @@ fn stage_for_path(api: &ApiRuntime, path: &str) -> Option<(Arc<StageRuntime>, St
         .map(|s| (Arc::clone(s), path.to_owned()))
 }
 
-fn header_str<'a>(parts: &'a http::request::Parts, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str<'a>(parts: &'a http::request::Parts, name: &str) -> Option<&'a str> {
     parts.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -346,18 +350,7 @@ async fn serve(
     // With CORS configured, API Gateway ignores the CORS headers of the integration's answer
     // and sends its own, which a disallowed origin does not get at all.
     if let Some(cors) = &stage.cors {
-        let names: Vec<HeaderName> = response
-            .headers()
-            .keys()
-            .filter(|k| k.as_str().starts_with("access-control-"))
-            .cloned()
-            .collect();
-        for n in names {
-            response.headers_mut().remove(n);
-        }
-        if let Some(origin) = origin {
-            add_headers(&mut response, crate::cors::actual(cors, &origin));
-        }
+        crate::cors::replace_headers(&mut response, cors, origin.as_deref());
     }
     response
 }
@@ -369,7 +362,7 @@ fn trace_id() -> String {
     format!("Root=1-{seconds:08x}-{}", &random[..24])
 }
 
-fn add_headers(response: &mut Response, headers: Vec<(String, String)>) {
+pub(crate) fn add_headers(response: &mut Response, headers: Vec<(String, String)>) {
     for (k, v) in headers {
         if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
             response.headers_mut().append(k, v);
@@ -430,52 +423,14 @@ async fn route_and_invoke(
             };
         }
     };
-    // Hop-by-hop headers belong to the connection to the gateway, not to the request: API
-    // Gateway does not pass them on.
-    const HOP_BY_HOP: [&str; 5] = [
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "upgrade",
-        "te",
-    ];
-    let mut headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .filter(|(k, _)| !HOP_BY_HOP.contains(&k.as_str()))
-        .filter_map(|(k, v)| {
-            v.to_str()
-                .ok()
-                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_owned()))
-        })
-        .collect();
-    let local_port = gateway.config.port.to_string();
-    for (name, value) in [
-        ("x-forwarded-for", peer.clone()),
-        ("x-forwarded-port", local_port),
-        ("x-forwarded-proto", "http".to_owned()),
-        // As API Gateway, each request gets an X-Ray trace id (`Root=1-{time}-{96 bits}`),
-        // which tracing and log-correlation libraries read from the event.
-        ("x-amzn-trace-id", trace_id()),
-    ] {
-        if !headers.iter().any(|(n, _)| n == name) {
-            headers.push((name.to_owned(), value));
-        }
-    }
-    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    let req = event::Request {
-        method,
-        raw_path: parts.uri.path().to_owned(),
-        raw_query: parts.uri.query().unwrap_or("").to_owned(),
-        headers,
+    let req = event_request(
+        &parts,
         body,
-        source_ip: peer,
-        protocol: format!("{:?}", parts.version),
-        request_id: id.to_owned(),
-        extended_request_id: extended.to_owned(),
-        time_epoch_ms: now_ms as i64,
-        domain_name: domain,
-    };
+        (id, extended),
+        peer,
+        domain,
+        gateway.config.port,
+    );
     let signed = Signed {
         target: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
         headers: &parts.headers,
@@ -633,7 +588,7 @@ fn substitute(uri: &str, vars: &std::collections::BTreeMap<String, String>) -> S
     out
 }
 
-fn http_response(r: HttpResponse) -> Response {
+pub(crate) fn http_response(r: HttpResponse) -> Response {
     let mut response = Response::new(Body::from(r.body));
     *response.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
     for (k, v) in r.headers {
@@ -714,6 +669,63 @@ fn identity_value(source: &str, req: &event::Request, stage: &StageRuntime) -> O
     None
 }
 
+/// The request as events show it: headers without hop-by-hop ones, plus the
+/// `x-forwarded-*` and trace headers API Gateway adds.
+pub(crate) fn event_request(
+    parts: &http::request::Parts,
+    body: Bytes,
+    (id, extended): (&str, &str),
+    peer: String,
+    domain: String,
+    port: u16,
+) -> event::Request {
+    // Hop-by-hop headers belong to the connection to the gateway, not to the request: API
+    // Gateway does not pass them on.
+    const HOP_BY_HOP: [&str; 5] = [
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "upgrade",
+        "te",
+    ];
+    let mut headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter(|(k, _)| !HOP_BY_HOP.contains(&k.as_str()))
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_owned()))
+        })
+        .collect();
+    for (name, value) in [
+        ("x-forwarded-for", peer.clone()),
+        ("x-forwarded-port", port.to_string()),
+        ("x-forwarded-proto", "http".to_owned()),
+        // As API Gateway, each request gets an X-Ray trace id (`Root=1-{time}-{96 bits}`),
+        // which tracing and log-correlation libraries read from the event.
+        ("x-amzn-trace-id", trace_id()),
+    ] {
+        if !headers.iter().any(|(n, _)| n == name) {
+            headers.push((name.to_owned(), value));
+        }
+    }
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    event::Request {
+        method: parts.method.as_str().to_owned(),
+        raw_path: parts.uri.path().to_owned(),
+        raw_query: parts.uri.query().unwrap_or("").to_owned(),
+        headers,
+        body,
+        source_ip: peer,
+        protocol: format!("{:?}", parts.version),
+        request_id: id.to_owned(),
+        extended_request_id: extended.to_owned(),
+        time_epoch_ms: now_ms as i64,
+        domain_name: domain,
+    }
+}
+
 /// What an `AWS_IAM` check needs of the request as received.
 #[derive(Clone, Copy)]
 struct Signed<'a> {
@@ -750,7 +762,13 @@ fn check_signature(
         ));
     };
     check
-        .check(&req.method, signed.target, signed.headers, &req.body)
+        .check(
+            "execute-api",
+            &req.method,
+            signed.target,
+            signed.headers,
+            &req.body,
+        )
         .map(AuthorizerContext::Iam)
 }
 

@@ -111,6 +111,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         .context("start the function service")?
         .context("start the function service")?,
     );
+    functions.set_url_host(format!("lambda-url.localhost:{}", gateway_addr.port()));
     functions.start();
     let tables = Arc::new(
         Tables::new(
