@@ -179,3 +179,48 @@ def test_auth_nimbus_cannot_enforce_is_refused(nimbus_server, app):
     out = deploy(nimbus_server, app, stack_name("authno"), ok=False)
     assert out.returncode != 0
     assert "Auth.ResourcePolicy is not supported" in out.stdout + out.stderr
+
+
+URL_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: echo/
+      Handler: app.handler
+      Runtime: python3.12
+      AutoPublishAlias: live
+      FunctionUrlConfig:
+        AuthType: NONE
+        Cors:
+          AllowOrigins: ["https://example.com"]
+Outputs:
+  Url:
+    Value: !GetAtt HelloUrl.FunctionUrl
+"""
+
+
+def test_function_url_config_from_sam(nimbus_server, app):
+    lam = aws_client(nimbus_server, "lambda")
+    (app / "template.yaml").write_text(URL_TEMPLATE)
+    stack = stack_name("url")
+    out = deploy(nimbus_server, app, stack)
+    assert "not honoured" not in out.stderr, out.stderr
+    url = outputs(out.stdout)["Url"]
+    assert "lambda-url.localhost" in url, out.stdout
+    r = call(url, headers={"Origin": "https://example.com"})
+    assert r.status_code == 200, r.text
+    assert r.headers["Access-Control-Allow-Origin"] == "https://example.com"
+    name = next(f["FunctionName"] for f in lam.list_functions()["Functions"]
+                if f["FunctionName"].startswith(f"{stack}-Hello"))
+    config = lam.get_function_url_config(FunctionName=name, Qualifier="live")
+    assert config["FunctionUrl"] == url and config["AuthType"] == "NONE"
+    # Without FunctionUrlConfig the URL goes away.
+    template = app / "template.yaml"
+    text = template.read_text()
+    cut = text[text.index("      FunctionUrlConfig:"):text.index("Outputs:")]
+    template.write_text(text.replace(cut, "").replace(
+        "Outputs:\n  Url:\n    Value: !GetAtt HelloUrl.FunctionUrl\n", ""))
+    deploy(nimbus_server, app, stack)
+    assert call(url).status_code == 404

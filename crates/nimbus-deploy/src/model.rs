@@ -103,6 +103,9 @@ pub struct FunctionSpec {
     pub publish: Option<Publish>,
     /// `ReservedConcurrentExecutions`.
     pub reserved_concurrency: Option<u32>,
+    /// `FunctionUrlConfig`, as CreateFunctionUrlConfig's body (`AuthType`, `Cors`,
+    /// `InvokeMode`); on the alias with `AutoPublishAlias`, as SAM puts it.
+    pub url: Option<Json>,
 }
 
 /// What a function may do to a table, from its `Policies` (the DynamoDB policy templates,
@@ -488,6 +491,7 @@ mod tests {
                 permissions: Vec::new(),
                 publish: None,
                 reserved_concurrency: None,
+                url: None,
             }),
             hash: "h".into(),
             replace_hash: String::new(),

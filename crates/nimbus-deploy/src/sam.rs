@@ -342,6 +342,13 @@ pub fn resolve(template: &Template, inputs: &Inputs<'_>) -> Result<Resolved> {
                     ctx.refs
                         .insert(role_id.clone(), json!(role.rsplit('/').next()));
                     ctx.attributes.insert((role_id, "Arn".into()), json!(role));
+                    // SAM's `AWS::Lambda::Url` of `FunctionUrlConfig`: the URL is known once
+                    // the deploy created it.
+                    let url_id = format!("{id}Url");
+                    ctx.declared.insert(url_id.clone());
+                    ctx.refs.insert(url_id.clone(), json!(fn_arn));
+                    ctx.attributes
+                        .insert((url_id, "FunctionUrl".into()), json!(PENDING));
                 } else {
                     ctx.attributes.insert(
                         (id.clone(), "Arn".into()),
@@ -1369,6 +1376,7 @@ fn function(
             permissions: Vec::new(),
             publish: None,
             reserved_concurrency: None,
+            url: None,
         },
         routes,
     ))
@@ -2602,6 +2610,7 @@ const EXTRA_PROPERTIES: &[&str] = &[
     "ReservedConcurrentExecutions",
     "ProvisionedConcurrencyConfig",
     "Connectors",
+    "FunctionUrlConfig",
 ];
 
 /// Event types `function` handles (or reports itself); the others are listed as not deployed.
@@ -2621,11 +2630,53 @@ const NOT_HONOURED: &[&str] = &[
     "RecursiveLoop",
     "SourceKMSKeyArn",
     "PropagateTags",
-    "FunctionUrlConfig",
     "CodeSigningConfigArn",
     "RolePath",
     "FileSystemConfigs",
 ];
+
+/// A function's `FunctionUrlConfig` as CreateFunctionUrlConfig's body: `AuthType` (`NONE` or
+/// `AWS_IAM`, required), `Cors`, `InvokeMode`.
+fn function_url_config(r: &Resource, line: usize, v: Json) -> Result<Json> {
+    let Json::Object(map) = v else {
+        return Err(resource_error(r, line, "FunctionUrlConfig must be a map"));
+    };
+    let mut body = serde_json::Map::new();
+    for (k, v) in map {
+        match k.as_str() {
+            "AuthType" => match v.as_str() {
+                Some("NONE" | "AWS_IAM") => {
+                    body.insert(k, v);
+                }
+                _ => {
+                    return Err(resource_error(
+                        r,
+                        line,
+                        format!("FunctionUrlConfig.AuthType must be NONE or AWS_IAM, not {v}"),
+                    ));
+                }
+            },
+            "Cors" | "InvokeMode" => {
+                body.insert(k, v);
+            }
+            other => {
+                return Err(resource_error(
+                    r,
+                    line,
+                    format!("FunctionUrlConfig.{other} is not supported"),
+                ));
+            }
+        }
+    }
+    if !body.contains_key("AuthType") {
+        return Err(resource_error(
+            r,
+            line,
+            "FunctionUrlConfig needs an AuthType",
+        ));
+    }
+    Ok(Json::Object(body))
+}
 
 /// What [`function_extras`] adds to a function.
 #[derive(Debug, Default)]
@@ -2635,6 +2686,7 @@ struct Extras {
     publish: Option<Publish>,
     code_sha256: Option<String>,
     reserved_concurrency: Option<u32>,
+    url: Option<Json>,
     /// Events of sources Nimbus does not run (SQS, S3, Schedule, ...): listed, not deployed.
     events: Vec<NotDeployed>,
 }
@@ -2657,10 +2709,16 @@ impl Extras {
             && self.publish.is_none()
             && self.code_sha256.is_none()
             && self.reserved_concurrency.is_none();
+        let mut hashed = (!empty).then_some(hashed);
+        // Only when set, so that templates without it keep their hashes.
+        if let Some(url) = &self.url {
+            hashed.get_or_insert_with(|| json!({}))["url"] = url.clone();
+        }
         spec.permissions = self.permissions;
         spec.publish = self.publish;
         spec.reserved_concurrency = self.reserved_concurrency;
-        (!empty).then_some(hashed)
+        spec.url = self.url;
+        hashed
     }
 }
 
@@ -2701,6 +2759,9 @@ fn function_extras(
                 format!("ReservedConcurrentExecutions must be 0 or more, not {n}"),
             )
         })?);
+    }
+    if let Some(v) = opt(ctx, props, "FunctionUrlConfig")? {
+        extras.url = Some(function_url_config(r, line("FunctionUrlConfig"), v)?);
     }
     let alias = match opt(ctx, props, "AutoPublishAlias")? {
         Some(Json::String(a)) if is_alias_name(&a) => Some(a),

@@ -227,7 +227,7 @@ impl Functions {
         let config = UrlConfig {
             url_id: new_url_id(),
             auth_type,
-            cors: request.cors,
+            cors: request.cors.filter(|c| *c != Cors::default()),
             invoke_mode,
             creation_time: now.clone(),
             last_modified_time: now,
@@ -293,7 +293,8 @@ impl Functions {
                 config.invoke_mode = m;
             }
             if let Some(c) = request.cors {
-                config.cors = Some(c);
+                // An empty Cors clears it.
+                config.cors = Some(c).filter(|c| *c != Cors::default());
             }
             config.last_modified_time = now_timestamp();
             Ok(config.clone())

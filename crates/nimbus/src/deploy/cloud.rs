@@ -1186,6 +1186,63 @@ impl Cloud {
                 previous,
             });
         }
+        self.publish_alias(f, done).await?;
+        self.sync_function_url(f)
+            .await
+            .context("set the function URL")
+    }
+
+    /// The function URL's address and qualifier path: `/2021-10-31/functions/{name}/url`, on
+    /// the alias with `AutoPublishAlias`, as SAM puts it.
+    fn url_path(f: &FunctionSpec) -> String {
+        let mut path = format!("/2021-10-31/functions/{}/url", encode(&f.name));
+        if let Some(p) = &f.publish {
+            path.push_str(&format!("?Qualifier={}", encode(&p.alias)));
+        }
+        path
+    }
+
+    /// Makes the function's URL configuration `FunctionUrlConfig`'s: created, updated, or
+    /// deleted when the template has none.
+    async fn sync_function_url(&self, f: &FunctionSpec) -> anyhow::Result<()> {
+        let path = Self::url_path(f);
+        let current = match self.lambda("GET", &path, None).await {
+            Ok(c) => Some(c),
+            Err(e) if format!("{e:#}").contains("ResourceNotFoundException") => None,
+            Err(e) => return Err(e),
+        };
+        match (&f.url, current) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                self.lambda("DELETE", &path, None).await?;
+            }
+            (Some(body), None) => {
+                self.lambda("POST", &path, Some(body)).await?;
+            }
+            (Some(body), Some(_)) => {
+                let mut body = body.clone();
+                // An update without Cors keeps the old one: clear it explicitly.
+                if body.get("Cors").is_none() {
+                    body["Cors"] = json!({});
+                }
+                self.lambda("PUT", &path, Some(&body)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The URL of the function's `FunctionUrlConfig`, once deployed.
+    pub(super) async fn function_url(&self, f: &FunctionSpec) -> anyhow::Result<Option<String>> {
+        if f.url.is_none() {
+            return Ok(None);
+        }
+        let config = self.lambda("GET", &Self::url_path(f), None).await?;
+        Ok(config["FunctionUrl"].as_str().map(str::to_owned))
+    }
+
+    /// `AutoPublishAlias`: publishes a version and points the alias at it.
+    async fn publish_alias(&self, f: &FunctionSpec, done: &mut Vec<Done>) -> anyhow::Result<()> {
+        let name = encode(&f.name);
         let Some(publish) = &f.publish else {
             return Ok(());
         };

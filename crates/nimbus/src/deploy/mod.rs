@@ -330,6 +330,7 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let mut resolved = prepared.resolved.clone();
     rt.block_on(learn_published(&cloud, &mut resolved))?;
     rt.block_on(learn_rest_roots(&cloud, &mut resolved, &api_ids))?;
+    rt.block_on(learn_function_urls(&cloud, &mut resolved))?;
     let mut outputs = resolved.outputs(&api_ids, &gateway)?;
     // A layer's Ref is its version ARN, known since it was published.
     for o in &mut outputs {
@@ -413,6 +414,25 @@ async fn learn_published(cloud: &Cloud, resolved: &mut Resolved) -> anyhow::Resu
         );
         resolved.learn(&format!("{logical_id}.Version"), None, json!(arn));
         resolved.learn(&logical_id, Some("Version"), json!(arn));
+    }
+    Ok(())
+}
+
+/// The URL of each function with a `FunctionUrlConfig` (`!GetAtt {Fn}Url.FunctionUrl`), known
+/// once the deploy created it.
+async fn learn_function_urls(cloud: &Cloud, resolved: &mut Resolved) -> anyhow::Result<()> {
+    let functions: Vec<(String, FunctionSpec)> = resolved
+        .resources
+        .iter()
+        .filter_map(|d| match &d.spec {
+            Spec::Function(f) if f.url.is_some() => Some((d.logical_id.clone(), f.clone())),
+            _ => None,
+        })
+        .collect();
+    for (logical_id, f) in functions {
+        if let Some(url) = cloud.function_url(&f).await? {
+            resolved.learn(&format!("{logical_id}Url"), Some("FunctionUrl"), json!(url));
+        }
     }
     Ok(())
 }
