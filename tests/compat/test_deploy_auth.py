@@ -1,7 +1,8 @@
-"""`nimbus deploy` of SAM HTTP APIs with `Auth`: a JWT authorizer, a Lambda REQUEST authorizer
+"""`nimbus deploy` of SAM HTTP APIs with `Auth` (a JWT authorizer, a Lambda REQUEST authorizer
 and `AWS_IAM`, as `Auth.Authorizers`, `DefaultAuthorizer` and events' `Auth.Authorizer` declare
-them. The deployed API is called through the gateway port: each route answers only what its
-authorizer lets through. What Nimbus cannot enforce is refused rather than left open."""
+them) and of functions with `FunctionUrlConfig` and `EventInvokeConfig`. The deployed API is
+called through the gateway port: each route answers only what its authorizer lets through.
+What Nimbus cannot enforce is refused rather than left open."""
 
 from __future__ import annotations
 
@@ -195,6 +196,19 @@ Resources:
         AuthType: NONE
         Cors:
           AllowOrigins: ["https://example.com"]
+      EventInvokeConfig:
+        MaximumRetryAttempts: 1
+        MaximumEventAgeInSeconds: 120
+        DestinationConfig:
+          OnFailure:
+            Type: Lambda
+            Destination: !GetAtt Gatekeeper.Arn
+  Gatekeeper:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: gate/
+      Handler: app.handler
+      Runtime: python3.12
 Outputs:
   Url:
     Value: !GetAtt HelloUrl.FunctionUrl
@@ -216,11 +230,16 @@ def test_function_url_config_from_sam(nimbus_server, app):
                 if f["FunctionName"].startswith(f"{stack}-Hello"))
     config = lam.get_function_url_config(FunctionName=name, Qualifier="live")
     assert config["FunctionUrl"] == url and config["AuthType"] == "NONE"
+    settings = lam.get_function_event_invoke_config(FunctionName=name, Qualifier="live")
+    assert (settings["MaximumRetryAttempts"], settings["MaximumEventAgeInSeconds"]) == (1, 120)
+    assert ":function:" in settings["DestinationConfig"]["OnFailure"]["Destination"]
     # Without FunctionUrlConfig the URL goes away.
     template = app / "template.yaml"
     text = template.read_text()
-    cut = text[text.index("      FunctionUrlConfig:"):text.index("Outputs:")]
+    cut = text[text.index("      FunctionUrlConfig:"):text.index("  Gatekeeper:")]
     template.write_text(text.replace(cut, "").replace(
         "Outputs:\n  Url:\n    Value: !GetAtt HelloUrl.FunctionUrl\n", ""))
     deploy(nimbus_server, app, stack)
     assert call(url).status_code == 404
+    assert lam.list_function_event_invoke_configs(
+        FunctionName=name)["FunctionEventInvokeConfigs"] == []

@@ -631,16 +631,22 @@ def retry_server(tmp_path_factory):
     assert code == 0, f"exit status {code} after SIGTERM; log tail:\n{server.log_tail()}"
 
 
+def _keyed_table(dynamodb, prefix: str) -> str:
+    """A new on-demand table keyed by the string `pk`."""
+    table = unique_name(prefix)
+    dynamodb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    return table
+
+
 @pytest.mark.nimbus_only
 def test_event_invocation_is_retried_twice(retry_server):
     """Lambda runs a failed asynchronous invocation at most two more times."""
     client = lambda_client_for(retry_server, read_timeout=FIRST_USE_READ_TIMEOUT)
     dynamodb = boto3.client("dynamodb", **_client_kwargs(retry_server))
-    table = unique_name("attempts")
-    dynamodb.create_table(
-        TableName=table, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    table = _keyed_table(dynamodb, "attempts")
     runtime_ready(client, retry_server.endpoint, PYTHON_RUNTIME)
     name = unique_name("flaky")
     client.create_function(FunctionName=name, Runtime=PYTHON_RUNTIME, Role=ROLE,
@@ -666,6 +672,67 @@ def test_event_invocation_is_retried_twice(retry_server):
     time.sleep(4 * RETRY_DELAY_S + 2)  # long enough for a fourth attempt, if one came
     assert attempts("third-time-lucky") == 3
     assert attempts("never") == 3
+
+
+@pytest.mark.nimbus_only
+def test_event_invoke_config_sets_retries_and_destinations(retry_server):
+    """MaximumRetryAttempts 0: one attempt; OnFailure and OnSuccess functions get the
+    invocation records."""
+    client = lambda_client_for(retry_server, read_timeout=FIRST_USE_READ_TIMEOUT)
+    dynamodb = boto3.client("dynamodb", **_client_kwargs(retry_server))
+    table = _keyed_table(dynamodb, "outcomes")
+    runtime_ready(client, retry_server.endpoint, PYTHON_RUNTIME)
+    names = {}
+    for handler in ("flaky", "record"):
+        names[handler] = unique_name(handler)
+        client.create_function(FunctionName=names[handler], Runtime=PYTHON_RUNTIME, Role=ROLE,
+                               Handler=f"app.{handler}", Code={"ZipFile": dynamodb_zip()},
+                               Timeout=30)
+        client.get_waiter("function_active_v2").wait(
+            FunctionName=names[handler], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    record_arn = client.get_function(FunctionName=names["record"])["Configuration"]["FunctionArn"]
+    flaky = names["flaky"]
+    with pytest.raises(ClientError) as info:
+        client.get_function_event_invoke_config(FunctionName=flaky)
+    assert error_code(info.value) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:
+        client.put_function_event_invoke_config(FunctionName=flaky, MaximumRetryAttempts=3)
+    assert error_code(info.value) == "ValidationException"
+    with pytest.raises(ClientError) as info:
+        client.put_function_event_invoke_config(
+            FunctionName=flaky, DestinationConfig={"OnFailure": {"Destination": "nope"}})
+    assert error_code(info.value) == "InvalidParameterValueException"
+    config = client.put_function_event_invoke_config(
+        FunctionName=flaky, MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": record_arn},
+                           "OnSuccess": {"Destination": record_arn}})
+    assert config["FunctionArn"].endswith(f":function:{flaky}:$LATEST")
+    assert config["MaximumRetryAttempts"] == 0 and "LastModified" in config
+    updated = client.update_function_event_invoke_config(FunctionName=flaky,
+                                                         MaximumEventAgeInSeconds=600)
+    assert (updated["MaximumRetryAttempts"], updated["MaximumEventAgeInSeconds"]) == (0, 600)
+    listed = client.list_function_event_invoke_configs(FunctionName=flaky)
+    assert len(listed["FunctionEventInvokeConfigs"]) == 1
+
+    for key, succeed_on in (("fails", 99), ("works", 1)):
+        invoke(client, flaky, {"table": table, "key": key, "succeed_on": succeed_on},
+               InvocationType="Event")
+
+    def item(key):
+        return dynamodb.get_item(TableName=table, Key={"pk": {"S": key}},
+                                 ConsistentRead=True).get("Item")
+
+    assert poll(lambda: item("record-fails") and item("record-works"), timeout=60), \
+        (item("record-fails"), item("record-works"))
+    failed = item("record-fails")
+    assert failed["condition"]["S"] == "RetriesExhausted"
+    assert failed["function_error"]["S"] == "Unhandled"
+    assert item("record-works")["condition"]["S"] == "Success"
+    time.sleep(3 * RETRY_DELAY_S + 1)  # long enough for a retry, if one came
+    assert item("fails")["attempts"]["N"] == "1"
+    client.delete_function_event_invoke_config(FunctionName=flaky)
+    assert client.list_function_event_invoke_configs(
+        FunctionName=flaky)["FunctionEventInvokeConfigs"] == []
 
 
 def test_dry_run(lambda_client, make_function):

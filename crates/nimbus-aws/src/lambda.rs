@@ -283,6 +283,32 @@ impl LambdaRequest {
                     page: q.page()?,
                 }
             }
+            ("PUT" | "POST", "2019-09-25", ["functions", name, "event-invoke-config"]) => {
+                ControlOp::PutFunctionEventInvokeConfig {
+                    function_name: f(name),
+                    qualifier: q.get("Qualifier"),
+                    request: body(&payload)?,
+                    replace: method == Method::PUT,
+                }
+            }
+            ("GET", "2019-09-25", ["functions", name, "event-invoke-config"]) => {
+                ControlOp::GetFunctionEventInvokeConfig {
+                    function_name: f(name),
+                    qualifier: q.get("Qualifier"),
+                }
+            }
+            ("DELETE", "2019-09-25", ["functions", name, "event-invoke-config"]) => {
+                ControlOp::DeleteFunctionEventInvokeConfig {
+                    function_name: f(name),
+                    qualifier: q.get("Qualifier"),
+                }
+            }
+            ("GET", "2019-09-25", ["functions", name, "event-invoke-config", "list"]) => {
+                ControlOp::ListFunctionEventInvokeConfigs {
+                    function_name: f(name),
+                    page: q.page()?,
+                }
+            }
             ("POST", _, ["functions", name, "aliases"]) => ControlOp::CreateAlias {
                 function_name: f(name),
                 request: body(&payload)?,

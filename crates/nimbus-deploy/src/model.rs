@@ -106,6 +106,9 @@ pub struct FunctionSpec {
     /// `FunctionUrlConfig`, as CreateFunctionUrlConfig's body (`AuthType`, `Cors`,
     /// `InvokeMode`); on the alias with `AutoPublishAlias`, as SAM puts it.
     pub url: Option<Json>,
+    /// `EventInvokeConfig`, as PutFunctionEventInvokeConfig's body; on the alias with
+    /// `AutoPublishAlias`.
+    pub event_invoke: Option<Json>,
 }
 
 /// What a function may do to a table, from its `Policies` (the DynamoDB policy templates,
@@ -492,6 +495,7 @@ mod tests {
                 publish: None,
                 reserved_concurrency: None,
                 url: None,
+                event_invoke: None,
             }),
             hash: "h".into(),
             replace_hash: String::new(),

@@ -1377,6 +1377,7 @@ fn function(
             publish: None,
             reserved_concurrency: None,
             url: None,
+            event_invoke: None,
         },
         routes,
     ))
@@ -2611,6 +2612,7 @@ const EXTRA_PROPERTIES: &[&str] = &[
     "ProvisionedConcurrencyConfig",
     "Connectors",
     "FunctionUrlConfig",
+    "EventInvokeConfig",
 ];
 
 /// Event types `function` handles (or reports itself); the others are listed as not deployed.
@@ -2623,7 +2625,6 @@ const NOT_HONOURED: &[&str] = &[
     "KmsKeyArn",
     "PermissionsBoundary",
     "AssumeRolePolicyDocument",
-    "EventInvokeConfig",
     "SnapStart",
     "RuntimeManagementConfig",
     "LoggingConfig",
@@ -2678,6 +2679,47 @@ fn function_url_config(r: &Resource, line: usize, v: Json) -> Result<Json> {
     Ok(Json::Object(body))
 }
 
+/// A function's `EventInvokeConfig` as PutFunctionEventInvokeConfig's body: SAM's `Type` of
+/// each destination is dropped (the ARN says it); a destination without a `Destination` ARN
+/// (SAM would create a queue or topic for it) is refused.
+fn event_invoke_config(r: &Resource, line: usize, v: Json) -> Result<Json> {
+    let Json::Object(map) = v else {
+        return Err(resource_error(r, line, "EventInvokeConfig must be a map"));
+    };
+    let mut body = serde_json::Map::new();
+    for (k, v) in map {
+        match k.as_str() {
+            "MaximumEventAgeInSeconds" | "MaximumRetryAttempts" => {
+                body.insert(k, v);
+            }
+            "DestinationConfig" => {
+                let mut config = serde_json::Map::new();
+                for (when, d) in v.as_object().into_iter().flatten() {
+                    let Some(arn) = d.get("Destination").filter(|a| a.is_string()) else {
+                        return Err(resource_error(
+                            r,
+                            line,
+                            format!(
+                                "EventInvokeConfig.DestinationConfig.{when} needs a Destination ARN (Nimbus does not create queues or topics for it)"
+                            ),
+                        ));
+                    };
+                    config.insert(when.clone(), json!({ "Destination": arn }));
+                }
+                body.insert(k, Json::Object(config));
+            }
+            other => {
+                return Err(resource_error(
+                    r,
+                    line,
+                    format!("EventInvokeConfig.{other} is not supported"),
+                ));
+            }
+        }
+    }
+    Ok(Json::Object(body))
+}
+
 /// What [`function_extras`] adds to a function.
 #[derive(Debug, Default)]
 struct Extras {
@@ -2687,6 +2729,7 @@ struct Extras {
     code_sha256: Option<String>,
     reserved_concurrency: Option<u32>,
     url: Option<Json>,
+    event_invoke: Option<Json>,
     /// Events of sources Nimbus does not run (SQS, S3, Schedule, ...): listed, not deployed.
     events: Vec<NotDeployed>,
 }
@@ -2714,6 +2757,10 @@ impl Extras {
         if let Some(url) = &self.url {
             hashed.get_or_insert_with(|| json!({}))["url"] = url.clone();
         }
+        if let Some(config) = &self.event_invoke {
+            hashed.get_or_insert_with(|| json!({}))["event_invoke"] = config.clone();
+        }
+        spec.event_invoke = self.event_invoke;
         spec.permissions = self.permissions;
         spec.publish = self.publish;
         spec.reserved_concurrency = self.reserved_concurrency;
@@ -2759,6 +2806,9 @@ fn function_extras(
                 format!("ReservedConcurrentExecutions must be 0 or more, not {n}"),
             )
         })?);
+    }
+    if let Some(v) = opt(ctx, props, "EventInvokeConfig")? {
+        extras.event_invoke = Some(event_invoke_config(r, line("EventInvokeConfig"), v)?);
     }
     if let Some(v) = opt(ctx, props, "FunctionUrlConfig")? {
         extras.url = Some(function_url_config(r, line("FunctionUrlConfig"), v)?);

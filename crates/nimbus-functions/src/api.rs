@@ -121,6 +121,25 @@ pub enum ControlOp {
         function_name: String,
         page: Page,
     },
+    /// Put (`replace`) and UpdateFunctionEventInvokeConfig.
+    PutFunctionEventInvokeConfig {
+        function_name: String,
+        qualifier: Option<String>,
+        request: crate::event_invoke::EventInvokeRequest,
+        replace: bool,
+    },
+    GetFunctionEventInvokeConfig {
+        function_name: String,
+        qualifier: Option<String>,
+    },
+    DeleteFunctionEventInvokeConfig {
+        function_name: String,
+        qualifier: Option<String>,
+    },
+    ListFunctionEventInvokeConfigs {
+        function_name: String,
+        page: Page,
+    },
     TagResource {
         resource: String,
         request: TagResourceRequest,
@@ -204,6 +223,13 @@ impl ControlOp {
             ControlOp::UpdateFunctionUrlConfig { .. } => "UpdateFunctionUrlConfig",
             ControlOp::DeleteFunctionUrlConfig { .. } => "DeleteFunctionUrlConfig",
             ControlOp::ListFunctionUrlConfigs { .. } => "ListFunctionUrlConfigs",
+            ControlOp::PutFunctionEventInvokeConfig { replace: true, .. } => {
+                "PutFunctionEventInvokeConfig"
+            }
+            ControlOp::PutFunctionEventInvokeConfig { .. } => "UpdateFunctionEventInvokeConfig",
+            ControlOp::GetFunctionEventInvokeConfig { .. } => "GetFunctionEventInvokeConfig",
+            ControlOp::DeleteFunctionEventInvokeConfig { .. } => "DeleteFunctionEventInvokeConfig",
+            ControlOp::ListFunctionEventInvokeConfigs { .. } => "ListFunctionEventInvokeConfigs",
             ControlOp::TagResource { .. } => "TagResource",
             ControlOp::UntagResource { .. } => "UntagResource",
             ControlOp::ListTags { .. } => "ListTags",
@@ -232,6 +258,7 @@ impl ControlOp {
             | ControlOp::CreateFunctionUrlConfig { .. } => 201,
             ControlOp::DeleteFunction { .. }
             | ControlOp::DeleteFunctionUrlConfig { .. }
+            | ControlOp::DeleteFunctionEventInvokeConfig { .. }
             | ControlOp::DeleteLayerVersion { .. }
             | ControlOp::RemoveLayerVersionPermission { .. }
             | ControlOp::DeleteAlias { .. }

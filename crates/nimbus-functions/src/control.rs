@@ -596,6 +596,34 @@ impl Functions {
                 function_name,
                 page,
             } => to_value(self.list_function_url_configs(&function_name, &page)?),
+            ControlOp::PutFunctionEventInvokeConfig {
+                function_name,
+                qualifier,
+                request,
+                replace,
+            } => to_value(self.put_function_event_invoke_config(
+                &function_name,
+                qualifier.as_deref(),
+                request,
+                replace,
+            )?),
+            ControlOp::GetFunctionEventInvokeConfig {
+                function_name,
+                qualifier,
+            } => to_value(
+                self.get_function_event_invoke_config(&function_name, qualifier.as_deref())?,
+            ),
+            ControlOp::DeleteFunctionEventInvokeConfig {
+                function_name,
+                qualifier,
+            } => {
+                self.delete_function_event_invoke_config(&function_name, qualifier.as_deref())?;
+                Ok(None)
+            }
+            ControlOp::ListFunctionEventInvokeConfigs {
+                function_name,
+                page,
+            } => to_value(self.list_function_event_invoke_configs(&function_name, &page)?),
             ControlOp::TagResource { resource, request } => {
                 self.tag_resource(&resource, request.tags)?;
                 Ok(None)
@@ -1220,6 +1248,7 @@ impl Functions {
                     unused.insert(version.config.code_sha256_hex);
                     writes.delete_version(&name, q);
                     meta.policies.remove(q);
+                    meta.event_invoke.remove(q);
                 }
             }
             Ok(())
@@ -1494,6 +1523,7 @@ impl Functions {
             if let Some(url) = meta.urls.remove(name) {
                 writes.delete_url_index(&url.url_id);
             }
+            meta.event_invoke.remove(name);
             Ok(())
         })?;
         self.on_function_changed(&function);

@@ -1,5 +1,6 @@
 //! Invocations: synchronous (`RequestResponse`) in a warm or new environment, asynchronous
-//! (`Event`) through a durable queue in the store with Lambda's two retries, and `DryRun`.
+//! (`Event`) through a durable queue in the store with Lambda's retries (two unless the function's
+//! event invoke settings say otherwise, see [`crate::event_invoke`]), and `DryRun`.
 //!
 //! Every synchronous run writes Lambda's `START`, `END` and `REPORT` lines to the
 //! environment's log stream and records its usage (billed duration at 1 ms granularity,
@@ -26,8 +27,6 @@ use crate::runtime_api::{MAX_RESPONSE, Outcome};
 use crate::runtimes;
 use crate::scheduler::Slot;
 
-/// Retries of a failed asynchronous invocation, as Lambda.
-pub const ASYNC_RETRIES: u32 = 2;
 /// How much of the log `LogType: Tail` returns.
 const TAIL_BYTES: usize = 4096;
 
@@ -41,6 +40,9 @@ struct QueuedInvocation {
     payload_base64: String,
     attempt: u32,
     request_id: String,
+    /// When the invocation was first queued (epoch ms), for `MaximumEventAgeInSeconds`.
+    #[serde(default)]
+    enqueued_ms: Option<u64>,
 }
 
 /// Lambda's words for a runtime that exited during an invocation or its init: one that exited
@@ -495,6 +497,7 @@ impl Functions {
             payload_base64: base64::engine::general_purpose::STANDARD.encode(payload),
             attempt: 0,
             request_id: invocation_id(input),
+            enqueued_ms: Some(crate::logs::now_ms()),
         };
         let value = serde_json::to_vec(&queued)
             .map_err(|e| FunctionsError::Service(format!("encode queued invocation: {e}")))?;
@@ -600,30 +603,52 @@ impl Functions {
                 return;
             }
         };
+        let settings = self.event_invoke_settings(&queued.function, queued.qualifier.as_deref());
+        let age_ms = queued
+            .enqueued_ms
+            .map(|t| crate::logs::now_ms().saturating_sub(t));
+        if age_ms.is_some_and(|age| age > settings.max_age_seconds() * 1000) {
+            tracing::warn!(
+                function = %queued.function,
+                request_id = %queued.request_id,
+                "asynchronous invocation older than its maximum event age; discarded"
+            );
+            self.deliver(&settings, &queued, &payload, None, "EventAgeExceeded")
+                .await;
+            self.requeue(key, None).await;
+            return;
+        }
         let outcome = match self
             .registry
             .resolve(&queued.function, queued.qualifier.as_deref())
         {
             Ok(resolved) => {
-                self.run(&resolved, &queued.request_id, payload, None, false)
+                self.run(&resolved, &queued.request_id, payload.clone(), None, false)
                     .await
             }
             Err(e) => Err(e),
         };
         let next = match outcome {
-            Ok(out) if out.function_error.is_none() => None,
-            Ok(_) if queued.attempt < ASYNC_RETRIES => {
+            Ok(out) if out.function_error.is_none() => {
+                self.deliver(&settings, &queued, &payload, Some(&out), "Success")
+                    .await;
+                None
+            }
+            Ok(_) if queued.attempt < settings.retries() => {
                 let delay = self.config.async_retry_delay * (queued.attempt + 1);
                 let mut again = queued.clone();
                 again.attempt += 1;
                 Some((crate::logs::now_ms() + delay.as_millis() as u64, again))
             }
-            Ok(_) => {
+            Ok(out) => {
                 tracing::warn!(
                     function = %queued.function,
                     request_id = %queued.request_id,
-                    "asynchronous invocation failed after {ASYNC_RETRIES} retries; discarded"
+                    "asynchronous invocation failed after {} retries; discarded",
+                    queued.attempt
                 );
+                self.deliver(&settings, &queued, &payload, Some(&out), "RetriesExhausted")
+                    .await;
                 None
             }
             Err(FunctionsError::TooManyRequests { .. }) => {
@@ -639,6 +664,72 @@ impl Functions {
             }
         };
         self.requeue(key, next).await;
+    }
+
+    /// Sends the invocation record of an asynchronous invocation's outcome to the destination
+    /// its settings name for it: a function gets it as an asynchronous invocation; other
+    /// services are not run by Nimbus, so their records are logged and dropped.
+    async fn deliver(
+        self: &Arc<Self>,
+        settings: &crate::event_invoke::EventInvokeConfig,
+        queued: &QueuedInvocation,
+        payload: &Bytes,
+        out: Option<&InvokeOutput>,
+        condition: &str,
+    ) {
+        let Some(destination) = settings.destination(out.is_some() && condition == "Success")
+        else {
+            return;
+        };
+        let as_json = |b: &[u8]| {
+            serde_json::from_slice::<serde_json::Value>(b)
+                .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(b).into()))
+        };
+        let qualifier = queued.qualifier.as_deref().unwrap_or(crate::model::LATEST);
+        let mut record = serde_json::json!({
+            "version": "1.0",
+            "timestamp": crate::logs::iso_now(),
+            "requestContext": {
+                "requestId": queued.request_id,
+                "functionArn": self.registry.arn(&queued.function, Some(qualifier)),
+                "condition": condition,
+                "approximateInvokeCount": queued.attempt + 1,
+            },
+            "requestPayload": as_json(payload),
+        });
+        if let Some(out) = out {
+            let mut context = serde_json::json!({
+                "statusCode": 200,
+                "executedVersion": out.executed_version,
+            });
+            if let Some(e) = &out.function_error {
+                context["functionError"] = serde_json::json!(e);
+            }
+            record["responseContext"] = context;
+            record["responsePayload"] = as_json(&out.payload);
+        }
+        if destination.split(':').nth(2) != Some("lambda") {
+            tracing::warn!(
+                request_id = %queued.request_id,
+                "destination {destination} is a service Nimbus does not run; invocation record dropped"
+            );
+            return;
+        }
+        let input = InvokeInput {
+            function_name: destination.to_owned(),
+            qualifier: None,
+            invocation_type: InvocationType::Event,
+            log_tail: false,
+            payload: Bytes::from(record.to_string()),
+            client_context: None,
+            request_id: None,
+        };
+        if let Err(e) = Box::pin(self.invoke(input)).await {
+            tracing::warn!(
+                request_id = %queued.request_id,
+                "invocation record not delivered to {destination}: {e}"
+            );
+        }
     }
 
     /// Removes `key` from the queue and, atomically, queues `next` if given.

@@ -17,6 +17,7 @@ pub mod code;
 pub mod control;
 pub mod environment;
 pub mod error;
+pub mod event_invoke;
 pub mod invoke;
 pub mod layers;
 pub mod logs;

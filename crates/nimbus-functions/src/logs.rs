@@ -72,6 +72,16 @@ pub struct GroupInfo {
 /// The file, in a function's log directory, that holds its retention in days.
 const RETENTION_FILE: &str = ".retention-days";
 
+/// The current time as an ISO 8601 UTC timestamp with milliseconds (`2024-05-01T12:00:00.123Z`).
+pub fn iso_now() -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_default()
+}
+
 /// Now, in epoch milliseconds.
 pub fn now_ms() -> u64 {
     SystemTime::now()

@@ -96,6 +96,9 @@ pub struct FunctionMeta {
     /// Function URLs by qualifier (an alias; `""` is the unqualified function).
     #[serde(default)]
     pub urls: BTreeMap<String, crate::urls::UrlConfig>,
+    /// Asynchronous invocation settings by qualifier (`$LATEST`, a version or an alias).
+    #[serde(default)]
+    pub event_invoke: BTreeMap<String, crate::event_invoke::EventInvokeConfig>,
 }
 
 /// Which function URL a URL id is.

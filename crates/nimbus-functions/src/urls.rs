@@ -323,6 +323,26 @@ impl Functions {
         function_name: &str,
         page: &Page,
     ) -> Result<ListUrlConfigsResponse> {
+        let meta = self.listed_function(function_name, page)?;
+        let items = meta
+            .urls
+            .iter()
+            .map(|(q, c)| (c.url_id.clone(), self.url_response(&meta.name, q, c)))
+            .collect();
+        let (function_url_configs, next_marker) = paginate(items, page)?;
+        Ok(ListUrlConfigsResponse {
+            function_url_configs,
+            next_marker,
+        })
+    }
+
+    /// The function whose settings a list operation of at most 50 items a page reads
+    /// (ListFunctionUrlConfigs, ListFunctionEventInvokeConfigs).
+    pub(crate) fn listed_function(
+        &self,
+        function_name: &str,
+        page: &Page,
+    ) -> Result<crate::registry::FunctionMeta> {
         let r = self.registry().parse_name(function_name, None)?;
         let meta = self.registry().existing(&r.name)?;
         if let Some(n) = page.max_items
@@ -334,16 +354,7 @@ impl Functions {
                 "Member must have value less than or equal to 50",
             ));
         }
-        let items = meta
-            .urls
-            .iter()
-            .map(|(q, c)| (c.url_id.clone(), self.url_response(&meta.name, q, c)))
-            .collect();
-        let (function_url_configs, next_marker) = paginate(items, page)?;
-        Ok(ListUrlConfigsResponse {
-            function_url_configs,
-            next_marker,
-        })
+        Ok(meta)
     }
 
     /// The function URL `url_id` names, if any. Blocks on I/O.

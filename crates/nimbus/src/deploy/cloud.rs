@@ -1189,7 +1189,33 @@ impl Cloud {
         self.publish_alias(f, done).await?;
         self.sync_function_url(f)
             .await
-            .context("set the function URL")
+            .context("set the function URL")?;
+        self.sync_event_invoke_config(f)
+            .await
+            .context("set the asynchronous invocation settings")
+    }
+
+    /// Makes the function's asynchronous invocation settings `EventInvokeConfig`'s (on the
+    /// alias with `AutoPublishAlias`), or removes them when the template has none.
+    async fn sync_event_invoke_config(&self, f: &FunctionSpec) -> anyhow::Result<()> {
+        let mut path = format!(
+            "/2019-09-25/functions/{}/event-invoke-config",
+            encode(&f.name)
+        );
+        if let Some(p) = &f.publish {
+            path.push_str(&format!("?Qualifier={}", encode(&p.alias)));
+        }
+        match &f.event_invoke {
+            Some(body) => {
+                self.lambda("PUT", &path, Some(body)).await?;
+            }
+            None => match self.lambda("DELETE", &path, None).await {
+                Ok(_) => {}
+                Err(e) if format!("{e:#}").contains("ResourceNotFoundException") => {}
+                Err(e) => return Err(e),
+            },
+        }
+        Ok(())
     }
 
     /// The function URL's address and qualifier path: `/2021-10-31/functions/{name}/url`, on
