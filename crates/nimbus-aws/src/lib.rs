@@ -15,7 +15,7 @@ pub mod apigateway;
 mod compress;
 pub mod dynamodb;
 pub mod error;
-mod execute_api;
+mod gateway_signatures;
 pub mod lambda;
 pub mod logs;
 pub mod route;
@@ -23,7 +23,7 @@ pub mod sigv4;
 pub mod sts;
 pub mod usage;
 
-pub use execute_api::ExecuteApiSignatures;
+pub use gateway_signatures::GatewaySignatures;
 
 use std::sync::Arc;
 use std::time::SystemTime;

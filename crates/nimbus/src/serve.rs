@@ -138,7 +138,7 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         )
         .context("start the gateway service")?,
     );
-    gateway.set_signature_check(Arc::new(nimbus_aws::ExecuteApiSignatures::new(
+    gateway.set_signature_check(Arc::new(nimbus_aws::GatewaySignatures::new(
         keys.clone(),
         config.region.clone(),
         ACCOUNT_ID,

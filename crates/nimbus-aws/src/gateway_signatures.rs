@@ -11,13 +11,13 @@ use crate::error::{AwsError, Protocol};
 use crate::sigv4::{self, AuthError, KeyPair, Verifier};
 
 /// Checks `execute-api` and `lambda` signatures against the endpoint's keys.
-pub struct ExecuteApiSignatures {
+pub struct GatewaySignatures {
     /// `None` when the endpoint runs without authentication: every signed request passes.
     verifier: Option<Verifier>,
     account_id: String,
 }
 
-impl ExecuteApiSignatures {
+impl GatewaySignatures {
     /// A check for `region` accepting `keys`; `no_auth` accepts any signed request, as the
     /// endpoint itself then does.
     pub fn new(
@@ -26,7 +26,7 @@ impl ExecuteApiSignatures {
         account_id: impl Into<String>,
         no_auth: bool,
     ) -> Self {
-        ExecuteApiSignatures {
+        GatewaySignatures {
             verifier: (!no_auth).then(|| Verifier::new(keys, region)),
             account_id: account_id.into(),
         }
@@ -41,7 +41,7 @@ fn refused(err: &AuthError) -> Denied {
     }
 }
 
-impl SignatureCheck for ExecuteApiSignatures {
+impl SignatureCheck for GatewaySignatures {
     fn check(
         &self,
         service: &str,
@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn a_request_signed_for_execute_api_names_its_signer() {
-        let check = ExecuteApiSignatures::new([key()], REGION, "123456789012", false);
+        let check = GatewaySignatures::new([key()], REGION, "123456789012", false);
         let headers = signed(SERVICE, "secret", "/items/42?a=b", b"{}");
         let caller = check
             .check(SERVICE, "POST", "/items/42?a=b", &headers, b"{}")
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn wrong_secret_other_service_or_changed_body_are_refused() {
-        let check = ExecuteApiSignatures::new([key()], REGION, "123456789012", false);
+        let check = GatewaySignatures::new([key()], REGION, "123456789012", false);
         let wrong = signed(SERVICE, "other", "/items/42", b"{}");
         assert!(matches!(
             check.check(SERVICE, "POST", "/items/42", &wrong, b"{}"),
