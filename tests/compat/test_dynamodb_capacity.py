@@ -338,6 +338,16 @@ def test_item_collection_metrics_on_tables_with_a_local_index(dynamodb, indexed,
     out = dynamodb.delete_item(TableName=indexed, Key={"pk": {"S": "coll"}, "sk": {"S": "1"}},
                                ReturnItemCollectionMetrics="SIZE")
     assert out["ItemCollectionMetrics"] == want
+    # A transaction reports the collections it wrote to, per table; a check writes none.
+    other = {"ItemCollectionKey": {"pk": {"S": "coll2"}}, "SizeEstimateRangeGB": [0.0, 1.0]}
+    out = dynamodb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": indexed, "Item": {**item, "sk": {"S": "3"}}}},
+        {"Put": {"TableName": indexed, "Item": {**item, "pk": {"S": "coll2"}}}},
+        {"ConditionCheck": {"TableName": indexed, "Key": {"pk": {"S": "coll3"}, "sk": {"S": "1"}},
+                            "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Put": {"TableName": table_hr, "Item": {"pk": {"S": "x"}, "sk": {"S": "t"}}}},
+    ], ReturnItemCollectionMetrics="SIZE")
+    assert out["ItemCollectionMetrics"] == {indexed: [want, other]}
     # Not asked, or no local index: no metrics.
     out = dynamodb.put_item(TableName=indexed, Item=item, ReturnItemCollectionMetrics="NONE")
     assert "ItemCollectionMetrics" not in out

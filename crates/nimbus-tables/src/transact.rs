@@ -291,6 +291,7 @@ impl Tables {
         v.finish()?;
         let report = Report::parse(input.return_consumed_capacity.as_deref())?;
         check_collection_metrics(input.return_item_collection_metrics.as_deref())?;
+        let metrics = input.return_item_collection_metrics.as_deref() == Some("SIZE");
         if let Some(token) = &token {
             let mut v = Violations::new();
             if token.is_empty() || token.chars().count() > 36 {
@@ -443,8 +444,17 @@ impl Tables {
             for (table, used) in &consumed {
                 self.record_usage(table, "TransactWriteItems", used);
             }
+            // The item collections the transaction wrote to, for tables with local indexes.
+            let mut collections: BTreeMap<String, Vec<ItemCollectionMetrics>> = BTreeMap::new();
+            for action in actions.iter().filter(|a| metrics && a.kind != Kind::Check) {
+                let meta = &tables[action.table].meta;
+                if let Some(m) = self.collection_metrics(meta, &action.key)? {
+                    collections.entry(meta.name.clone()).or_default().push(m);
+                }
+            }
             let output = TransactWriteItemsOutput {
                 consumed_capacity: report_all(&consumed, report, true),
+                item_collection_metrics: (!collections.is_empty()).then_some(collections),
             };
             if let Some(token) = token {
                 self.transaction_tokens

@@ -1,9 +1,11 @@
 //! Transaction shapes: TransactWriteItems and TransactGetItems.
 
+use std::collections::BTreeMap;
+
 use nimbus_tables_model::Item;
 use nimbus_tables_model::expr::ExpressionAttributes;
 
-use super::items::{AttributeNames, AttributeValues, ConsumedCapacity};
+use super::items::{AttributeNames, AttributeValues, ConsumedCapacity, ItemCollectionMetrics};
 use super::wire_structs;
 
 wire_structs! {
@@ -41,6 +43,7 @@ wire_structs! {
     /// `TransactWriteItemsOutput`.
     pub struct TransactWriteItemsOutput {
         consumed_capacity: Vec<ConsumedCapacity>,
+        item_collection_metrics: BTreeMap<String, Vec<ItemCollectionMetrics>>,
     }
 
     /// `Get` of a `TransactGetItem`.
