@@ -172,6 +172,10 @@ impl AwsError {
                     .to_owned(),
             ),
             AuthError::Invalid(m) => ("InvalidSignatureException", m.clone()),
+            AuthError::Expired => (
+                "ExpiredTokenException",
+                "The security token included in the request is expired".to_owned(),
+            ),
         };
         // The query protocol's services name the same failures their own way.
         let code = match (protocol, code) {
@@ -181,6 +185,7 @@ impl AwsError {
             (Protocol::Query, "IncompleteSignatureException") => "IncompleteSignature",
             (Protocol::Query, "UnrecognizedClientException") => "InvalidClientTokenId",
             (Protocol::Query, "InvalidSignatureException") => "SignatureDoesNotMatch",
+            (Protocol::Query, "ExpiredTokenException") => "ExpiredToken",
             (_, code) => code,
         };
         Self::common(protocol, status, code, message)

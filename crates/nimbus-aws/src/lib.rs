@@ -290,7 +290,8 @@ async fn handle_inner(state: &AwsState, request: Request) -> Result<Response, Aw
             .map_err(|e| AwsError::from_auth(protocol, &e))?;
     }
     let body = decode_body(&parts, body, target.service)?;
-    dispatch(state, &target, &parts, body).await
+    let caller = signature.as_ref().map(|i| i.access_key_id.as_str());
+    dispatch(state, &target, &parts, body, caller).await
 }
 
 /// Undoes the request's `Content-Encoding` (gzip, deflate, identity; several in the order they
@@ -419,11 +420,13 @@ async fn drain(mut body: Body) {
     }
 }
 
+/// `caller` is the access key the request was signed with (checked), for STS.
 async fn dispatch(
     state: &AwsState,
     target: &Target,
     parts: &http::request::Parts,
     body: bytes::Bytes,
+    caller: Option<&str>,
 ) -> Result<Response, AwsError> {
     match target.service {
         Service::DynamoDb => {
@@ -434,7 +437,11 @@ async fn dispatch(
         Service::Logs => logs::handle(&state.services.functions, &target.operation, &body).await,
         Service::Nimbus => usage::handle(&state.services.usage, parts),
         Service::Sts => sts::handle(
-            state.services.functions.registry().account_id(),
+            &sts::Caller {
+                account: state.services.functions.registry().account_id(),
+                access_key: caller,
+                verifier: state.verifier.as_ref(),
+            },
             parts,
             &body,
         ),

@@ -4,8 +4,10 @@
 //! headers the client listed in `SignedHeaders`, and compares the two in constant time; this
 //! module parses what the client sent, checks the credential scope and the clock, and picks the
 //! secret. Both forms are accepted: the `Authorization` header and presigned query strings
-//! (`X-Amz-Signature`). Session tokens are not issued by Nimbus yet, so a request carrying one is
-//! refused as an unknown token.
+//! (`X-Amz-Signature`). Temporary credentials (an access key, a secret and a session token)
+//! are those STS issued through [`Verifier::issue`]: a request signed with them must carry the
+//! token (`X-Amz-Security-Token`) and is refused once they expire; a long-term key signs without
+//! one.
 //!
 //! The common case is computed here, the rest by the crate. A header-form request whose
 //! canonical request is plain — path made of unreserved characters and `/` with nothing to
@@ -25,7 +27,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::fmt::Write as _;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -77,6 +79,9 @@ pub enum AuthError {
     /// The access key (or session token) is not known.
     #[error("unknown access key")]
     UnknownKey,
+    /// Temporary credentials past their expiration.
+    #[error("expired session token")]
+    Expired,
     /// The recomputed signature differs from the one sent.
     #[error("signature mismatch")]
     Mismatch,
@@ -110,12 +115,74 @@ pub struct Principal {
     pub access_key_id: String,
 }
 
-/// Checks signatures against a set of key pairs for one region.
+/// Checks signatures against a set of key pairs for one region, and the temporary credentials
+/// it issued (STS).
 pub struct Verifier {
     /// The signing identity of each accepted access key id.
     identities: HashMap<String, Signer>,
+    /// Temporary credentials by access key id, until they expire. Held in memory: they do not
+    /// outlive the server, as a session token from another server would not be valid either.
+    sessions: RwLock<HashMap<String, Session>>,
     region: String,
     max_skew: Duration,
+}
+
+/// Temporary credentials issued by [`Verifier::issue`].
+struct Session {
+    signer: Arc<Signer>,
+    token: String,
+    expires: SystemTime,
+    /// Whom the credentials stand for (an assumed role), if not the account's root.
+    role: Option<AssumedRole>,
+}
+
+/// The role an `AssumeRole` session acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumedRole {
+    /// `arn:aws:sts::{account}:assumed-role/{role}/{session}`.
+    pub arn: String,
+    /// `{role id}:{session}`.
+    pub assumed_role_id: String,
+}
+
+/// Temporary credentials, as STS answers them. `Debug` never shows the secret or the token.
+#[derive(Clone)]
+pub struct Issued {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub expiration: SystemTime,
+}
+
+impl fmt::Debug for Issued {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issued")
+            .field("access_key_id", &self.access_key_id)
+            .field("expiration", &self.expiration)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `n` random characters from `alphabet`.
+fn random_text(alphabet: &[u8], n: usize) -> String {
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        for b in uuid::Uuid::new_v4().into_bytes() {
+            if out.len() < n {
+                out.push(alphabet[usize::from(b) % alphabet.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+fn signer_for(access_key_id: &str, secret: String) -> Signer {
+    let credentials = Credentials::new(access_key_id, secret.clone(), None, None, "nimbus");
+    Signer {
+        identity: credentials.into(),
+        secret,
+        key: Mutex::new(None),
+    }
 }
 
 /// What verification needs of one access key: its identity for `aws-sigv4` and, for the fast
@@ -185,21 +252,11 @@ impl Verifier {
             identities: keys
                 .into_iter()
                 .map(|k| {
-                    let credentials = Credentials::new(
-                        &k.access_key_id,
-                        k.secret_access_key.clone(),
-                        None,
-                        None,
-                        "nimbus",
-                    );
-                    let signer = Signer {
-                        identity: credentials.into(),
-                        secret: k.secret_access_key,
-                        key: Mutex::new(None),
-                    };
+                    let signer = signer_for(&k.access_key_id, k.secret_access_key);
                     (k.access_key_id, signer)
                 })
                 .collect(),
+            sessions: RwLock::new(HashMap::new()),
             region: region.into(),
             max_skew: Duration::from_secs(15 * 60),
         }
@@ -220,13 +277,16 @@ impl Verifier {
     ) -> Result<Principal, AuthError> {
         self.check_scope(info, service)?;
         self.check_clock(info, now)?;
-        let signer = self
-            .identities
-            .get(&info.access_key_id)
-            .ok_or(AuthError::UnknownKey)?;
-        if info.session_token.is_some() {
-            return Err(AuthError::UnknownKey);
-        }
+        let session;
+        let signer: &Signer = match self.identities.get(&info.access_key_id) {
+            // A long-term key signs without a session token.
+            Some(_) if info.session_token.is_some() => return Err(AuthError::UnknownKey),
+            Some(signer) => signer,
+            None => {
+                session = self.session_signer(info, now)?;
+                &session
+            }
+        };
         if !info.signed_headers.iter().any(|h| h == "host") {
             return Err(AuthError::Invalid(
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
@@ -266,6 +326,63 @@ impl Verifier {
         } else {
             Err(AuthError::Mismatch)
         }
+    }
+
+    /// Issues temporary credentials valid for `duration`, standing for `role` (or the account's
+    /// root); forgets the expired ones on the way.
+    pub fn issue(&self, duration: Duration, role: Option<AssumedRole>) -> Issued {
+        const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let issued = Issued {
+            access_key_id: format!("ASIA{}", random_text(UPPER, 16)),
+            secret_access_key: random_text(SECRET, 40),
+            session_token: random_text(SECRET, 356),
+            expiration: SystemTime::now() + duration,
+        };
+        let session = Session {
+            signer: Arc::new(signer_for(
+                &issued.access_key_id,
+                issued.secret_access_key.clone(),
+            )),
+            token: issued.session_token.clone(),
+            expires: issued.expiration,
+            role,
+        };
+        let now = SystemTime::now();
+        let mut sessions = self
+            .sessions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        sessions.retain(|_, s| s.expires > now);
+        sessions.insert(issued.access_key_id.clone(), session);
+        issued
+    }
+
+    /// The role temporary credentials `access_key_id` act as, if they are an assumed role's.
+    pub fn assumed_role(&self, access_key_id: &str) -> Option<AssumedRole> {
+        let sessions = self.sessions.read().unwrap_or_else(PoisonError::into_inner);
+        sessions.get(access_key_id)?.role.clone()
+    }
+
+    /// The signer of temporary credentials, when the request carries their session token and
+    /// they have not expired.
+    fn session_signer(
+        &self,
+        info: &SignatureInfo,
+        now: SystemTime,
+    ) -> Result<Arc<Signer>, AuthError> {
+        let sessions = self.sessions.read().unwrap_or_else(PoisonError::into_inner);
+        let session = sessions
+            .get(&info.access_key_id)
+            .ok_or(AuthError::UnknownKey)?;
+        let token = info.session_token.as_deref().unwrap_or_default();
+        if !constant_time_eq::constant_time_eq(token.as_bytes(), session.token.as_bytes()) {
+            return Err(AuthError::UnknownKey);
+        }
+        if session.expires <= now {
+            return Err(AuthError::Expired);
+        }
+        Ok(Arc::clone(&session.signer))
     }
 
     fn check_scope(&self, info: &SignatureInfo, service: &str) -> Result<(), AuthError> {

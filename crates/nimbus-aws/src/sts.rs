@@ -1,20 +1,92 @@
 //! AWS STS on the endpoint: GetCallerIdentity, so that `aws sts get-caller-identity` and the
-//! scripts and tools that ask who they are (most often for the account id) work against Nimbus.
-//! The query protocol: the parameters form-encoded in the body (or the query string of a GET),
-//! `Action` naming the operation; the answer is XML.
+//! scripts and tools that ask who they are (most often for the account id) work against Nimbus;
+//! AssumeRole and GetSessionToken, which issue temporary credentials (an `ASIA…` access key, a
+//! secret and a session token) that every service of the endpoint then accepts until they
+//! expire. The query protocol: the parameters form-encoded in the body (or the query string of
+//! a GET), `Action` naming the operation; the answer is XML.
 //!
-//! The caller is the node's root: Nimbus has one set of credentials per node, in its account.
+//! The caller is the node's root, or the role a session assumed. Nimbus does not enforce IAM
+//! yet: any role ARN of the account can be assumed, and a session may do what the root may.
+
+use std::time::{Duration, SystemTime};
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
 use crate::error::{AwsError, Protocol, xml_escape};
+use crate::sigv4::{AssumedRole, Issued, Verifier};
 
 /// The STS API version the answers are in.
 const VERSION: &str = "2011-06-15";
 
+/// Who is asking, and what issues credentials.
+pub struct Caller<'a> {
+    pub account: &'a str,
+    /// The access key the request was signed with.
+    pub access_key: Option<&'a str>,
+    /// `None` when the endpoint runs without authentication: credentials are still issued,
+    /// and any will do.
+    pub verifier: Option<&'a Verifier>,
+}
+
+fn invalid(message: impl Into<String>) -> AwsError {
+    AwsError::common(
+        Protocol::Query,
+        StatusCode::BAD_REQUEST,
+        "ValidationError",
+        message,
+    )
+}
+
+fn missing(name: &str) -> AwsError {
+    invalid(format!(
+        "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+        lower_first(name)
+    ))
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// `DurationSeconds` within `min..=max`, `default` when absent.
+fn duration(
+    params: &[(String, String)],
+    min: u64,
+    max: u64,
+    default: u64,
+) -> Result<Duration, AwsError> {
+    let Some(text) = param(params, "DurationSeconds") else {
+        return Ok(Duration::from_secs(default));
+    };
+    let n: u64 = text
+        .parse()
+        .map_err(|_| invalid(format!("Invalid value for DurationSeconds: {text}")))?;
+    if n < min {
+        return Err(invalid(format!(
+            "1 validation error detected: Value '{n}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to {min}"
+        )));
+    }
+    if n > max {
+        return Err(invalid(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ));
+    }
+    Ok(Duration::from_secs(n))
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 pub fn handle(
-    account: &str,
+    caller: &Caller<'_>,
     parts: &http::request::Parts,
     body: &[u8],
 ) -> Result<Response, AwsError> {
@@ -23,12 +95,17 @@ pub fn handle(
         .chain(form_urlencoded::parse(body))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let action = params
-        .iter()
-        .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v.as_str());
-    match action {
-        Some("GetCallerIdentity") => Ok(caller_identity(account)),
+    match param(&params, "Action") {
+        Some("GetCallerIdentity") => Ok(caller_identity(caller)),
+        Some("AssumeRole") => assume_role(caller, &params),
+        Some("GetSessionToken") => {
+            let ttl = duration(&params, 900, 129_600, 43_200)?;
+            let issued = issue(caller, ttl, None);
+            Ok(answer(
+                "GetSessionToken",
+                &format!("<Credentials>{}</Credentials>", credentials_xml(&issued)),
+            ))
+        }
         Some(other) => Err(AwsError::common(
             Protocol::Query,
             StatusCode::BAD_REQUEST,
@@ -44,15 +121,98 @@ pub fn handle(
     }
 }
 
-fn caller_identity(account: &str) -> Response {
-    let account = xml_escape(account);
+fn issue(caller: &Caller<'_>, ttl: Duration, role: Option<AssumedRole>) -> Issued {
+    match caller.verifier {
+        Some(v) => v.issue(ttl, role),
+        // Without authentication nothing is checked: the credentials only have to look right.
+        None => Verifier::new([], "").issue(ttl, None),
+    }
+}
+
+fn iso(t: SystemTime) -> String {
+    let t = time::OffsetDateTime::from(t);
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.format(&format).unwrap_or_default()
+}
+
+fn credentials_xml(c: &Issued) -> String {
+    format!(
+        "<AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey>\
+         <SessionToken>{}</SessionToken><Expiration>{}</Expiration>",
+        c.access_key_id,
+        xml_escape(&c.secret_access_key),
+        xml_escape(&c.session_token),
+        iso(c.expiration)
+    )
+}
+
+/// A role's id as IAM shows it (`AROA` and 17 characters), stable for the role's ARN.
+fn role_id(role_arn: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(role_arn.as_bytes());
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let tail: String = digest
+        .iter()
+        .take(17)
+        .map(|b| alphabet[usize::from(*b) % alphabet.len()] as char)
+        .collect();
+    format!("AROA{tail}")
+}
+
+fn assume_role(caller: &Caller<'_>, params: &[(String, String)]) -> Result<Response, AwsError> {
+    let role_arn = param(params, "RoleArn").ok_or_else(|| missing("RoleArn"))?;
+    let session = param(params, "RoleSessionName").ok_or_else(|| missing("RoleSessionName"))?;
+    let session_ok = (2..=64).contains(&session.len())
+        && session
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if !session_ok {
+        return Err(invalid(format!(
+            "1 validation error detected: Value '{session}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+        )));
+    }
+    if role_arn.len() < 20 || role_arn.len() > 2048 {
+        return Err(invalid(format!(
+            "1 validation error detected: Value '{role_arn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20"
+        )));
+    }
+    // arn:aws:iam::{account}:role/{path/}{name}
+    let role_name = role_arn
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|rest| rest.split_once(":role/"))
+        .map(|(_, path)| path.rsplit('/').next().unwrap_or(path))
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| invalid(format!("{role_arn} is invalid")))?;
+    let ttl = duration(params, 900, 43_200, 3_600)?;
+    let role = AssumedRole {
+        arn: format!(
+            "arn:aws:sts::{}:assumed-role/{role_name}/{session}",
+            caller.account
+        ),
+        assumed_role_id: format!("{}:{session}", role_id(role_arn)),
+    };
+    let issued = issue(caller, ttl, Some(role.clone()));
+    Ok(answer(
+        "AssumeRole",
+        &format!(
+            "<AssumedRoleUser><Arn>{}</Arn><AssumedRoleId>{}</AssumedRoleId></AssumedRoleUser>\
+             <Credentials>{}</Credentials>",
+            xml_escape(&role.arn),
+            xml_escape(&role.assumed_role_id),
+            credentials_xml(&issued)
+        ),
+    ))
+}
+
+/// `<{action}Response><{action}Result>{result}</…><ResponseMetadata>…`.
+fn answer(action: &str, result: &str) -> Response {
     let request_id = uuid::Uuid::new_v4();
     let body = format!(
-        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/{VERSION}/\">\
-         <GetCallerIdentityResult><Arn>arn:aws:iam::{account}:root</Arn>\
-         <UserId>{account}</UserId><Account>{account}</Account></GetCallerIdentityResult>\
+        "<{action}Response xmlns=\"https://sts.amazonaws.com/doc/{VERSION}/\">\
+         <{action}Result>{result}</{action}Result>\
          <ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>\
-         </GetCallerIdentityResponse>"
+         </{action}Response>"
     );
     (
         StatusCode::OK,
@@ -60,6 +220,22 @@ fn caller_identity(account: &str) -> Response {
         body,
     )
         .into_response()
+}
+
+fn caller_identity(caller: &Caller<'_>) -> Response {
+    let account = xml_escape(caller.account);
+    let role = caller
+        .verifier
+        .zip(caller.access_key)
+        .and_then(|(v, key)| v.assumed_role(key));
+    let (arn, user_id) = match role {
+        Some(r) => (xml_escape(&r.arn), xml_escape(&r.assumed_role_id)),
+        None => (format!("arn:aws:iam::{account}:root"), account.clone()),
+    };
+    answer(
+        "GetCallerIdentity",
+        &format!("<Arn>{arn}</Arn><UserId>{user_id}</UserId><Account>{account}</Account>"),
+    )
 }
 
 #[cfg(test)]
@@ -74,10 +250,18 @@ mod tests {
             .0
     }
 
+    fn root() -> Caller<'static> {
+        Caller {
+            account: "000000000000",
+            access_key: None,
+            verifier: None,
+        }
+    }
+
     #[test]
     fn get_caller_identity_names_the_account_root() {
         let r = handle(
-            "000000000000",
+            &root(),
             &post(),
             b"Action=GetCallerIdentity&Version=2011-06-15",
         )
@@ -87,13 +271,43 @@ mod tests {
     }
 
     #[test]
-    fn other_actions_are_refused() {
-        let e = handle("0", &post(), b"Action=AssumeRole").expect_err("refused");
+    fn unknown_actions_and_bad_parameters_are_refused() {
+        let e =
+            handle(&root(), &post(), b"Action=DecodeAuthorizationMessage").expect_err("refused");
         assert_eq!(
             (e.code, e.status),
             ("InvalidAction", StatusCode::BAD_REQUEST)
         );
-        let e = handle("0", &post(), b"Version=2011-06-15").expect_err("refused");
+        let e = handle(&root(), &post(), b"Version=2011-06-15").expect_err("refused");
         assert_eq!(e.code, "MissingAction");
+        let e =
+            handle(&root(), &post(), b"Action=AssumeRole&RoleSessionName=s").expect_err("refused");
+        assert_eq!(e.code, "ValidationError");
+        let bad_name =
+            b"Action=AssumeRole&RoleArn=arn:aws:iam::000000000000:role/r&RoleSessionName=a%20b";
+        assert_eq!(
+            handle(&root(), &post(), bad_name)
+                .expect_err("refused")
+                .code,
+            "ValidationError"
+        );
+        let short = b"Action=GetSessionToken&DurationSeconds=60";
+        assert_eq!(
+            handle(&root(), &post(), short).expect_err("refused").code,
+            "ValidationError"
+        );
+    }
+
+    #[test]
+    fn assumed_roles_are_the_sessions_callers() {
+        let verifier = Verifier::new([], "us-east-1");
+        let role = AssumedRole {
+            arn: "arn:aws:sts::000000000000:assumed-role/r/s".into(),
+            assumed_role_id: format!("{}:s", role_id("arn:aws:iam::000000000000:role/r")),
+        };
+        let issued = verifier.issue(Duration::from_secs(900), Some(role.clone()));
+        assert!(issued.access_key_id.starts_with("ASIA") && issued.access_key_id.len() == 20);
+        assert_eq!(verifier.assumed_role(&issued.access_key_id), Some(role));
+        assert_eq!(verifier.assumed_role("AKIDEXAMPLE"), None);
     }
 }
