@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import uuid
 import zipfile
@@ -87,6 +88,10 @@ def test_logs_through_the_cloudwatch_logs_api(nimbus_server, function):
                                startFromHead=True)
     events = page["events"]
     assert any(e["message"].startswith("START RequestId:") for e in events)
+    # The environment's first line names its runtime version, as Lambda's do.
+    assert re.fullmatch(r"INIT_START Runtime Version: \w+:[\w.]+\.v1\t"
+                        r"Runtime Version ARN: arn:aws:lambda:[\w-]+::runtime:[0-9a-f]{64}\n?",
+                        events[0]["message"]), events[0]
     # The forward token reads on from where the page ended: nothing new yet, the same token.
     again = logs.get_log_events(logGroupName=group, logStreamName=streams[0]["logStreamName"],
                                 nextToken=page["nextForwardToken"])

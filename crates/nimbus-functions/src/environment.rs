@@ -56,6 +56,28 @@ pub struct EnvironmentSpec {
     pub use_cgroups: bool,
 }
 
+/// Lambda's `INIT_START` line: the runtime version (`python:3.12.v1`, `nodejs:20.v1`,
+/// `provided:al2023.v1`; Nimbus runs the host's interpreter, so the version number is always 1)
+/// and a runtime version ARN derived from it.
+fn init_start_line(config: &FunctionConfig) -> String {
+    let runtime = &config.runtime;
+    let (family, version) = if let Some(v) = runtime.strip_prefix("python") {
+        ("python", v.to_owned())
+    } else if let Some(v) = runtime.strip_prefix("nodejs") {
+        ("nodejs", v.trim_end_matches(".x").to_owned())
+    } else if let Some(v) = runtime.strip_prefix("provided.") {
+        ("provided", v.to_owned())
+    } else {
+        (runtime.as_str(), String::new())
+    };
+    let name = format!("{family}:{version}.v1");
+    let region = config.function_arn.split(':').nth(3).unwrap_or_default();
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(name.as_bytes()));
+    format!(
+        "INIT_START Runtime Version: {name}\tRuntime Version ARN: arn:aws:lambda:{region}::runtime:{digest}"
+    )
+}
+
 /// Why an environment did not become ready.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InitFailure {
@@ -219,6 +241,8 @@ impl Environment {
         let capture = Arc::new(Mutex::new(Capture {
             buf: Some(String::new()),
         }));
+        // As on Lambda, an environment's log starts with the runtime version it runs.
+        log.write(&init_start_line(&spec.config));
         // A substitute interpreter is named in the init log (and the first `LogType: Tail`).
         if let Some(note) = &spec.launch.substitute {
             let line = format!("NIMBUS: {note}");
