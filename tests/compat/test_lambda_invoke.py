@@ -795,7 +795,7 @@ def test_environment_variables(lambda_client, make_function, nimbus_server):
         "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
         "_HANDLER", "LAMBDA_TASK_ROOT", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
         "AWS_LAMBDA_RUNTIME_API", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-        "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "MY_SETTING",
+        "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "MY_SETTING",
     ]
     out = invoke(lambda_client, name, {"env": names})["Json"]
     env = out["env"]
@@ -810,6 +810,15 @@ def test_environment_variables(lambda_client, make_function, nimbus_server):
     assert env["AWS_DEFAULT_REGION"] == nimbus_server.region
     assert env["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{PYTHON_RUNTIME}"
     assert env["MY_SETTING"] == "on"
+    # A session of the function's role, as on Lambda, not the node's long-term key.
+    assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA"), env["AWS_ACCESS_KEY_ID"]
+    assert env["AWS_ACCESS_KEY_ID"] != nimbus_server.access_key
+    assert env["AWS_SECRET_ACCESS_KEY"] != nimbus_server.secret_key
+    sts = boto3.client("sts", **{**_client_kwargs(nimbus_server),
+                                 "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+                                 "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+                                 "aws_session_token": env["AWS_SESSION_TOKEN"]})
+    assert sts.get_caller_identity()["Arn"].endswith(f":assumed-role/nimbus-compat-lambda/{name}")
     # The code is in the task root, which is the working directory.
     assert out["cwd"] == env["LAMBDA_TASK_ROOT"], out
     for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):

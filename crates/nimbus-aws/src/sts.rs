@@ -160,6 +160,46 @@ fn role_id(role_arn: &str) -> String {
     format!("AROA{tail}")
 }
 
+/// The session `session` of role `role_arn` (`arn:aws:iam::{account}:role/{path/}{name}`), or
+/// `None` when that is not a role ARN.
+fn assumed_role(account: &str, role_arn: &str, session: &str) -> Option<AssumedRole> {
+    let role_name = role_arn
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|rest| rest.split_once(":role/"))
+        .map(|(_, path)| path.rsplit('/').next().unwrap_or(path))
+        .filter(|name| !name.is_empty())?;
+    Some(AssumedRole {
+        arn: format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session}"),
+        assumed_role_id: format!("{}:{session}", role_id(role_arn)),
+    })
+}
+
+/// The credentials of function environments: a session of the function's execution role (its
+/// name the function's, as Lambda names it), issued by the endpoint's verifier, so functions
+/// never hold the node's long-term key. None without authentication.
+pub struct FunctionSessions(pub std::sync::Weak<crate::AwsState>);
+
+impl nimbus_functions::CredentialIssuer for FunctionSessions {
+    fn issue(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        ttl: Duration,
+    ) -> Option<nimbus_functions::SessionCredentials> {
+        let state = self.0.upgrade()?;
+        let verifier = state.verifier.as_ref()?;
+        let account = state.services.functions.registry().account_id();
+        // A session name is at most 64 characters; function names can be longer.
+        let session: String = session_name.chars().take(64).collect();
+        let issued = verifier.issue(ttl, assumed_role(account, role_arn, &session));
+        Some(nimbus_functions::SessionCredentials {
+            access_key_id: issued.access_key_id,
+            secret_access_key: issued.secret_access_key,
+            session_token: issued.session_token,
+        })
+    }
+}
+
 fn assume_role(caller: &Caller<'_>, params: &[(String, String)]) -> Result<Response, AwsError> {
     let role_arn = param(params, "RoleArn").ok_or_else(|| missing("RoleArn"))?;
     let session = param(params, "RoleSessionName").ok_or_else(|| missing("RoleSessionName"))?;
@@ -177,21 +217,9 @@ fn assume_role(caller: &Caller<'_>, params: &[(String, String)]) -> Result<Respo
             "1 validation error detected: Value '{role_arn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20"
         )));
     }
-    // arn:aws:iam::{account}:role/{path/}{name}
-    let role_name = role_arn
-        .strip_prefix("arn:aws:iam::")
-        .and_then(|rest| rest.split_once(":role/"))
-        .map(|(_, path)| path.rsplit('/').next().unwrap_or(path))
-        .filter(|name| !name.is_empty())
+    let role = assumed_role(caller.account, role_arn, session)
         .ok_or_else(|| invalid(format!("{role_arn} is invalid")))?;
     let ttl = duration(params, 900, 43_200, 3_600)?;
-    let role = AssumedRole {
-        arn: format!(
-            "arn:aws:sts::{}:assumed-role/{role_name}/{session}",
-            caller.account
-        ),
-        assumed_role_id: format!("{}:{session}", role_id(role_arn)),
-    };
     let issued = issue(caller, ttl, Some(role.clone()));
     Ok(answer(
         "AssumeRole",

@@ -116,6 +116,9 @@ pub struct Environment {
     pub log: LogStream,
     /// How long init took.
     pub init_duration: Duration,
+    /// When the process started: an environment is not reused past
+    /// [`crate::MAX_ENVIRONMENT_AGE`], before its credentials expire.
+    started: std::time::Instant,
     api: RuntimeApi,
     pid: u32,
     cgroup: Option<Arc<Cgroup>>,
@@ -285,6 +288,7 @@ impl Environment {
             config: spec.config,
             log,
             init_duration: Duration::ZERO,
+            started,
             api,
             pid,
             cgroup,
@@ -346,6 +350,12 @@ impl Environment {
     /// Whether the process is still running.
     pub fn is_alive(&self) -> bool {
         self.alive.load(Ordering::SeqCst)
+    }
+
+    /// Whether the environment may take another invocation: alive, and younger than
+    /// [`crate::MAX_ENVIRONMENT_AGE`].
+    pub fn is_reusable(&self) -> bool {
+        self.is_alive() && self.started.elapsed() < crate::MAX_ENVIRONMENT_AGE
     }
 
     /// Runs one invocation; on timeout the environment is killed.

@@ -445,6 +445,7 @@ impl Functions {
         let log = self
             .logs
             .stream(&config.function_name, &config.version, &id);
+        let base_env = self.base_env(&config);
         let spec = EnvironmentSpec {
             tmp_dir: self.config.data_dir.join("environments").join(&id),
             id,
@@ -453,7 +454,7 @@ impl Functions {
             launch,
             layers_dir,
             node_layer_modules,
-            base_env: self.base_env(),
+            base_env,
             log_format: resolved.log_format.clone(),
             log_level: resolved.log_level.clone(),
             use_cgroups: self.use_cgroups,
@@ -475,18 +476,40 @@ impl Functions {
         }
     }
 
-    fn base_env(&self) -> Vec<(String, String)> {
+    /// The variables Nimbus sets for every environment of `function`: region, endpoint,
+    /// `PATH`, and credentials: a session of the function's role when an issuer is set
+    /// ([`crate::CredentialIssuer`]), else the node's key pair.
+    fn base_env(&self, function: &crate::model::FunctionConfig) -> Vec<(String, String)> {
         let c = &self.config;
-        vec![
+        let session = self.credentials.get().and_then(|issuer| {
+            issuer.issue(
+                &function.role,
+                &function.function_name,
+                crate::ENVIRONMENT_CREDENTIALS_TTL,
+            )
+        });
+        let mut env = vec![
             ("PATH".into(), c.search_path.clone()),
             ("AWS_REGION".into(), c.region.clone()),
             ("AWS_DEFAULT_REGION".into(), c.region.clone()),
-            ("AWS_ACCESS_KEY_ID".into(), c.access_key_id.clone()),
-            ("AWS_SECRET_ACCESS_KEY".into(), c.secret_access_key.clone()),
+        ];
+        match session {
+            Some(s) => env.extend([
+                ("AWS_ACCESS_KEY_ID".into(), s.access_key_id),
+                ("AWS_SECRET_ACCESS_KEY".into(), s.secret_access_key),
+                ("AWS_SESSION_TOKEN".into(), s.session_token),
+            ]),
+            None => env.extend([
+                ("AWS_ACCESS_KEY_ID".into(), c.access_key_id.clone()),
+                ("AWS_SECRET_ACCESS_KEY".into(), c.secret_access_key.clone()),
+            ]),
+        }
+        env.extend([
             ("AWS_ENDPOINT_URL".into(), c.aws_endpoint.clone()),
             ("AWS_ENDPOINT_URL_DYNAMODB".into(), c.aws_endpoint.clone()),
             ("AWS_ENDPOINT_URL_LAMBDA".into(), c.aws_endpoint.clone()),
-        ]
+        ]);
+        env
     }
 
     /// Puts an asynchronous invocation in the durable queue.

@@ -82,6 +82,44 @@ impl std::fmt::Debug for FunctionsConfig {
     }
 }
 
+/// How long the credentials an environment gets are valid ([`CredentialIssuer`]).
+pub const ENVIRONMENT_CREDENTIALS_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// The age past which an environment takes no more invocations: well before its credentials
+/// expire (Lambda recycles its environments after some hours too).
+pub const MAX_ENVIRONMENT_AGE: Duration = Duration::from_secs(11 * 3600);
+
+/// Temporary credentials for one environment: access key id, secret, session token.
+#[derive(Clone)]
+pub struct SessionCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+}
+
+impl std::fmt::Debug for SessionCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Issues the credentials an environment's process signs its AWS calls with, as Lambda hands
+/// each environment a session of the function's execution role (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) rather than a long-term key. The AWS endpoint
+/// implements it; without one (or when it issues none, as without authentication) environments
+/// get the node's key pair.
+pub trait CredentialIssuer: Send + Sync {
+    /// Credentials acting as `role_arn`, session `session_name`, valid for `ttl`.
+    fn issue(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        ttl: Duration,
+    ) -> Option<SessionCredentials>;
+}
+
 /// The function service. Share it by `Arc`; call [`Functions::start`] once inside the async
 /// runtime and [`Functions::shutdown`] before exit.
 pub struct Functions {
@@ -100,9 +138,16 @@ pub struct Functions {
     use_cgroups: bool,
     /// The host function URLs are served under ([`Functions::set_url_host`]).
     url_host: std::sync::OnceLock<String>,
+    /// What issues environments' credentials ([`Functions::set_credential_issuer`]).
+    credentials: std::sync::OnceLock<Arc<dyn CredentialIssuer>>,
 }
 
 impl Functions {
+    /// Sets what issues environments' credentials. Only the first call counts.
+    pub fn set_credential_issuer(&self, issuer: Arc<dyn CredentialIssuer>) {
+        let _ = self.credentials.set(issuer);
+    }
+
     /// Opens the service: the registry, the log store and the runtime shims. Blocks on I/O.
     pub fn new(
         store: Arc<dyn Store>,
@@ -139,6 +184,7 @@ impl Functions {
             sdk_install: Mutex::new(()),
             use_cgroups,
             url_host: std::sync::OnceLock::new(),
+            credentials: std::sync::OnceLock::new(),
             config,
         })
     }

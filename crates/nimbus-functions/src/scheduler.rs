@@ -131,7 +131,7 @@ impl Scheduler {
                 let Some(idle) = inner.idle.get_mut(&key).and_then(Vec::pop) else {
                     break None;
                 };
-                if idle.env.is_alive() {
+                if idle.env.is_reusable() {
                     break Some(idle.env);
                 }
                 inner.live -= 1;

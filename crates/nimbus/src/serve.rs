@@ -158,6 +158,10 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         },
     ));
 
+    // Environments sign with sessions of their function's role, not the node's key.
+    functions.set_credential_issuer(Arc::new(nimbus_aws::sts::FunctionSessions(Arc::downgrade(
+        &state,
+    ))));
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
     tasks.spawn(serve_aws(
