@@ -416,8 +416,9 @@ def test_lambda_authorizer_simple_response(apigw, echo_arn, authorizer_arn, gate
 # ---- AWS_IAM routes: SigV4 for execute-api -------------------------------------------------
 
 def signed_call(server, gateway_url, api_id, method, path, body=b"", secret=None,
-                service="execute-api"):
-    """`path` on the API, signed with botocore's SigV4Auth as the AWS SDKs sign API calls."""
+                service="execute-api", credentials=None):
+    """`path` on the API, signed with botocore's SigV4Auth as the AWS SDKs sign API calls
+    (with the server's key, or `credentials`)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -425,7 +426,7 @@ def signed_call(server, gateway_url, api_id, method, path, body=b"", secret=None
     host = f"{api_id}.execute-api.localhost:{port}"
     request = AWSRequest(method=method, url=f"http://{host}{path}", data=body,
                          headers={"Host": host})
-    credentials = Credentials(server.access_key, secret or server.secret_key)
+    credentials = credentials or Credentials(server.access_key, secret or server.secret_key)
     SigV4Auth(credentials, service, server.region).add_auth(request)
     return requests.request(method, gateway_url + path, headers=dict(request.headers),
                             data=body, timeout=30)
@@ -455,6 +456,18 @@ def test_aws_iam_route_needs_a_valid_signature(apigw, echo_arn, gateway_url, nim
     assert iam["accessKey"] == nimbus_server.access_key
     assert iam["accountId"] == ACCOUNT
     assert iam["userArn"] == f"arn:aws:iam::{ACCOUNT}:root"
+    # Temporary credentials from STS are the endpoint's too; the event names the role.
+    from botocore.credentials import Credentials
+    sts = boto3.client("sts", **_client_kwargs(nimbus_server))
+    session = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/caller",
+                              RoleSessionName="gw")["Credentials"]
+    temporary = Credentials(session["AccessKeyId"], session["SecretAccessKey"],
+                            session["SessionToken"])
+    r = signed_call(nimbus_server, gateway_url, api["ApiId"], "POST", "/items/2", b"{}",
+                    credentials=temporary)
+    assert r.status_code == 200, r.text
+    assert r.json()["requestContext"]["authorizer"]["iam"]["userArn"] == \
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/caller/gw"
     # Turning the route's authorization off opens it again.
     apigw.update_route(ApiId=api["ApiId"], RouteId=route["RouteId"], AuthorizationType="NONE")
     assert call(gateway_url, api["ApiId"], "POST", "/items/1", data="{}").status_code == 200

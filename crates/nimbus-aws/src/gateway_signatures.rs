@@ -3,31 +3,26 @@
 //! the gateway asks ([`SignatureCheck`]), the keys of this endpoint answer. Refusals carry the
 //! error types and messages API Gateway sends for them (403 in every case).
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use nimbus_gateway::auth::{Denied, IamCaller, SignatureCheck};
 
 use crate::error::{AwsError, Protocol};
-use crate::sigv4::{self, AuthError, KeyPair, Verifier};
+use crate::sigv4::{self, AuthError, Verifier};
 
-/// Checks `execute-api` and `lambda` signatures against the endpoint's keys.
+/// Checks `execute-api` and `lambda` signatures with the endpoint's verifier: its keys and the
+/// temporary credentials it issued (STS sessions, function environments' sessions).
 pub struct GatewaySignatures {
     /// `None` when the endpoint runs without authentication: every signed request passes.
-    verifier: Option<Verifier>,
+    verifier: Option<Arc<Verifier>>,
     account_id: String,
 }
 
 impl GatewaySignatures {
-    /// A check for `region` accepting `keys`; `no_auth` accepts any signed request, as the
-    /// endpoint itself then does.
-    pub fn new(
-        keys: impl IntoIterator<Item = KeyPair>,
-        region: impl Into<String>,
-        account_id: impl Into<String>,
-        no_auth: bool,
-    ) -> Self {
+    pub fn new(verifier: Option<Arc<Verifier>>, account_id: impl Into<String>) -> Self {
         GatewaySignatures {
-            verifier: (!no_auth).then(|| Verifier::new(keys, region)),
+            verifier,
             account_id: account_id.into(),
         }
     }
@@ -70,11 +65,23 @@ impl SignatureCheck for GatewaySignatures {
             }
             (None, parsed) => parsed.map(|i| i.access_key_id).unwrap_or_default(),
         };
-        // The endpoint's keys belong to the account's root, as GetCallerIdentity says.
+        // The endpoint's keys belong to the account's root, as GetCallerIdentity says; a
+        // session names the role it assumed.
+        let role = self
+            .verifier
+            .as_ref()
+            .and_then(|v| v.assumed_role(&access_key));
+        let (user_id, user_arn) = match role {
+            Some(r) => (r.assumed_role_id, r.arn),
+            None => (
+                self.account_id.clone(),
+                format!("arn:aws:iam::{}:root", self.account_id),
+            ),
+        };
         Ok(IamCaller {
             access_key,
-            user_id: self.account_id.clone(),
-            user_arn: format!("arn:aws:iam::{}:root", self.account_id),
+            user_id,
+            user_arn,
             account_id: self.account_id.clone(),
         })
     }
@@ -83,6 +90,7 @@ impl SignatureCheck for GatewaySignatures {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sigv4::KeyPair;
     use aws_credential_types::Credentials;
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     use aws_sigv4::sign::v4;
@@ -134,7 +142,10 @@ mod tests {
 
     #[test]
     fn a_request_signed_for_execute_api_names_its_signer() {
-        let check = GatewaySignatures::new([key()], REGION, "123456789012", false);
+        let check = GatewaySignatures::new(
+            Some(Arc::new(Verifier::new([key()], REGION))),
+            "123456789012",
+        );
         let headers = signed(SERVICE, "secret", "/items/42?a=b", b"{}");
         let caller = check
             .check(SERVICE, "POST", "/items/42?a=b", &headers, b"{}")
@@ -145,7 +156,10 @@ mod tests {
 
     #[test]
     fn wrong_secret_other_service_or_changed_body_are_refused() {
-        let check = GatewaySignatures::new([key()], REGION, "123456789012", false);
+        let check = GatewaySignatures::new(
+            Some(Arc::new(Verifier::new([key()], REGION))),
+            "123456789012",
+        );
         let wrong = signed(SERVICE, "other", "/items/42", b"{}");
         assert!(matches!(
             check.check(SERVICE, "POST", "/items/42", &wrong, b"{}"),

@@ -64,14 +64,21 @@ pub struct Services {
 
 /// Shared state of the AWS endpoint.
 pub struct AwsState {
-    verifier: Option<Verifier>,
+    verifier: Option<Arc<Verifier>>,
     services: Services,
 }
 
 impl AwsState {
     pub fn new(config: AwsConfig, services: Services) -> Self {
-        let verifier = (!config.no_auth).then(|| Verifier::new(config.keys, config.region));
+        let verifier =
+            (!config.no_auth).then(|| Arc::new(Verifier::new(config.keys, config.region)));
         AwsState { verifier, services }
+    }
+
+    /// The endpoint's signature verifier (`None` without authentication), with the temporary
+    /// credentials it issued: the gateway checks `AWS_IAM` requests with the same one.
+    pub fn verifier(&self) -> Option<Arc<Verifier>> {
+        self.verifier.clone()
     }
 }
 
@@ -440,7 +447,7 @@ async fn dispatch(
             &sts::Caller {
                 account: state.services.functions.registry().account_id(),
                 access_key: caller,
-                verifier: state.verifier.as_ref(),
+                verifier: state.verifier.as_deref(),
             },
             parts,
             &body,

@@ -138,12 +138,6 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         )
         .context("start the gateway service")?,
     );
-    gateway.set_signature_check(Arc::new(nimbus_aws::GatewaySignatures::new(
-        keys.clone(),
-        config.region.clone(),
-        ACCOUNT_ID,
-        config.no_auth,
-    )));
     let state = Arc::new(AwsState::new(
         AwsConfig {
             region: config.region.clone(),
@@ -158,6 +152,12 @@ async fn serve(config: Config, key: KeyPair, store: Arc<dyn Store>) -> anyhow::R
         },
     ));
 
+    // AWS_IAM routes and function URLs are checked by the endpoint's verifier, which knows
+    // the sessions it issued too.
+    gateway.set_signature_check(Arc::new(nimbus_aws::GatewaySignatures::new(
+        state.verifier(),
+        ACCOUNT_ID,
+    )));
     // Environments sign with sessions of their function's role, not the node's key.
     functions.set_credential_issuer(Arc::new(nimbus_aws::sts::FunctionSessions(Arc::downgrade(
         &state,
