@@ -163,6 +163,21 @@ impl fmt::Debug for Issued {
     }
 }
 
+impl Issued {
+    /// New random credentials, valid for `duration` from now, in the form STS gives them
+    /// (`ASIA` and 16 characters, a 40-character secret, a session token).
+    pub fn generate(duration: Duration) -> Issued {
+        const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        Issued {
+            access_key_id: format!("ASIA{}", random_text(UPPER, 16)),
+            secret_access_key: random_text(SECRET, 40),
+            session_token: random_text(SECRET, 356),
+            expiration: SystemTime::now() + duration,
+        }
+    }
+}
+
 /// `n` random characters from `alphabet`.
 fn random_text(alphabet: &[u8], n: usize) -> String {
     let mut out = String::with_capacity(n);
@@ -331,14 +346,7 @@ impl Verifier {
     /// Issues temporary credentials valid for `duration`, standing for `role` (or the account's
     /// root); forgets the expired ones on the way.
     pub fn issue(&self, duration: Duration, role: Option<AssumedRole>) -> Issued {
-        const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-        const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let issued = Issued {
-            access_key_id: format!("ASIA{}", random_text(UPPER, 16)),
-            secret_access_key: random_text(SECRET, 40),
-            session_token: random_text(SECRET, 356),
-            expiration: SystemTime::now() + duration,
-        };
+        let issued = Issued::generate(duration);
         let session = Session {
             signer: Arc::new(signer_for(
                 &issued.access_key_id,

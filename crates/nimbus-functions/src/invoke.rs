@@ -700,8 +700,7 @@ impl Functions {
         out: Option<&InvokeOutput>,
         condition: &str,
     ) {
-        let Some(destination) = settings.destination(out.is_some() && condition == "Success")
-        else {
+        let Some(destination) = settings.destination(condition == "Success") else {
             return;
         };
         let as_json = |b: &[u8]| {

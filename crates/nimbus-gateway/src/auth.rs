@@ -51,6 +51,15 @@ pub struct IamCaller {
     pub user_arn: String,
 }
 
+/// Whether a request carries a SigV4 signature at all: an `Authorization` header, or a
+/// presigned URL's `X-Amz-Signature`. `target` is its path and query as received.
+pub fn is_signed(headers: &http::HeaderMap, target: &str) -> bool {
+    headers.contains_key(http::header::AUTHORIZATION)
+        || target
+            .split_once('?')
+            .is_some_and(|(_, query)| query.contains("X-Amz-Signature="))
+}
+
 /// Verifies the SigV4 signature of a request to an `AWS_IAM` route or method (service
 /// `execute-api`) or function URL (service `lambda`). The AWS endpoint implements it with the
 /// keys it accepts; the gateway only asks.

@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
@@ -64,12 +63,9 @@ pub async fn serve(
     peer: String,
     domain: String,
 ) -> Response {
-    let lookup = {
-        let invoker = std::sync::Arc::clone(&gateway.invoker);
-        let url_id = url_id.to_owned();
-        tokio::task::spawn_blocking(move || invoker.function_url(&url_id)).await
-    };
-    let Ok(Some(target)) = lookup else {
+    // On the calling task, as the function service reads a function to invoke: two point
+    // reads of the store, answered from memory, cost less than a hand-off to the blocking pool.
+    let Some(target) = gateway.invoker.function_url(url_id) else {
         return lambda_message(StatusCode::NOT_FOUND, "Not Found");
     };
     let mut response = answer(gateway, url_id, &target, request, id, peer, domain).await;
@@ -105,7 +101,7 @@ async fn answer(
         );
         return response;
     }
-    let body: Bytes = match axum::body::to_bytes(Body::new(body), MAX_REQUEST).await {
+    let body: Bytes = match axum::body::to_bytes(body, MAX_REQUEST).await {
         Ok(b) => b,
         Err(_) => {
             return lambda_message(
@@ -116,15 +112,11 @@ async fn answer(
     };
     let req = event_request(&parts, body, (id, ""), peer, domain, gateway.config.port);
     let authorizer = if target.auth_type == "AWS_IAM" {
-        let signed = parts.headers.contains_key(http::header::AUTHORIZATION)
-            || parts
-                .uri
-                .query()
-                .is_some_and(|q| q.contains("X-Amz-Signature="));
+        let target_text = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let signed = crate::auth::is_signed(&parts.headers, target_text);
         let Some(check) = gateway.signatures.get().filter(|_| signed) else {
             return lambda_message(StatusCode::FORBIDDEN, "Forbidden");
         };
-        let target_text = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         match check.check(
             "lambda",
             &req.method,

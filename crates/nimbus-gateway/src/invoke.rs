@@ -77,8 +77,8 @@ pub type InvokeFuture = Pin<Box<dyn Future<Output = Result<Invoked, InvokeFailur
 pub trait Invoker: Send + Sync + 'static {
     fn invoke(&self, function: FunctionRef, payload: Bytes) -> InvokeFuture;
 
-    /// The function URL `url_id` names, if any (served on the gateway port). May block on a
-    /// storage read.
+    /// The function URL `url_id` names, if any (served on the gateway port): point reads of
+    /// the store, done on the calling task.
     fn function_url(&self, url_id: &str) -> Option<UrlTarget> {
         let _ = url_id;
         None

@@ -744,9 +744,7 @@ fn check_signature(
     req: &event::Request,
     signed: Signed<'_>,
 ) -> Result<AuthorizerContext, Denied> {
-    let unsigned = !signed.headers.contains_key(http::header::AUTHORIZATION)
-        && !signed.target.contains("X-Amz-Signature=");
-    if unsigned {
+    if !crate::auth::is_signed(signed.headers, signed.target) {
         return Err(if signed.rest {
             Denied::Signature {
                 error_type: "MissingAuthenticationTokenException",

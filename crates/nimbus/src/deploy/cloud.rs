@@ -10,7 +10,7 @@ use base64::Engine as _;
 use nimbus_deploy::model::*;
 use serde_json::{Value, json};
 
-use crate::client::{Client, describe_error};
+use crate::client::{Client, RestResponse, describe_error};
 use crate::commands::encode;
 
 /// A stack resource found on the server.
@@ -38,6 +38,39 @@ impl Cloud {
         path: &str,
         body: Option<&Value>,
     ) -> anyhow::Result<Value> {
+        let (response, value) = self.send(service, method, path, body).await?;
+        if !response.status.is_success() {
+            bail!("{}", describe_error(&response, &value));
+        }
+        Ok(value)
+    }
+
+    /// A Lambda REST call whose 404 answer is `None` (the resource is not there); other
+    /// non-2xx answers are errors.
+    async fn lambda_if_found(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Option<Value>> {
+        let (response, value) = self.send("lambda", method, path, body).await?;
+        if response.status == http::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !response.status.is_success() {
+            bail!("{}", describe_error(&response, &value));
+        }
+        Ok(Some(value))
+    }
+
+    /// Sends a REST JSON call: the answer and its body as JSON (`null` when it is not).
+    async fn send(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(RestResponse, Value)> {
         let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let headers: &[(&str, &str)] = if body.is_some() {
             &[("content-type", "application/json")]
@@ -49,10 +82,7 @@ impl Cloud {
             .rest(service, method, path, headers, bytes)
             .await?;
         let value: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        if !response.status.is_success() {
-            bail!("{}", describe_error(&response, &value));
-        }
-        Ok(value)
+        Ok((response, value))
     }
 
     pub(super) async fn lambda(
@@ -1141,18 +1171,8 @@ impl Cloud {
             encode(function),
             encode(alias)
         );
-        let response = self
-            .client
-            .rest("lambda", "GET", &path, &[], Vec::new())
-            .await?;
-        if response.status == http::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        let value: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        if !response.status.is_success() {
-            bail!("{}", describe_error(&response, &value));
-        }
-        Ok(value["FunctionVersion"].as_str().map(str::to_owned))
+        let alias = self.lambda_if_found("GET", &path, None).await?;
+        Ok(alias.and_then(|a| a["FunctionVersion"].as_str().map(str::to_owned)))
     }
 
     /// After a function is created or changed: its reserved concurrency, and for
@@ -1198,30 +1218,23 @@ impl Cloud {
     /// Makes the function's asynchronous invocation settings `EventInvokeConfig`'s (on the
     /// alias with `AutoPublishAlias`), or removes them when the template has none.
     async fn sync_event_invoke_config(&self, f: &FunctionSpec) -> anyhow::Result<()> {
-        let mut path = format!(
-            "/2019-09-25/functions/{}/event-invoke-config",
-            encode(&f.name)
-        );
-        if let Some(p) = &f.publish {
-            path.push_str(&format!("?Qualifier={}", encode(&p.alias)));
-        }
+        let path = Self::settings_path(f, "2019-09-25", "event-invoke-config");
         match &f.event_invoke {
             Some(body) => {
                 self.lambda("PUT", &path, Some(body)).await?;
             }
-            None => match self.lambda("DELETE", &path, None).await {
-                Ok(_) => {}
-                Err(e) if format!("{e:#}").contains("ResourceNotFoundException") => {}
-                Err(e) => return Err(e),
-            },
+            // Absent already (404) is as good as deleted.
+            None => {
+                self.lambda_if_found("DELETE", &path, None).await?;
+            }
         }
         Ok(())
     }
 
-    /// The function URL's address and qualifier path: `/2021-10-31/functions/{name}/url`, on
-    /// the alias with `AutoPublishAlias`, as SAM puts it.
-    fn url_path(f: &FunctionSpec) -> String {
-        let mut path = format!("/2021-10-31/functions/{}/url", encode(&f.name));
+    /// The path of a function setting that SAM puts on the `AutoPublishAlias` alias when there
+    /// is one: `/{version}/functions/{name}/{setting}`, with `?Qualifier={alias}`.
+    fn settings_path(f: &FunctionSpec, version: &str, setting: &str) -> String {
+        let mut path = format!("/{version}/functions/{}/{setting}", encode(&f.name));
         if let Some(p) = &f.publish {
             path.push_str(&format!("?Qualifier={}", encode(&p.alias)));
         }
@@ -1231,12 +1244,8 @@ impl Cloud {
     /// Makes the function's URL configuration `FunctionUrlConfig`'s: created, updated, or
     /// deleted when the template has none.
     async fn sync_function_url(&self, f: &FunctionSpec) -> anyhow::Result<()> {
-        let path = Self::url_path(f);
-        let current = match self.lambda("GET", &path, None).await {
-            Ok(c) => Some(c),
-            Err(e) if format!("{e:#}").contains("ResourceNotFoundException") => None,
-            Err(e) => return Err(e),
-        };
+        let path = Self::settings_path(f, "2021-10-31", "url");
+        let current = self.lambda_if_found("GET", &path, None).await?;
         match (&f.url, current) {
             (None, None) => {}
             (None, Some(_)) => {
@@ -1262,7 +1271,8 @@ impl Cloud {
         if f.url.is_none() {
             return Ok(None);
         }
-        let config = self.lambda("GET", &Self::url_path(f), None).await?;
+        let path = Self::settings_path(f, "2021-10-31", "url");
+        let config = self.lambda("GET", &path, None).await?;
         Ok(config["FunctionUrl"].as_str().map(str::to_owned))
     }
 
